@@ -1,0 +1,94 @@
+"""The `studyhall` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from studyhall import __version__
+from studyhall.config import Settings
+from studyhall.core import migrate as migrations
+
+app = typer.Typer(help="StudyHall: run the API, migrate the database, export the API spec.", no_args_is_help=True)
+migrate_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
+app.add_typer(migrate_app, name="migrate")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    migrate: Annotated[
+        bool | None,
+        typer.Option("--migrate/--no-migrate", help="Apply pending migrations first (default: on for SQLite)"),
+    ] = None,
+) -> None:
+    """Run the API server (docs at /docs)."""
+    import uvicorn
+
+    settings = Settings()
+    if migrate if migrate is not None else settings.should_auto_migrate:
+        asyncio.run(migrations.upgrade(settings.database_url))
+        typer.echo("database is up to date", err=True)
+    uvicorn.run(
+        "studyhall.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@migrate_app.command("upgrade")
+def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    asyncio.run(migrations.upgrade(Settings().database_url, revision))
+    typer.echo(f"upgraded to {revision}")
+
+
+@migrate_app.command("downgrade")
+def migrate_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
+    """Revert migrations down to REVISION (default: one step; `base` reverts all)."""
+    asyncio.run(migrations.downgrade(Settings().database_url, revision))
+    typer.echo(f"downgraded to {revision}")
+
+
+@migrate_app.command("current")
+def migrate_current() -> None:
+    """Print the database's current revision."""
+    revision = asyncio.run(migrations.current_revision(Settings().database_url))
+    typer.echo(revision or "none")
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+) -> None:
+    """Write the OpenAPI document."""
+    from studyhall.main import create_app
+
+    spec = json.dumps(create_app().openapi(), indent=2)
+    if output is None:
+        typer.echo(spec)
+    else:
+        output.write_text(spec + "\n")
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the StudyHall version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

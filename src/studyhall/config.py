@@ -1,0 +1,101 @@
+"""Application settings: one validated object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-development-only-secret-key"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the URL spellings people paste to the async drivers the app uses."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every setting StudyHall reads. Unprefixed environment variables, e.g. `DATABASE_URL`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: str = Field(DEFAULT_SECRET_KEY, repr=False)
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    database_pool_size: int = Field(10, ge=1)
+    database_max_overflow: int = Field(10, ge=0)
+    database_echo: bool = False
+    auto_migrate: bool | None = None
+    redis_url: str | None = None
+    broker_url: str | None = None
+    storage_url: str | None = None
+    smtp_url: str | None = Field(None, repr=False)
+    log_level: str = "INFO"
+    log_json: bool = True
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    outbox_poll_interval: float = Field(1.0, gt=0)
+    outbox_batch_size: int = Field(50, ge=1, le=1000)
+    outbox_max_attempts: int = Field(8, ge=1)
+    outbox_backoff_base: float = Field(2.0, gt=0)
+    outbox_lease_seconds: float = Field(60.0, gt=0)
+    outbox_dispatcher_enabled: bool = True
+    health_check_timeout: float = Field(1.5, gt=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @model_validator(mode="after")
+    def _finalize(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'studyhall.db'}"
+        self.database_url = normalize_database_url(self.database_url)
+        if self.environment != Environment.DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError("SECRET_KEY must be set to a real secret outside development")
+        if self.environment == Environment.PRODUCTION and len(self.secret_key) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        """Migrate at start by default only on the embedded SQLite database."""
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @cached_property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @cached_property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"

@@ -1,0 +1,51 @@
+"""Prometheus metrics. Each application owns its registry, so several apps (tests) coexist."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
+
+__all__ = ["Metrics", "PROMETHEUS_CONTENT_TYPE"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "studyhall_http_requests_total",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "studyhall_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.db_pool = Gauge(
+            "studyhall_db_pool_connections",
+            "Database pool connections by state",
+            ["state"],
+            registry=self.registry,
+        )
+        self.outbox = Gauge(
+            "studyhall_outbox_events",
+            "Outbox events by status",
+            ["status"],
+            registry=self.registry,
+        )
+        self.events_processed = Counter(
+            "studyhall_events_processed_total",
+            "Outbox events handled, by type and result",
+            ["event_type", "result"],
+            registry=self.registry,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

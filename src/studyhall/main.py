@@ -1,0 +1,98 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from studyhall import __version__
+from studyhall.config import Settings
+from studyhall.core.db import Database
+from studyhall.core.errors import install_error_handlers
+from studyhall.core.events import OutboxDispatcher, registry, wake_dispatcher_after_commit
+from studyhall.core.health import HealthChecker, database_probe
+from studyhall.core.logging import configure_logging
+from studyhall.core.metrics import Metrics
+from studyhall.core.middleware import RequestContextMiddleware
+from studyhall.core.service_router import router as service_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+StudyHall is an async learning platform: courses, lessons, progress, assessments and
+certificates over REST, GraphQL and WebSockets.
+
+Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents with a stable
+`code`; every response carries `X-Request-ID`. Lists take `limit` (1-100, default 20) and
+`offset` and answer `{items, total, limit, offset}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    metrics = Metrics()
+    database = Database(settings)
+    dispatcher = _create_dispatcher(settings, database, metrics)
+    database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.outbox_dispatcher_enabled:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+            await database.dispose()
+
+    app = FastAPI(
+        title="StudyHall",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.metrics = metrics
+    app.state.dispatcher = dispatcher
+    app.state.health = _create_health_checker(settings, database)
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(service_router)
+    return app
+
+
+def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics) -> OutboxDispatcher:
+    return OutboxDispatcher(
+        database.sessionmaker,
+        registry,
+        batch_size=settings.outbox_batch_size,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_base=settings.outbox_backoff_base,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_interval=settings.outbox_poll_interval,
+        metrics=metrics,
+    )
+
+
+def _create_health_checker(settings: Settings, database: Database) -> HealthChecker:
+    checker = HealthChecker(version=__version__, timeout=settings.health_check_timeout)
+    checker.add("database", database_probe(database.engine), required=True)
+    checker.add("cache", None)
+    checker.add("broker", None)
+    checker.add("storage", None)
+    return checker

@@ -1,0 +1,6 @@
+"""Imports every model module so that `Base.metadata` is complete (Alembic, tests)."""
+
+from studyhall.core import events as _core_events  # noqa: F401
+from studyhall.core.db import Base
+
+metadata = Base.metadata
