@@ -13,7 +13,9 @@ from studyhall import __version__
 from studyhall.config import Settings
 from studyhall.core import migrate as migrations
 
-app = typer.Typer(help="StudyHall: run the API, migrate the database, export the API spec.", no_args_is_help=True)
+app = typer.Typer(
+    help="StudyHall: run the API, migrate the database, export the API spec.", no_args_is_help=True
+)
 migrate_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 
@@ -26,7 +28,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     migrate: Annotated[
         bool | None,
-        typer.Option("--migrate/--no-migrate", help="Apply pending migrations first (default: on for SQLite)"),
+        typer.Option(
+            "--migrate/--no-migrate", help="Apply pending migrations first (default: on for SQLite)"
+        ),
     ] = None,
 ) -> None:
     """Run the API server (docs at /docs)."""
@@ -71,7 +75,9 @@ def migrate_current() -> None:
 
 @app.command()
 def openapi(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")
+    ] = None,
 ) -> None:
     """Write the OpenAPI document."""
     from studyhall.main import create_app

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "change-me-development-only-secret-key"
+DEFAULT_SECRET_KEY = "change-me-development-only-secret-key"  # noqa: S105 (refused outside development)
 
 
 class Environment(StrEnum):

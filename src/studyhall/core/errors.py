@@ -113,9 +113,7 @@ _HTTP_CODES = {
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(
-        exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra
-    )
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
 
 async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -134,7 +132,11 @@ def _jsonable_loc(loc: Any) -> list[str | int]:
 async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": _jsonable_loc(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+        {
+            "loc": _jsonable_loc(err.get("loc", ())),
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
         for err in exc.errors()
     ]
     return problem_response(

@@ -11,6 +11,7 @@ external calls safe to repeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -153,10 +154,8 @@ class OutboxDispatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run_forever(self) -> None:
@@ -167,10 +166,8 @@ class OutboxDispatcher:
                 logger.exception("outbox_dispatch_failed")
                 handled = 0
             if handled == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
-                except TimeoutError:
-                    pass
                 self._wakeup.clear()
 
     async def run_once(self) -> int:
@@ -248,7 +245,12 @@ class OutboxDispatcher:
                 marked = await session.execute(
                     update(OutboxEvent)
                     .where(OutboxEvent.id == event.id, OutboxEvent.claim_token == token)
-                    .values(status=OutboxStatus.DONE, processed_at=self.clock(), lease_expires_at=None, last_error=None)
+                    .values(
+                        status=OutboxStatus.DONE,
+                        processed_at=self.clock(),
+                        lease_expires_at=None,
+                        last_error=None,
+                    )
                 )
                 if marked.rowcount != 1:  # type: ignore[attr-defined]
                     raise LeaseLost(f"event {event.id} was reclaimed by another dispatcher")
@@ -292,9 +294,7 @@ class LeaseLost(Exception):
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-    )
+    rows = await session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
     counts = {status.value: 0 for status in OutboxStatus}
     counts.update({str(status): int(n) for status, n in rows.all()})
     return counts
@@ -304,7 +304,7 @@ def wake_dispatcher_after_commit(dispatcher: OutboxDispatcher) -> Callable[[Asyn
     """An after-commit callback: deliver new events now instead of at the next poll."""
 
     def callback(session: AsyncSession) -> None:
-        if session.info.pop(OUTBOX_PENDING_FLAG, False):
+        if session.info.get(OUTBOX_PENDING_FLAG):
             dispatcher.wake()
 
     return callback

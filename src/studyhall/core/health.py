@@ -73,9 +73,7 @@ class HealthChecker:
         return {dep.name: result for dep, result in zip(self.dependencies, results, strict=True)}
 
     def overall(self, results: dict[str, CheckResult]) -> OverallStatus:
-        required_down = any(
-            results[dep.name].status == "down" for dep in self.dependencies if dep.required
-        )
+        required_down = any(results[dep.name].status == "down" for dep in self.dependencies if dep.required)
         if required_down:
             return "down"
         if any(result.status == "down" for result in results.values()):

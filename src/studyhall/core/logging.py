@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 _SENSITIVE_KEYS = {"password", "token", "access_token", "refresh_token", "secret", "authorization"}
 
 
-def _redact_secrets(_logger: object, _method: str, event_dict: dict[str, object]) -> dict[str, object]:
+def _redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key.lower() in _SENSITIVE_KEYS:
             event_dict[key] = "[redacted]"
     return event_dict
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is now (test runners and CLIs swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -42,7 +58,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

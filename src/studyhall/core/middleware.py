@@ -24,16 +24,15 @@ logger = structlog.get_logger("studyhall.request")
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "<unmatched>"
+    path: object = getattr(scope.get("route"), "path", None)
+    return str(path) if isinstance(path, str) else "<unmatched>"
 
 
 class RequestContextMiddleware:

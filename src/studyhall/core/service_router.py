@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -11,6 +12,7 @@ from studyhall.core.health import HealthChecker, HealthReport
 from studyhall.core.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
 
 router = APIRouter(tags=["service"])
+logger = structlog.get_logger(__name__)
 
 
 def _checker(request: Request) -> HealthChecker:
@@ -69,6 +71,6 @@ async def metrics(request: Request, database: DatabaseDep) -> Response:
         async with database.sessionmaker() as session:
             for status, count in (await outbox_counts(session)).items():
                 registry.outbox.labels(status).set(count)
-    except Exception:  # metrics must render even when the database is down
-        pass
+    except Exception as exc:  # metrics must render even when the database is down
+        logger.warning("metrics_outbox_unavailable", error=type(exc).__name__)
     return Response(registry.render(), media_type=PROMETHEUS_CONTENT_TYPE)

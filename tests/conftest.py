@@ -1,0 +1,130 @@
+"""Test harness: every database test runs on SQLite and on a real PostgreSQL.
+
+The PostgreSQL server is started by the harness (see servers.py). Outside CI a missing
+binary skips those tests loudly; with CI=true it fails the run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from studyhall.config import Settings
+from studyhall.core.migrate import upgrade
+from studyhall.main import create_app
+from studyhall.models import metadata
+from tests.servers import IN_CI, PostgresServer, ServerUnavailable
+
+BACKENDS = ("sqlite", "postgresql")
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql_only: run only on the PostgreSQL backend")
+    config.addinivalue_line("markers", "sqlite_only: run only on the SQLite backend")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Backend-specific tests are deselected on the other backend (not skipped)."""
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if (backend == "sqlite" and item.get_closest_marker("postgresql_only")) or (
+            backend == "postgresql" and item.get_closest_marker("sqlite_only")
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def server_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing server is a failure)")
+    warnings.warn(f"SKIPPING: {reason}", stacklevel=2)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer().start()
+    except ServerUnavailable as exc:
+        server_unavailable(f"PostgreSQL tests need a local server: {exc}")
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated database shared by the tests of one backend; emptied after each test."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'studyhall.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database("studyhall_test")
+    await upgrade(url)
+    return url
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "secret_key": TEST_SECRET,
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "outbox_dispatcher_enabled": False,
+        "log_json": True,
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path / "var")
+
+
+async def empty_tables(engine: AsyncEngine) -> None:
+    tables = list(reversed(metadata.sorted_tables))
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(table.delete())
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        try:
+            yield application
+        finally:
+            await empty_tables(application.state.database.engine)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

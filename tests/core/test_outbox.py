@@ -1,0 +1,224 @@
+"""The transactional outbox: delivery, retry with back-off, dead letters, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.core.db import Database, utcnow
+from studyhall.core.events import (
+    Event,
+    HandlerRegistry,
+    OutboxDispatcher,
+    OutboxEvent,
+    OutboxStatus,
+    backoff_seconds,
+    emit,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = utcnow() + timedelta(seconds=1)  # events emitted in the test are due
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def database(app: FastAPI) -> Database:
+    db: Database = app.state.database
+    return db
+
+
+def dispatcher_for(database: Database, handlers: HandlerRegistry, **kwargs: object) -> OutboxDispatcher:
+    return OutboxDispatcher(database.sessionmaker, handlers, **kwargs)  # type: ignore[arg-type]
+
+
+async def emit_committed(database: Database, count: int, event_type: str = "thing.happened") -> None:
+    async with database.sessionmaker() as session, session.begin():
+        for n in range(count):
+            emit(session, event_type, {"n": n})
+
+
+async def rows(database: Database) -> list[OutboxEvent]:
+    async with database.sessionmaker() as session:
+        return list((await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all())
+
+
+async def test_event_is_delivered_once_and_marked_done(database: Database) -> None:
+    seen: list[Event] = []
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def record(event: Event, session: AsyncSession) -> None:
+        seen.append(event)
+
+    await emit_committed(database, 3)
+    dispatcher = dispatcher_for(database, handlers)
+    assert await dispatcher.drain() == 3
+    assert sorted(e.payload["n"] for e in seen) == [0, 1, 2]
+    assert all(r.status == OutboxStatus.DONE and r.processed_at is not None for r in await rows(database))
+    assert await dispatcher.drain() == 0, "done events are never delivered again"
+
+
+async def test_rolled_back_transaction_emits_nothing(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.sessionmaker() as session, session.begin():
+            emit(session, "thing.happened", {"n": 1})
+            await session.flush()
+            raise RuntimeError("the change failed")
+    assert await rows(database) == []
+
+
+async def test_handler_writes_commit_with_the_done_mark(database: Database) -> None:
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def chain(event: Event, session: AsyncSession) -> None:
+        emit(session, "thing.followed", {"from": str(event.id)})
+
+    await emit_committed(database, 1)
+    await dispatcher_for(database, handlers).drain()
+    kinds = Counter((r.event_type, r.status) for r in await rows(database))
+    assert kinds == {("thing.happened", "done"): 1, ("thing.followed", "done"): 1}
+
+
+async def test_failure_is_retried_with_exponential_backoff(database: Database) -> None:
+    clock = FakeClock()
+    calls: list[int] = []
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def flaky(event: Event, session: AsyncSession) -> None:
+        calls.append(event.attempt)
+        if event.attempt < 3:
+            raise ConnectionError("smtp is down")
+
+    await emit_committed(database, 1)
+    dispatcher = dispatcher_for(database, handlers, clock=clock, backoff_base=2.0, max_attempts=5)
+    assert await dispatcher.run_once() == 1
+    [row] = await rows(database)
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert row.last_error == "ConnectionError: smtp is down"
+    assert row.available_at == clock.now + timedelta(seconds=2)
+
+    assert await dispatcher.run_once() == 0, "not due before its back-off"
+    clock.advance(2)
+    assert await dispatcher.run_once() == 1
+    [row] = await rows(database)
+    assert row.available_at == clock.now + timedelta(seconds=4)
+    clock.advance(4)
+    assert await dispatcher.run_once() == 1
+    [row] = await rows(database)
+    assert row.status == OutboxStatus.DONE and row.last_error is None
+    assert calls == [1, 2, 3]
+
+
+async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
+    clock = FakeClock()
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def broken(event: Event, session: AsyncSession) -> None:
+        emit(session, "never.committed", {})
+        raise ValueError("bad payload")
+
+    await emit_committed(database, 1)
+    dispatcher = dispatcher_for(database, handlers, clock=clock, max_attempts=3, backoff_base=1.5)
+    for _ in range(3):
+        assert await dispatcher.run_once() == 1
+        clock.advance(3600)
+    assert await dispatcher.run_once() == 0
+    [row] = await rows(database)
+    assert row.status == OutboxStatus.DEAD
+    assert row.attempts == 3
+    assert row.last_error == "ValueError: bad payload"
+
+
+async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(database: Database) -> None:
+    clock = FakeClock()
+    release = asyncio.Event()
+    entered = asyncio.Event()
+    deliveries: list[str] = []
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def slow(event: Event, session: AsyncSession) -> None:
+        deliveries.append(f"attempt{event.attempt}")
+        if event.attempt == 1:
+            entered.set()
+            await release.wait()
+
+    await emit_committed(database, 1)
+    stale = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
+    stale_run = asyncio.create_task(stale.run_once())
+    await entered.wait()
+    clock.advance(31)  # the first worker looks dead: its lease expired
+    fresh = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
+    assert await fresh.run_once() == 1
+    release.set()
+    await stale_run
+    [row] = await rows(database)
+    assert row.status == OutboxStatus.DONE and row.attempts == 2
+    assert deliveries == ["attempt1", "attempt2"]
+
+
+async def test_background_dispatcher_delivers_after_commit(app: FastAPI, database: Database) -> None:
+    delivered = asyncio.Event()
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def record(event: Event, session: AsyncSession) -> None:
+        delivered.set()
+
+    dispatcher = dispatcher_for(database, handlers, poll_interval=30)
+    from studyhall.core.events import wake_dispatcher_after_commit
+
+    database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
+    dispatcher.start()
+    try:
+        async for session in database.session_scope():
+            emit(session, "thing.happened", {})
+        await asyncio.wait_for(delivered.wait(), timeout=5)  # woken, not polled (30 s)
+    finally:
+        await dispatcher.stop()
+        database.after_commit.pop()
+
+
+def test_backoff_grows_exponentially_and_is_capped() -> None:
+    assert [backoff_seconds(n, 2.0) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert backoff_seconds(50, 2.0) == 3600.0
+
+
+@pytest.mark.postgresql_only
+async def test_two_concurrent_dispatchers_never_handle_one_event_twice(database: Database) -> None:
+    handled: list[str] = []
+    handlers = HandlerRegistry()
+
+    @handlers.on("thing.happened")
+    async def record(event: Event, session: AsyncSession) -> None:
+        await asyncio.sleep(0.001)
+        handled.append(str(event.id))
+
+    await emit_committed(database, 400)
+    first = dispatcher_for(database, handlers, batch_size=10)
+    second = dispatcher_for(database, handlers, batch_size=10)
+    counts = await asyncio.gather(first.drain(max_rounds=1000), second.drain(max_rounds=1000))
+    assert len(handled) == 400
+    assert len(set(handled)) == 400, "an event was handled twice"
+    assert all(c > 0 for c in counts), f"both dispatchers should have worked: {counts}"
+    async with database.sessionmaker() as session:
+        done = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.status == OutboxStatus.DONE)
+        )
+    assert done == 400

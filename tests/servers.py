@@ -1,0 +1,139 @@
+"""Real servers for the test suite, started from locally installed binaries.
+
+Each server binds 127.0.0.1 on a free port inside a temporary directory that is removed
+afterwards. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+class ServerUnavailable(RuntimeError):
+    """A binary the suite needs is not installed."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _unprivileged_user() -> str | None:
+    """The user to run a server as: `postgres` when we are root, else ourselves."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise ServerUnavailable("running as root and there is no `postgres` user to run PostgreSQL") from exc
+    return "postgres"
+
+
+def postgres_bindir() -> Path:
+    pg_config = shutil.which("pg_config")
+    candidates: list[str] = []
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(out.stdout.strip())
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(str(Path(initdb).resolve().parent))
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    raise ServerUnavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster. `url(db)` gives an asyncpg URL."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="studyhall-pg-")))
+    port: int = field(default_factory=free_port)
+    user: str | None = field(default_factory=_unprivileged_user)
+    bindir: Path = field(default_factory=postgres_bindir)
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            user=self.user,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=self.root,
+        )
+
+    def start(self) -> PostgresServer:
+        if self.user:
+            shutil.chown(self.root, user=self.user)
+        os.chmod(self.root, 0o700)
+        self._run(
+            "initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.root / "log"), "-w", "start"
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.datadir.exists():
+            subprocess.run(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop"],
+                user=self.user,
+                capture_output=True,
+                check=False,
+            )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def create_database(self, name: str) -> str:
+        self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            f'CREATE DATABASE "{name}"',
+        )
+        return self.url(name)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
