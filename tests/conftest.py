@@ -92,6 +92,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "outbox_dispatcher_enabled": False,
         "log_json": True,
         "log_level": "INFO",
+        "password_hash_time_cost": 1,
+        "password_hash_memory_cost": 1024,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_SECRET_KEY = "change-me-development-only-secret-key"  # noqa: S105 (refused outside development)
 
 
+class TokenEncryption(StrEnum):
+    NONE = "none"  # signed JWT (JWS, HS256)
+    JWE = "jwe"  # encrypted JWT, opaque to clients
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -56,6 +61,12 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(60.0, gt=0)
     outbox_dispatcher_enabled: bool = True
     health_check_timeout: float = Field(1.5, gt=0)
+    app_url: str = "http://localhost:3000"
+    access_token_ttl_seconds: int = Field(900, ge=30)
+    refresh_token_ttl_days: int = Field(30, ge=1)
+    token_encryption: TokenEncryption = TokenEncryption.NONE
+    password_hash_time_cost: int = Field(3, ge=1)
+    password_hash_memory_cost: int = Field(65536, ge=8, description="KiB")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
 from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
+from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 
 API_PREFIX = "/api/v1"
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.dispatcher = dispatcher
     app.state.health = _create_health_checker(settings, database)
+    app.state.passwords, app.state.tokens = security_from_settings(settings)
 
     install_error_handlers(app)
     if settings.cors_origins:

@@ -2,5 +2,6 @@
 
 from studyhall.core import events as _core_events  # noqa: F401
 from studyhall.core.db import Base
+from studyhall.identity import models as _identity_models  # noqa: F401
 
 metadata = Base.metadata

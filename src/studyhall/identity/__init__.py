@@ -1,0 +1,1 @@
+"""Identity: users, authentication, sessions, organisations, roles and permission policies."""

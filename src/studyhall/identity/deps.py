@@ -1,0 +1,89 @@
+"""Authentication dependencies: `CurrentUser`, `OptionalUser`, `require_role(...)`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.core import security
+from studyhall.core.deps import SessionDep
+from studyhall.core.errors import Unauthenticated
+from studyhall.identity.errors import InsufficientRole, InvalidToken
+from studyhall.identity.models import Role, User
+
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_token_codec(request: Request) -> security.TokenCodec:
+    codec: security.TokenCodec = request.app.state.tokens
+    return codec
+
+
+def get_password_hasher(request: Request) -> security.PasswordHasher:
+    hasher: security.PasswordHasher = request.app.state.passwords
+    return hasher
+
+
+TokenCodecDep = Annotated[security.TokenCodec, Depends(get_token_codec)]
+PasswordHasherDep = Annotated[security.PasswordHasher, Depends(get_password_hasher)]
+
+
+async def user_from_access_token(session: AsyncSession, codec: security.TokenCodec, token: str) -> User:
+    """The live user behind an access token; deactivation, deletion and password changes
+    (a bumped token generation) end existing tokens at once."""
+    try:
+        claims = codec.decode(token)
+        user_id = uuid.UUID(str(claims.get("sub")))
+    except (security.InvalidToken, ValueError) as exc:
+        raise InvalidToken(
+            str(exc) if isinstance(exc, security.InvalidToken) else "token is invalid"
+        ) from exc
+    user = await session.get(User, user_id)
+    if (
+        user is None
+        or user.deleted_at is not None
+        or not user.is_active
+        or user.token_generation != claims.get("gen")
+    ):
+        raise InvalidToken("token is no longer valid")
+    return user
+
+
+async def get_optional_user(
+    session: SessionDep,
+    codec: TokenCodecDep,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> User | None:
+    if not token:
+        return None
+    return await user_from_access_token(session, codec, token)
+
+
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise Unauthenticated("Sign in: send `Authorization: Bearer <access_token>`")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def require_role(*roles: Role) -> Any:
+    """`Annotated[User, ...]` that admits only the given roles (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise InsufficientRole(f"Requires one of: {', '.join(sorted(allowed))}")
+        return user
+
+    return Annotated[User, Depends(check)]
+
+
+AdminUser = require_role(Role.ADMIN)
+StaffUser = require_role(Role.INSTRUCTOR, Role.PRINCIPAL, Role.ADMIN)
