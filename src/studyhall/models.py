@@ -1,7 +1,9 @@
 """Imports every model module so that `Base.metadata` is complete (Alembic, tests)."""
 
+from studyhall.catalog import models as _catalog_models  # noqa: F401
 from studyhall.core import events as _core_events  # noqa: F401
 from studyhall.core.db import Base
 from studyhall.identity import models as _identity_models  # noqa: F401
+from studyhall.learning import models as _learning_models  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Catalog: courses, modules, lessons and lesson versions."""

@@ -1,0 +1,1 @@
+"""Learning: enrollments, lesson completions, video positions and progress."""
