@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
+from studyhall.catalog.models import Course, Lesson
+from studyhall.catalog.service import recount_lessons
+from studyhall.core.db import utcnow
 from studyhall.core.security import access_token_claims
 from studyhall.identity.models import Organization, Role, User
 
@@ -75,3 +79,80 @@ async def create_user(
         )
         session.add(user)
     return Actor(user=user, token=access_token_for(app, user), password=password)
+
+
+async def create_course(
+    app: FastAPI,
+    owner: Actor,
+    *,
+    title: str | None = None,
+    status: str = "published",
+    visibility: str = "public",
+    organization: Organization | None = None,
+    lessons: int = 0,
+    lesson_type: str = "text",
+    certificate_enabled: bool = False,
+    price_cents: int = 0,
+    **fields: object,
+) -> Course:
+    """A course (published by default) with `lessons` lessons, written straight to the DB."""
+    n = next(_sequence)
+    async with app.state.database.sessionmaker() as session, session.begin():
+        course = Course(
+            slug=f"course-{n}",
+            title=title or f"Course {n}",
+            description=f"Description of course {n}",
+            owner_id=owner.user.id,
+            status=status,
+            visibility=visibility,
+            organization_id=organization.id if organization else owner.user.organization_id,
+            certificate_enabled=certificate_enabled,
+            price_cents=price_cents,
+            published_at=utcnow() if status == "published" else None,
+            **fields,
+        )
+        session.add(course)
+        await session.flush()
+        for position in range(lessons):
+            session.add(_lesson(course, position, lesson_type))
+        course.lesson_count = lessons
+    return course
+
+
+def _lesson(course: Course, position: int, lesson_type: str) -> Lesson:
+    return Lesson(
+        course_id=course.id,
+        title=f"Lesson {position + 1}",
+        type=lesson_type,
+        content=f"# Lesson {position + 1}\n\nBody.",
+        position=position,
+    )
+
+
+async def create_lesson(
+    app: FastAPI, course: Course, *, lesson_type: str = "text", **fields: object
+) -> Lesson:
+    """Appends a lesson to the course and keeps `lesson_count` exact."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        position = await session.scalar(
+            select(func.count())
+            .select_from(Lesson)
+            .where(Lesson.course_id == course.id, Lesson.deleted_at.is_(None))
+        )
+        lesson = _lesson(course, int(position or 0), lesson_type)
+        for key, value in fields.items():
+            setattr(lesson, key, value)
+        session.add(lesson)
+        await session.flush()
+        await recount_lessons(session, course.id)
+    return lesson
+
+
+async def course_lessons(app: FastAPI, course: Course) -> list[Lesson]:
+    async with app.state.database.sessionmaker() as session:
+        rows = await session.scalars(
+            select(Lesson)
+            .where(Lesson.course_id == course.id, Lesson.deleted_at.is_(None))
+            .order_by(Lesson.position)
+        )
+        return list(rows.all())

@@ -1,0 +1,42 @@
+"""The shared factories and catalog loaders behave as other domains' tests assume."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+
+from studyhall.catalog.errors import LessonNotFound
+from studyhall.catalog.service import load_course, load_lesson
+from studyhall.identity.models import Role
+from tests.factories import course_lessons, create_course, create_lesson, create_user
+
+
+async def test_course_factory_and_loaders(app: FastAPI) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=2)
+    extra = await create_lesson(app, course, lesson_type="video")
+    lessons = await course_lessons(app, course)
+    assert [lesson.position for lesson in lessons] == [0, 1, 2]
+    async with app.state.database.sessionmaker() as session:
+        context = await load_course(session, course.id)
+        assert context.course.lesson_count == 3
+        assert context.is_staff(owner.user)
+        assert not context.is_staff(student.user)
+        assert context.is_visible_to(student.user)
+        assert context.is_visible_to(None)
+        lesson_context = await load_lesson(session, extra.id)
+        assert lesson_context.course.course.id == course.id
+        with pytest.raises(LessonNotFound):
+            await load_lesson(session, course.id)
+
+
+async def test_draft_course_is_visible_only_to_staff(app: FastAPI) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, status="draft")
+    async with app.state.database.sessionmaker() as session:
+        context = await load_course(session, course.id)
+    assert context.is_visible_to(owner.user)
+    assert not context.is_visible_to(student.user)
+    assert not context.is_visible_to(None)
