@@ -208,3 +208,9 @@ async def test_my_enrollments_lists_courses_with_progress(app: FastAPI, client: 
         await client.get(f"{API}/enrollments/me?limit=0", headers=student.headers), 422, "validation_error"
     )
     assert_problem(await client.get(f"{API}/enrollments/me"), 401, "not_authenticated")
+
+
+async def test_wrong_method_lists_every_method_of_the_path(app: FastAPI, client: httpx.AsyncClient) -> None:
+    response = await client.put(f"{API}/courses/{uuid.uuid4()}/enroll")
+    assert_problem(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].split(", ")) == {"DELETE", "POST"}

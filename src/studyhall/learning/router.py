@@ -29,6 +29,7 @@ router = APIRouter(tags=["learning"])
 
 _PROBLEM_SCHEMA = Problem.model_json_schema()
 _MEANINGS = {
+    400: "The body cannot be parsed (`bad_request`)",
     401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
     402: "The course is paid and the caller has not paid (`payment_required`)",
     403: "Authenticated but not allowed",
@@ -177,6 +178,7 @@ async def uncomplete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: Se
         "`video` (`409 lesson_not_video`)."
     ),
     responses=problems(
+        400,
         403,
         404,
         409,
