@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from studyhall.identity.models import Role
 from tests.factories import course_lessons, create_course, create_organization, create_user
@@ -125,3 +126,50 @@ async def test_continue_points_to_the_first_unfinished_lesson(
     assert_problem(
         await client.get(f"{API}/me/continue?offset=-1", headers=student.headers), 422, "validation_error"
     )
+
+
+class QueryCounter:
+    """Counts SQL statements the application runs."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.engine = app.state.database.engine.sync_engine
+        self.count = 0
+
+    def _count(self, *_args: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+async def test_lists_run_a_bounded_number_of_queries(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    courses = [await create_course(app, owner, lessons=3) for _ in range(5)]
+    others = [await create_user(app) for _ in range(4)]
+
+    async def counts() -> tuple[int, int, int]:
+        found = []
+        for url, actor in (
+            (f"{API}/courses/{courses[0].id}/enrollments", owner),
+            (f"{API}/me/continue", student),
+            (f"{API}/enrollments/me", student),
+        ):
+            with QueryCounter(app) as counter:
+                response = await client.get(url, headers=actor.headers)
+            assert response.status_code == 200
+            found.append(counter.count)
+        return found[0], found[1], found[2]
+
+    await enroll(client, student, courses[0])
+    small = await counts()
+    for course in courses[1:]:
+        await enroll(client, student, course)
+        await complete(client, student, (await course_lessons(app, course))[0])
+    for other in others:
+        await enroll(client, other, courses[0])
+    assert await counts() == small
