@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -31,29 +32,56 @@ from pathlib import Path
 import httpx
 from tests.servers import PostgresServer, free_port, wait_for_port
 
+from benchmarks.learning import BENCH_SECRET, LearningSeed, learning_scenarios, seed_learning
 from studyhall.core.migrate import upgrade
 
 Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
 
+Variant = tuple[str, tuple[tuple[str, str], ...], object | None]  # path, headers, JSON body
+
+
 @dataclass(frozen=True)
 class Scenario:
+    """One request, or `variants` (path, headers, body) sent in rotation (many users)."""
+
     name: str
     method: str
     path: str
     headers: tuple[tuple[str, str], ...] = ()
     body: object | None = None
+    variants: tuple[Variant, ...] = ()
 
-    def send(self, client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-        return client.request(self.method, self.path, headers=dict(self.headers), json=self.body)
+    def all_variants(self) -> tuple[Variant, ...]:
+        return self.variants or ((self.path, self.headers, self.body),)
+
+    def sender(self) -> Request:
+        rotation = itertools.cycle(self.all_variants())
+
+        def send(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+            path, headers, body = next(rotation)
+            return client.request(self.method, path, headers=dict(headers), json=body)
+
+        return send
 
     def wrk_script(self) -> str:
-        lines = [f'wrk.method = "{self.method}"']
-        for key, value in self.headers:
-            lines.append(f'wrk.headers["{key}"] = "{value}"')
-        if self.body is not None:
-            lines.append('wrk.headers["Content-Type"] = "application/json"')
-            lines.append(f"wrk.body = {json.dumps(json.dumps(self.body))}")
+        lines = ["local requests = {}", "function init(args)"]
+        for path, headers, body in self.all_variants():
+            header_table = dict(headers)
+            if body is not None:
+                header_table["Content-Type"] = "application/json"
+            lua_headers = ", ".join(f'["{k}"] = "{v}"' for k, v in header_table.items())
+            lua_body = json.dumps(json.dumps(body)) if body is not None else "nil"
+            request = f'wrk.format("{self.method}", "{path}", {{{lua_headers}}}, {lua_body})'
+            lines.append(f"  requests[#requests + 1] = {request}")
+        lines += [
+            "end",
+            "local i = 0",
+            "function request()",
+            "  i = i % #requests + 1",
+            "  return requests[i]",
+            "end",
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -106,11 +134,14 @@ async def load(name: str, base_url: str, request: Request, *, concurrency: int, 
     return Result(name, len(latencies), errors, elapsed, latencies)
 
 
-def scenarios() -> list[Scenario]:
-    return [
+def scenarios(seed: LearningSeed | None = None) -> list[Scenario]:
+    found = [
         Scenario("health_live", "GET", "/health/live"),
         Scenario("health", "GET", "/health"),
     ]
+    if seed is not None:
+        found += learning_scenarios(seed)
+    return found
 
 
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -133,7 +164,7 @@ def run_wrk(scenario: Scenario, base_url: str, *, concurrency: int, duration: fl
             "--latency",
             "-s",
             script.name,
-            base_url + scenario.path,
+            base_url,
         ],
         capture_output=True,
         text=True,
@@ -154,8 +185,9 @@ async def measure(scenario: Scenario, base_url: str, *, concurrency: int, durati
         return await asyncio.to_thread(
             run_wrk, scenario, base_url, concurrency=concurrency, duration=duration
         )
-    await load(scenario.name, base_url, scenario.send, concurrency=concurrency, duration=1.0)  # warm-up
-    result = await load(scenario.name, base_url, scenario.send, concurrency=concurrency, duration=duration)
+    send = scenario.sender()
+    await load(scenario.name, base_url, send, concurrency=concurrency, duration=1.0)  # warm-up
+    result = await load(scenario.name, base_url, send, concurrency=concurrency, duration=duration)
     return result.line() + "  (python)"
 
 
@@ -166,7 +198,7 @@ def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[byt
         "DATABASE_URL": database_url,
         "DATA_DIR": str(data_dir),
         "ENVIRONMENT": "production",
-        "SECRET_KEY": "benchmark-secret-key-0123456789abcdef-0123456789",
+        "SECRET_KEY": BENCH_SECRET,
         "LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
@@ -185,6 +217,7 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--only", action="append", help="run only these scenarios")
+    parser.add_argument("--enrollments", type=int, default=10_000, help="students enrolled in the course")
     args = parser.parse_args()
 
     server = PostgresServer().start()
@@ -193,9 +226,10 @@ async def main() -> None:
     try:
         url = server.create_database("bench")
         await upgrade(url)
+        seed = await seed_learning(url, enrollments=args.enrollments)
         process, base_url = boot_server(url, data_dir)
         print(f"server on {base_url}, PostgreSQL on port {server.port}, concurrency {args.concurrency}")
-        for scenario in scenarios():
+        for scenario in scenarios(seed):
             if args.only and scenario.name not in args.only:
                 continue
             line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)

@@ -19,6 +19,7 @@ from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
+from studyhall.learning.router import router as learning_router
 
 API_PREFIX = "/api/v1"
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(service_router)
+    app.include_router(learning_router, prefix=API_PREFIX)
     return app
 
 

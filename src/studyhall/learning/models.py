@@ -22,7 +22,8 @@ class Enrollment(UUIDPrimaryKey, Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         UniqueConstraint("user_id", "course_id"),
-        Index("ix_enrollments_course_id_status", "course_id", "status"),
+        #: The roster: a course's active students in enrollment order, without a sort.
+        Index("ix_enrollments_course_id_status_enrolled_at", "course_id", "status", "enrolled_at"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -1,16 +1,56 @@
-"""Learning services: enrollment, completion and progress."""
+"""Learning services: enrollment, completion, video positions and progress.
+
+Concurrency is the database's job here:
+
+- Enrolling is `INSERT ... ON CONFLICT DO NOTHING` on the (user, course) unique constraint,
+  then a conditional `UPDATE` that re-activates an unenrolled row; whoever finds neither
+  is told `already_enrolled`.
+- Completing a lesson locks the enrollment row (`SELECT ... FOR UPDATE` on PostgreSQL; the
+  write lock serialises writers on SQLite), inserts the completion with `ON CONFLICT DO
+  NOTHING` and then counts in SQL, so concurrent completions of the last lessons set
+  `completed_at` and emit `course.completed` exactly once.
+- Progress is computed on read: completions of current (non-deleted) lessons over
+  `courses.lesson_count`, which the catalog keeps exact. Adding, deleting or restoring a
+  lesson changes every enrollment's progress without touching enrollment rows.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.catalog.models import Course, Lesson
-from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
+from studyhall.catalog.errors import CourseNotFound, LessonNotFound
+from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
+from studyhall.catalog.service import CourseContext, LessonContext
+from studyhall.core.db import utcnow
+from studyhall.core.events import emit
+from studyhall.core.pagination import PageParams
+from studyhall.identity.models import User
+from studyhall.learning.errors import (
+    AlreadyEnrolled,
+    CourseNotPublished,
+    EnrollmentNotFound,
+    LessonNotVideo,
+    NotCourseStaff,
+    NotEnrolled,
+    PaymentRequired,
+)
+from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion, VideoPosition
+
+#: A video watched to at least this fraction of its duration completes its lesson.
+VIDEO_COMPLETION_RATIO = 0.9
+#: Heartbeats refresh `last_activity_at` at most this often (they stay one small write).
+ACTIVITY_RESOLUTION = timedelta(seconds=60)
+
+ENROLLMENT_CREATED = "enrollment.created"
+COURSE_COMPLETED = "course.completed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +62,306 @@ class CourseProgress:
     def progress_percent(self) -> float:
         if self.total_lessons == 0:
             return 0.0
-        return round(100.0 * self.completed_lessons / self.total_lessons, 2)
+        return round(100.0 * min(self.completed_lessons, self.total_lessons) / self.total_lessons, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentProgress:
+    """An enrollment with its progress (and, in lists, its course or student)."""
+
+    enrollment: Enrollment
+    progress: CourseProgress
+    course: Course | None = None
+    student: User | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LessonProgress:
+    lesson_id: uuid.UUID
+    is_completed: bool
+    completed_at: datetime | None
+    position_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DetailedProgress:
+    enrollment: Enrollment
+    progress: CourseProgress
+    lessons: list[LessonProgress]
+
+
+@dataclass(frozen=True, slots=True)
+class VideoHeartbeat:
+    lesson_id: uuid.UUID
+    position_seconds: float
+    duration_seconds: float
+    is_completed: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NextLesson:
+    enrollment: Enrollment
+    course: Course
+    progress: CourseProgress
+    lesson: Lesson
+    position_seconds: float | None
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT (with ON CONFLICT support) for the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _completed_count(user_id: Any, course_id: Any) -> Any:
+    """Completions of current lessons, as a scalar subquery (the primary key and the
+    (user_id, course_id) index serve it)."""
+    return (
+        select(func.count())
+        .select_from(LessonCompletion)
+        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+        .where(
+            LessonCompletion.user_id == user_id,
+            LessonCompletion.course_id == course_id,
+            Lesson.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+async def _count_progress(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> CourseProgress:
+    total = select(Course.lesson_count).where(Course.id == course_id).scalar_subquery()
+    done, lessons = (await session.execute(select(_completed_count(user_id, course_id), total))).one()
+    return CourseProgress(completed_lessons=int(done or 0), total_lessons=int(lessons or 0))
+
+
+async def _lock_active_enrollment(
+    session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment:
+    enrollment = await session.scalar(
+        select(Enrollment)
+        .where(
+            Enrollment.user_id == user_id,
+            Enrollment.course_id == course_id,
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if enrollment is None:
+        raise NotEnrolled()
+    return enrollment
+
+
+async def _active_enrollment(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> Enrollment:
+    enrollment = await session.scalar(
+        select(Enrollment).where(
+            Enrollment.user_id == user_id,
+            Enrollment.course_id == course_id,
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+        )
+    )
+    if enrollment is None:
+        raise NotEnrolled()
+    return enrollment
+
+
+def _check_learnable(user: User, context: LessonContext) -> None:
+    """Lessons are completable only in live, published courses the caller can see."""
+    course = context.course
+    if not course.is_visible_to(user):
+        raise LessonNotFound()
+    if course.course.status != CourseStatus.PUBLISHED:
+        raise CourseNotPublished("Lessons of an unpublished course cannot be completed")
+
+
+async def _adjust_enrollment_count(session: AsyncSession, course_id: uuid.UUID, delta: int) -> None:
+    await session.execute(
+        update(Course)
+        .where(Course.id == course_id)
+        .values(enrollment_count=Course.enrollment_count + delta)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- payments seam -----------------------------------------------------------------------
+
+
+async def has_paid_for_course(session: AsyncSession, user_id: uuid.UUID, course: Course) -> bool:
+    """Whether the user holds a completed payment for a paid course.
+
+    There is no payment provider yet, so nobody has paid and paid courses
+    (`price_cents > 0`) answer `402 payment_required`. The payments domain replaces this
+    with a lookup of the user's completed order for the course.
+    """
+    return False
+
+
+# -- enrollment --------------------------------------------------------------------------
+
+
+async def enroll(
+    session: AsyncSession, user: User, context: CourseContext, *, now: datetime | None = None
+) -> EnrollmentProgress:
+    """Enroll (or re-enroll, keeping earlier completions) in a published, visible course."""
+    now = now or utcnow()
+    course = context.course
+    if not context.is_visible_to(user):
+        raise CourseNotFound()
+    if course.status != CourseStatus.PUBLISHED:
+        raise CourseNotPublished("Only published courses take enrollments")
+    if course.price_cents > 0 and not await has_paid_for_course(session, user.id, course):
+        raise PaymentRequired("This course needs a completed payment before enrolling")
+
+    inserted = await session.scalar(
+        _insert(session, Enrollment)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            course_id=course.id,
+            status=EnrollmentStatus.ACTIVE,
+            enrolled_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "course_id"])
+        .returning(Enrollment.id)
+    )
+    enrollment_id = inserted
+    if enrollment_id is None:
+        # A row exists: re-activate it only if it is unenrolled (row-locked by the UPDATE).
+        enrollment_id = await session.scalar(
+            update(Enrollment)
+            .where(
+                Enrollment.user_id == user.id,
+                Enrollment.course_id == course.id,
+                Enrollment.status == EnrollmentStatus.UNENROLLED,
+            )
+            .values(status=EnrollmentStatus.ACTIVE, enrolled_at=now, unenrolled_at=None)
+            .returning(Enrollment.id)
+            .execution_options(synchronize_session=False)
+        )
+        if enrollment_id is None:
+            raise AlreadyEnrolled("You are already enrolled in this course")
+    await _adjust_enrollment_count(session, course.id, +1)
+    emit(
+        session,
+        ENROLLMENT_CREATED,
+        {"enrollment_id": enrollment_id, "course_id": course.id, "user_id": user.id},
+    )
+    enrollment = await session.scalar(
+        select(Enrollment).where(Enrollment.id == enrollment_id).execution_options(populate_existing=True)
+    )
+    assert enrollment is not None
+    return EnrollmentProgress(enrollment, await _count_progress(session, user.id, course.id), course=course)
+
+
+async def unenroll(
+    session: AsyncSession, user: User, context: CourseContext, *, now: datetime | None = None
+) -> None:
+    """Leave a course; completions stay, so enrolling again restores progress."""
+    now = now or utcnow()
+    left = await session.scalar(
+        update(Enrollment)
+        .where(
+            Enrollment.user_id == user.id,
+            Enrollment.course_id == context.course.id,
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+        )
+        .values(status=EnrollmentStatus.UNENROLLED, unenrolled_at=now)
+        .returning(Enrollment.id)
+        .execution_options(synchronize_session=False)
+    )
+    if left is None:
+        if not context.is_visible_to(user):
+            raise CourseNotFound()
+        raise EnrollmentNotFound("You are not enrolled in this course")
+    await _adjust_enrollment_count(session, context.course.id, -1)
+
+
+async def my_enrollments(
+    session: AsyncSession, user: User, params: PageParams
+) -> tuple[list[EnrollmentProgress], int]:
+    """The caller's active enrollments in live courses, newest first, with progress."""
+    conditions = (
+        Enrollment.user_id == user.id,
+        Enrollment.status == EnrollmentStatus.ACTIVE,
+        Course.deleted_at.is_(None),
+    )
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Enrollment)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(*conditions)
+    )
+    rows = await session.execute(
+        select(Enrollment, Course, _completed_count(Enrollment.user_id, Enrollment.course_id))
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(*conditions)
+        .order_by(Enrollment.enrolled_at.desc(), Enrollment.id)
+        .limit(params.limit)
+        .offset(params.offset)
+    )
+    items = [
+        EnrollmentProgress(
+            enrollment,
+            CourseProgress(completed_lessons=int(done), total_lessons=course.lesson_count),
+            course=course,
+        )
+        for enrollment, course, done in rows.all()
+    ]
+    return items, int(total or 0)
+
+
+async def course_roster(
+    session: AsyncSession, user: User, context: CourseContext, params: PageParams
+) -> tuple[list[EnrollmentProgress], int]:
+    """Active students of a course with their progress: one aggregate query per page."""
+    if not context.is_visible_to(user):
+        raise CourseNotFound()
+    if not context.is_staff(user):
+        raise NotCourseStaff("Only course staff, the principal and admins see the roster")
+    course = context.course
+    active = (Enrollment.course_id == course.id, Enrollment.status == EnrollmentStatus.ACTIVE)
+    total = await session.scalar(select(func.count()).select_from(Enrollment).where(*active))
+    page = (
+        select(Enrollment.id)
+        .where(*active)
+        .order_by(Enrollment.enrolled_at, Enrollment.id)
+        .limit(params.limit)
+        .offset(params.offset)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Enrollment, User, func.count(Lesson.id))
+        .join(page, page.c.id == Enrollment.id)
+        .join(User, User.id == Enrollment.user_id)
+        .outerjoin(
+            LessonCompletion,
+            and_(
+                LessonCompletion.user_id == Enrollment.user_id,
+                LessonCompletion.course_id == Enrollment.course_id,
+            ),
+        )
+        .outerjoin(Lesson, and_(Lesson.id == LessonCompletion.lesson_id, Lesson.deleted_at.is_(None)))
+        .group_by(Enrollment.id, User.id)
+        .order_by(Enrollment.enrolled_at, Enrollment.id)
+    )
+    items = [
+        EnrollmentProgress(
+            enrollment,
+            CourseProgress(completed_lessons=int(done), total_lessons=course.lesson_count),
+            student=student,
+        )
+        for enrollment, student, done in rows.all()
+    ]
+    return items, int(total or 0)
+
+
+# -- progress ----------------------------------------------------------------------------
 
 
 async def progress_for_courses(
@@ -60,3 +399,283 @@ async def progress_for_courses(
         course_id: CourseProgress(completed_lessons=int(done), total_lessons=int(total))
         for course_id, total, done in rows.all()
     }
+
+
+async def course_progress(session: AsyncSession, user: User, context: CourseContext) -> DetailedProgress:
+    """The caller's progress in one course, lesson by lesson (two queries)."""
+    course = context.course
+    try:
+        enrollment = await _active_enrollment(session, user.id, course.id)
+    except NotEnrolled:
+        if not context.is_visible_to(user):
+            raise CourseNotFound() from None
+        raise
+    rows = await session.execute(
+        select(Lesson.id, LessonCompletion.completed_at, VideoPosition.position_seconds)
+        .outerjoin(
+            LessonCompletion,
+            and_(LessonCompletion.lesson_id == Lesson.id, LessonCompletion.user_id == user.id),
+        )
+        .outerjoin(
+            VideoPosition,
+            and_(VideoPosition.lesson_id == Lesson.id, VideoPosition.user_id == user.id),
+        )
+        .where(Lesson.course_id == course.id, Lesson.deleted_at.is_(None))
+        .order_by(Lesson.position, Lesson.id)
+    )
+    lessons = [
+        LessonProgress(
+            lesson_id=lesson_id,
+            is_completed=completed_at is not None,
+            completed_at=completed_at,
+            position_seconds=position,
+        )
+        for lesson_id, completed_at, position in rows.all()
+    ]
+    progress = CourseProgress(
+        completed_lessons=sum(1 for lesson in lessons if lesson.is_completed), total_lessons=len(lessons)
+    )
+    return DetailedProgress(enrollment, progress, lessons)
+
+
+# -- completion --------------------------------------------------------------------------
+
+
+async def _complete(
+    session: AsyncSession, user_id: uuid.UUID, context: LessonContext, now: datetime
+) -> tuple[Enrollment, CourseProgress]:
+    course_id = context.course.course.id
+    enrollment = await _lock_active_enrollment(session, user_id, course_id)
+    await session.execute(
+        _insert(session, LessonCompletion)
+        .values(user_id=user_id, lesson_id=context.lesson.id, course_id=course_id, completed_at=now)
+        .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
+    )
+    progress = await _count_progress(session, user_id, course_id)
+    enrollment.last_activity_at = now
+    finished = progress.total_lessons > 0 and progress.completed_lessons >= progress.total_lessons
+    if finished and enrollment.completed_at is None:
+        enrollment.completed_at = now
+        if enrollment.completion_emitted_at is None:
+            enrollment.completion_emitted_at = now
+            emit(
+                session,
+                COURSE_COMPLETED,
+                {
+                    "enrollment_id": enrollment.id,
+                    "course_id": course_id,
+                    "user_id": user_id,
+                    "completed_at": now,
+                },
+            )
+    await session.flush()
+    return enrollment, progress
+
+
+async def record_lesson_completion(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    context: LessonContext,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Mark a lesson complete for an actively enrolled student (idempotent).
+
+    Raises `NotEnrolled` otherwise. Updates `last_activity_at`; when this completes the
+    last current lesson, sets `completed_at` and emits `course.completed` (at most once per
+    enrollment, ever). Other domains (a passed quiz) call this; access checks on the lesson
+    are the caller's.
+    """
+    await _complete(session, user_id, context, now or utcnow())
+
+
+async def complete_lesson(
+    session: AsyncSession, user: User, context: LessonContext, *, now: datetime | None = None
+) -> EnrollmentProgress:
+    """`POST /lessons/{id}/complete`: access checks, then the shared completion path."""
+    _check_learnable(user, context)
+    enrollment, progress = await _complete(session, user.id, context, now or utcnow())
+    return EnrollmentProgress(enrollment, progress)
+
+
+async def uncomplete_lesson(
+    session: AsyncSession, user: User, context: LessonContext, *, now: datetime | None = None
+) -> EnrollmentProgress:
+    """Un-mark a lesson (idempotent). Clears `completed_at` when the course is no longer
+    complete; `course.completed` is never emitted a second time for the enrollment."""
+    now = now or utcnow()
+    _check_learnable(user, context)
+    course_id = context.course.course.id
+    enrollment = await _lock_active_enrollment(session, user.id, course_id)
+    await session.execute(
+        delete(LessonCompletion)
+        .where(LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == context.lesson.id)
+        .execution_options(synchronize_session=False)
+    )
+    progress = await _count_progress(session, user.id, course_id)
+    enrollment.last_activity_at = now
+    if enrollment.completed_at is not None and progress.completed_lessons < progress.total_lessons:
+        enrollment.completed_at = None
+    await session.flush()
+    return EnrollmentProgress(enrollment, progress)
+
+
+# -- video -------------------------------------------------------------------------------
+
+
+async def save_video_position(
+    session: AsyncSession,
+    user: User,
+    context: LessonContext,
+    position_seconds: float,
+    duration_seconds: float,
+    *,
+    now: datetime | None = None,
+) -> VideoHeartbeat:
+    """A video heartbeat: one upsert of the position; progress is recomputed only when
+    the position reaches 90 % of the duration and completes the lesson."""
+    now = now or utcnow()
+    _check_learnable(user, context)
+    if context.lesson.type != LessonType.VIDEO:
+        raise LessonNotVideo("Positions are saved only for video lessons")
+    lesson_id = context.lesson.id
+    completed = (
+        exists()
+        .where(LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == lesson_id)
+        .correlate(None)
+    )
+    row = (
+        await session.execute(
+            select(Enrollment.id, Enrollment.last_activity_at, completed).where(
+                Enrollment.user_id == user.id,
+                Enrollment.course_id == context.course.course.id,
+                Enrollment.status == EnrollmentStatus.ACTIVE,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotEnrolled()
+    enrollment_id, last_activity_at, is_completed = row
+    upsert = _insert(session, VideoPosition).values(
+        user_id=user.id,
+        lesson_id=lesson_id,
+        position_seconds=position_seconds,
+        duration_seconds=duration_seconds,
+        updated_at=now,
+    )
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["user_id", "lesson_id"],
+            set_={
+                "position_seconds": upsert.excluded.position_seconds,
+                "duration_seconds": upsert.excluded.duration_seconds,
+                "updated_at": upsert.excluded.updated_at,
+            },
+        )
+    )
+    if position_seconds >= VIDEO_COMPLETION_RATIO * duration_seconds and not is_completed:
+        await _complete(session, user.id, context, now)
+        is_completed = True
+    elif last_activity_at is None or now - last_activity_at >= ACTIVITY_RESOLUTION:
+        await session.execute(
+            update(Enrollment)
+            .where(Enrollment.id == enrollment_id)
+            .values(last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return VideoHeartbeat(
+        lesson_id=lesson_id,
+        position_seconds=position_seconds,
+        duration_seconds=duration_seconds,
+        is_completed=bool(is_completed),
+        updated_at=now,
+    )
+
+
+# -- continue learning -------------------------------------------------------------------
+
+
+async def continue_learning(
+    session: AsyncSession, user: User, params: PageParams
+) -> tuple[list[NextLesson], int]:
+    """For each active, uncompleted enrollment in a published course with a lesson left,
+    the first current lesson (by order) not completed yet: four queries per page."""
+    remaining = (
+        exists()
+        .where(
+            Lesson.course_id == Enrollment.course_id,
+            Lesson.deleted_at.is_(None),
+            ~exists().where(LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == Lesson.id),
+        )
+        .correlate(Enrollment)
+    )
+    conditions = (
+        Enrollment.user_id == user.id,
+        Enrollment.status == EnrollmentStatus.ACTIVE,
+        Enrollment.completed_at.is_(None),
+        Course.deleted_at.is_(None),
+        Course.status == CourseStatus.PUBLISHED,
+        remaining,
+    )
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Enrollment)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(*conditions)
+    )
+    rows: Sequence[Any] = (
+        await session.execute(
+            select(Enrollment, Course)
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(*conditions)
+            .order_by(
+                Enrollment.last_activity_at.desc().nulls_last(),
+                Enrollment.enrolled_at.desc(),
+                Enrollment.id,
+            )
+            .limit(params.limit)
+            .offset(params.offset)
+        )
+    ).all()
+    if not rows:
+        return [], int(total or 0)
+    course_ids = [course.id for _, course in rows]
+    ranked = (
+        select(
+            Lesson.id.label("lesson_id"),
+            func.row_number()
+            .over(partition_by=Lesson.course_id, order_by=(Lesson.position, Lesson.id))
+            .label("rank"),
+        )
+        .where(
+            Lesson.course_id.in_(course_ids),
+            Lesson.deleted_at.is_(None),
+            ~exists().where(LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == Lesson.id),
+        )
+        .subquery()
+    )
+    next_rows = await session.execute(
+        select(Lesson, VideoPosition.position_seconds)
+        .join(ranked, and_(ranked.c.lesson_id == Lesson.id, ranked.c.rank == 1))
+        .outerjoin(
+            VideoPosition,
+            and_(VideoPosition.lesson_id == Lesson.id, VideoPosition.user_id == user.id),
+        )
+    )
+    next_by_course = {lesson.course_id: (lesson, position) for lesson, position in next_rows.all()}
+    progress = await progress_for_courses(session, user.id, course_ids)
+    items = []
+    for enrollment, course in rows:
+        if course.id not in next_by_course:  # its last lesson was completed meanwhile
+            continue
+        lesson, position = next_by_course[course.id]
+        items.append(
+            NextLesson(
+                enrollment=enrollment,
+                course=course,
+                progress=progress.get(course.id, CourseProgress(0, course.lesson_count)),
+                lesson=lesson,
+                position_seconds=position,
+            )
+        )
+    return items, int(total or 0)

@@ -1,0 +1,213 @@
+"""Enrollment and progress endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from studyhall.catalog.service import load_course, load_lesson
+from studyhall.core.deps import SessionDep
+from studyhall.core.errors import PROBLEM_CONTENT_TYPE
+from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.identity.deps import CurrentUser
+from studyhall.learning import service
+from studyhall.learning.schemas import (
+    CompletionRead,
+    ContinueItem,
+    CourseProgressRead,
+    EnrollmentRead,
+    MyEnrollmentRead,
+    PositionRead,
+    PositionUpdate,
+    Problem,
+    RosterEntry,
+)
+
+router = APIRouter(tags=["learning"])
+
+_PROBLEM_SCHEMA = Problem.model_json_schema()
+_MEANINGS = {
+    400: "The body cannot be parsed (`bad_request`)",
+    401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
+    402: "The course is paid and the caller has not paid (`payment_required`)",
+    403: "Authenticated but not allowed",
+    404: "No such resource the caller may see",
+    409: "Conflicts with the current state",
+    422: "Invalid path, query or body (`validation_error`)",
+}
+
+
+def problems(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route may answer."""
+    return {
+        status: {
+            "description": meanings.get(f"s{status}", _MEANINGS[status]),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status in (401, 422, *statuses)
+    }
+
+
+@router.post(
+    "/courses/{course_id}/enroll",
+    status_code=201,
+    summary="Enroll in a course",
+    description=(
+        "Enrolls the caller in a published course they can see. Enrolling again after "
+        "unenrolling re-activates the enrollment with its earlier completions. Emits "
+        "`enrollment.created`."
+    ),
+    responses=problems(
+        402,
+        404,
+        409,
+        s404="`course_not_found`: no such course visible to the caller",
+        s409="`already_enrolled`, or `course_not_published`",
+    ),
+)
+async def enroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EnrollmentRead:
+    context = await load_course(session, course_id)
+    return EnrollmentRead.of(await service.enroll(session, user, context))
+
+
+@router.delete(
+    "/courses/{course_id}/enroll",
+    status_code=204,
+    summary="Unenroll from a course",
+    description="Leaves the course; completions are kept and come back on re-enrolling.",
+    responses=problems(
+        404, s404="`course_not_found`, or `enrollment_not_found` when the caller is not enrolled"
+    ),
+)
+async def unenroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    context = await load_course(session, course_id)
+    await service.unenroll(session, user, context)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/enrollments/me",
+    summary="My courses",
+    description="The caller's active enrollments, newest first, each with its course and progress.",
+    responses=problems(),
+)
+async def my_enrollments(
+    user: CurrentUser, session: SessionDep, params: PageParamsDep
+) -> Page[MyEnrollmentRead]:
+    items, total = await service.my_enrollments(session, user, params)
+    return Page.of([MyEnrollmentRead.of(item) for item in items], total, params)
+
+
+@router.get(
+    "/courses/{course_id}/enrollments",
+    summary="Course roster",
+    description=(
+        "Active students of the course, oldest enrollment first, with their progress and "
+        "last activity. For the course's staff, its organisation's principal and admins."
+    ),
+    responses=problems(403, 404, s403="`forbidden`: not staff of this course", s404="`course_not_found`"),
+)
+async def roster(
+    course_id: uuid.UUID, user: CurrentUser, session: SessionDep, params: PageParamsDep
+) -> Page[RosterEntry]:
+    context = await load_course(session, course_id)
+    items, total = await service.course_roster(session, user, context, params)
+    return Page.of([RosterEntry.of(item) for item in items], total, params)
+
+
+@router.get(
+    "/courses/{course_id}/progress",
+    summary="My progress in a course",
+    description="Completed and total current lessons, and every lesson's state and video position.",
+    responses=problems(403, 404, s403="`not_enrolled`", s404="`course_not_found`"),
+)
+async def course_progress(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CourseProgressRead:
+    context = await load_course(session, course_id)
+    return CourseProgressRead.of(await service.course_progress(session, user, context))
+
+
+_LESSON_ERRORS = problems(
+    403,
+    404,
+    409,
+    s403="`not_enrolled`: the caller is not actively enrolled in the lesson's course",
+    s404="`lesson_not_found`: no such lesson the caller may see",
+    s409="`course_not_published`",
+)
+
+
+@router.post(
+    "/lessons/{lesson_id}/complete",
+    summary="Mark a lesson complete",
+    description=(
+        "Idempotent. Returns the course progress; completing the last current lesson sets "
+        "the enrollment's `completed_at` and emits `course.completed` (once per enrollment)."
+    ),
+    responses=_LESSON_ERRORS,
+)
+async def complete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CompletionRead:
+    context = await load_lesson(session, lesson_id)
+    result = await service.complete_lesson(session, user, context)
+    return CompletionRead.of(result, lesson_id, is_completed=True)
+
+
+@router.delete(
+    "/lessons/{lesson_id}/complete",
+    summary="Un-mark a lesson",
+    description=(
+        "Idempotent. Returns the course progress; clears `completed_at` when the course is no "
+        "longer complete (a later completion never emits `course.completed` again)."
+    ),
+    responses=_LESSON_ERRORS,
+)
+async def uncomplete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CompletionRead:
+    context = await load_lesson(session, lesson_id)
+    result = await service.uncomplete_lesson(session, user, context)
+    return CompletionRead.of(result, lesson_id, is_completed=False)
+
+
+@router.put(
+    "/lessons/{lesson_id}/position",
+    summary="Save a video position (heartbeat)",
+    description=(
+        "One small write. `position_seconds` must lie within `[0, duration_seconds]` and "
+        "`duration_seconds` be positive (`422` otherwise). Reaching 90 % of the duration "
+        "completes the lesson like `POST /lessons/{id}/complete`. Only for lessons of type "
+        "`video` (`409 lesson_not_video`)."
+    ),
+    responses=problems(
+        400,
+        403,
+        404,
+        409,
+        s403="`not_enrolled`",
+        s404="`lesson_not_found`",
+        s409="`lesson_not_video`, or `course_not_published`",
+    ),
+)
+async def save_position(
+    lesson_id: uuid.UUID, body: PositionUpdate, user: CurrentUser, session: SessionDep
+) -> PositionRead:
+    context = await load_lesson(session, lesson_id)
+    beat = await service.save_video_position(
+        session, user, context, body.position_seconds, body.duration_seconds
+    )
+    return PositionRead.of(beat)
+
+
+@router.get(
+    "/me/continue",
+    summary="Continue learning",
+    description=(
+        "For each active, unfinished course, the first lesson (by order) not completed yet, "
+        "with the video position to resume from; most recently active first."
+    ),
+    responses=problems(),
+)
+async def continue_learning(
+    user: CurrentUser, session: SessionDep, params: PageParamsDep
+) -> Page[ContinueItem]:
+    items, total = await service.continue_learning(session, user, params)
+    return Page.of([ContinueItem.of(item) for item in items], total, params)
