@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = structlog.get_logger(__name__)
@@ -116,13 +117,43 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
 
-async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method any route serves at this path (Starlette lists only the first route's)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else phrase
-    return problem_response(status, code, phrase, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 400 and detail == _BODY_PARSE_ERROR:  # bytes that are not JSON text at all
+        return problem_response(
+            422,
+            "validation_error",
+            "Validation error",
+            "The request body is not valid JSON.",
+            errors=[{"loc": ["body"], "msg": "Invalid JSON body", "type": "json_invalid"}],
+        )
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(status, code, phrase, detail, headers=headers)
 
 
 def _jsonable_loc(loc: Any) -> list[str | int]:
