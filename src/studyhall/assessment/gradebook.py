@@ -7,7 +7,7 @@ import io
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment.access import require_staff
@@ -28,6 +28,7 @@ from studyhall.learning.models import Enrollment, EnrollmentStatus
 
 #: Spreadsheet programs run cells starting with these as formulas.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_ROWS_PER_CHUNK = 200
 
 
 async def _items(session: AsyncSession, course_id: uuid.UUID) -> list[GradebookItem]:
@@ -47,22 +48,41 @@ async def _items(session: AsyncSession, course_id: uuid.UUID) -> list[GradebookI
     ]
 
 
-async def _scores(session: AsyncSession, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], float]:
+async def _scores(session: AsyncSession, course_id: uuid.UUID) -> dict[tuple[str, str], float]:
+    """(student id, item id) → score. Ids come back as text: converting tens of thousands of
+    UUIDs costs more than the aggregation itself."""
     best_attempts = await session.execute(
-        select(QuizAttempt.user_id, QuizAttempt.quiz_id, func.max(QuizAttempt.score_percent))
+        select(
+            cast(QuizAttempt.user_id, String),
+            cast(QuizAttempt.quiz_id, String),
+            func.max(QuizAttempt.score_percent),
+        )
         .where(QuizAttempt.course_id == course_id, QuizAttempt.status == AttemptStatus.GRADED)
         .group_by(QuizAttempt.user_id, QuizAttempt.quiz_id)
     )
     graded_work = await session.execute(
-        select(Submission.user_id, Submission.assignment_id, Submission.points).where(
-            Submission.course_id == course_id, Submission.status == SubmissionStatus.GRADED
-        )
+        select(
+            cast(Submission.user_id, String), cast(Submission.assignment_id, String), Submission.points
+        ).where(Submission.course_id == course_id, Submission.status == SubmissionStatus.GRADED)
     )
-    scores = {(user, item): float(value) for user, item, value in best_attempts.all() if value is not None}
+    scores = {
+        (_key(user), _key(item)): float(value)
+        for user, item, value in best_attempts.all()
+        if value is not None
+    }
     scores.update(
-        {(user, item): float(value) for user, item, value in graded_work.all() if value is not None}
+        {
+            (_key(user), _key(item)): float(value)
+            for user, item, value in graded_work.all()
+            if value is not None
+        }
     )
     return scores
+
+
+def _key(text_id: str) -> str:
+    """SQLite stores UUIDs as 32 hex digits, PostgreSQL renders them with dashes."""
+    return text_id.replace("-", "").lower()
 
 
 async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUID) -> Gradebook:
@@ -77,16 +97,21 @@ async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUI
         .order_by(User.full_name, User.email)
     )
     scores = await _scores(session, course_id)
+    item_keys = [item.id.hex for item in items]
     rows = [
-        GradebookRow(
+        GradebookRow.model_construct(
             user_id=user_id,
             full_name=name,
             email=email,
-            scores={item.id: scores.get((user_id, item.id)) for item in items},
+            scores=[scores.get((user_id.hex, key)) for key in item_keys],
         )
         for user_id, name, email in students.all()
     ]
-    return Gradebook(course_id=course_id, items=items, students=rows)
+    return Gradebook.model_construct(course_id=course_id, items=items, students=rows)
+
+
+def gradebook_json(book: Gradebook) -> bytes:
+    return book.model_dump_json().encode()
 
 
 def safe_cell(value: object) -> object:
@@ -110,6 +135,13 @@ def gradebook_csv(book: Gradebook) -> Iterator[str]:
 
     unit = {"quiz": "%", "assignment": "points"}
     yield line(["student", "email", *(f"{item.title} ({unit[item.kind]})" for item in book.items)])
+    chunk: list[str] = []
     for row in book.students:
-        scores = [row.scores.get(item.id) for item in book.items]
-        yield line([row.full_name, row.email, *("" if score is None else score for score in scores)])
+        chunk.append(
+            line([row.full_name, row.email, *("" if score is None else score for score in row.scores)])
+        )
+        if len(chunk) == CSV_ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk.clear()
+    if chunk:
+        yield "".join(chunk)

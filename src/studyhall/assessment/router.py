@@ -330,7 +330,8 @@ async def grade_submission(
     response_model=Gradebook,
     summary="The gradebook",
     description="Course staff, the organisation's principal and admins. Students × quizzes (best "
-    "graded score, percent) and assignments (graded points). `?format=csv` streams a CSV file, one "
+    "graded score, percent) and assignments (graded points); each student's `scores` follow the order of "
+    "`items`. `?format=csv` streams a CSV file, one "
     "row per student, with spreadsheet formulas neutralised.",
     responses={**_COMMON, 200: {"content": {"text/csv": {}}}},
 )

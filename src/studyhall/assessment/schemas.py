@@ -296,8 +296,9 @@ class GradebookRow(BaseModel):
     user_id: uuid.UUID
     full_name: str
     email: str
-    scores: dict[uuid.UUID, float | None] = Field(
-        description="item id → best quiz score in percent, or assignment points; null: none yet"
+    scores: list[float | None] = Field(
+        description="One per entry of `items`, in that order: the best graded quiz score in percent, "
+        "or the graded assignment points; null: nothing graded yet"
     )
 
 
