@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from studyhall import __version__
+from studyhall.assessment.router import router as assessment_router
 from studyhall.config import Settings
 from studyhall.core.db import Database
 from studyhall.core.errors import install_error_handlers
@@ -17,6 +18,7 @@ from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
 from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
+from studyhall.core.openapi import install_problem_openapi
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 from studyhall.learning.router import router as learning_router
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.passwords, app.state.tokens = security_from_settings(settings)
 
     install_error_handlers(app)
+    install_problem_openapi(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(service_router)
     app.include_router(learning_router, prefix=API_PREFIX)
+    app.include_router(assessment_router, prefix=API_PREFIX)
     return app
 
 

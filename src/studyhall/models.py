@@ -1,5 +1,6 @@
 """Imports every model module so that `Base.metadata` is complete (Alembic, tests)."""
 
+from studyhall.assessment import models as _assessment_models  # noqa: F401
 from studyhall.catalog import models as _catalog_models  # noqa: F401
 from studyhall.core import events as _core_events  # noqa: F401
 from studyhall.core.db import Base

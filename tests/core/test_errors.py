@@ -121,6 +121,24 @@ async def test_malformed_json_is_a_validation_error(probe_app: FastAPI, client: 
     assert_problem(response, 422, "validation_error")
 
 
+async def test_undecodable_body_is_a_validation_error(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/_probe/widgets", content=b"\x80\x81\xfe garbage", headers={"content-type": "application/json"}
+    )
+    body = assert_problem(response, 422, "validation_error")
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    assert [e["type"] for e in errors] == ["json_invalid"]
+
+
+async def test_allow_lists_every_method_of_the_path(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
+    response = await client.delete("/_probe/widgets")
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    health = await client.post("/health/live")
+    assert health.headers["allow"] == "GET"
+
+
 async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/no/such/route"), 404, "not_found")
 

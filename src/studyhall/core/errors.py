@@ -117,20 +117,23 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
 
-_PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method the path takes, across all routes sharing it (Starlette's own 405
-    names only the first matching route's methods): each method is probed against the
-    router, whatever the nesting of included routers."""
-    routes = request.app.router.routes
-    allowed = []
-    for method in _PROBED_METHODS:
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in routes):
-            allowed.append(method)
-    return allowed
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method any route serves at this path (Starlette lists only the first route's)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -140,8 +143,16 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     headers = dict(exc.headers or {})
-    if status == 405 and (allowed := _allowed_methods(request)):
-        headers["Allow"] = ", ".join(allowed)
+    if status == 400 and detail == _BODY_PARSE_ERROR:  # bytes that are not JSON text at all
+        return problem_response(
+            422,
+            "validation_error",
+            "Validation error",
+            "The request body is not valid JSON.",
+            errors=[{"loc": ["body"], "msg": "Invalid JSON body", "type": "json_invalid"}],
+        )
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(status, code, phrase, detail, headers=headers)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Response
 
 from studyhall.catalog.service import load_course, load_lesson
 from studyhall.core.deps import SessionDep
-from studyhall.core.errors import PROBLEM_CONTENT_TYPE
+from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.identity.deps import CurrentUser
 from studyhall.learning import service
@@ -21,33 +20,10 @@ from studyhall.learning.schemas import (
     MyEnrollmentRead,
     PositionRead,
     PositionUpdate,
-    Problem,
     RosterEntry,
 )
 
 router = APIRouter(tags=["learning"])
-
-_PROBLEM_SCHEMA = Problem.model_json_schema()
-_MEANINGS = {
-    400: "The body cannot be parsed (`bad_request`)",
-    401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
-    402: "The course is paid and the caller has not paid (`payment_required`)",
-    403: "Authenticated but not allowed",
-    404: "No such resource the caller may see",
-    409: "Conflicts with the current state",
-    422: "Invalid path, query or body (`validation_error`)",
-}
-
-
-def problems(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem documents a route may answer."""
-    return {
-        status: {
-            "description": meanings.get(f"s{status}", _MEANINGS[status]),
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_SCHEMA}},
-        }
-        for status in (401, 422, *statuses)
-    }
 
 
 @router.post(
@@ -59,12 +35,14 @@ def problems(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]
         "unenrolling re-activates the enrollment with its earlier completions. Emits "
         "`enrollment.created`."
     ),
-    responses=problems(
+    responses=error_responses(
+        401,
+        422,
         402,
         404,
         409,
-        s404="`course_not_found`: no such course visible to the caller",
-        s409="`already_enrolled`, or `course_not_published`",
+        status_404="`course_not_found`: no such course visible to the caller",
+        status_409="`already_enrolled`, or `course_not_published`",
     ),
 )
 async def enroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EnrollmentRead:
@@ -77,8 +55,11 @@ async def enroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -
     status_code=204,
     summary="Unenroll from a course",
     description="Leaves the course; completions are kept and come back on re-enrolling.",
-    responses=problems(
-        404, s404="`course_not_found`, or `enrollment_not_found` when the caller is not enrolled"
+    responses=error_responses(
+        401,
+        422,
+        404,
+        status_404="`course_not_found`, or `enrollment_not_found` when the caller is not enrolled",
     ),
 )
 async def unenroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
@@ -91,7 +72,7 @@ async def unenroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep)
     "/enrollments/me",
     summary="My courses",
     description="The caller's active enrollments, newest first, each with its course and progress.",
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def my_enrollments(
     user: CurrentUser, session: SessionDep, params: PageParamsDep
@@ -107,7 +88,14 @@ async def my_enrollments(
         "Active students of the course, oldest enrollment first, with their progress and "
         "last activity. For the course's staff, its organisation's principal and admins."
     ),
-    responses=problems(403, 404, s403="`forbidden`: not staff of this course", s404="`course_not_found`"),
+    responses=error_responses(
+        401,
+        422,
+        403,
+        404,
+        status_403="`forbidden`: not staff of this course",
+        status_404="`course_not_found`",
+    ),
 )
 async def roster(
     course_id: uuid.UUID, user: CurrentUser, session: SessionDep, params: PageParamsDep
@@ -121,20 +109,24 @@ async def roster(
     "/courses/{course_id}/progress",
     summary="My progress in a course",
     description="Completed and total current lessons, and every lesson's state and video position.",
-    responses=problems(403, 404, s403="`not_enrolled`", s404="`course_not_found`"),
+    responses=error_responses(
+        401, 422, 403, 404, status_403="`not_enrolled`", status_404="`course_not_found`"
+    ),
 )
 async def course_progress(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CourseProgressRead:
     context = await load_course(session, course_id)
     return CourseProgressRead.of(await service.course_progress(session, user, context))
 
 
-_LESSON_ERRORS = problems(
+_LESSON_ERRORS = error_responses(
+    401,
+    422,
     403,
     404,
     409,
-    s403="`not_enrolled`: the caller is not actively enrolled in the lesson's course",
-    s404="`lesson_not_found`: no such lesson the caller may see",
-    s409="`course_not_published`",
+    status_403="`not_enrolled`: the caller is not actively enrolled in the lesson's course",
+    status_404="`lesson_not_found`: no such lesson the caller may see",
+    status_409="`course_not_published`",
 )
 
 
@@ -177,14 +169,15 @@ async def uncomplete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: Se
         "completes the lesson like `POST /lessons/{id}/complete`. Only for lessons of type "
         "`video` (`409 lesson_not_video`)."
     ),
-    responses=problems(
-        400,
+    responses=error_responses(
+        401,
+        422,
         403,
         404,
         409,
-        s403="`not_enrolled`",
-        s404="`lesson_not_found`",
-        s409="`lesson_not_video`, or `course_not_published`",
+        status_403="`not_enrolled`",
+        status_404="`lesson_not_found`",
+        status_409="`lesson_not_video`, or `course_not_published`",
     ),
 )
 async def save_position(
@@ -204,7 +197,7 @@ async def save_position(
         "For each active, unfinished course, the first lesson (by order) not completed yet, "
         "with the video position to resume from; most recently active first."
     ),
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def continue_learning(
     user: CurrentUser, session: SessionDep, params: PageParamsDep

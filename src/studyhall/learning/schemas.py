@@ -23,17 +23,6 @@ from studyhall.learning.service import (
 MAX_VIDEO_SECONDS = 7 * 24 * 3600
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem document (documentation of error responses)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict[str, Any]] | None = None
-
-
 class CourseSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

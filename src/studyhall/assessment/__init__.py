@@ -1,0 +1,1 @@
+"""Assessment: quizzes, attempts, assignments, submissions and the gradebook."""

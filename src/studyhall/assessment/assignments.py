@@ -1,0 +1,212 @@
+"""Assignments and submissions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.assessment.access import CourseRole, course_role, require_staff, require_student
+from studyhall.assessment.errors import (
+    AssignmentNotFound,
+    InvalidGrade,
+    LessonNotInCourse,
+    SubmissionAlreadyGraded,
+    SubmissionNotFound,
+)
+from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
+from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
+from studyhall.catalog.errors import CourseNotFound
+from studyhall.catalog.models import Lesson
+from studyhall.catalog.service import CourseContext, load_course
+from studyhall.core.db import utcnow
+from studyhall.core.events import emit
+from studyhall.core.pagination import PageParams, fetch_page
+from studyhall.identity.models import User
+
+
+async def _check_lesson(session: AsyncSession, course_id: uuid.UUID, lesson_id: uuid.UUID | None) -> None:
+    if lesson_id is None:
+        return
+    found = await session.scalar(
+        select(Lesson.id).where(
+            Lesson.id == lesson_id, Lesson.course_id == course_id, Lesson.deleted_at.is_(None)
+        )
+    )
+    if found is None:
+        raise LessonNotInCourse()
+
+
+async def create_assignment(
+    session: AsyncSession, user: User, course_id: uuid.UUID, data: AssignmentIn
+) -> Assignment:
+    context = await load_course(session, course_id)
+    require_staff(user, context, CourseNotFound())
+    await _check_lesson(session, course_id, data.lesson_id)
+    assignment = Assignment(
+        course_id=course_id,
+        author_id=user.id,
+        **data.model_dump(exclude={"attachment_file_ids"}),
+        attachment_file_ids=[str(file_id) for file_id in data.attachment_file_ids],
+    )
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+async def list_assignments(
+    session: AsyncSession, user: User, course_id: uuid.UUID, params: PageParams
+) -> tuple[list[Assignment], int]:
+    context = await load_course(session, course_id)
+    await course_role(session, user, context, CourseNotFound())
+    statement = (
+        select(Assignment)
+        .where(Assignment.course_id == course_id, Assignment.deleted_at.is_(None))
+        .order_by(Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at)
+    )
+    return await fetch_page(session, statement, params)
+
+
+async def _load_assignment(
+    session: AsyncSession, assignment_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Assignment, CourseContext]:
+    statement = select(Assignment).where(Assignment.id == assignment_id, Assignment.deleted_at.is_(None))
+    if for_update:
+        statement = statement.with_for_update()
+    assignment = await session.scalar(statement)
+    if assignment is None:
+        raise AssignmentNotFound()
+    try:
+        return assignment, await load_course(session, assignment.course_id)
+    except CourseNotFound as exc:
+        raise AssignmentNotFound() from exc
+
+
+async def get_assignment(session: AsyncSession, user: User, assignment_id: uuid.UUID) -> Assignment:
+    assignment, context = await _load_assignment(session, assignment_id)
+    await course_role(session, user, context, AssignmentNotFound())
+    return assignment
+
+
+async def update_assignment(
+    session: AsyncSession, user: User, assignment_id: uuid.UUID, data: AssignmentUpdate
+) -> Assignment:
+    assignment, context = await _load_assignment(session, assignment_id, for_update=True)
+    require_staff(user, context, AssignmentNotFound())
+    changes = data.model_dump(exclude_unset=True)
+    if "lesson_id" in changes:
+        await _check_lesson(session, assignment.course_id, changes["lesson_id"])
+    if "attachment_file_ids" in changes:
+        changes["attachment_file_ids"] = [str(file_id) for file_id in changes["attachment_file_ids"] or []]
+    for key, value in changes.items():
+        setattr(assignment, key, value)
+    await session.flush()
+    return assignment
+
+
+async def delete_assignment(session: AsyncSession, user: User, assignment_id: uuid.UUID) -> None:
+    assignment, context = await _load_assignment(session, assignment_id, for_update=True)
+    require_staff(user, context, AssignmentNotFound())
+    assignment.deleted_at = utcnow()
+    assignment.deletion_id = uuid.uuid4()
+    await session.flush()
+
+
+async def _submission_of(
+    session: AsyncSession, assignment_id: uuid.UUID, user_id: uuid.UUID
+) -> Submission | None:
+    return await session.scalar(
+        select(Submission)
+        .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def submit(
+    session: AsyncSession, user: User, assignment_id: uuid.UUID, data: SubmissionIn, now: datetime
+) -> tuple[Submission, bool]:
+    """Submit or resubmit (replacing the earlier one) until graded; (submission, created)."""
+    assignment, context = await _load_assignment(session, assignment_id)
+    await require_student(session, user, context, AssignmentNotFound())
+    fields = {
+        "text": data.text,
+        "file_ids": [str(file_id) for file_id in data.file_ids],
+        "submitted_at": now,
+        "is_late": assignment.due_at is not None and now > assignment.due_at,
+    }
+    existing = await _submission_of(session, assignment_id, user.id)
+    if existing is None:
+        submission = Submission(
+            assignment_id=assignment_id, user_id=user.id, course_id=assignment.course_id, **fields
+        )
+        try:
+            async with session.begin_nested():
+                session.add(submission)
+        except IntegrityError:  # a concurrent first submission: replace it instead
+            existing = await _submission_of(session, assignment_id, user.id)
+            if existing is None:
+                raise
+        else:
+            return submission, True
+    if existing.status == SubmissionStatus.GRADED:
+        raise SubmissionAlreadyGraded()
+    for key, value in fields.items():
+        setattr(existing, key, value)
+    existing.revision += 1
+    await session.flush()
+    return existing, False
+
+
+async def list_submissions(
+    session: AsyncSession, user: User, assignment_id: uuid.UUID, params: PageParams
+) -> tuple[list[Submission], int]:
+    assignment, context = await _load_assignment(session, assignment_id)
+    role = await course_role(session, user, context, AssignmentNotFound())
+    statement = select(Submission).where(Submission.assignment_id == assignment.id)
+    if role != CourseRole.STAFF:
+        statement = statement.where(Submission.user_id == user.id)
+    return await fetch_page(session, statement.order_by(Submission.submitted_at.desc()), params)
+
+
+async def grade_submission(
+    session: AsyncSession, user: User, submission_id: uuid.UUID, data: SubmissionGrade, now: datetime
+) -> Submission:
+    submission = await session.scalar(
+        select(Submission)
+        .where(Submission.id == submission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if submission is None:
+        raise SubmissionNotFound()
+    try:
+        assignment, context = await _load_assignment(session, submission.assignment_id)
+    except AssignmentNotFound as exc:
+        raise SubmissionNotFound() from exc
+    require_staff(user, context, SubmissionNotFound())
+    if data.points > assignment.max_points:
+        raise InvalidGrade(f"The assignment is worth at most {assignment.max_points} points")
+    submission.points = data.points
+    submission.feedback = data.feedback
+    submission.status = SubmissionStatus.GRADED
+    submission.graded_at = now
+    submission.grader_id = user.id
+    await session.flush()
+    emit(
+        session,
+        "submission.graded",
+        {
+            "submission_id": submission.id,
+            "assignment_id": assignment.id,
+            "course_id": assignment.course_id,
+            "user_id": submission.user_id,
+            "points": submission.points,
+            "max_points": assignment.max_points,
+            "grader_id": user.id,
+        },
+    )
+    return submission

@@ -1,0 +1,85 @@
+"""Assessment's domain errors."""
+
+from __future__ import annotations
+
+from studyhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+
+class QuizNotFound(NotFound):
+    code = "quiz_not_found"
+    title = "Quiz not found"
+
+
+class AttemptNotFound(NotFound):
+    code = "attempt_not_found"
+    title = "Quiz attempt not found"
+
+
+class AssignmentNotFound(NotFound):
+    code = "assignment_not_found"
+    title = "Assignment not found"
+
+
+class SubmissionNotFound(NotFound):
+    code = "submission_not_found"
+    title = "Submission not found"
+
+
+class NotEnrolled(PermissionDenied):
+    code = "not_enrolled"
+    title = "Enroll in the course first"
+
+
+class NotCourseStaff(PermissionDenied):
+    code = "not_course_staff"
+    title = "Only the course's staff may do this"
+
+
+class NotAQuizLesson(Conflict):
+    code = "lesson_not_quiz"
+    title = "The lesson is not of type quiz"
+
+
+class QuizAttemptsExhausted(Conflict):
+    code = "quiz_attempts_exhausted"
+    title = "No attempts left"
+
+
+class AttemptInProgress(Conflict):
+    code = "attempt_in_progress"
+    title = "An attempt is already in progress"
+
+
+class AttemptExpired(Conflict):
+    code = "attempt_expired"
+    title = "The attempt's time is up"
+
+
+class AttemptAlreadySubmitted(Conflict):
+    code = "attempt_already_submitted"
+    title = "The attempt was already submitted"
+
+
+class AttemptNotReviewable(Conflict):
+    code = "attempt_not_reviewable"
+    title = "The attempt has no answers to grade"
+
+
+class InvalidAnswers(InvalidInput):
+    code = "invalid_answers"
+    title = "Answers do not match the attempt's questions"
+
+
+class InvalidGrade(InvalidInput):
+    code = "invalid_grade"
+    title = "Grade does not fit the question or assignment"
+
+
+class SubmissionAlreadyGraded(Conflict):
+    code = "submission_already_graded"
+    title = "The submission was graded and can no longer be replaced"
+
+
+class LessonNotInCourse(InvalidInput):
+    code = "lesson_not_in_course"
+    title = "The lesson does not belong to this course"

@@ -1,0 +1,350 @@
+"""HTTP routes of quizzes, attempts, assignments, submissions and the gradebook."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import StreamingResponse
+
+from studyhall.assessment import assignments, gradebook, scoring, service
+from studyhall.assessment.access import CourseRole
+from studyhall.assessment.models import Quiz, QuizAttempt, Submission
+from studyhall.assessment.schemas import (
+    AssignmentIn,
+    AssignmentRead,
+    AssignmentUpdate,
+    AttemptGrade,
+    AttemptRead,
+    AttemptResult,
+    AttemptStarted,
+    AttemptSubmit,
+    AttemptSummary,
+    Gradebook,
+    QuizForStaff,
+    QuizForStudent,
+    QuizIn,
+    QuizRead,
+    SubmissionGrade,
+    SubmissionIn,
+    SubmissionRead,
+)
+from studyhall.core.clock import ClockDep
+from studyhall.core.deps import SessionDep
+from studyhall.core.openapi import error_responses
+from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.identity.deps import CurrentUser
+
+router = APIRouter(tags=["assessment"])
+
+_AUTH = error_responses(401)
+_NOT_FOUND = error_responses(404, status_404="Not found, or not visible to the caller")
+_CONFLICT = error_responses(409, status_409="The resource's state does not allow this")
+_COMMON = error_responses(401, 403, 404, status_403="Not course staff, or not enrolled")
+
+
+def _quiz_view(quiz: Quiz, role: CourseRole) -> QuizForStaff | QuizForStudent:
+    fields = {
+        "id": quiz.id,
+        "lesson_id": quiz.lesson_id,
+        "course_id": quiz.course_id,
+        "title": quiz.title,
+        "passing_score": quiz.passing_score,
+        "max_attempts": quiz.max_attempts,
+        "time_limit_minutes": quiz.time_limit_minutes,
+        "shuffle_questions": quiz.shuffle_questions,
+        "revision": quiz.revision,
+        "updated_at": quiz.updated_at,
+    }
+    if role == CourseRole.STAFF:
+        return QuizForStaff.model_validate({**fields, "questions": quiz.questions})
+    questions = [scoring.public_question(q) for q in quiz.questions]
+    return QuizForStudent.model_validate({**fields, "questions": questions})
+
+
+def _summary_fields(attempt: QuizAttempt) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "quiz_id": attempt.quiz_id,
+        "user_id": attempt.user_id,
+        "number": attempt.number,
+        "status": attempt.status,
+        "started_at": attempt.started_at,
+        "deadline_at": attempt.deadline_at,
+        "submitted_at": attempt.submitted_at,
+        "score_percent": attempt.score_percent,
+        "points": attempt.points,
+        "max_points": attempt.max_points,
+        "passed": attempt.passed,
+    }
+
+
+def _result(attempt: QuizAttempt) -> AttemptResult:
+    return AttemptResult.model_validate(
+        {
+            **_summary_fields(attempt),
+            "score_percent": attempt.score_percent or 0.0,
+            "points": attempt.points or 0.0,
+            "results": attempt.results or [],
+        }
+    )
+
+
+@router.put(
+    "/lessons/{lesson_id}/quiz",
+    response_model=QuizForStaff,
+    summary="Create or replace the quiz of a quiz lesson",
+    description="Course staff only. Replacing a quiz never changes past attempts: each attempt keeps "
+    "the questions it asked. `201` when created, `200` when replaced; `409 lesson_not_quiz` for other "
+    "lesson types.",
+    responses={**_COMMON, **_CONFLICT, 201: {"model": QuizForStaff, "description": "Created"}},
+)
+async def put_quiz(
+    lesson_id: uuid.UUID, body: QuizIn, session: SessionDep, user: CurrentUser, response: Response
+) -> QuizForStaff | QuizForStudent:
+    quiz, created = await service.put_quiz(session, user, lesson_id, body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _quiz_view(quiz, CourseRole.STAFF)
+
+
+@router.get(
+    "/lessons/{lesson_id}/quiz",
+    response_model=QuizRead,
+    summary="The quiz of a lesson",
+    description="Staff see the answer key (`view: staff`); enrolled students get the questions "
+    "without `is_correct` (`view: student`).",
+    responses=_COMMON,
+)
+async def get_quiz(
+    lesson_id: uuid.UUID, session: SessionDep, user: CurrentUser
+) -> QuizForStaff | QuizForStudent:
+    quiz, role = await service.get_quiz(session, user, lesson_id)
+    return _quiz_view(quiz, role)
+
+
+@router.post(
+    "/quizzes/{quiz_id}/attempts",
+    response_model=AttemptStarted,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start an attempt",
+    description="Enrolled students only. `409 quiz_attempts_exhausted` when no attempts are left; "
+    "`409 attempt_in_progress` (with the open attempt under `attempt`) when one is open.",
+    responses={**_COMMON, **_CONFLICT},
+)
+async def start_attempt(
+    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
+) -> AttemptStarted:
+    attempt = await service.start_attempt(session, user, quiz_id, clock())
+    return service.started_view(attempt)
+
+
+@router.get(
+    "/quizzes/{quiz_id}/attempts",
+    response_model=Page[AttemptSummary],
+    summary="Attempts at a quiz",
+    description="Staff see every attempt, students their own; newest first.",
+    responses=_COMMON,
+)
+async def list_attempts(
+    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep, clock: ClockDep
+) -> Page[AttemptSummary]:
+    rows, total = await service.list_attempts(session, user, quiz_id, page, clock())
+    return Page.of([AttemptSummary.model_validate(_summary_fields(a)) for a in rows], total, page)
+
+
+@router.get(
+    "/attempts/{attempt_id}",
+    response_model=AttemptRead,
+    summary="One attempt",
+    description="Its student and the course staff. Questions never carry the answer key; results "
+    "(with the correct options) appear once submitted.",
+    responses={**_AUTH, **_NOT_FOUND},
+)
+async def get_attempt(
+    attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
+) -> AttemptRead:
+    attempt = await service.get_attempt(session, user, attempt_id, clock())
+    return AttemptRead.model_validate(
+        {
+            **_summary_fields(attempt),
+            "questions": [scoring.public_question(q) for q in attempt.questions],
+            "results": attempt.results,
+        }
+    )
+
+
+@router.post(
+    "/attempts/{attempt_id}/submit",
+    response_model=AttemptResult,
+    summary="Submit answers",
+    description="The attempt's student only. Choice questions are scored all or nothing; text answers "
+    "leave the attempt `pending_review`. Past `deadline_at` + 30 s: `409 attempt_expired`; a second "
+    "submit: `409 attempt_already_submitted`; answers naming unknown questions or options: "
+    "`422 invalid_answers`. A pass completes the quiz lesson.",
+    responses={**_AUTH, **_NOT_FOUND, **_CONFLICT, **error_responses(422)},
+)
+async def submit_attempt(
+    attempt_id: uuid.UUID, body: AttemptSubmit, session: SessionDep, user: CurrentUser, clock: ClockDep
+) -> AttemptResult:
+    attempt = await service.submit_attempt(session, user, attempt_id, dict(body.answers), clock())
+    return _result(attempt)
+
+
+@router.post(
+    "/attempts/{attempt_id}/grade",
+    response_model=AttemptResult,
+    summary="Grade text answers",
+    description="Course staff. Body: `{question_id: points}` for answered text questions. Re-scores "
+    "the attempt; when nothing awaits review it is `graded`, and a pass completes the lesson. Emits "
+    "`quiz.graded`.",
+    responses={**_COMMON, **_CONFLICT, **error_responses(422)},
+)
+async def grade_attempt(
+    attempt_id: uuid.UUID, body: AttemptGrade, session: SessionDep, user: CurrentUser, clock: ClockDep
+) -> AttemptResult:
+    attempt = await service.grade_attempt(session, user, attempt_id, body.root, clock())
+    return _result(attempt)
+
+
+# -- assignments -----------------------------------------------------------------------
+
+
+@router.post(
+    "/courses/{course_id}/assignments",
+    response_model=AssignmentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an assignment",
+    description="Course staff. `lesson_id`, when given, must be a lesson of this course "
+    "(`422 lesson_not_in_course`).",
+    responses={**_COMMON, **error_responses(422)},
+)
+async def create_assignment(
+    course_id: uuid.UUID, body: AssignmentIn, session: SessionDep, user: CurrentUser
+) -> AssignmentRead:
+    return AssignmentRead.model_validate(await assignments.create_assignment(session, user, course_id, body))
+
+
+@router.get(
+    "/courses/{course_id}/assignments",
+    response_model=Page[AssignmentRead],
+    summary="A course's assignments",
+    description="Enrolled students and course staff; by due date.",
+    responses=_COMMON,
+)
+async def list_assignments(
+    course_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep
+) -> Page[AssignmentRead]:
+    rows, total = await assignments.list_assignments(session, user, course_id, page)
+    return Page.of([AssignmentRead.model_validate(a) for a in rows], total, page)
+
+
+@router.get(
+    "/assignments/{assignment_id}", response_model=AssignmentRead, summary="One assignment", responses=_COMMON
+)
+async def get_assignment(assignment_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AssignmentRead:
+    return AssignmentRead.model_validate(await assignments.get_assignment(session, user, assignment_id))
+
+
+@router.patch(
+    "/assignments/{assignment_id}",
+    response_model=AssignmentRead,
+    summary="Edit an assignment",
+    responses={**_COMMON, **error_responses(422)},
+)
+async def update_assignment(
+    assignment_id: uuid.UUID, body: AssignmentUpdate, session: SessionDep, user: CurrentUser
+) -> AssignmentRead:
+    return AssignmentRead.model_validate(
+        await assignments.update_assignment(session, user, assignment_id, body)
+    )
+
+
+@router.delete(
+    "/assignments/{assignment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an assignment (soft)",
+    responses=_COMMON,
+)
+async def delete_assignment(assignment_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
+    await assignments.delete_assignment(session, user, assignment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _submission(submission: Submission) -> SubmissionRead:
+    return SubmissionRead.model_validate(submission)
+
+
+@router.post(
+    "/assignments/{assignment_id}/submissions",
+    response_model=SubmissionRead,
+    summary="Submit (or resubmit) work",
+    description="Enrolled students. Resubmitting replaces the earlier submission until it is graded "
+    "(`409 submission_already_graded` after). `is_late` is set after `due_at`. `201` for the first "
+    "submission, `200` for a replacement.",
+    responses={**_COMMON, **_CONFLICT, 201: {"model": SubmissionRead, "description": "Created"}},
+)
+async def submit_work(
+    assignment_id: uuid.UUID,
+    body: SubmissionIn,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    response: Response,
+) -> SubmissionRead:
+    submission, created = await assignments.submit(session, user, assignment_id, body, clock())
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _submission(submission)
+
+
+@router.get(
+    "/assignments/{assignment_id}/submissions",
+    response_model=Page[SubmissionRead],
+    summary="Submissions of an assignment",
+    description="Staff see all; a student sees their own.",
+    responses=_COMMON,
+)
+async def list_submissions(
+    assignment_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep
+) -> Page[SubmissionRead]:
+    rows, total = await assignments.list_submissions(session, user, assignment_id, page)
+    return Page.of([_submission(s) for s in rows], total, page)
+
+
+@router.post(
+    "/submissions/{submission_id}/grade",
+    response_model=SubmissionRead,
+    summary="Grade a submission",
+    description="Course staff. `points` may not exceed the assignment's `max_points` "
+    "(`422 invalid_grade`). Notifies the student (`submission.graded`).",
+    responses={**_COMMON, **error_responses(422)},
+)
+async def grade_submission(
+    submission_id: uuid.UUID, body: SubmissionGrade, session: SessionDep, user: CurrentUser, clock: ClockDep
+) -> SubmissionRead:
+    return _submission(await assignments.grade_submission(session, user, submission_id, body, clock()))
+
+
+@router.get(
+    "/courses/{course_id}/gradebook",
+    response_model=Gradebook,
+    summary="The gradebook",
+    description="Course staff, the organisation's principal and admins. Students × quizzes (best "
+    "graded score, percent) and assignments (graded points); each student's `scores` follow the order of "
+    "`items`. `?format=csv` streams a CSV file, one "
+    "row per student, with spreadsheet formulas neutralised.",
+    responses={**_COMMON, 200: {"content": {"text/csv": {}}}},
+)
+async def get_gradebook(
+    course_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
+) -> Any:
+    book = await gradebook.build_gradebook(session, user, course_id)
+    if format == "csv":
+        headers = {"Content-Disposition": f'attachment; filename="gradebook-{course_id}.csv"'}
+        return StreamingResponse(
+            gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8", headers=headers
+        )
+    return book

@@ -1,0 +1,308 @@
+"""Request and response models of quizzes, attempts, assignments and the gradebook."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from studyhall.assessment.models import AttemptStatus, QuestionType, SubmissionStatus
+
+MAX_QUESTIONS = 200
+MAX_OPTIONS = 26
+Points = Annotated[float, Field(gt=0, le=1000)]
+
+
+# -- quizzes ---------------------------------------------------------------------------
+
+
+class OptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID | None = Field(None, description="Keep to preserve the option's identity; new when omitted")
+    text: str = Field(min_length=1, max_length=1000)
+    is_correct: bool = False
+
+
+class QuestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID | None = Field(
+        None, description="Keep to preserve the question's identity; new when omitted"
+    )
+    type: QuestionType
+    text: str = Field(min_length=1, max_length=5000)
+    points: Points = 1.0
+    options: list[OptionIn] = Field(default_factory=list, max_length=MAX_OPTIONS)
+
+    @model_validator(mode="after")
+    def _check_options(self) -> QuestionIn:
+        correct = sum(option.is_correct for option in self.options)
+        if self.type == QuestionType.TEXT:
+            if self.options:
+                raise ValueError("text questions take no options")
+        elif len(self.options) < 2:
+            raise ValueError("choice questions need at least two options")
+        elif self.type == QuestionType.SINGLE_CHOICE and correct != 1:
+            raise ValueError("single_choice questions need exactly one correct option")
+        elif self.type == QuestionType.MULTIPLE_CHOICE and correct < 1:
+            raise ValueError("multiple_choice questions need at least one correct option")
+        ids = [option.id for option in self.options if option.id is not None]
+        if len(ids) != len(set(ids)):
+            raise ValueError("option ids must be unique")
+        return self
+
+
+class QuizIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    passing_score: int = Field(ge=0, le=100, description="Percent needed to pass")
+    max_attempts: int | None = Field(None, ge=1, le=1000, description="null: unlimited")
+    time_limit_minutes: int | None = Field(None, ge=1, le=1440, description="null: no limit")
+    shuffle_questions: bool = False
+    questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> QuizIn:
+        question_ids = [q.id for q in self.questions if q.id is not None]
+        option_ids = [o.id for q in self.questions for o in q.options if o.id is not None]
+        if len(question_ids) != len(set(question_ids)) or len(option_ids) != len(set(option_ids)):
+            raise ValueError("question and option ids must be unique")
+        return self
+
+
+class OptionRead(BaseModel):
+    id: uuid.UUID
+    text: str
+
+
+class OptionWithAnswer(OptionRead):
+    is_correct: bool
+
+
+class QuestionRead(BaseModel):
+    """A question as a student sees it: no answer key."""
+
+    id: uuid.UUID
+    type: QuestionType
+    text: str
+    points: float
+    options: list[OptionRead]
+
+
+class QuestionWithAnswer(BaseModel):
+    id: uuid.UUID
+    type: QuestionType
+    text: str
+    points: float
+    options: list[OptionWithAnswer]
+
+
+class _QuizBase(BaseModel):
+    id: uuid.UUID
+    lesson_id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    passing_score: int
+    max_attempts: int | None
+    time_limit_minutes: int | None
+    shuffle_questions: bool
+    revision: int
+    updated_at: datetime
+
+
+class QuizForStudent(_QuizBase):
+    view: Literal["student"] = "student"
+    questions: list[QuestionRead]
+
+
+class QuizForStaff(_QuizBase):
+    view: Literal["staff"] = "staff"
+    questions: list[QuestionWithAnswer]
+
+
+QuizRead = Annotated[QuizForStaff | QuizForStudent, Field(discriminator="view")]
+
+
+# -- attempts --------------------------------------------------------------------------
+
+
+class AttemptStarted(BaseModel):
+    id: uuid.UUID
+    quiz_id: uuid.UUID
+    number: int
+    status: AttemptStatus
+    started_at: datetime
+    deadline_at: datetime | None
+    questions: list[QuestionRead]
+
+
+class AttemptSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[uuid.UUID, list[uuid.UUID] | Annotated[str, Field(max_length=20000)]] = Field(
+        description="question id → selected option ids (choice questions) or the text answer"
+    )
+
+
+class QuestionResult(BaseModel):
+    question_id: uuid.UUID
+    type: QuestionType
+    max_points: float
+    points_awarded: float | None = Field(description="null while a text answer awaits review")
+    correct: bool | None
+    selected_option_ids: list[uuid.UUID] = Field(default_factory=list)
+    correct_option_ids: list[uuid.UUID] = Field(default_factory=list)
+    text_answer: str | None = None
+
+
+class AttemptResult(BaseModel):
+    id: uuid.UUID
+    quiz_id: uuid.UUID
+    number: int
+    status: AttemptStatus
+    score_percent: float
+    points: float
+    max_points: float
+    passed: bool | None = Field(description="null while text answers await review")
+    submitted_at: datetime | None
+    results: list[QuestionResult]
+
+
+class AttemptSummary(BaseModel):
+    id: uuid.UUID
+    quiz_id: uuid.UUID
+    user_id: uuid.UUID
+    number: int
+    status: AttemptStatus
+    started_at: datetime
+    deadline_at: datetime | None
+    submitted_at: datetime | None
+    score_percent: float | None
+    points: float | None
+    max_points: float
+    passed: bool | None
+
+
+class AttemptRead(AttemptSummary):
+    """An attempt with its questions (no answer key) and, once submitted, its results."""
+
+    questions: list[QuestionRead]
+    results: list[QuestionResult] | None
+
+
+class AttemptGrade(RootModel[dict[uuid.UUID, Annotated[float, Field(ge=0, le=1000)]]]):
+    """Points per text question, e.g. `{"<question id>": 3.5}`."""
+
+
+# -- assignments -----------------------------------------------------------------------
+
+
+class AssignmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    instructions: str = Field("", max_length=50000)
+    due_at: datetime | None = None
+    max_points: Points
+    lesson_id: uuid.UUID | None = None
+    attachment_file_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+
+
+class AssignmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    instructions: str | None = Field(None, max_length=50000)
+    due_at: datetime | None = None
+    max_points: Points | None = None
+    lesson_id: uuid.UUID | None = None
+    attachment_file_ids: list[uuid.UUID] | None = Field(None, max_length=20)
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> AssignmentUpdate:
+        for key in ("title", "instructions", "max_points", "attachment_file_ids"):
+            if key in self.model_fields_set and getattr(self, key) is None:
+                raise ValueError(f"{key} cannot be null")
+        return self
+
+
+class AssignmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID | None
+    title: str
+    instructions: str
+    due_at: datetime | None
+    max_points: float
+    attachment_file_ids: list[uuid.UUID]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, max_length=100000)
+    file_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SubmissionIn:
+        if not (self.text and self.text.strip()) and not self.file_ids:
+            raise ValueError("a submission needs text or at least one file")
+        return self
+
+
+class SubmissionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    user_id: uuid.UUID
+    text: str | None
+    file_ids: list[uuid.UUID]
+    status: SubmissionStatus
+    submitted_at: datetime
+    is_late: bool
+    revision: int
+    points: float | None
+    feedback: str | None
+    graded_at: datetime | None
+
+
+class SubmissionGrade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: float = Field(ge=0, le=1000)
+    feedback: str = Field("", max_length=20000)
+
+
+# -- gradebook -------------------------------------------------------------------------
+
+
+class GradebookItem(BaseModel):
+    id: uuid.UUID
+    kind: Literal["quiz", "assignment"]
+    title: str
+    max_points: float = Field(description="100 for quizzes (scores are percentages)")
+
+
+class GradebookRow(BaseModel):
+    user_id: uuid.UUID
+    full_name: str
+    email: str
+    scores: list[float | None] = Field(
+        description="One per entry of `items`, in that order: the best graded quiz score in percent, "
+        "or the graded assignment points; null: nothing graded yet"
+    )
+
+
+class Gradebook(BaseModel):
+    course_id: uuid.UUID
+    items: list[GradebookItem]
+    students: list[GradebookRow]

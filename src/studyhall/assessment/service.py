@@ -1,0 +1,311 @@
+"""Quizzes and attempts: authoring, taking, automatic and manual grading."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.assessment import scoring
+from studyhall.assessment.access import CourseRole, course_role, require_staff, require_student
+from studyhall.assessment.errors import (
+    AttemptAlreadySubmitted,
+    AttemptExpired,
+    AttemptInProgress,
+    AttemptNotFound,
+    AttemptNotReviewable,
+    NotAQuizLesson,
+    QuizAttemptsExhausted,
+    QuizNotFound,
+)
+from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt
+from studyhall.assessment.schemas import AttemptStarted, QuizIn
+from studyhall.catalog.errors import LessonNotFound
+from studyhall.catalog.models import LessonType
+from studyhall.catalog.service import LessonContext, load_lesson
+from studyhall.core.events import emit
+from studyhall.core.pagination import PageParams, fetch_page
+from studyhall.identity.models import User
+from studyhall.learning.service import record_lesson_completion
+
+#: Submissions this long after the deadline still count (network latency, clock skew).
+SUBMIT_GRACE = timedelta(seconds=30)
+
+
+# -- quizzes ---------------------------------------------------------------------------
+
+
+async def _quiz_of_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> Quiz | None:
+    return await session.scalar(select(Quiz).where(Quiz.lesson_id == lesson_id))
+
+
+async def put_quiz(
+    session: AsyncSession, user: User, lesson_id: uuid.UUID, data: QuizIn
+) -> tuple[Quiz, bool]:
+    """Create or replace the quiz of a `quiz` lesson; (quiz, created). Past attempts keep
+    their own copy of the questions, so replacing never changes them."""
+    context = await load_lesson(session, lesson_id)
+    require_staff(user, context.course, LessonNotFound())
+    if context.lesson.type != LessonType.QUIZ:
+        raise NotAQuizLesson()
+    fields = {
+        "title": data.title,
+        "passing_score": data.passing_score,
+        "max_attempts": data.max_attempts,
+        "time_limit_minutes": data.time_limit_minutes,
+        "shuffle_questions": data.shuffle_questions,
+        "questions": scoring.build_questions(data.questions),
+    }
+    quiz = await _quiz_of_lesson(session, lesson_id)
+    if quiz is None:
+        quiz = Quiz(lesson_id=lesson_id, course_id=context.course.course.id, **fields)
+        try:
+            async with session.begin_nested():
+                session.add(quiz)
+        except IntegrityError:  # created concurrently: replace that one instead
+            quiz = await _quiz_of_lesson(session, lesson_id)
+            if quiz is None:
+                raise
+        else:
+            return quiz, True
+    for key, value in fields.items():
+        setattr(quiz, key, value)
+    quiz.revision += 1
+    await session.flush()
+    return quiz, False
+
+
+async def get_quiz(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> tuple[Quiz, CourseRole]:
+    context = await load_lesson(session, lesson_id)
+    role = await course_role(session, user, context.course, LessonNotFound())
+    quiz = await _quiz_of_lesson(session, lesson_id)
+    if quiz is None:
+        raise QuizNotFound("This lesson has no quiz yet")
+    return quiz, role
+
+
+async def _load_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> tuple[Quiz, LessonContext]:
+    quiz = await session.get(Quiz, quiz_id)
+    if quiz is None:
+        raise QuizNotFound()
+    try:
+        return quiz, await load_lesson(session, quiz.lesson_id)
+    except LessonNotFound as exc:
+        raise QuizNotFound() from exc
+
+
+# -- attempts --------------------------------------------------------------------------
+
+
+def started_view(attempt: QuizAttempt) -> AttemptStarted:
+    return AttemptStarted.model_validate(
+        {
+            "id": attempt.id,
+            "quiz_id": attempt.quiz_id,
+            "number": attempt.number,
+            "status": attempt.status,
+            "started_at": attempt.started_at,
+            "deadline_at": attempt.deadline_at,
+            "questions": [scoring.public_question(q) for q in attempt.questions],
+        }
+    )
+
+
+async def _expire_overdue(
+    session: AsyncSession, now: datetime, *, quiz_id: uuid.UUID, user_id: uuid.UUID | None = None
+) -> None:
+    """Attempts expire lazily: whoever next touches them (start, list, read) marks them."""
+    statement = update(QuizAttempt).where(
+        QuizAttempt.quiz_id == quiz_id,
+        QuizAttempt.status == AttemptStatus.IN_PROGRESS,
+        QuizAttempt.deadline_at < now - SUBMIT_GRACE,
+    )
+    if user_id is not None:
+        statement = statement.where(QuizAttempt.user_id == user_id)
+    await session.execute(
+        statement.values(status=AttemptStatus.EXPIRED).execution_options(synchronize_session="fetch")
+    )
+
+
+async def _check_can_start(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID) -> int:
+    """The next attempt number; raises when one is open or none are left."""
+    open_attempt = await session.scalar(
+        select(QuizAttempt).where(
+            QuizAttempt.quiz_id == quiz.id,
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.status == AttemptStatus.IN_PROGRESS,
+        )
+    )
+    if open_attempt is not None:
+        raise AttemptInProgress(attempt=started_view(open_attempt).model_dump(mode="json"))
+    taken = await session.scalar(
+        select(func.count())
+        .select_from(QuizAttempt)
+        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user_id)
+    )
+    number = int(taken or 0) + 1
+    if quiz.max_attempts is not None and number > quiz.max_attempts:
+        raise QuizAttemptsExhausted(f"All {quiz.max_attempts} attempts are used")
+    return number
+
+
+async def start_attempt(session: AsyncSession, user: User, quiz_id: uuid.UUID, now: datetime) -> QuizAttempt:
+    quiz, context = await _load_quiz(session, quiz_id)
+    await require_student(session, user, context.course, QuizNotFound())
+    await _expire_overdue(session, now, quiz_id=quiz.id, user_id=user.id)
+    number = await _check_can_start(session, quiz, user.id)
+    attempt_id = uuid.uuid4()
+    attempt = QuizAttempt(
+        id=attempt_id,
+        quiz_id=quiz.id,
+        user_id=user.id,
+        course_id=quiz.course_id,
+        lesson_id=quiz.lesson_id,
+        number=number,
+        quiz_revision=quiz.revision,
+        started_at=now,
+        deadline_at=now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None,
+        questions=scoring.attempt_questions(quiz.questions, shuffle=quiz.shuffle_questions, seed=attempt_id),
+        passing_score=quiz.passing_score,
+        max_points=scoring.max_points(quiz.questions),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(attempt)
+    except IntegrityError:
+        # A concurrent start won the race: report what it left behind.
+        await _check_can_start(session, quiz, user.id)
+        raise AttemptInProgress() from None
+    return attempt
+
+
+async def _own_attempt_for_update(session: AsyncSession, user: User, attempt_id: uuid.UUID) -> QuizAttempt:
+    attempt = await session.scalar(
+        select(QuizAttempt)
+        .where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if attempt is None:
+        raise AttemptNotFound()
+    return attempt
+
+
+async def submit_attempt(
+    session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, object], now: datetime
+) -> QuizAttempt:
+    attempt = await _own_attempt_for_update(session, user, attempt_id)
+    if attempt.status == AttemptStatus.EXPIRED or (
+        attempt.status == AttemptStatus.IN_PROGRESS
+        and attempt.deadline_at is not None
+        and now > attempt.deadline_at + SUBMIT_GRACE
+    ):
+        raise AttemptExpired(f"The deadline was {attempt.deadline_at:%Y-%m-%dT%H:%M:%SZ}")
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        raise AttemptAlreadySubmitted()
+    normalised, score = scoring.score_answers(attempt.questions, answers)
+    attempt.answers = normalised
+    attempt.submitted_at = now
+    _apply_score(attempt, score, now)
+    await session.flush()
+    if attempt.passed:
+        await _complete_quiz_lesson(session, attempt)
+    return attempt
+
+
+def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> None:
+    attempt.results = score.results
+    attempt.points = score.points
+    attempt.max_points = score.max_points
+    attempt.score_percent = score.percent
+    if score.pending_review:
+        attempt.status = AttemptStatus.PENDING_REVIEW
+        attempt.passed = None
+    else:
+        attempt.status = AttemptStatus.GRADED
+        attempt.passed = score.percent >= attempt.passing_score
+        attempt.graded_at = now
+
+
+async def _complete_quiz_lesson(session: AsyncSession, attempt: QuizAttempt) -> None:
+    """A pass completes the quiz lesson; a lesson deleted since then has nothing to complete."""
+    try:
+        context = await load_lesson(session, attempt.lesson_id)
+    except LessonNotFound:
+        return
+    await record_lesson_completion(session, attempt.user_id, context)
+
+
+async def grade_attempt(
+    session: AsyncSession, user: User, attempt_id: uuid.UUID, grades: dict[uuid.UUID, float], now: datetime
+) -> QuizAttempt:
+    attempt = await session.scalar(
+        select(QuizAttempt)
+        .where(QuizAttempt.id == attempt_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if attempt is None:
+        raise AttemptNotFound()
+    try:
+        context = await load_lesson(session, attempt.lesson_id)
+    except LessonNotFound as exc:
+        raise AttemptNotFound() from exc
+    require_staff(user, context.course, AttemptNotFound())
+    if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
+        raise AttemptNotReviewable()
+    was_passed = attempt.passed
+    _apply_score(attempt, scoring.apply_manual_grades(attempt.results, grades), now)
+    await session.flush()
+    emit(
+        session,
+        "quiz.graded",
+        {
+            "attempt_id": attempt.id,
+            "quiz_id": attempt.quiz_id,
+            "user_id": attempt.user_id,
+            "course_id": attempt.course_id,
+            "status": attempt.status,
+            "score_percent": attempt.score_percent,
+            "passed": attempt.passed,
+            "grader_id": user.id,
+        },
+    )
+    if attempt.passed and not was_passed:
+        await record_lesson_completion(session, attempt.user_id, context)
+    return attempt
+
+
+async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, now: datetime) -> QuizAttempt:
+    attempt = await session.get(QuizAttempt, attempt_id)
+    if attempt is None:
+        raise AttemptNotFound()
+    await _expire_overdue(session, now, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
+    if attempt.user_id == user.id:
+        return attempt
+    try:
+        context = await load_lesson(session, attempt.lesson_id)
+    except LessonNotFound as exc:
+        raise AttemptNotFound() from exc
+    if not context.course.is_staff(user):
+        raise AttemptNotFound()
+    return attempt
+
+
+async def list_attempts(
+    session: AsyncSession, user: User, quiz_id: uuid.UUID, params: PageParams, now: datetime
+) -> tuple[list[QuizAttempt], int]:
+    """Staff see every attempt; a student sees their own."""
+    quiz, context = await _load_quiz(session, quiz_id)
+    role = await course_role(session, user, context.course, QuizNotFound())
+    await _expire_overdue(
+        session, now, quiz_id=quiz.id, user_id=None if role == CourseRole.STAFF else user.id
+    )
+    statement = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id)
+    if role == CourseRole.STUDENT:
+        statement = statement.where(QuizAttempt.user_id == user.id)
+    statement = statement.order_by(QuizAttempt.started_at.desc(), QuizAttempt.number.desc())
+    return await fetch_page(session, statement, params)
