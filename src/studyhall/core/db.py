@@ -79,12 +79,23 @@ class SoftDelete:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Take over transaction control from the driver, which would otherwise only BEGIN at
+    # the first write: reads before it would run outside the transaction (lost updates) and
+    # SAVEPOINTs would misbehave. See `_begin_immediate`.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    """SQLite has no row locks: each transaction takes the write lock up front, so
+    read-then-write transactions run one after another (waiting up to busy_timeout)
+    instead of failing or overwriting each other."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -96,6 +107,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             connect_args={"timeout": 5},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     return create_async_engine(
         settings.database_url,
