@@ -105,19 +105,23 @@ def create_admin(
     full_name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
 ) -> None:
     """Create a platform admin account (email counts as verified)."""
-    from pydantic import EmailStr, TypeAdapter, ValidationError
+    from pydantic import TypeAdapter, ValidationError
 
     from studyhall.core.errors import DomainError
-    from studyhall.identity.schemas import FullName, NewPassword
+    from studyhall.identity.schemas import Email, FullName, NewPassword
 
     settings = Settings()
-    try:
-        TypeAdapter(EmailStr).validate_python(email)
-        TypeAdapter(NewPassword).validate_python(password)
-        TypeAdapter(FullName).validate_python(full_name)
-    except ValidationError as exc:
-        typer.echo(f"error: {exc.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from exc
+    checks = (
+        (Email, email, "not a valid email address"),
+        (NewPassword, password, "the password needs at least 10 characters and not only digits"),
+        (FullName, full_name, "the full name must have 1 to 200 characters"),
+    )
+    for kind, value, message in checks:
+        try:
+            TypeAdapter(kind).validate_python(value)
+        except ValidationError as exc:
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(2) from exc
     try:
         user_id = asyncio.run(_create_admin(settings, email, password, full_name))
     except DomainError as exc:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = structlog.get_logger(__name__)
@@ -116,13 +117,32 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
 
-async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method some route serves on this path. Starlette's 405 lists only the first
+    matching route's methods, which is wrong when e.g. GET and PATCH of one path are
+    separate routes."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed) if allowed else None
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else phrase
-    return problem_response(status, code, phrase, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
+    return problem_response(status, code, phrase, detail, headers=headers)
 
 
 def _jsonable_loc(loc: Any) -> list[str | int]:

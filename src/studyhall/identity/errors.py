@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studyhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from studyhall.core.errors import Conflict, NotFound, PermissionDenied, Unauthenticated
 
 
 class InvalidToken(Unauthenticated):
@@ -55,22 +55,23 @@ class SessionNotFound(NotFound):
     title = "Session not found"
 
 
-class WrongPassword(InvalidInput):
+class WrongPassword(PermissionDenied):
     code = "wrong_password"
     title = "The current password is wrong"
-    status = 400
 
 
-class InvalidResetToken(InvalidInput):
+class InvalidResetToken(NotFound):
+    """No live token with that value: unknown, used or expired."""
+
     code = "invalid_reset_token"
     title = "Invalid or expired password reset token"
-    status = 400
 
 
-class InvalidVerificationToken(InvalidInput):
+class InvalidVerificationToken(NotFound):
+    """No live token with that value: unknown, used or expired."""
+
     code = "invalid_verification_token"
     title = "Invalid or expired email verification token"
-    status = 400
 
 
 class OrganizationSlugTaken(Conflict):

@@ -66,7 +66,7 @@ class Problem(BaseModel):
 
 _PROBLEM_SCHEMA = Problem.model_json_schema()
 _MEANINGS = {
-    400: "The request cannot be carried out",
+    400: "The body cannot be parsed (`bad_request`)",
     401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
     403: "Authenticated but not allowed (`insufficient_role`, ...)",
     404: "No such resource the caller may see",
@@ -77,13 +77,13 @@ _MEANINGS = {
 
 
 def problems(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem documents a route may answer (401 and 422 always)."""
+    """OpenAPI entries for the problem documents a route may answer (400, 401 and 422 always)."""
     return {
         code: {
             "description": meanings.get(f"s{code}", _MEANINGS[code]),
             "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_SCHEMA}},
         }
-        for code in sorted({401, 422, *statuses})
+        for code in sorted({400, 401, 422, *statuses})
     }
 
 
@@ -217,6 +217,7 @@ async def refresh(
 @auth_router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Sign out of one session",
     description=(
         "Revokes the session the refresh token belongs to. Needs no access token (it may have "
@@ -233,6 +234,7 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
 @auth_router.post(
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Sign out everywhere",
     description="Revokes every session of the caller and ends every access token issued so far.",
     responses=problems(),
@@ -272,6 +274,7 @@ async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParams
 @auth_router.delete(
     "/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Revoke one of my sessions",
     responses=problems(404, s404="`session_not_found`"),
 )
@@ -304,12 +307,13 @@ async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> U
 @auth_router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Change my password",
     description=(
-        "Needs the current password (`400 wrong_password`). Every other session is revoked and "
+        "Needs the current password (`403 wrong_password`). Every other session is revoked and "
         "every access token ends: refresh with this session's refresh token to go on."
     ),
-    responses=problems(400, s400="`wrong_password`"),
+    responses=problems(403, s403="`wrong_password`"),
 )
 async def change_password(
     body: PasswordChange,
@@ -337,6 +341,7 @@ async def change_password(
 @auth_router.post(
     "/password-reset/request",
     status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
     summary="Email a password reset link",
     description=(
         "Always `202`, whether or not the address has an account (no user enumeration). An "
@@ -361,12 +366,13 @@ async def request_password_reset(
 @auth_router.post(
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Set a new password with an emailed token",
     description=(
-        "The token works once and expires (`400 invalid_reset_token`). Every session is "
+        "The token works once and expires (`404 invalid_reset_token`). Every session is "
         "revoked, every access token ends, and the email counts as verified."
     ),
-    responses=problems(400, s400="`invalid_reset_token`"),
+    responses=problems(404, s404="`invalid_reset_token`: unknown, used or expired"),
 )
 async def confirm_password_reset(
     body: PasswordResetConfirm, session: SessionDep, passwords: PasswordHasherDep
@@ -378,6 +384,7 @@ async def confirm_password_reset(
 @auth_router.post(
     "/verify-email/request",
     status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
     summary="Email a verification link",
     description=(
         "Sends `{APP_URL}/verify-email?token=...` to the caller (nothing when already "
@@ -396,11 +403,12 @@ async def request_email_verification(
 @auth_router.post(
     "/verify-email/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Confirm an email address with an emailed token",
     description=(
-        "Needs no sign-in: the link may be opened on another device. `400 invalid_verification_token`."
+        "Needs no sign-in: the link may be opened on another device. `404 invalid_verification_token`."
     ),
-    responses=problems(400, s400="`invalid_verification_token`"),
+    responses=problems(404, s404="`invalid_verification_token`: unknown, used or expired"),
 )
 async def confirm_email_verification(body: EmailVerificationConfirm, session: SessionDep) -> Response:
     await service.confirm_email_verification(session, body.token)
@@ -486,6 +494,7 @@ async def update_user(
 @users_router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Soft-delete a user",
     description="Admins only. The user can no longer sign in; sessions and access tokens end at once.",
     responses=problems(403, 404, s404="`user_not_found`"),
@@ -593,6 +602,7 @@ async def add_member(
 @organizations_router.delete(
     "/{organization_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Remove a member",
     description="Admins and the organisation's principal (who cannot remove admins).",
     responses=problems(403, 404, s404="`organization_not_found` or `user_not_found`"),
