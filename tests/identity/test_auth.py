@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -244,3 +245,25 @@ async def test_update_me_changes_only_the_profile(app: FastAPI, client: httpx.As
     user = await load_user(app, actor.user.email)
     assert user.role == Role.STUDENT and user.email_verified is False and user.organization_id is None
     assert user.full_name == "New Name" and user.bio == "Hi"
+
+
+@pytest.mark.postgresql_only
+async def test_concurrent_registrations_of_one_email_create_one_user(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/auth/register",
+                json={"email": f"{case}@example.com", "password": PASSWORD, "full_name": "Twin"},
+            )
+            for case in ("twin", "TWIN", "Twin", "tWin", "twiN")
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 409, 409, 409, 409], statuses
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409, "email_taken")
+    async with app.state.database.sessionmaker() as session:
+        assert len((await session.scalars(select(User).where(User.email == "twin@example.com"))).all()) == 1

@@ -3,6 +3,7 @@ embedded mailer (files under DATA_DIR/mail) and over a real SMTP server."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import timedelta
@@ -264,3 +265,21 @@ async def test_unreachable_smtp_server_retries_the_event(make_app: AppFactory) -
     assert event.last_error and "SMTP" in event.last_error
     assert tokens == []  # the token of the failed delivery rolled back with it
     assert isinstance(event.id, uuid.UUID)
+
+
+@pytest.mark.postgresql_only
+async def test_a_reset_token_works_once_under_concurrent_use(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await register(client, "race@example.com")
+    await request_reset(client, "race@example.com")
+    await drain(app)
+    token = token_in(mails_in(app.state.settings.mail_dir)[-1], "reset-password")
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/auth/password-reset/confirm",
+                json={"token": token, "new_password": f"{NEW_PASSWORD} {n}"},
+            )
+            for n in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [204, 404, 404, 404]

@@ -7,9 +7,12 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from studyhall.config import Settings
 from studyhall.core.ratelimit import RateLimiter
+from tests.conftest import server_unavailable
 from tests.core.test_errors import assert_problem
 from tests.identity.conftest import PASSWORD, AppFactory, client_for, register
 from tests.servers import RedisServer, ServerUnavailable
@@ -115,7 +118,7 @@ async def test_redis_outage_fails_open_and_shows_in_health(
     try:
         server = RedisServer().start()
     except ServerUnavailable as exc:
-        pytest.skip(str(exc))
+        server_unavailable(f"Redis tests need a local server: {exc}")
     try:
         app = await make_app(redis_url=server.url, rate_limit_login="1/minute")
         logging.getLogger().addHandler(caplog.handler)  # create_app reset the root handlers
@@ -149,3 +152,10 @@ async def test_rate_limiter_reports_retry_after_from_the_window() -> None:
 async def test_unused_app_fixture_keeps_default_generous_limits(app: FastAPI) -> None:
     assert app.state.settings.rate_limit_enabled is True
     assert app.state.settings.rate_limit_login == "1000/minute"
+
+
+@pytest.mark.parametrize("value", ["ten per minute", "10/fortnight", ""])
+def test_limit_settings_are_validated(value: str) -> None:
+    with pytest.raises(ValidationError, match="rate limit"):
+        Settings(rate_limit_login=value)
+    assert Settings(rate_limit_login="10/minute;100/hour").rate_limit_login == "10/minute;100/hour"
