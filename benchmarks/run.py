@@ -3,6 +3,7 @@
     ./dev bench                      # every scenario
     ./dev bench --only health_live   # one scenario
     ./dev bench --duration 20 --concurrency 32
+    ./dev bench --only auth_me_under_login   # GET /auth/me p99 alone vs during logins
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, boots
 `studyhall serve` in a subprocess and drives it with `wrk` (Debian package `wrk`) when it
@@ -134,14 +135,71 @@ async def load(name: str, base_url: str, request: Request, *, concurrency: int, 
     return Result(name, len(latencies), errors, elapsed, latencies)
 
 
-def scenarios(seed: LearningSeed | None = None) -> list[Scenario]:
+BENCH_EMAIL = "bench@example.com"
+BENCH_PASSWORD = "benchmark passphrase 0123"  # noqa: S105
+
+
+async def create_bench_user(base_url: str) -> str:
+    """Registers the benchmark user through the API and returns an access token."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        registered = await client.post(
+            "/api/v1/auth/register",
+            json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD, "full_name": "Bench Mark"},
+        )
+        registered.raise_for_status()
+        pair = await client.post(
+            "/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD}
+        )
+        pair.raise_for_status()
+        token: str = pair.json()["access_token"]
+        return token
+
+
+def scenarios(access_token: str, seed: LearningSeed | None = None) -> list[Scenario]:
     found = [
         Scenario("health_live", "GET", "/health/live"),
         Scenario("health", "GET", "/health"),
+        Scenario("auth_me", "GET", "/api/v1/auth/me", headers=(("Authorization", f"Bearer {access_token}"),)),
+        # Last: logins still hashing when the load stops would slow the next scenario.
+        Scenario(
+            "auth_login",
+            "POST",
+            "/api/v1/auth/login",
+            body={"email": BENCH_EMAIL, "password": BENCH_PASSWORD},
+        ),
     ]
     if seed is not None:
         found += learning_scenarios(seed)
     return found
+
+
+async def me_under_login_load(
+    base_url: str, access_token: str, *, concurrency: int, duration: float
+) -> list[str]:
+    """`GET /auth/me` p99 alone, then while logins (Argon2id in the thread pool) run at the
+    same time: shows whether password hashing stalls the event loop for other requests."""
+    by_name = {s.name: s for s in scenarios(access_token)}
+    me, login = by_name["auth_me"], by_name["auth_login"]
+    me_workers = max(1, concurrency // 2)
+    await load("warm-up", base_url, me.send, concurrency=me_workers, duration=1.0)
+    alone = await load("auth_me alone", base_url, me.send, concurrency=me_workers, duration=duration)
+    mixed_me, mixed_login = await asyncio.gather(
+        load("auth_me + logins", base_url, me.send, concurrency=me_workers, duration=duration),
+        load(
+            "  logins alongside",
+            base_url,
+            login.send,
+            concurrency=max(1, concurrency // 4),
+            duration=duration,
+        ),
+    )
+    rise = mixed_me.percentile(99) / alone.percentile(99) if alone.percentile(99) else float("nan")
+    return [
+        alone.line() + "  (python)",
+        mixed_me.line() + "  (python)",
+        mixed_login.line() + "  (python)",
+        f"auth_me p99 rises x{rise:.2f} while logins run",
+    ]
 
 
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -200,6 +258,9 @@ def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[byt
         "ENVIRONMENT": "production",
         "SECRET_KEY": BENCH_SECRET,
         "LOG_LEVEL": "WARNING",
+        # Limits stay on (their cost is part of the figures) but never trip here.
+        "RATE_LIMIT_LOGIN": "1000000/minute",
+        "RATE_LIMIT_REGISTER": "1000000/minute",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port), "--no-migrate"],
@@ -229,11 +290,17 @@ async def main() -> None:
         seed = await seed_learning(url, enrollments=args.enrollments)
         process, base_url = boot_server(url, data_dir)
         print(f"server on {base_url}, PostgreSQL on port {server.port}, concurrency {args.concurrency}")
-        for scenario in scenarios(seed):
+        access_token = await create_bench_user(base_url)
+        for scenario in scenarios(access_token, seed):
             if args.only and scenario.name not in args.only:
                 continue
             line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)
             print(line, flush=True)
+        if not args.only or "auth_me_under_login" in args.only:
+            for line in await me_under_login_load(
+                base_url, access_token, concurrency=args.concurrency, duration=args.duration
+            ):
+                print(line, flush=True)
     finally:
         if process is not None:
             process.terminate()

@@ -20,7 +20,7 @@ from studyhall.config import Settings
 from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
 from studyhall.models import metadata
-from tests.servers import IN_CI, PostgresServer, ServerUnavailable
+from tests.servers import IN_CI, PostgresServer, RedisServer, ServerUnavailable
 
 BACKENDS = ("sqlite", "postgresql")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -64,6 +64,16 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.remove()
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except ServerUnavailable as exc:
+        server_unavailable(f"Redis tests need a local server: {exc}")
+    yield server
+    server.remove()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -94,6 +104,12 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "log_level": "INFO",
         "password_hash_time_cost": 1,
         "password_hash_memory_cost": 1024,
+        # Limits stay on, generous enough that no suite trips them by accident; tests of the
+        # limits themselves pass tight ones.
+        "rate_limit_login": "1000/minute",
+        "rate_limit_register": "1000/minute",
+        "rate_limit_password_reset": "1000/minute",
+        "rate_limit_email_verification": "1000/minute",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

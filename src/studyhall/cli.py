@@ -90,6 +90,75 @@ def openapi(
         typer.echo(f"wrote {output}", err=True)
 
 
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The admin's email address")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="The password (prompted for when omitted, so it stays out of the shell history)",
+        ),
+    ],
+    full_name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+) -> None:
+    """Create a platform admin account (email counts as verified)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from studyhall.core.errors import DomainError
+    from studyhall.identity.schemas import Email, FullName, NewPassword
+
+    settings = Settings()
+    checks = (
+        (Email, email, "not a valid email address"),
+        (NewPassword, password, "the password needs at least 10 characters and not only digits"),
+        (FullName, full_name, "the full name must have 1 to 200 characters"),
+    )
+    for kind, value, message in checks:
+        try:
+            TypeAdapter(kind).validate_python(value)
+        except ValidationError as exc:
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(2) from exc
+    try:
+        user_id = asyncio.run(_create_admin(settings, email, password, full_name))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created admin {email.strip().lower()} ({user_id})")
+
+
+async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
+    from studyhall.core.db import Database
+    from studyhall.core.security import security_from_settings
+    from studyhall.identity.models import Role
+    from studyhall.identity.service import create_user
+
+    if settings.should_auto_migrate:
+        await migrations.upgrade(settings.database_url)
+    database = Database(settings)
+    passwords, _ = security_from_settings(settings)
+    user_id = ""
+    try:
+        # Let the loop finish so that the unit of work commits.
+        async for session in database.session_scope():
+            user = await create_user(
+                session,
+                passwords,
+                email=email,
+                password=password,
+                full_name=full_name,
+                role=Role.ADMIN,
+                email_verified=True,
+            )
+            user_id = str(user.id)
+    finally:
+        await database.dispose()
+    return user_id
+
+
 @app.command()
 def version() -> None:
     """Print the StudyHall version."""

@@ -67,12 +67,36 @@ class Settings(BaseSettings):
     token_encryption: TokenEncryption = TokenEncryption.NONE
     password_hash_time_cost: int = Field(3, ge=1)
     password_hash_memory_cost: int = Field(65536, ge=8, description="KiB")
+    password_reset_ttl_minutes: int = Field(60, ge=1)
+    email_verification_ttl_hours: int = Field(48, ge=1)
+    mail_from: str = "StudyHall <no-reply@studyhall.local>"
+    rate_limit_enabled: bool = True
+    rate_limit_login: str = "10/minute"
+    rate_limit_register: str = "5/minute"
+    rate_limit_password_reset: str = "5/minute"  # noqa: S105
+    rate_limit_email_verification: str = "5/hour"
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_password_reset",
+        "rate_limit_email_verification",
+    )
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit (e.g. '10/minute'): {value!r}") from exc
         return value
 
     @field_validator("log_level")

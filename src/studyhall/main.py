@@ -7,20 +7,26 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import ConnectionPool
 
 from studyhall import __version__
 from studyhall.assessment.router import router as assessment_router
 from studyhall.config import Settings
+from studyhall.core.cache import redis_pool, redis_probe
 from studyhall.core.db import Database
 from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, registry, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
+from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
 from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.openapi import install_problem_openapi
+from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
+from studyhall.identity import handlers as _identity_handlers  # noqa: F401  (registers them)
+from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
 
 API_PREFIX = "/api/v1"
@@ -40,8 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
     database = Database(settings)
+    database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
     dispatcher = _create_dispatcher(settings, database, metrics)
     database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
+    redis = redis_pool(settings.redis_url) if settings.redis_url else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await dispatcher.stop()
             await database.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     app = FastAPI(
         title="StudyHall",
@@ -63,8 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = metrics
     app.state.dispatcher = dispatcher
-    app.state.health = _create_health_checker(settings, database)
+    app.state.health = _create_health_checker(settings, database, redis)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
+    app.state.rate_limiter = (
+        RateLimiter.on_redis(settings.redis_url, redis, enabled=settings.rate_limit_enabled)
+        if settings.redis_url and redis is not None
+        else RateLimiter.in_memory(enabled=settings.rate_limit_enabled)
+    )
 
     install_error_handlers(app)
     install_problem_openapi(app)
@@ -81,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service_router)
     app.include_router(learning_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
+    app.include_router(identity_router, prefix=API_PREFIX)
     return app
 
 
@@ -97,10 +113,12 @@ def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics)
     )
 
 
-def _create_health_checker(settings: Settings, database: Database) -> HealthChecker:
+def _create_health_checker(
+    settings: Settings, database: Database, redis: ConnectionPool | None
+) -> HealthChecker:
     checker = HealthChecker(version=__version__, timeout=settings.health_check_timeout)
     checker.add("database", database_probe(database.engine), required=True)
-    checker.add("cache", None)
+    checker.add("cache", redis_probe(redis) if redis is not None else None)
     checker.add("broker", None)
     checker.add("storage", None)
     return checker

@@ -134,14 +134,31 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+#: `Session.info` key of the application's `Settings`: outbox handlers, which get only a
+#: session, read the configuration from there (`session_settings(session)`).
+SETTINGS_INFO_KEY = "studyhall.settings"
+
+
+def session_settings(session: AsyncSession) -> Settings:
+    settings: Settings = session.info[SETTINGS_INFO_KEY]
+    return settings
+
+
 class Database:
     """The engine and session factory of one application instance."""
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.sessionmaker = create_session_factory(self.engine)
+        self.sessionmaker.configure(info={SETTINGS_INFO_KEY: settings})
         #: Called with each committed session (the outbox uses it to wake its dispatcher).
         self.after_commit: list[Callable[[AsyncSession], None]] = []
+
+    def provide(self, key: str, value: Any) -> None:
+        """Make `value` available as `session.info[key]` in every session of this database."""
+        info = dict(self.sessionmaker.kw.get("info") or {})
+        info[key] = value
+        self.sessionmaker.configure(info=info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -151,8 +151,8 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
             "The request body is not valid JSON.",
             errors=[{"loc": ["body"], "msg": "Invalid JSON body", "type": "json_invalid"}],
         )
-    if status == 405:
-        headers["Allow"] = _allowed_methods(request)
+    if status == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
     return problem_response(status, code, phrase, detail, headers=headers)
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.core import security
 from studyhall.core.deps import SessionDep
 from studyhall.core.errors import Unauthenticated
+from studyhall.core.ratelimit import RateLimiter
 from studyhall.identity.errors import InsufficientRole, InvalidToken
 from studyhall.identity.models import Role, User
+from studyhall.identity.service import AuthConfig, ClientInfo
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -87,3 +89,43 @@ def require_role(*roles: Role) -> Any:
 
 AdminUser = require_role(Role.ADMIN)
 StaffUser = require_role(Role.INSTRUCTOR, Role.PRINCIPAL, Role.ADMIN)
+AdminOrPrincipalUser = require_role(Role.ADMIN, Role.PRINCIPAL)
+
+
+def get_auth_config(request: Request) -> AuthConfig:
+    state = request.app.state
+    config: AuthConfig | None = getattr(state, "auth_config", None)
+    if config is None:
+        config = AuthConfig.from_settings(state.settings, state.passwords, state.tokens)
+        state.auth_config = config
+    return config
+
+
+def get_client_info(request: Request) -> ClientInfo:
+    return ClientInfo(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+AuthConfigDep = Annotated[AuthConfig, Depends(get_auth_config)]
+ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+async def get_access_claims(
+    _user: CurrentUser,
+    codec: TokenCodecDep,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> dict[str, Any]:
+    """The claims of the caller's (already validated) access token."""
+    assert token is not None
+    return codec.decode(token)
+
+
+AccessClaims = Annotated[dict[str, Any], Depends(get_access_claims)]

@@ -28,3 +28,72 @@ class OrganizationNotFound(NotFound):
 class EmailTaken(Conflict):
     code = "email_taken"
     title = "Email already registered"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "Wrong email or password"
+
+
+class AccountDisabled(PermissionDenied):
+    code = "account_disabled"
+    title = "This account is disabled"
+
+
+class InvalidRefreshToken(Unauthenticated):
+    code = "invalid_refresh_token"
+    title = "Invalid, expired or revoked refresh token"
+
+
+class RefreshTokenReused(Unauthenticated):
+    code = "refresh_token_reused"
+    title = "Refresh token already used"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    title = "Session not found"
+
+
+class WrongPassword(PermissionDenied):
+    code = "wrong_password"
+    title = "The current password is wrong"
+
+
+class InvalidResetToken(NotFound):
+    """No live token with that value: unknown, used or expired."""
+
+    code = "invalid_reset_token"
+    title = "Invalid or expired password reset token"
+
+
+class InvalidVerificationToken(NotFound):
+    """No live token with that value: unknown, used or expired."""
+
+    code = "invalid_verification_token"
+    title = "Invalid or expired email verification token"
+
+
+class OrganizationSlugTaken(Conflict):
+    code = "organization_slug_taken"
+    title = "Organization slug already in use"
+
+
+class UserInOtherOrganization(Conflict):
+    code = "user_in_other_organization"
+    title = "The user belongs to another organization"
+
+
+class CannotManageUser(PermissionDenied):
+    code = "cannot_manage_user"
+    title = "You may not change this user"
+
+
+class RoleNotAssignable(PermissionDenied):
+    code = "role_not_assignable"
+    title = "You may not give this role"
+
+
+class OrganizationNotAllowed(PermissionDenied):
+    code = "organization_not_allowed"
+    title = "You may not move users into that organization"

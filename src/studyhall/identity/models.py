@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey
+from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey, utcnow
 
 
 class Role(StrEnum):
@@ -48,3 +48,68 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
+
+
+class AuthSession(Base):
+    """One refresh token. Rotation revokes the row and adds its successor in the same
+    `family_id`: the family is what a person sees as one signed-in device."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_user_id_revoked_at", "user_id", "revoked_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    #: SHA-256 of the refresh token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str | None] = mapped_column(String(400), default=None)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: When the family (the sign-in) began; kept across rotations.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When this token was issued, i.e. the family's last sign-in or refresh.
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The token that replaced this one on rotation (set only by a refresh).
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105
+    EMAIL_VERIFICATION = "email_verification"
+
+
+class OneTimeToken(Base):
+    """An emailed single-use token (password reset, email verification), stored hashed."""
+
+    __tablename__ = "one_time_tokens"
+    __table_args__ = (Index("ix_one_time_tokens_user_id_purpose", "user_id", "purpose"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OrganizationInvitation(Base):
+    """An address without an account invited into an organisation; it attaches on registration."""
+
+    __tablename__ = "organization_invitations"
+    __table_args__ = (UniqueConstraint("organization_id", "email"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    #: Lower-cased, like `User.email`.
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )

@@ -1,0 +1,619 @@
+"""Identity's HTTP layer: `/auth`, `/users`, `/organizations` (thin: parse, call, answer)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from studyhall.core.deps import SessionDep, SettingsDep
+from studyhall.core.errors import PROBLEM_CONTENT_TYPE
+from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.identity import service
+from studyhall.identity.deps import (
+    AccessClaims,
+    AdminOrPrincipalUser,
+    AdminUser,
+    AuthConfigDep,
+    ClientInfoDep,
+    CurrentUser,
+    PasswordHasherDep,
+    RateLimiterDep,
+)
+from studyhall.identity.errors import RefreshTokenReused
+from studyhall.identity.models import Role
+from studyhall.identity.schemas import (
+    EmailVerificationConfirm,
+    InvitationRead,
+    LoginRequest,
+    MemberAdd,
+    MemberAddResult,
+    MeUpdate,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    RegisterRequest,
+    SessionRead,
+    TokenCheck,
+    TokenPair,
+    UserRead,
+    UserUpdate,
+)
+
+router = APIRouter()
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["users"])
+organizations_router = APIRouter(prefix="/organizations", tags=["organizations"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+
+
+_PROBLEM_SCHEMA = Problem.model_json_schema()
+_MEANINGS = {
+    400: "The body cannot be parsed (`bad_request`)",
+    401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
+    403: "Authenticated but not allowed (`insufficient_role`, ...)",
+    404: "No such resource the caller may see",
+    409: "Conflicts with the current state",
+    422: "Invalid path, query or body (`validation_error`)",
+    429: "Too many requests (`rate_limited`); retry after `Retry-After` seconds",
+}
+
+
+def problems(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route may answer (400, 401 and 422 always)."""
+    return {
+        code: {
+            "description": meanings.get(f"s{code}", _MEANINGS[code]),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_SCHEMA}},
+        }
+        for code in sorted({400, 401, 422, *statuses})
+    }
+
+
+def _login_limits_keys(client_ip: str | None, email: str) -> tuple[str, str]:
+    return client_ip or "unknown", service.normalize_email(email)
+
+
+# -- auth ----------------------------------------------------------------------------------
+
+
+@auth_router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    summary="Create an account",
+    description=(
+        "Creates a `student` account (the role cannot be chosen here; unknown fields are "
+        "`422`). Emails are unique whatever their letter case (`409 email_taken`). Password "
+        "policy: at least 10 characters, not only digits, not the email address (`422`). A "
+        "pending organisation invitation for the address attaches the account to that "
+        "organisation with the invited role. A verification email is sent. Rate limited "
+        "per IP (`RATE_LIMIT_REGISTER`)."
+    ),
+    responses=problems(409, 429, s409="`email_taken`"),
+)
+async def register(
+    body: RegisterRequest,
+    session: SessionDep,
+    passwords: PasswordHasherDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    client: ClientInfoDep,
+) -> UserRead:
+    await limiter.hit("register-ip", settings.rate_limit_register, client.ip or "unknown")
+    user = await service.register(
+        session, passwords, email=body.email, password=body.password, full_name=body.full_name
+    )
+    return UserRead.model_validate(user)
+
+
+async def _login(
+    session: SessionDep,
+    config: AuthConfigDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    client: ClientInfoDep,
+    email: str,
+    password: str,
+) -> TokenPair:
+    ip, email_key = _login_limits_keys(client.ip, email)
+    await limiter.hit("login-ip", settings.rate_limit_login, ip)
+    await limiter.hit("login-email", settings.rate_limit_login, email_key)
+    return await service.login(session, config, email=email, password=password, client=client)
+
+
+_LOGIN_ERRORS = problems(
+    403,
+    429,
+    s401="`invalid_credentials`: wrong email or password (the same answer for both)",
+    s403="`account_disabled`",
+)
+
+
+@auth_router.post(
+    "/login",
+    response_model=TokenPair,
+    summary="Sign in",
+    description=(
+        "Returns an access token (a short-lived JWT, or JWE with `TOKEN_ENCRYPTION=jwe`) and a "
+        "single-use refresh token that starts a session. A wrong email or password is the "
+        "same `401 invalid_credentials`, in about the same time; a deactivated account is "
+        "`403 account_disabled`. Rate limited per IP and per email (`RATE_LIMIT_LOGIN`)."
+    ),
+    responses=_LOGIN_ERRORS,
+)
+async def login(
+    body: LoginRequest,
+    session: SessionDep,
+    config: AuthConfigDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    client: ClientInfoDep,
+) -> TokenPair:
+    return await _login(session, config, limiter, settings, client, body.email, body.password)
+
+
+@auth_router.post(
+    "/token",
+    response_model=TokenPair,
+    summary="Sign in (OAuth2 password grant form)",
+    description=(
+        "The same as `POST /auth/login`, as an OAuth2 password-grant form "
+        "(`username` is the email), so the Authorize button of the API docs works."
+    ),
+    responses=_LOGIN_ERRORS,
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    config: AuthConfigDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    client: ClientInfoDep,
+) -> TokenPair:
+    return await _login(session, config, limiter, settings, client, form.username, form.password)
+
+
+@auth_router.post(
+    "/refresh",
+    response_model=TokenPair,
+    summary="Exchange a refresh token for a new pair",
+    description=(
+        "Refresh tokens are single-use: each refresh revokes the presented token and returns "
+        "a new pair in the same session. Presenting an already rotated token again revokes "
+        "the whole session (`401 refresh_token_reused`): someone else may hold a copy. "
+        "Unknown, expired or revoked tokens are `401 invalid_refresh_token`."
+    ),
+    responses=problems(s401="`invalid_refresh_token` or `refresh_token_reused`"),
+)
+async def refresh(
+    body: RefreshRequest, session: SessionDep, config: AuthConfigDep, client: ClientInfoDep
+) -> TokenPair:
+    try:
+        return await service.refresh(session, config, refresh_token=body.refresh_token, client=client)
+    except RefreshTokenReused:
+        # The family's revocation must persist although the request fails.
+        await session.commit()
+        raise
+
+
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Sign out of one session",
+    description=(
+        "Revokes the session the refresh token belongs to. Needs no access token (it may have "
+        "expired): holding the refresh token is enough. Unknown or already revoked tokens are "
+        "`401 invalid_refresh_token`."
+    ),
+    responses=problems(s401="`invalid_refresh_token`"),
+)
+async def logout(body: RefreshRequest, session: SessionDep) -> Response:
+    await service.logout(session, body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Sign out everywhere",
+    description="Revokes every session of the caller and ends every access token issued so far.",
+    responses=problems(),
+)
+async def logout_all(user: CurrentUser, session: SessionDep) -> Response:
+    service.end_access_tokens(user)
+    await service.revoke_user_sessions(session, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.get(
+    "/sessions",
+    response_model=Page[SessionRead],
+    summary="My active sessions",
+    description=(
+        "One entry per signed-in device (a refresh-token family, whose `id` stays the same "
+        "across refreshes), most recently used first."
+    ),
+    responses=problems(),
+)
+async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[SessionRead]:
+    rows, total = await service.list_sessions(session, user, page)
+    items = [
+        SessionRead(
+            id=row.family_id,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            user_agent=row.user_agent,
+            ip=row.ip,
+        )
+        for row in rows
+    ]
+    return Page.of(items, total, page)
+
+
+@auth_router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Revoke one of my sessions",
+    responses=problems(404, s404="`session_not_found`"),
+)
+async def revoke_session(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    await service.revoke_session(session, user, session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.get(
+    "/me",
+    response_model=UserRead,
+    summary="The signed-in user",
+    responses=problems(),
+)
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@auth_router.patch(
+    "/me",
+    response_model=UserRead,
+    summary="Update my profile",
+    description="Only `full_name`, `bio` and `avatar_file_id`; any other field is `422`.",
+    responses=problems(),
+)
+async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.update_me(session, user, body))
+
+
+@auth_router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Change my password",
+    description=(
+        "Needs the current password (`403 wrong_password`). Every other session is revoked and "
+        "every access token ends: refresh with this session's refresh token to go on."
+    ),
+    responses=problems(403, s403="`wrong_password`"),
+)
+async def change_password(
+    body: PasswordChange,
+    user: CurrentUser,
+    claims: AccessClaims,
+    session: SessionDep,
+    passwords: PasswordHasherDep,
+) -> Response:
+    current_session: uuid.UUID | None = None
+    try:
+        current_session = uuid.UUID(str(claims.get("sid")))
+    except ValueError:
+        current_session = None
+    await service.change_password(
+        session,
+        passwords,
+        user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        current_session_id=current_session,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post(
+    "/password-reset/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    summary="Email a password reset link",
+    description=(
+        "Always `202`, whether or not the address has an account (no user enumeration). An "
+        "account gets `{APP_URL}/reset-password?token=...`, valid for "
+        "`PASSWORD_RESET_TTL_MINUTES` (1 hour) and once. Rate limited per IP "
+        "(`RATE_LIMIT_PASSWORD_RESET`)."
+    ),
+    responses=problems(429),
+)
+async def request_password_reset(
+    body: PasswordResetRequest,
+    session: SessionDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    client: ClientInfoDep,
+) -> Response:
+    await limiter.hit("password-reset-ip", settings.rate_limit_password_reset, client.ip or "unknown")
+    await service.request_password_reset(session, body.email)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@auth_router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Set a new password with an emailed token",
+    description=(
+        "The token works once and expires (`404 invalid_reset_token`). Every session is "
+        "revoked, every access token ends, and the email counts as verified."
+    ),
+    responses=problems(404, s404="`invalid_reset_token`: unknown, used or expired"),
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirm, session: SessionDep, passwords: PasswordHasherDep
+) -> Response:
+    await service.confirm_password_reset(session, passwords, token=body.token, new_password=body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post(
+    "/verify-email/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    summary="Email a verification link",
+    description=(
+        "Sends `{APP_URL}/verify-email?token=...` to the caller (nothing when already "
+        "verified). Rate limited per user (`RATE_LIMIT_EMAIL_VERIFICATION`)."
+    ),
+    responses=problems(429),
+)
+async def request_email_verification(
+    user: CurrentUser, session: SessionDep, limiter: RateLimiterDep, settings: SettingsDep
+) -> Response:
+    await limiter.hit("verify-email-user", settings.rate_limit_email_verification, str(user.id))
+    await service.request_email_verification(session, user)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@auth_router.post(
+    "/verify-email/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Confirm an email address with an emailed token",
+    description=(
+        "Needs no sign-in: the link may be opened on another device. `404 invalid_verification_token`."
+    ),
+    responses=problems(404, s404="`invalid_verification_token`: unknown, used or expired"),
+)
+async def confirm_email_verification(body: EmailVerificationConfirm, session: SessionDep) -> Response:
+    await service.confirm_email_verification(session, body.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.get(
+    "/verify",
+    response_model=TokenCheck,
+    summary="Check the bearer token",
+    description="`{valid: true, sub, role, exp}` for a live token; `401` otherwise.",
+    responses=problems(),
+)
+async def verify(user: CurrentUser, claims: AccessClaims) -> TokenCheck:
+    return TokenCheck(sub=user.id, role=Role(user.role), exp=int(claims["exp"]))
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+@users_router.get(
+    "",
+    response_model=Page[UserRead],
+    summary="List users",
+    description=(
+        "Admins see every user; principals only their organisation's. Filters: `role`, `q` "
+        "(part of the name or email), `organization_id`, `include_deleted`."
+    ),
+    responses=problems(403),
+)
+async def list_users(
+    actor: AdminOrPrincipalUser,
+    session: SessionDep,
+    page: PageParamsDep,
+    role: Role | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    organization_id: uuid.UUID | None = None,
+    include_deleted: bool = False,
+) -> Page[UserRead]:
+    rows, total = await service.list_users(
+        session,
+        actor,
+        page,
+        role=role,
+        q=q,
+        organization_id=organization_id,
+        include_deleted=include_deleted,
+    )
+    return Page.of([UserRead.model_validate(row) for row in rows], total, page)
+
+
+@users_router.get(
+    "/{user_id}",
+    response_model=UserRead,
+    summary="One user",
+    description="Admins, the user's organisation principal and the user themselves; `404` for anyone else.",
+    responses=problems(404, s404="`user_not_found`"),
+)
+async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.get_visible_user(session, actor, user_id))
+
+
+@users_router.patch(
+    "/{user_id}",
+    response_model=UserRead,
+    summary="Change a user",
+    description=(
+        "Admins change anyone. A principal changes non-admin users of their organisation and "
+        "never gives or takes the admin role (`403 role_not_assignable`), nor moves users to "
+        "another organisation (`403 organization_not_allowed`). Deactivating "
+        "(`is_active: false`) revokes the user's sessions and access tokens at once."
+    ),
+    responses=problems(
+        403, 404, s403="`cannot_manage_user`, `role_not_assignable`, `organization_not_allowed`"
+    ),
+)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, actor: AdminOrPrincipalUser, session: SessionDep
+) -> UserRead:
+    return UserRead.model_validate(await service.update_user(session, actor, user_id, body))
+
+
+@users_router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Soft-delete a user",
+    description="Admins only. The user can no longer sign in; sessions and access tokens end at once.",
+    responses=problems(403, 404, s404="`user_not_found`"),
+)
+async def delete_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> Response:
+    await service.delete_user(session, actor, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@users_router.post(
+    "/{user_id}/restore",
+    response_model=UserRead,
+    summary="Restore a soft-deleted user",
+    description="Admins only. Idempotent. Tokens issued before the deletion stay invalid.",
+    responses=problems(403, 404, s404="`user_not_found`"),
+)
+async def restore_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.restore_user(session, actor, user_id))
+
+
+# -- organisations -------------------------------------------------------------------------
+
+
+@organizations_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganizationRead,
+    summary="Create an organisation",
+    description="Admins only. `slug` is unique (`409 organization_slug_taken`).",
+    responses=problems(403, 409, s409="`organization_slug_taken`"),
+)
+async def create_organization(
+    body: OrganizationCreate, actor: AdminUser, session: SessionDep
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(await service.create_organization(session, body))
+
+
+@organizations_router.get(
+    "",
+    response_model=Page[OrganizationRead],
+    summary="List organisations",
+    description="Admins see all; everyone else sees only their own organisation.",
+    responses=problems(),
+)
+async def list_organizations(
+    actor: CurrentUser, session: SessionDep, page: PageParamsDep
+) -> Page[OrganizationRead]:
+    rows, total = await service.list_organizations(session, actor, page)
+    return Page.of([OrganizationRead.model_validate(row) for row in rows], total, page)
+
+
+@organizations_router.get(
+    "/{organization_id}",
+    response_model=OrganizationRead,
+    summary="One organisation",
+    description="Admins and the organisation's members; `404` for anyone else.",
+    responses=problems(404, s404="`organization_not_found`"),
+)
+async def get_organization(
+    organization_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(
+        await service.get_visible_organization(session, actor, organization_id)
+    )
+
+
+@organizations_router.patch(
+    "/{organization_id}",
+    response_model=OrganizationRead,
+    summary="Change an organisation",
+    description="Admins and the organisation's principal.",
+    responses=problems(403, 404, 409, s404="`organization_not_found`", s409="`organization_slug_taken`"),
+)
+async def update_organization(
+    organization_id: uuid.UUID, body: OrganizationUpdate, actor: CurrentUser, session: SessionDep
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(
+        await service.update_organization(session, actor, organization_id, body)
+    )
+
+
+@organizations_router.post(
+    "/{organization_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberAddResult,
+    summary="Add a member, or invite an address",
+    description=(
+        "Admins and the organisation's principal. An existing account joins at once with the "
+        "given role (`status: added`); it must not belong to another organisation "
+        "(`409 user_in_other_organization`). An address without an account gets an emailed "
+        "invitation that attaches when it registers (`status: invited`). Only admins give "
+        "the admin role (`403 role_not_assignable`)."
+    ),
+    responses=problems(403, 404, 409, s404="`organization_not_found`", s409="`user_in_other_organization`"),
+)
+async def add_member(
+    organization_id: uuid.UUID, body: MemberAdd, actor: CurrentUser, session: SessionDep
+) -> MemberAddResult:
+    added = await service.add_member(session, actor, organization_id, body)
+    if added.user is not None:
+        return MemberAddResult(status="added", user=UserRead.model_validate(added.user))
+    return MemberAddResult(status="invited", invitation=InvitationRead.model_validate(added.invitation))
+
+
+@organizations_router.delete(
+    "/{organization_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Remove a member",
+    description="Admins and the organisation's principal (who cannot remove admins).",
+    responses=problems(403, 404, s404="`organization_not_found` or `user_not_found`"),
+)
+async def remove_member(
+    organization_id: uuid.UUID, user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> Response:
+    await service.remove_member(session, actor, organization_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router.include_router(auth_router)
+router.include_router(users_router)
+router.include_router(organizations_router)

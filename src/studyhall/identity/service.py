@@ -1,0 +1,721 @@
+"""Identity's business rules: accounts, sign-in, sessions, emailed tokens, users, organisations.
+
+No HTTP here: functions take a session and raise identity's domain errors. Everything
+racy is settled by the database (unique constraints inside a SAVEPOINT, conditional
+`UPDATE ... WHERE revoked_at IS NULL` checked by its row count).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, Select, false, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.config import Settings
+from studyhall.core.db import utcnow
+from studyhall.core.errors import InvalidInput
+from studyhall.core.events import emit
+from studyhall.core.pagination import PageParams, fetch_page
+from studyhall.core.security import (
+    PasswordHasher,
+    TokenCodec,
+    access_token_claims,
+    hash_opaque_token,
+    new_opaque_token,
+)
+from studyhall.identity import policies
+from studyhall.identity.errors import (
+    AccountDisabled,
+    CannotManageUser,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidResetToken,
+    InvalidVerificationToken,
+    OrganizationNotAllowed,
+    OrganizationNotFound,
+    OrganizationSlugTaken,
+    RefreshTokenReused,
+    RoleNotAssignable,
+    SessionNotFound,
+    UserInOtherOrganization,
+    UserNotFound,
+    WrongPassword,
+)
+from studyhall.identity.models import (
+    AuthSession,
+    OneTimeToken,
+    Organization,
+    OrganizationInvitation,
+    Role,
+    TokenPurpose,
+    User,
+)
+from studyhall.identity.schemas import (
+    MemberAdd,
+    MeUpdate,
+    OrganizationCreate,
+    OrganizationUpdate,
+    TokenPair,
+    UserUpdate,
+    password_matches_email,
+)
+
+USER_AGENT_MAX = 400
+
+# Event types (payloads carry ids only; handlers load what they need).
+USER_REGISTERED = "user.registered"
+PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105
+EMAIL_VERIFICATION_REQUESTED = "user.email_verification_requested"
+INVITATION_CREATED = "organization.invitation_created"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """What signing in needs besides the database."""
+
+    passwords: PasswordHasher
+    tokens: TokenCodec
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings, passwords: PasswordHasher, tokens: TokenCodec) -> AuthConfig:
+        return cls(
+            passwords=passwords,
+            tokens=tokens,
+            access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+            refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+        )
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _rowcount(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def _weak_password(field: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        "The password does not meet the policy; see `errors`.",
+        errors=[{"loc": ["body", field], "msg": message, "type": "weak_password"}],
+    )
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """A live (not deleted) user by email, case-insensitively."""
+    return await session.scalar(
+        select(User).where(User.email == normalize_email(email), User.deleted_at.is_(None))
+    )
+
+
+async def create_user(
+    session: AsyncSession,
+    passwords: PasswordHasher,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: Role = Role.STUDENT,
+    email_verified: bool = False,
+) -> User:
+    """Inserts a user; a taken email (in any letter case, even under concurrent
+    registrations) is `409 email_taken`."""
+    email = normalize_email(email)
+    if password_matches_email(password, email):
+        raise _weak_password("password", "the password must not be the email address")
+    user = User(
+        email=email,
+        full_name=full_name.strip() or full_name,
+        password_hash=await passwords.hash(password),
+        role=role.value,
+        email_verified=email_verified,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        raise EmailTaken(f"{email} is already registered") from exc
+    return user
+
+
+async def register(
+    session: AsyncSession, passwords: PasswordHasher, *, email: str, password: str, full_name: str
+) -> User:
+    """A new student; a pending organisation invitation for the address attaches at once."""
+    user = await create_user(session, passwords, email=email, password=password, full_name=full_name)
+    invitation = await session.scalar(
+        select(OrganizationInvitation)
+        .where(OrganizationInvitation.email == user.email, OrganizationInvitation.accepted_at.is_(None))
+        .order_by(OrganizationInvitation.created_at.desc(), OrganizationInvitation.id)
+        .limit(1)
+    )
+    if invitation is not None:
+        user.organization_id = invitation.organization_id
+        user.role = Role(invitation.role).value
+        invitation.accepted_at = utcnow()
+        invitation.accepted_user_id = user.id
+    await session.flush()
+    emit(session, USER_REGISTERED, {"user_id": user.id})
+    return user
+
+
+# -- signing in and sessions ------------------------------------------------------------------
+
+
+async def login(
+    session: AsyncSession, config: AuthConfig, *, email: str, password: str, client: ClientInfo
+) -> TokenPair:
+    """Unknown email and wrong password cost one hash verification each and answer the
+    same `401 invalid_credentials`; a disabled account is told so only with the right password."""
+    user = await get_user_by_email(session, email)
+    valid, new_hash = await config.passwords.verify(password, user.password_hash if user else None)
+    if user is None or not valid:
+        raise InvalidCredentials("Wrong email or password")
+    if not user.is_active:
+        raise AccountDisabled()
+    if new_hash is not None:  # an outdated hash (bcrypt, old Argon2 cost) is replaced
+        user.password_hash = new_hash
+    user.last_login_at = utcnow()
+    return await _start_session(session, config, user, client)
+
+
+async def _start_session(
+    session: AsyncSession,
+    config: AuthConfig,
+    user: User,
+    client: ClientInfo,
+    *,
+    family_id: uuid.UUID | None = None,
+    family_created_at: datetime | None = None,
+    row_id: uuid.UUID | None = None,
+) -> TokenPair:
+    now = utcnow()
+    refresh_token = new_opaque_token()
+    row = AuthSession(
+        id=row_id or uuid.uuid4(),
+        user_id=user.id,
+        family_id=family_id or uuid.uuid4(),
+        token_hash=hash_opaque_token(refresh_token),
+        user_agent=client.user_agent[:USER_AGENT_MAX] if client.user_agent else None,
+        ip=client.ip,
+        created_at=family_created_at or now,
+        last_used_at=now,
+        expires_at=now + config.refresh_ttl,
+    )
+    session.add(row)
+    await session.flush()
+    return TokenPair(
+        access_token=issue_access_token(config, user, row.family_id),
+        refresh_token=refresh_token,
+        expires_in=int(config.access_ttl.total_seconds()),
+    )
+
+
+def issue_access_token(config: AuthConfig, user: User, session_id: uuid.UUID | None = None) -> str:
+    claims = access_token_claims(
+        subject=user.id,
+        role=user.role,
+        organization_id=user.organization_id,
+        generation=user.token_generation,
+        ttl=config.access_ttl,
+    )
+    if session_id is not None:
+        claims["sid"] = str(session_id)  # the session (refresh-token family) it was issued for
+    return config.tokens.encode(claims)
+
+
+async def refresh(
+    session: AsyncSession, config: AuthConfig, *, refresh_token: str, client: ClientInfo
+) -> TokenPair:
+    """Rotation: the presented token is revoked by one conditional UPDATE, so of two
+    concurrent refreshes exactly one wins; presenting a rotated token again revokes its
+    whole family (`RefreshTokenReused`, which the caller must commit before answering)."""
+    now = utcnow()
+    token_hash = hash_opaque_token(refresh_token)
+    successor_id = uuid.uuid4()
+    result = await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.token_hash == token_hash,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .values(revoked_at=now, replaced_by=successor_id)
+        .execution_options(synchronize_session=False)
+    )
+    current = await session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash))
+    if _rowcount(result) != 1 or current is None:
+        if current is not None and current.replaced_by is not None:
+            await revoke_family(session, current.family_id)
+            raise RefreshTokenReused("This refresh token was already used; sign in again")
+        raise InvalidRefreshToken()
+    user = await session.get(User, current.user_id)
+    if user is None or user.deleted_at is not None or not user.is_active:
+        raise InvalidRefreshToken()
+    client = ClientInfo(ip=client.ip or current.ip, user_agent=client.user_agent or current.user_agent)
+    return await _start_session(
+        session,
+        config,
+        user,
+        client,
+        family_id=current.family_id,
+        family_created_at=current.created_at,
+        row_id=successor_id,
+    )
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> int:
+    result = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.family_id == family_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+async def revoke_user_sessions(
+    session: AsyncSession, user_id: uuid.UUID, *, except_family: uuid.UUID | None = None
+) -> int:
+    conditions = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
+    if except_family is not None:
+        conditions.append(AuthSession.family_id != except_family)
+    result = await session.execute(
+        update(AuthSession)
+        .where(*conditions)
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+def end_access_tokens(user: User) -> None:
+    """Every access token issued so far stops working (checked on each request)."""
+    user.token_generation = user.token_generation + 1
+
+
+async def logout(session: AsyncSession, refresh_token: str) -> None:
+    """Revokes the session (family) the refresh token belongs to; an unknown or already
+    revoked token is `401 invalid_refresh_token`."""
+    row = await session.scalar(
+        select(AuthSession).where(AuthSession.token_hash == hash_opaque_token(refresh_token))
+    )
+    if row is None or row.revoked_at is not None:
+        raise InvalidRefreshToken()
+    await revoke_family(session, row.family_id)
+
+
+async def list_sessions(
+    session: AsyncSession, user: User, params: PageParams
+) -> tuple[list[AuthSession], int]:
+    """The live token of each active family, most recently used first."""
+    statement = (
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user.id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        .order_by(AuthSession.last_used_at.desc(), AuthSession.id)
+    )
+    return await fetch_page(session, statement, params)
+
+
+async def revoke_session(session: AsyncSession, user: User, session_id: uuid.UUID) -> None:
+    result = await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.family_id == session_id,
+            AuthSession.user_id == user.id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) == 0:
+        raise SessionNotFound()
+
+
+# -- profile and passwords ----------------------------------------------------------------
+
+
+async def update_me(session: AsyncSession, user: User, data: MeUpdate) -> User:
+    fields = data.model_fields_set
+    if "full_name" in fields and data.full_name is not None:
+        user.full_name = data.full_name
+    if "bio" in fields:
+        user.bio = data.bio
+    if "avatar_file_id" in fields:
+        user.avatar_file_id = data.avatar_file_id
+    await session.flush()
+    return user
+
+
+async def change_password(
+    session: AsyncSession,
+    passwords: PasswordHasher,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    current_session_id: uuid.UUID | None,
+) -> None:
+    """Every other session is revoked and every access token ends (the caller refreshes
+    with the refresh token of the session it is using)."""
+    valid, _ = await passwords.verify(current_password, user.password_hash)
+    if not valid:
+        raise WrongPassword()
+    if password_matches_email(new_password, user.email):
+        raise _weak_password("new_password", "the password must not be the email address")
+    user.password_hash = await passwords.hash(new_password)
+    end_access_tokens(user)
+    await revoke_user_sessions(session, user.id, except_family=current_session_id)
+    await session.flush()
+
+
+async def request_password_reset(session: AsyncSession, email: str) -> None:
+    """The mail (and its token) is made by the event handler after commit; unknown and
+    disabled addresses get nothing, and the caller cannot tell the difference."""
+    user = await get_user_by_email(session, email)
+    if user is not None and user.is_active:
+        emit(session, PASSWORD_RESET_REQUESTED, {"user_id": user.id})
+
+
+async def request_email_verification(session: AsyncSession, user: User) -> None:
+    if not user.email_verified:
+        emit(session, EMAIL_VERIFICATION_REQUESTED, {"user_id": user.id})
+
+
+async def issue_one_time_token(
+    session: AsyncSession, user: User, purpose: TokenPurpose, ttl: timedelta
+) -> str:
+    """Called by the mail handlers: the raw token exists only in the mail."""
+    token = new_opaque_token()
+    now = utcnow()
+    session.add(
+        OneTimeToken(
+            user_id=user.id,
+            purpose=purpose.value,
+            token_hash=hash_opaque_token(token),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def _consume_one_time_token(session: AsyncSession, token: str, purpose: TokenPurpose) -> User | None:
+    """Marks the token used with one conditional UPDATE: of concurrent uses one wins."""
+    now = utcnow()
+    token_hash = hash_opaque_token(token)
+    result = await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.token_hash == token_hash,
+            OneTimeToken.purpose == purpose.value,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return None
+    user_id = await session.scalar(select(OneTimeToken.user_id).where(OneTimeToken.token_hash == token_hash))
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at is not None or not user.is_active:
+        return None
+    # Other outstanding tokens of the same purpose die with this one.
+    await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == purpose.value,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return user
+
+
+async def confirm_password_reset(
+    session: AsyncSession, passwords: PasswordHasher, *, token: str, new_password: str
+) -> None:
+    user = await _consume_one_time_token(session, token, TokenPurpose.PASSWORD_RESET)
+    if user is None:
+        raise InvalidResetToken()
+    if password_matches_email(new_password, user.email):
+        raise _weak_password("new_password", "the password must not be the email address")
+    user.password_hash = await passwords.hash(new_password)
+    user.email_verified = True  # the reset link proved the address
+    end_access_tokens(user)
+    await revoke_user_sessions(session, user.id)
+    await session.flush()
+
+
+async def confirm_email_verification(session: AsyncSession, token: str) -> None:
+    user = await _consume_one_time_token(session, token, TokenPurpose.EMAIL_VERIFICATION)
+    if user is None:
+        raise InvalidVerificationToken()
+    user.email_verified = True
+    await session.flush()
+
+
+# -- users (administration) -----------------------------------------------------------------
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def users_query(
+    actor: User,
+    *,
+    role: Role | None = None,
+    q: str | None = None,
+    organization_id: uuid.UUID | None = None,
+    include_deleted: bool = False,
+) -> Select[Any]:
+    """Admins see everyone; a principal only their own organisation."""
+    statement = select(User).order_by(User.created_at.desc(), User.id)
+    if not policies.is_admin(actor):
+        statement = statement.where(User.organization_id == actor.organization_id)
+        if actor.organization_id is None:
+            statement = statement.where(false())
+    if organization_id is not None:
+        statement = statement.where(User.organization_id == organization_id)
+    if role is not None:
+        statement = statement.where(User.role == role.value)
+    if q:
+        pattern = f"%{_escape_like(q.strip().lower())}%"
+        statement = statement.where(
+            or_(User.email.like(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\"))
+        )
+    if not include_deleted:
+        statement = statement.where(User.deleted_at.is_(None))
+    return statement
+
+
+async def list_users(
+    session: AsyncSession, actor: User, params: PageParams, **filters: Any
+) -> tuple[list[User], int]:
+    return await fetch_page(session, users_query(actor, **filters), params)
+
+
+async def get_visible_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+    """404 for users the actor may not see (other organisations, deleted ones unless admin)."""
+    user = await session.get(User, user_id)
+    if user is None or not policies.can_view_user(actor, user):
+        raise UserNotFound()
+    if user.deleted_at is not None and not policies.is_admin(actor):
+        raise UserNotFound()
+    return user
+
+
+async def get_manageable_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+    user = await get_visible_user(session, actor, user_id)
+    if user.deleted_at is not None or not policies.can_manage_user(actor, user):
+        if user.deleted_at is not None:
+            raise UserNotFound()
+        raise CannotManageUser()
+    return user
+
+
+async def update_user(session: AsyncSession, actor: User, user_id: uuid.UUID, data: UserUpdate) -> User:
+    user = await get_manageable_user(session, actor, user_id)
+    fields = data.model_fields_set
+    if "role" in fields and data.role is not None and data.role != user.role:
+        if not policies.can_assign_role(actor, data.role):
+            raise RoleNotAssignable("Only admins give or take the admin role")
+        user.role = data.role.value
+    if "organization_id" in fields and data.organization_id != user.organization_id:
+        target = data.organization_id
+        if not policies.is_admin(actor) and target is not None and target != actor.organization_id:
+            raise OrganizationNotAllowed()
+        if target is not None and await session.get(Organization, target) is None:
+            raise InvalidInput(
+                "No organization with that id",
+                errors=[
+                    {"loc": ["body", "organization_id"], "msg": "unknown organization", "type": "not_found"}
+                ],
+            )
+        user.organization_id = target
+    if "full_name" in fields and data.full_name is not None:
+        user.full_name = data.full_name
+    if "is_active" in fields and data.is_active is not None and data.is_active != user.is_active:
+        user.is_active = data.is_active
+        if not data.is_active:
+            end_access_tokens(user)
+            await revoke_user_sessions(session, user.id)
+    await session.flush()
+    return user
+
+
+async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> None:
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise UserNotFound()
+    user.deleted_at = utcnow()
+    user.deletion_id = uuid.uuid4()
+    end_access_tokens(user)
+    await revoke_user_sessions(session, user.id)
+    await session.flush()
+
+
+async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    user.deleted_at = None
+    user.deletion_id = None
+    await session.flush()
+    return user
+
+
+# -- organisations -------------------------------------------------------------------------
+
+
+async def create_organization(session: AsyncSession, data: OrganizationCreate) -> Organization:
+    organization = Organization(name=data.name, slug=data.slug)
+    try:
+        async with session.begin_nested():
+            session.add(organization)
+    except IntegrityError as exc:
+        raise OrganizationSlugTaken(f"The slug {data.slug!r} is taken") from exc
+    return organization
+
+
+def organizations_query(actor: User) -> Select[Any]:
+    statement = select(Organization).order_by(Organization.name, Organization.id)
+    if not policies.is_admin(actor):
+        statement = statement.where(Organization.id == actor.organization_id)
+    return statement
+
+
+async def list_organizations(
+    session: AsyncSession, actor: User, params: PageParams
+) -> tuple[list[Organization], int]:
+    return await fetch_page(session, organizations_query(actor), params)
+
+
+async def get_visible_organization(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID
+) -> Organization:
+    organization = await session.get(Organization, organization_id)
+    if organization is None or not policies.can_view_organization(actor, organization.id):
+        raise OrganizationNotFound()
+    return organization
+
+
+async def get_manageable_organization(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID
+) -> Organization:
+    organization = await get_visible_organization(session, actor, organization_id)
+    if not policies.can_manage_organization(actor, organization.id):
+        raise CannotManageUser("Only the organization's principal or an admin manages it")
+    return organization
+
+
+async def update_organization(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, data: OrganizationUpdate
+) -> Organization:
+    organization = await get_manageable_organization(session, actor, organization_id)
+    if data.name is not None:
+        organization.name = data.name
+    if data.slug is not None and data.slug != organization.slug:
+        try:
+            async with session.begin_nested():
+                organization.slug = data.slug
+                await session.flush()
+        except IntegrityError as exc:
+            raise OrganizationSlugTaken(f"The slug {data.slug!r} is taken") from exc
+    await session.flush()
+    return organization
+
+
+@dataclass
+class MemberAdded:
+    user: User | None = None
+    invitation: OrganizationInvitation | None = None
+
+
+async def add_member(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, data: MemberAdd
+) -> MemberAdded:
+    """An existing account joins now; an unknown address gets an emailed invitation."""
+    organization = await get_manageable_organization(session, actor, organization_id)
+    if not policies.can_assign_role(actor, data.role):
+        raise RoleNotAssignable("Only admins give the admin role")
+    email = normalize_email(data.email)
+    user = await get_user_by_email(session, email)
+    if user is not None:
+        if user.organization_id not in (None, organization.id):
+            raise UserInOtherOrganization()
+        if user.role == Role.ADMIN and not policies.is_admin(actor):
+            raise CannotManageUser("Only admins change admins")
+        user.organization_id = organization.id
+        user.role = data.role.value
+        await session.flush()
+        return MemberAdded(user=user)
+    invitation = await session.scalar(
+        select(OrganizationInvitation).where(
+            OrganizationInvitation.organization_id == organization.id,
+            OrganizationInvitation.email == email,
+        )
+    )
+    if invitation is None:
+        invitation = OrganizationInvitation(
+            organization_id=organization.id, email=email, role=data.role.value, invited_by_id=actor.id
+        )
+        try:
+            async with session.begin_nested():
+                session.add(invitation)
+        except IntegrityError:  # invited concurrently: update that one
+            invitation = await session.scalar(
+                select(OrganizationInvitation).where(
+                    OrganizationInvitation.organization_id == organization.id,
+                    OrganizationInvitation.email == email,
+                )
+            )
+            assert invitation is not None
+    invitation.role = data.role.value
+    invitation.invited_by_id = actor.id
+    invitation.accepted_at = None
+    invitation.accepted_user_id = None
+    invitation.created_at = utcnow()
+    await session.flush()
+    emit(session, INVITATION_CREATED, {"invitation_id": invitation.id})
+    return MemberAdded(invitation=invitation)
+
+
+async def remove_member(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    organization = await get_manageable_organization(session, actor, organization_id)
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at is not None or user.organization_id != organization.id:
+        raise UserNotFound()
+    if not policies.can_manage_user(actor, user):
+        raise CannotManageUser("Only admins change admins")
+    user.organization_id = None
+    await session.flush()
