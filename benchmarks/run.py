@@ -181,7 +181,8 @@ async def me_under_login_load(
     by_name = {s.name: s for s in scenarios(access_token)}
     me, login = by_name["auth_me"], by_name["auth_login"]
     me_workers = max(1, concurrency // 2)
-    await load("warm-up", base_url, me.send, concurrency=me_workers, duration=1.0)
+    # Also lets logins still hashing from an earlier scenario finish.
+    await load("warm-up", base_url, me.send, concurrency=me_workers, duration=3.0)
     alone = await load("auth_me alone", base_url, me.send, concurrency=me_workers, duration=duration)
     mixed_me, mixed_login = await asyncio.gather(
         load("auth_me + logins", base_url, me.send, concurrency=me_workers, duration=duration),

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     token_encryption: TokenEncryption = TokenEncryption.NONE
     password_hash_time_cost: int = Field(3, ge=1)
     password_hash_memory_cost: int = Field(65536, ge=8, description="KiB")
+    password_hash_concurrency: int | None = Field(None, ge=1, description="default: CPU cores - 1")
     password_reset_ttl_minutes: int = Field(60, ge=1)
     email_verification_ttl_hours: int = Field(48, ge=1)
     mail_from: str = "StudyHall <no-reply@studyhall.local>"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -22,6 +24,8 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from studyhall.config import Settings, TokenEncryption
 from studyhall.core.db import utcnow
 
+_T = TypeVar("_T")
+
 
 class PasswordHasher:
     """Argon2id for new hashes; bcrypt hashes from older systems verify and get upgraded.
@@ -29,25 +33,38 @@ class PasswordHasher:
     Hashing is CPU-bound, so it runs in a worker thread, never on the event loop.
     """
 
-    def __init__(self, time_cost: int = 3, memory_cost: int = 65536) -> None:
+    def __init__(self, time_cost: int = 3, memory_cost: int = 65536, concurrency: int | None = None) -> None:
         self._hash = PasswordHash(
             (Argon2Hasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1), BcryptHasher())
         )
         # Verified against when the account does not exist, so both paths cost the same.
         self._dummy_hash = self._hash.hash(secrets.token_urlsafe(16))
+        # Each hash keeps a core busy for its whole duration: at most this many at once, so
+        # a burst of sign-ins queues instead of starving every other request of CPU.
+        self.concurrency = concurrency or default_hash_concurrency()
+        self._slots = asyncio.Semaphore(self.concurrency)
+
+    async def _run(self, func: Callable[..., _T], *args: Any) -> _T:
+        async with self._slots:
+            return await asyncio.to_thread(func, *args)
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hash.hash, password)
+        return await self._run(self._hash.hash, password)
 
     async def verify(self, password: str, stored_hash: str | None) -> tuple[bool, str | None]:
         """(valid, replacement hash when the stored one is outdated)."""
         if stored_hash is None:
-            await asyncio.to_thread(self._hash.verify, password, self._dummy_hash)
+            await self._run(self._hash.verify, password, self._dummy_hash)
             return False, None
         try:
-            return await asyncio.to_thread(self._hash.verify_and_update, password, stored_hash)
+            return await self._run(self._hash.verify_and_update, password, stored_hash)
         except Exception:  # an unparseable hash never verifies
             return False, None
+
+
+def default_hash_concurrency() -> int:
+    """One core fewer than the machine has (at least one): the rest serve other requests."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class InvalidToken(Exception):
@@ -123,5 +140,9 @@ def hash_opaque_token(token: str) -> str:
 
 
 def security_from_settings(settings: Settings) -> tuple[PasswordHasher, TokenCodec]:
-    hasher = PasswordHasher(settings.password_hash_time_cost, settings.password_hash_memory_cost)
+    hasher = PasswordHasher(
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_cost,
+        settings.password_hash_concurrency,
+    )
     return hasher, TokenCodec(settings.secret_key, settings.token_encryption)
