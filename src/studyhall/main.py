@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from studyhall import __version__
+from studyhall.catalog.router import router as catalog_router
 from studyhall.config import Settings
 from studyhall.core.db import Database
 from studyhall.core.errors import install_error_handlers
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(service_router)
+    app.include_router(catalog_router, prefix=API_PREFIX)
     return app
 
 
