@@ -194,14 +194,14 @@ async def _claim_slug(session: AsyncSession, course: Course, title: str) -> None
         try:
             async with session.begin_nested():
                 session.add(course)
-                await session.flush([course])
+                await session.flush()
             return
         except IntegrityError:
             session.expunge(course)
             taken.add(candidate)
     course.slug = f"{base[:180]}-{uuid.uuid4().hex[:12]}"
     session.add(course)
-    await session.flush([course])
+    await session.flush()
 
 
 def _check_organization(user: User, organization_id: uuid.UUID | None) -> None:
