@@ -43,7 +43,9 @@ async def test_instructor_creates_a_draft_with_a_slug(app: FastAPI, client: http
     assert again.json()["slug"] == "intro-to-python-2"
     assert third.json()["slug"] == "intro-to-python-3"
     # The slug is stable when the title changes.
-    renamed = await client.patch(f"{API}/courses/{course['id']}", json={"title": "Other"}, headers=teacher.headers)
+    renamed = await client.patch(
+        f"{API}/courses/{course['id']}", json={"title": "Other"}, headers=teacher.headers
+    )
     assert renamed.status_code == 200
     assert renamed.json()["slug"] == "intro-to-python"
 
@@ -98,7 +100,9 @@ async def test_edit_permissions(app: FastAPI, client: httpx.AsyncClient) -> None
         assert response.status_code == 200, response.text
         assert response.json()["subtitle"] == f"by {actor.id}"
     for actor in (other, student):
-        visible = await client.patch(f"{API}/courses/{published.id}", json={"title": "x"}, headers=actor.headers)
+        visible = await client.patch(
+            f"{API}/courses/{published.id}", json={"title": "x"}, headers=actor.headers
+        )
         assert visible.status_code == 403
         assert visible.json()["code"] == "not_course_staff"
         hidden = await client.patch(f"{API}/courses/{draft.id}", json={"title": "x"}, headers=actor.headers)
@@ -131,7 +135,9 @@ async def test_publish_unpublish_archive(app: FastAPI, client: httpx.AsyncClient
     draft = await client.post(f"{API}/courses/{course.id}/unpublish", headers=owner.headers)
     assert draft.json()["status"] == "draft"
     student = await create_user(app)
-    assert (await client.post(f"{API}/courses/{course.id}/publish", headers=student.headers)).status_code == 404
+    assert (
+        await client.post(f"{API}/courses/{course.id}/publish", headers=student.headers)
+    ).status_code == 404
 
 
 async def test_delete_and_restore_bring_back_exactly_what_was_deleted(
@@ -139,8 +145,12 @@ async def test_delete_and_restore_bring_back_exactly_what_was_deleted(
 ) -> None:
     owner = await create_user(app, Role.INSTRUCTOR)
     course = await create_course(app, owner, lessons=3)
-    module = (await client.post(f"{API}/courses/{course.id}/modules", json={"title": "M"}, headers=owner.headers)).json()
-    first, second, third = (await client.get(f"{API}/courses/{course.id}", headers=owner.headers)).json()["lessons"]
+    module = (
+        await client.post(f"{API}/courses/{course.id}/modules", json={"title": "M"}, headers=owner.headers)
+    ).json()
+    first, second, third = (await client.get(f"{API}/courses/{course.id}", headers=owner.headers)).json()[
+        "lessons"
+    ]
     # Deleted on its own before: must stay deleted after the course is restored.
     assert (await client.delete(f"{API}/lessons/{first['id']}", headers=owner.headers)).status_code == 204
 
@@ -176,7 +186,9 @@ async def test_delete_permissions_and_trash(app: FastAPI, client: httpx.AsyncCli
     co = await create_user(app, Role.INSTRUCTOR)
     student = await create_user(app)
     course = await create_course(app, owner, lessons=1)
-    added = await client.post(f"{API}/courses/{course.id}/instructors", json={"user_id": co.id}, headers=owner.headers)
+    added = await client.post(
+        f"{API}/courses/{course.id}/instructors", json={"user_id": co.id}, headers=owner.headers
+    )
     assert added.status_code == 201
     assert added.json()["instructor_ids"] == [co.id]
     co_delete = await client.delete(f"{API}/courses/{course.id}", headers=co.headers)
@@ -215,7 +227,9 @@ async def test_co_instructors(app: FastAPI, client: httpx.AsyncClient) -> None:
     gone = await client.delete(f"{url}/{co.id}", headers=owner.headers)
     assert gone.status_code == 404
     assert gone.json()["code"] == "instructor_not_found"
-    assert (await client.patch(f"{API}/courses/{course.id}", json={"title": "x"}, headers=co.headers)).status_code == 404
+    assert (
+        await client.patch(f"{API}/courses/{course.id}", json={"title": "x"}, headers=co.headers)
+    ).status_code == 404
 
 
 async def test_modules_keep_a_dense_order(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -226,7 +240,9 @@ async def test_modules_keep_a_dense_order(app: FastAPI, client: httpx.AsyncClien
     b = (await client.post(url, json={"title": "B"}, headers=owner.headers)).json()
     c = (await client.post(url, json={"title": "C", "order": 0}, headers=owner.headers)).json()
     assert (a["order"], b["order"], c["order"]) == (0, 1, 0)
-    moved = await client.patch(f"{API}/modules/{c['id']}", json={"order": 99, "title": "C2"}, headers=owner.headers)
+    moved = await client.patch(
+        f"{API}/modules/{c['id']}", json={"order": 99, "title": "C2"}, headers=owner.headers
+    )
     assert moved.json()["order"] == 2
     assert moved.json()["title"] == "C2"
     lesson = await client.post(
@@ -250,7 +266,9 @@ async def test_modules_keep_a_dense_order(app: FastAPI, client: httpx.AsyncClien
     assert sorted(m["order"] for m in detail["modules"]) == [0, 1, 2]
     assert [lesson["title"] for lesson in detail["lessons"]] == ["In A"]
     stranger = await create_user(app, Role.INSTRUCTOR)
-    assert (await client.patch(f"{API}/modules/{a['id']}", json={"title": "x"}, headers=stranger.headers)).status_code == 404
+    assert (
+        await client.patch(f"{API}/modules/{a['id']}", json={"title": "x"}, headers=stranger.headers)
+    ).status_code == 404
     assert (await client.post(url, json={"title": "x"}, headers=stranger.headers)).status_code == 404
     async with app.state.database.sessionmaker() as session:
         titles = (await session.scalars(select(Module.title).where(Module.deleted_at.is_(None)))).all()

@@ -54,7 +54,12 @@ async def test_create_every_lesson_type(app: FastAPI, client: httpx.AsyncClient,
     course = await create_course(app, owner, status="draft")
     response = await client.post(
         f"{API}/courses/{course.id}/lessons",
-        json={"title": f"A {lesson_type}", "type": lesson_type, "content": "Hello *world*", "duration_minutes": 5},
+        json={
+            "title": f"A {lesson_type}",
+            "type": lesson_type,
+            "content": "Hello *world*",
+            "duration_minutes": 5,
+        },
         headers=owner.headers,
     )
     assert response.status_code == 201, response.text
@@ -79,11 +84,15 @@ async def test_create_lesson_rejects_bad_input(app: FastAPI, client: httpx.Async
     bad_type = await client.post(url, json={"title": "x", "type": "podcast"}, headers=owner.headers)
     assert bad_type.status_code == 422
     assert bad_type.json()["errors"][0]["loc"][-1] == "type"
-    module = await client.post(url, json={"title": "x", "type": "text", "module_id": foreign_module["id"]}, headers=owner.headers)
+    module = await client.post(
+        url, json={"title": "x", "type": "text", "module_id": foreign_module["id"]}, headers=owner.headers
+    )
     assert module.status_code == 422
     assert module.json()["code"] == "invalid_module"
     student = await create_user(app)
-    assert (await client.post(url, json={"title": "x", "type": "text"}, headers=student.headers)).status_code == 404
+    assert (
+        await client.post(url, json={"title": "x", "type": "text"}, headers=student.headers)
+    ).status_code == 404
     assert await course_lessons(app, course) == []
 
 
@@ -92,7 +101,9 @@ async def test_xss_is_neutralised(app: FastAPI, client: httpx.AsyncClient) -> No
     course = await create_course(app, owner, status="draft")
     lesson = (
         await client.post(
-            f"{API}/courses/{course.id}/lessons", json={"title": "x", "type": "text", "content": XSS}, headers=owner.headers
+            f"{API}/courses/{course.id}/lessons",
+            json={"title": "x", "type": "text", "content": XSS},
+            headers=owner.headers,
         )
     ).json()
     tags = parsed_tags(lesson["content_html"])
@@ -115,7 +126,9 @@ async def test_order_stays_dense_under_insert_reorder_delete(app: FastAPI, clien
     course = await create_course(app, owner, lessons=3)
     a, b, c = await course_lessons(app, course)
     inserted = await client.post(
-        f"{API}/courses/{course.id}/lessons", json={"title": "New", "type": "video", "order": 1}, headers=owner.headers
+        f"{API}/courses/{course.id}/lessons",
+        json={"title": "New", "type": "video", "order": 1},
+        headers=owner.headers,
     )
     new = inserted.json()["id"]
     ids = [str(a.id), new, str(b.id), str(c.id)]
@@ -124,11 +137,20 @@ async def test_order_stays_dense_under_insert_reorder_delete(app: FastAPI, clien
     assert [item["order"] for item in outline] == [0, 1, 2, 3]
 
     wanted = [str(c.id), str(a.id), new, str(b.id)]
-    reordered = await client.put(f"{API}/courses/{course.id}/lessons/order", json={"lesson_ids": wanted}, headers=owner.headers)
+    reordered = await client.put(
+        f"{API}/courses/{course.id}/lessons/order", json={"lesson_ids": wanted}, headers=owner.headers
+    )
     assert reordered.status_code == 200
     assert [item["id"] for item in reordered.json()] == wanted
-    for bad in (wanted[:3], [*wanted, str(uuid.uuid4())], [*wanted[:3], wanted[0]], [*wanted[:3], str(uuid.uuid4())]):
-        response = await client.put(f"{API}/courses/{course.id}/lessons/order", json={"lesson_ids": bad}, headers=owner.headers)
+    for bad in (
+        wanted[:3],
+        [*wanted, str(uuid.uuid4())],
+        [*wanted[:3], wanted[0]],
+        [*wanted[:3], str(uuid.uuid4())],
+    ):
+        response = await client.put(
+            f"{API}/courses/{course.id}/lessons/order", json={"lesson_ids": bad}, headers=owner.headers
+        )
         assert response.status_code == 422, bad
         assert response.json()["code"] == "invalid_lesson_order"
     assert (await client.delete(f"{API}/lessons/{a.id}", headers=owner.headers)).status_code == 204
@@ -156,7 +178,11 @@ async def test_versions(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await create_user(app, Role.INSTRUCTOR)
     course = await create_course(app, owner, status="draft")
     lesson = (
-        await client.post(f"{API}/courses/{course.id}/lessons", json={"title": "v1", "type": "text", "content": "one"}, headers=owner.headers)
+        await client.post(
+            f"{API}/courses/{course.id}/lessons",
+            json={"title": "v1", "type": "text", "content": "one"},
+            headers=owner.headers,
+        )
     ).json()
     url = f"{API}/lessons/{lesson['id']}"
     same = await client.patch(url, json={"duration_minutes": 9}, headers=owner.headers)
@@ -178,11 +204,19 @@ async def test_versions(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert (await client.get(f"{url}/versions/0", headers=owner.headers)).status_code == 422
     restored = await client.post(f"{url}/versions/1/restore", headers=owner.headers)
     assert restored.status_code == 200
-    assert (restored.json()["version"], restored.json()["title"], restored.json()["content"]) == (4, "v1", "one")
+    assert (restored.json()["version"], restored.json()["title"], restored.json()["content"]) == (
+        4,
+        "v1",
+        "one",
+    )
     student = await create_user(app)
     assert (await client.get(f"{url}/versions", headers=student.headers)).status_code == 404
     async with app.state.database.sessionmaker() as session:
-        numbers = (await session.scalars(select(LessonVersion.version).where(LessonVersion.lesson_id == uuid.UUID(lesson["id"])))).all()
+        numbers = (
+            await session.scalars(
+                select(LessonVersion.version).where(LessonVersion.lesson_id == uuid.UUID(lesson["id"]))
+            )
+        ).all()
     assert sorted(numbers) == [1, 2, 3, 4]
 
 
@@ -214,7 +248,10 @@ async def test_lesson_access(app: FastAPI, client: httpx.AsyncClient) -> None:
     preview_only = (await client.get(f"{API}/courses/{course.id}/lessons", headers=student.headers)).json()
     assert [item["id"] for item in preview_only] == [str(first.id)]
     full = (await client.get(f"{API}/courses/{course.id}/lessons", headers=enrolled.headers)).json()
-    assert [(item["id"], item["is_completed"]) for item in full] == [(str(first.id), False), (str(second.id), True)]
+    assert [(item["id"], item["is_completed"]) for item in full] == [
+        (str(first.id), False),
+        (str(second.id), True),
+    ]
     edit = await client.patch(f"{API}/lessons/{first.id}", json={"title": "x"}, headers=enrolled.headers)
     assert edit.status_code == 403
     assert (await client.delete(f"{API}/lessons/{first.id}", headers=student.headers)).status_code == 403

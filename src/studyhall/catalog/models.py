@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey, utcnow
@@ -76,6 +76,7 @@ class Course(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
 
 # PostgreSQL only: GIN indexes for the catalog's text search and tags/skills filters. Their
 # expressions must stay identical to catalog.service.search_vector()/json_array_contains().
+_courses = cast(Table, Course.__table__)
 Index(
     "ix_courses_search",
     # As PostgreSQL prints it back, so that migrations and models compare equal.
@@ -84,14 +85,14 @@ Index(
         "(((title::text || ' '::text) || description) || ' '::text) || tags::text)"
     ),
     postgresql_using="gin",
-    _table=Course.__table__,
+    _table=_courses,
 ).ddl_if(dialect="postgresql")
 for _column in ("tags", "skills"):
     Index(
         f"ix_courses_{_column}",
         text(f"(CAST({_column} AS JSONB)) jsonb_path_ops"),
         postgresql_using="gin",
-        _table=Course.__table__,
+        _table=_courses,
     ).ddl_if(dialect="postgresql")
 
 

@@ -40,12 +40,13 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {}}}
 
 
-UNAUTHENTICATED = {401: _problem("Missing, invalid or expired token")}
-NOT_FOUND = {404: _problem("No such resource, or the caller may not know it exists")}
-FORBIDDEN = {403: _problem("Visible to the caller, but not theirs to change")}
-CONFLICT = {409: _problem("The request conflicts with the resource's state")}
-STAFF_ERRORS: dict[int | str, dict[str, Any]] = {**UNAUTHENTICATED, **FORBIDDEN, **NOT_FOUND}
-NOT_MODIFIED = {304: {"description": "Not modified: the `If-None-Match` ETag is current"}}
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHENTICATED: Responses = {401: _problem("Missing, invalid or expired token")}
+NOT_FOUND: Responses = {404: _problem("No such resource, or the caller may not know it exists")}
+FORBIDDEN: Responses = {403: _problem("Visible to the caller, but not theirs to change")}
+CONFLICT: Responses = {409: _problem("The request conflicts with the resource's state")}
+STAFF_ERRORS: Responses = {**UNAUTHENTICATED, **FORBIDDEN, **NOT_FOUND}
+NOT_MODIFIED: Responses = {304: {"description": "Not modified: the `If-None-Match` ETag is current"}}
 
 IfNoneMatch = Annotated[
     str | None,

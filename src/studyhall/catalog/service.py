@@ -492,7 +492,7 @@ def text_search_condition(dialect: str, q: str) -> ColumnElement[bool]:
 def search_vector() -> ColumnElement[Any]:
     """`to_tsvector('english', title || ' ' || description || ' ' || tags::text)`; keep it identical
     to the expression of the index in migration 0005, or PostgreSQL will not use the index."""
-    space = literal_column("' '")
+    space: ColumnElement[str] = literal_column("' '")
     document = (
         Course.title.op("||")(space)
         .op("||")(Course.description)
@@ -510,9 +510,12 @@ def json_array_contains(dialect: str, column: Any, value: str) -> ColumnElement[
     return exists(select(1).select_from(element).where(element.c.value == value))
 
 
-def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> Select[tuple[Course]]:
-    if (query.mine or query.status is not None) and (user is None or not is_staff(user)):
-        raise InsufficientRole("`mine` and `status` are for instructors, principals and admins")
+def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> Select[Any]:
+    if query.mine or query.status is not None:
+        if user is None:
+            raise Unauthenticated("Sign in to use `mine` or `status`")
+        if not is_staff(user):
+            raise InsufficientRole("`mine` and `status` are for instructors, principals and admins")
     statement = select(Course).where(Course.deleted_at.is_(None))
     if query.mine:
         assert user is not None
@@ -634,15 +637,6 @@ _STATUS_EVENTS = {
     CourseStatus.DRAFT: "unpublished",
     CourseStatus.ARCHIVED: "archived",
 }
-
-
-async def _stamp(
-    session: AsyncSession, model: type[Course] | type[Module] | type[Lesson], *where: ColumnElement[bool]
-) -> None:
-    """Soft-delete the current rows matching `where` (the caller supplies the deletion id)."""
-    await session.execute(
-        update(model).where(model.deleted_at.is_(None), *where).execution_options(synchronize_session=False)
-    )
 
 
 async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID) -> None:
@@ -870,15 +864,15 @@ async def update_module(
 async def delete_module(session: AsyncSession, user: User, module_id: uuid.UUID) -> None:
     """Hide the module and its current lessons under one deletion id."""
     module, context = await _load_module(session, user, module_id)
-    stamp = {"deleted_at": utcnow(), "deletion_id": uuid.uuid4()}
+    now, deletion = utcnow(), uuid.uuid4()
     await session.execute(
         update(Lesson)
         .where(Lesson.module_id == module_id, Lesson.deleted_at.is_(None))
-        .values(**stamp)
+        .values(deleted_at=now, deletion_id=deletion)
         .execution_options(synchronize_session=False)
     )
-    module.deleted_at = stamp["deleted_at"]
-    module.deletion_id = stamp["deletion_id"]
+    module.deleted_at = now
+    module.deletion_id = deletion
     await session.flush()
     await _after_structure_change(session, context.course.id)
 
