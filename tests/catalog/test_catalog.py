@@ -330,3 +330,9 @@ async def test_unknown_ids_are_not_found(app: FastAPI, client: httpx.AsyncClient
         body = {} if method in ("PATCH",) else None
         response = await client.request(method, API + path, headers=teacher.headers, json=body)
         assert response.status_code == 404, (method, path, response.text)
+
+
+async def test_method_not_allowed_lists_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.request("PUT", f"{API}/courses")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"

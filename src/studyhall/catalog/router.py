@@ -33,11 +33,18 @@ from studyhall.core.deps import SessionDep
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.identity.deps import CurrentUser, OptionalUser, StaffUser
 
-router = APIRouter(tags=["catalog"])
-
 
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {}}}
+
+
+router = APIRouter(
+    tags=["catalog"],
+    responses={
+        400: _problem("`bad_request`: the body could not be parsed"),
+        422: _problem("`validation_error` (see `errors`), or a catalog rule on the input"),
+    },
+)
 
 
 Responses = dict[int | str, dict[str, Any]]

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = structlog.get_logger(__name__)
@@ -116,13 +117,30 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
 
-async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else phrase
-    return problem_response(status, code, phrase, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(status, code, phrase, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method served at this path. Starlette lists only the first matching route's, which
+    is wrong when one path has several routes (`GET /courses` and `POST /courses`)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _jsonable_loc(loc: Any) -> list[str | int]:
