@@ -336,3 +336,7 @@ async def test_method_not_allowed_lists_every_method_of_the_path(client: httpx.A
     response = await client.request("PUT", f"{API}/courses")
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
+    trash = await client.request("PUT", f"{API}/courses/trash")
+    assert trash.headers["Allow"] == "GET"
+    detail = await client.request("PUT", f"{API}/courses/{uuid.uuid4()}")
+    assert detail.headers["Allow"] == "DELETE, GET, PATCH"

@@ -149,7 +149,7 @@ async def course_trash(session: SessionDep, user: StaffUser, page: PageParamsDep
 
 
 @router.get(
-    "/courses/{id_or_slug}",
+    "/courses/{course_id}",
     response_model=CourseDetail,
     summary="A course with its modules and lesson outline",
     responses={**UNAUTHENTICATED, **NOT_FOUND, **NOT_MODIFIED},
@@ -157,11 +157,11 @@ async def course_trash(session: SessionDep, user: StaffUser, page: PageParamsDep
 async def get_course(
     session: SessionDep,
     user: OptionalUser,
-    id_or_slug: Annotated[str, Path(max_length=220, description="The course's id or slug")],
+    course_id: Annotated[str, Path(max_length=220, description="The course's id or its slug")],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """By id or slug. Carries an `ETag`; send it back in `If-None-Match` to get `304`."""
-    detail = await service.course_detail(session, user, id_or_slug)
+    detail = await service.course_detail(session, user, course_id)
     return _etag_response(detail.model_dump_json().encode(), if_none_match)
 
 

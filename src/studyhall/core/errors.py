@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -10,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = structlog.get_logger(__name__)
@@ -125,22 +125,30 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     headers = dict(exc.headers or {})
     if status == 405:
-        headers["Allow"] = ", ".join(_allowed_methods(request))
+        allowed = _allowed_methods(request, headers.get("Allow"))
+        if allowed:
+            headers["Allow"] = allowed
     return problem_response(status, code, phrase, detail, headers=headers)
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method served at this path. Starlette lists only the first matching route's, which
-    is wrong when one path has several routes (`GET /courses` and `POST /courses`)."""
-    allowed = []
-    for method in _METHODS:
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return allowed
+def _allowed_methods(request: Request, fallback: str | None) -> str | None:
+    """The methods the API documents for this path. Starlette lists only the first matching
+    route's, which is wrong when one path has several routes (`GET /courses`, `POST /courses`).
+    A literal path wins over a templated one (`/courses/trash` over `/courses/{id}`)."""
+    path = request.url.path
+    candidates = [
+        (template.count("{"), methods)
+        for template, methods in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+    ]
+    if not candidates:
+        return fallback
+    fewest = min(count for count, _ in candidates)
+    methods = {method.upper() for count, found in candidates if count == fewest for method in found}
+    return ", ".join(sorted(methods & _METHODS))
 
 
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _jsonable_loc(loc: Any) -> list[str | int]:
