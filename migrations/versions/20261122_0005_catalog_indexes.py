@@ -31,10 +31,10 @@ POSTGRESQL_INDEXES = {
 def upgrade() -> None:
     with op.batch_alter_table("courses", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_courses_status_enrollment_count", ["status", "enrollment_count"], unique=False
+            "ix_courses_status_enrollment_count", ["status", "enrollment_count", "id"], unique=False
         )
-        batch_op.create_index("ix_courses_status_published_at", ["status", "published_at"], unique=False)
-        batch_op.create_index("ix_courses_status_title", ["status", "title"], unique=False)
+        batch_op.create_index("ix_courses_status_published_at", ["status", "published_at", "id"], unique=False)
+        batch_op.create_index("ix_courses_status_title", ["status", "title", "id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for statement in POSTGRESQL_INDEXES.values():
             op.execute(statement)

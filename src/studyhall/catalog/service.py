@@ -440,7 +440,8 @@ class CatalogQuery:
     instructor_id: uuid.UUID | None = None
     organization_id: uuid.UUID | None = None
     free: bool | None = None
-    sort: CatalogSort = CatalogSort.NEWEST
+    #: None: best matches first when searching on PostgreSQL, else newest.
+    sort: CatalogSort | None = None
     mine: bool = False
     status: CourseStatus | None = None
 
@@ -475,7 +476,9 @@ def text_search_condition(dialect: str, q: str) -> ColumnElement[bool]:
     PostgreSQL: full-text search on the same expression as the GIN index
     `ix_courses_search` (migration 0005). Elsewhere: every word must appear (LIKE)."""
     if dialect == "postgresql":
-        return search_vector().bool_op("@@")(func.websearch_to_tsquery("english", q))
+        return search_vector().bool_op("@@")(
+            func.websearch_to_tsquery(literal_column("'english'::regconfig"), q)
+        )
     conditions = []
     for word in q.lower().split()[:10]:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -527,8 +530,9 @@ def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> S
         statement = statement.where(_listed_predicate(user))
     if query.status is not None:
         statement = statement.where(Course.status == query.status)
-    if query.q and query.q.strip():
-        statement = statement.where(text_search_condition(dialect, query.q.strip()))
+    search = query.q.strip() if query.q else ""
+    if search:
+        statement = statement.where(text_search_condition(dialect, search))
     if query.category is not None:
         statement = statement.where(Course.category == query.category)
     if query.level is not None:
@@ -545,12 +549,20 @@ def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> S
     if query.free is not None:
         statement = statement.where(Course.price_cents == 0 if query.free else Course.price_cents > 0)
     order: list[Any]
-    if query.sort == CatalogSort.TITLE:
+    # Each order matches an index (status, key, id) read forwards or backwards. A search ranks
+    # by relevance: PostgreSQL then finds the matches through the GIN index and sorts only
+    # those, instead of walking the date index and testing every course.
+    if query.sort is None and search and dialect == "postgresql":
+        rank = func.ts_rank(
+            search_vector(), func.websearch_to_tsquery(literal_column("'english'::regconfig"), search)
+        )
+        order = [rank.desc(), Course.published_at.desc(), Course.id.desc()]
+    elif query.sort == CatalogSort.TITLE:
         order = [Course.title, Course.id]
     elif query.sort == CatalogSort.POPULAR:
-        order = [Course.enrollment_count.desc(), Course.id]
+        order = [Course.enrollment_count.desc(), Course.id.desc()]
     else:
-        order = [Course.published_at.desc().nulls_last(), Course.created_at.desc(), Course.id]
+        order = [Course.published_at.desc(), Course.id.desc()]
     return statement.order_by(*order)
 
 
