@@ -33,7 +33,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_courses_status_enrollment_count", ["status", "enrollment_count", "id"], unique=False
         )
-        batch_op.create_index("ix_courses_status_published_at", ["status", "published_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_courses_status_published_at", ["status", "published_at", "id"], unique=False
+        )
         batch_op.create_index("ix_courses_status_title", ["status", "title", "id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for statement in POSTGRESQL_INDEXES.values():

@@ -96,10 +96,7 @@ async def list_courses(
     instructor_id: Annotated[uuid.UUID | None, Query(description="Owner or co-instructor")] = None,
     organization_id: uuid.UUID | None = None,
     free: Annotated[bool | None, Query(description="true: free courses only; false: paid only")] = None,
-    sort: Annotated[
-        CatalogSort | None,
-        Query(description="Default: `newest`; with `q`, best matches first (PostgreSQL)"),
-    ] = None,
+    sort: CatalogSort = CatalogSort.NEWEST,
     mine: Annotated[
         bool, Query(description="Staff: the courses I run, drafts and archived included")
     ] = False,

@@ -440,8 +440,7 @@ class CatalogQuery:
     instructor_id: uuid.UUID | None = None
     organization_id: uuid.UUID | None = None
     free: bool | None = None
-    #: None: best matches first when searching on PostgreSQL, else newest.
-    sort: CatalogSort | None = None
+    sort: CatalogSort = CatalogSort.NEWEST
     mine: bool = False
     status: CourseStatus | None = None
 
@@ -476,9 +475,13 @@ def text_search_condition(dialect: str, q: str) -> ColumnElement[bool]:
     PostgreSQL: full-text search on the same expression as the GIN index
     `ix_courses_search` (migration 0005). Elsewhere: every word must appear (LIKE)."""
     if dialect == "postgresql":
-        return search_vector().bool_op("@@")(
+        # A materialized CTE: PostgreSQL finds the matches once through the GIN index instead
+        # of walking a sort index and computing every course's tsvector (EXPLAIN-checked).
+        matches = search_vector().bool_op("@@")(
             func.websearch_to_tsquery(literal_column("'english'::regconfig"), q)
         )
+        found = select(Course.id).where(matches).cte("search_matches").prefix_with("MATERIALIZED")
+        return Course.id.in_(select(found.c.id))
     conditions = []
     for word in q.lower().split()[:10]:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -549,15 +552,8 @@ def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> S
     if query.free is not None:
         statement = statement.where(Course.price_cents == 0 if query.free else Course.price_cents > 0)
     order: list[Any]
-    # Each order matches an index (status, key, id) read forwards or backwards. A search ranks
-    # by relevance: PostgreSQL then finds the matches through the GIN index and sorts only
-    # those, instead of walking the date index and testing every course.
-    if query.sort is None and search and dialect == "postgresql":
-        rank = func.ts_rank(
-            search_vector(), func.websearch_to_tsquery(literal_column("'english'::regconfig"), search)
-        )
-        order = [rank.desc(), Course.published_at.desc(), Course.id.desc()]
-    elif query.sort == CatalogSort.TITLE:
+    # Each order matches an index (status, key, id) read forwards or backwards.
+    if query.sort == CatalogSort.TITLE:
         order = [Course.title, Course.id]
     elif query.sort == CatalogSort.POPULAR:
         order = [Course.enrollment_count.desc(), Course.id.desc()]
