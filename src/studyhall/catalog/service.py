@@ -196,8 +196,9 @@ async def _claim_slug(session: AsyncSession, course: Course, title: str) -> None
                 session.add(course)
                 await session.flush()
             return
-        except IntegrityError:
-            session.expunge(course)
+        except IntegrityError:  # taken meanwhile; the savepoint's rollback detached the course
+            if course in session:
+                session.expunge(course)
             taken.add(candidate)
     course.slug = f"{base[:180]}-{uuid.uuid4().hex[:12]}"
     session.add(course)
