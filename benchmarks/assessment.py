@@ -25,6 +25,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.servers import PostgresServer
 
+from benchmarks.learning import BENCH_SECRET as SECRET
 from benchmarks.run import boot_server
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt, Submission
 from studyhall.catalog.models import Course, Lesson
@@ -35,7 +36,6 @@ from studyhall.core.security import TokenCodec, access_token_claims
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment
 
-SECRET = "benchmark-secret-key-0123456789abcdef-0123456789"  # noqa: S105 (local benchmark server)
 QUESTIONS = [
     {
         "id": str(uuid.UUID(int=q + 1)),

@@ -8,7 +8,12 @@
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, boots
 `studyhall serve` in a subprocess and drives it with `wrk` (Debian package `wrk`) when it
 is installed, else with a built-in async HTTP load generator, printing requests/s and
-latency percentiles per scenario. On a small machine the generator competes with the
+latency percentiles per scenario.
+
+Catalog scenarios (catalog page of 20 for a signed-in student with a filter, tag filter,
+text search, course detail) run on freshly seeded databases of 1,000 and 10,000 published
+courses with 10 enrollments per course (`--catalog-sizes 1000,10000`); `--explain` prints
+the PostgreSQL plans of the catalog queries. On a small machine the generator competes with the
 server for CPU: compare figures from one run (ratios), not across machines.
 """
 
@@ -203,6 +208,186 @@ async def me_under_login_load(
     ]
 
 
+def catalog_scenarios(data: CatalogData) -> list[Scenario]:
+    auth = (("Authorization", f"Bearer {data.student_token}"),)
+    return [
+        Scenario(
+            "catalog_page_filtered", "GET", "/api/v1/courses?limit=20&level=intermediate&sort=popular", auth
+        ),
+        Scenario("catalog_page_tag_newest", "GET", "/api/v1/courses?limit=20&tag=python", auth),
+        Scenario("catalog_search", "GET", "/api/v1/courses?limit=20&q=python", auth),
+        Scenario("course_detail", "GET", f"/api/v1/courses/{data.detail_slug}", auth),
+    ]
+
+
+@dataclass(frozen=True)
+class CatalogData:
+    student_token: str
+    detail_slug: str
+    explain: str
+
+
+CATEGORIES = ("programming", "data", "design", "business", "languages", "science", "writing", "music")
+LEVELS = ("beginner", "intermediate", "advanced")
+WORDS = ("python", "data", "rust", "design", "sql", "statistics", "writing", "music", "physics", "spanish")
+ENROLLMENTS_PER_STUDENT = 10
+
+
+async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
+    """`courses` published courses (10 lessons each on the first 100), `enrollments` active
+    enrollments spread over `enrollments / 10` students: bulk inserts (executemany batches)."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, insert, select, update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from studyhall.catalog.models import Course, Lesson
+    from studyhall.catalog.service import CatalogQuery, catalog_statement
+    from studyhall.core.security import TokenCodec, access_token_claims
+    from studyhall.identity.models import User
+    from studyhall.learning.models import Enrollment
+    from studyhall.models import metadata  # noqa: F401 (every table registered)
+
+    started = time.perf_counter()
+    engine = create_async_engine(url)
+    now = datetime.now(UTC)
+    teacher_id = uuid.uuid4()
+    students = [uuid.uuid4() for _ in range(max(1, enrollments // ENROLLMENTS_PER_STUDENT))]
+    course_ids = [uuid.uuid4() for _ in range(courses)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(User),
+            [
+                {
+                    "id": teacher_id,
+                    "email": "teacher@bench.test",
+                    "full_name": "Teacher",
+                    "role": "instructor",
+                    "is_active": True,
+                    "email_verified": True,
+                    "token_generation": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ]
+            + [
+                {
+                    "id": student,
+                    "email": f"s{n}@bench.test",
+                    "full_name": f"Student {n}",
+                    "role": "student",
+                    "is_active": True,
+                    "email_verified": True,
+                    "token_generation": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, student in enumerate(students)
+            ],
+        )
+        await conn.execute(
+            insert(Course),
+            [
+                {
+                    "id": course_id,
+                    "slug": f"course-{n}",
+                    "title": f"{WORDS[n % 10].title()} course {n}",
+                    "subtitle": None,
+                    "description": f"Learn {WORDS[(n * 7) % 10]} and {WORDS[(n * 3) % 10]}",
+                    "category": CATEGORIES[n % len(CATEGORIES)],
+                    "tags": [WORDS[n % 10], WORDS[(n * 7) % 10]],
+                    "skills": [WORDS[(n * 3) % 10]],
+                    "level": LEVELS[n % 3],
+                    "language": "en",
+                    "duration_minutes": 60,
+                    "price_cents": 0 if n % 4 else 1900,
+                    "currency": "USD",
+                    "visibility": "public",
+                    "status": "draft" if n % 10 == 5 else "published",
+                    "organization_id": None,
+                    "owner_id": teacher_id,
+                    "certificate_enabled": False,
+                    "published_at": now - timedelta(minutes=n),
+                    "lesson_count": 10 if n < 100 else 0,
+                    "enrollment_count": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, course_id in enumerate(course_ids)
+            ],
+        )
+        await conn.execute(
+            insert(Lesson),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "course_id": course_ids[c],
+                    "module_id": None,
+                    "title": f"Lesson {p}",
+                    "type": "text",
+                    "content": "# Lesson",
+                    "duration_minutes": 5,
+                    "is_preview": p == 0,
+                    "position": p,
+                    "version": 1,
+                    "extra": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in range(min(100, courses))
+                for p in range(10)
+            ],
+        )
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "user_id": student,
+                "course_id": course_ids[(n * 7 + k * 997) % courses],
+                "status": "active",
+                "enrolled_at": now,
+            }
+            for n, student in enumerate(students)
+            for k in range(ENROLLMENTS_PER_STUDENT)
+        ]
+        for start in range(0, len(rows), 10_000):
+            await conn.execute(insert(Enrollment), rows[start : start + 10_000])
+        counts = (
+            select(Enrollment.course_id, func.count().label("n")).group_by(Enrollment.course_id).subquery()
+        )
+        await conn.execute(
+            update(Course).where(Course.id == counts.c.course_id).values(enrollment_count=counts.c.n)
+        )
+    async with engine.begin() as conn:  # committed: planner statistics, as autovacuum would leave them
+        await conn.exec_driver_sql("ANALYZE")
+    async with engine.connect() as conn:
+        plan: list[str] = []
+        for query in (
+            CatalogQuery(level="intermediate", sort="popular"),  # type: ignore[arg-type]
+            CatalogQuery(tag="python"),
+            CatalogQuery(q="python"),
+        ):
+            statement = catalog_statement("postgresql", None, query)
+            for shown in (
+                statement.limit(20),
+                select(func.count()).select_from(statement.order_by(None).subquery()),
+            ):
+                compiled = shown.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+                plan.append(f"-- {query}")
+                plan.extend((await conn.exec_driver_sql(f"EXPLAIN ANALYZE {compiled}")).scalars().all())
+    await engine.dispose()
+    print(
+        f"seeded {courses} courses, {len(rows)} enrollments, {len(students)} students "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    claims = access_token_claims(
+        subject=students[0], role="student", organization_id=None, generation=0, ttl=timedelta(hours=2)
+    )
+    token = TokenCodec(BENCH_SECRET).encode(claims)
+    return CatalogData(student_token=token, detail_slug="course-1", explain="\n".join(plan))
+
+
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -280,6 +465,12 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--only", action="append", help="run only these scenarios")
     parser.add_argument("--enrollments", type=int, default=10_000, help="students enrolled in the course")
+    parser.add_argument(
+        "--catalog-sizes",
+        default="1000,10000",
+        help="course counts to seed for the catalog scenarios (10 enrollments per course); empty: skip",
+    )
+    parser.add_argument("--explain", action="store_true", help="print the catalog query plan")
     args = parser.parse_args()
 
     server = PostgresServer().start()
@@ -302,6 +493,24 @@ async def main() -> None:
                 base_url, access_token, concurrency=args.concurrency, duration=args.duration
             ):
                 print(line, flush=True)
+        process.terminate()
+        process.wait(timeout=10)
+        process = None
+        for size in [int(n) for n in args.catalog_sizes.split(",") if n.strip()]:
+            url = server.create_database(f"bench_catalog_{size}")
+            await upgrade(url)
+            data = await seed_catalog(url, size, size * ENROLLMENTS_PER_STUDENT)
+            if args.explain:
+                print(data.explain, flush=True)
+            process, base_url = boot_server(url, data_dir)
+            for scenario in catalog_scenarios(data):
+                if args.only and scenario.name not in args.only:
+                    continue
+                line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)
+                print(f"[{size:>6} courses] {line}", flush=True)
+            process.terminate()
+            process.wait(timeout=10)
+            process = None
     finally:
         if process is not None:
             process.terminate()

@@ -9,8 +9,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
-from studyhall.catalog.service import recount_lessons
 from studyhall.core.db import utcnow
 from studyhall.core.security import access_token_claims
 from studyhall.identity.models import Organization, Role, User

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
+from studyhall.catalog.access import load_course, load_lesson
 from studyhall.catalog.errors import LessonNotFound
-from studyhall.catalog.service import load_course, load_lesson
 from studyhall.identity.models import Role
 from tests.factories import course_lessons, create_course, create_lesson, create_user
 

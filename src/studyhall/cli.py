@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from studyhall import __version__
 from studyhall.config import Settings
 from studyhall.core import migrate as migrations
+
+if TYPE_CHECKING:
+    from studyhall.demo import SeedReport
 
 app = typer.Typer(
     help="StudyHall: run the API, migrate the database, export the API spec.", no_args_is_help=True
@@ -40,6 +43,13 @@ def serve(
     if migrate if migrate is not None else settings.should_auto_migrate:
         asyncio.run(migrations.upgrade(settings.database_url))
         typer.echo("database is up to date", err=True)
+    if settings.may_seed_demo:
+        from studyhall.config import SeedDemo
+        from studyhall.demo import seed_demo
+
+        report = asyncio.run(seed_demo(settings, only_if_empty=settings.seed_demo == SeedDemo.AUTO))
+        if report is not None:
+            _print_demo(report)
     uvicorn.run(
         "studyhall.main:create_app",
         factory=True,
@@ -157,6 +167,29 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
     finally:
         await database.dispose()
     return user_id
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Fill the database with demo users, courses, enrollments and progress (idempotent)."""
+    from studyhall.demo import seed_demo
+
+    settings = Settings()
+    if settings.should_auto_migrate:
+        asyncio.run(migrations.upgrade(settings.database_url))
+    report = asyncio.run(seed_demo(settings))
+    assert report is not None
+    _print_demo(report)
+
+
+def _print_demo(report: SeedReport) -> None:
+    created = (
+        ", ".join(f"{n} {kind}" for kind, n in sorted(report.created.items())) or "nothing (already seeded)"
+    )
+    typer.echo(f"demo data: created {created}", err=True)
+    typer.echo("demo logins (password for all: " + report.logins[0][2] + "):", err=True)
+    for email, role, _password in report.logins:
+        typer.echo(f"  {role:<11} {email}", err=True)
 
 
 @app.command()

@@ -18,6 +18,12 @@ class TokenEncryption(StrEnum):
     JWE = "jwe"  # encrypted JWT, opaque to clients
 
 
+class SeedDemo(StrEnum):
+    AUTO = "auto"  # on first start of a development SQLite database with no users
+    TRUE = "true"  # whenever `serve` starts (idempotent)
+    FALSE = "false"
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -47,6 +53,7 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(10, ge=0)
     database_echo: bool = False
     auto_migrate: bool | None = None
+    seed_demo: SeedDemo = SeedDemo.AUTO
     redis_url: str | None = None
     broker_url: str | None = None
     storage_url: str | None = None
@@ -127,6 +134,13 @@ class Settings(BaseSettings):
     def should_auto_migrate(self) -> bool:
         """Migrate at start by default only on the embedded SQLite database."""
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def may_seed_demo(self) -> bool:
+        """Whether `serve` should make the demo data available (see `seed_demo`)."""
+        if self.seed_demo == SeedDemo.AUTO:
+            return self.environment == Environment.DEVELOPMENT and self.is_sqlite
+        return self.seed_demo == SeedDemo.TRUE
 
     @cached_property
     def mail_dir(self) -> Path:

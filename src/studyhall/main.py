@@ -11,6 +11,7 @@ from redis.asyncio import ConnectionPool
 
 from studyhall import __version__
 from studyhall.assessment.router import router as assessment_router
+from studyhall.catalog.router import router as catalog_router
 from studyhall.config import Settings
 from studyhall.core.cache import redis_pool, redis_probe
 from studyhall.core.db import Database
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(learning_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)
+    app.include_router(catalog_router, prefix=API_PREFIX)
     return app
 
 

@@ -9,8 +9,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
-from studyhall.catalog.service import recount_lessons
 from studyhall.core.db import utcnow
 from studyhall.core.events import OutboxEvent
 from studyhall.learning.models import Enrollment, LessonCompletion

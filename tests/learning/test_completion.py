@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from studyhall.catalog.service import load_lesson
+from studyhall.catalog.access import load_lesson
 from studyhall.identity.models import Role
 from studyhall.learning.errors import NotEnrolled
 from studyhall.learning.service import record_lesson_completion

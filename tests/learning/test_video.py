@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from studyhall.catalog.service import load_lesson
+from studyhall.catalog.access import load_lesson
 from studyhall.core.db import utcnow
 from studyhall.identity.models import Role
 from studyhall.learning import service

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment.errors import NotCourseStaff, NotEnrolled
-from studyhall.catalog.service import CourseContext
+from studyhall.catalog.access import CourseContext
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
 from studyhall.learning.service import progress_for_courses

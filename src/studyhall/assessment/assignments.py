@@ -19,9 +19,9 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
+from studyhall.catalog.access import CourseContext, load_course
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.models import Lesson
-from studyhall.catalog.service import CourseContext, load_course
 from studyhall.core.db import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page

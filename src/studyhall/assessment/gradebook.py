@@ -20,9 +20,9 @@ from studyhall.assessment.models import (
     SubmissionStatus,
 )
 from studyhall.assessment.schemas import Gradebook, GradebookItem, GradebookRow
+from studyhall.catalog.access import load_course
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.models import Lesson
-from studyhall.catalog.service import load_course
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment, EnrollmentStatus
 

@@ -23,9 +23,9 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt
 from studyhall.assessment.schemas import AttemptStarted, QuizIn
+from studyhall.catalog.access import LessonContext, load_lesson
 from studyhall.catalog.errors import LessonNotFound
 from studyhall.catalog.models import LessonType
-from studyhall.catalog.service import LessonContext, load_lesson
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User

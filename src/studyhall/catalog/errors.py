@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studyhall.core.errors import NotFound
+from studyhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 class CourseNotFound(NotFound):
@@ -18,3 +18,68 @@ class ModuleNotFound(NotFound):
 class LessonNotFound(NotFound):
     code = "lesson_not_found"
     title = "Lesson not found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+    title = "Lesson version not found"
+
+
+class InstructorNotFound(NotFound):
+    code = "instructor_not_found"
+    title = "Not a co-instructor of this course"
+
+
+class NotCourseStaff(PermissionDenied):
+    code = "not_course_staff"
+    title = "Only the course's staff may do this"
+
+
+class NotEnrolled(PermissionDenied):
+    code = "not_enrolled"
+    title = "Enroll in the course to open this lesson"
+
+
+class OrganizationForbidden(PermissionDenied):
+    code = "organization_forbidden"
+    title = "You may only place courses in your own organization"
+
+
+class CourseEmpty(Conflict):
+    code = "course_empty"
+    title = "A course needs at least one lesson to be published"
+
+
+class NotDeleted(Conflict):
+    code = "not_deleted"
+    title = "Nothing to restore: it is not deleted"
+
+
+class ParentDeleted(Conflict):
+    code = "parent_deleted"
+    title = "Restore the module it belongs to first"
+
+
+class AlreadyInstructor(Conflict):
+    code = "already_instructor"
+    title = "Already teaches this course"
+
+
+class InvalidLessonOrder(InvalidInput):
+    code = "invalid_lesson_order"
+    title = "lesson_ids must list exactly the course's lessons, once each"
+
+
+class InvalidModule(InvalidInput):
+    code = "invalid_module"
+    title = "No such module in this course"
+
+
+class NotAnInstructor(InvalidInput):
+    code = "not_an_instructor"
+    title = "Co-instructors must be active users with the instructor role"
+
+
+class OrganizationRequired(InvalidInput):
+    code = "organization_required"
+    title = "Organization-only courses need an organization_id"

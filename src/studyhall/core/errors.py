@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -123,17 +124,39 @@ _BODY_PARSE_ERROR = "There was an error parsing the body"
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method any route serves at this path (Starlette lists only the first route's)."""
-    allowed = [
+def _documented_methods(request: Request) -> set[str] | None:
+    """Methods the API documents for this path; a literal path wins over a templated one
+    (`/courses/trash` over `/courses/{course_id}`). None when the path is undocumented."""
+    path = request.url.path
+    candidates = [
+        (template.count("{"), methods)
+        for template, methods in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+    ]
+    if not candidates:
+        return None
+    fewest = min(count for count, _ in candidates)
+    return {method.upper() for count, found in candidates if count == fewest for method in found}
+
+
+def _routed_methods(request: Request) -> set[str]:
+    return {
         method
         for method in _METHODS
         if any(
             route.matches({**request.scope, "method": method})[0] == Match.FULL
             for route in request.app.router.routes
         )
-    ]
-    return ", ".join(allowed)
+    }
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path. Starlette lists only the first matching route's, which is
+    wrong when one path has several routes (`GET /courses` and `POST /courses`)."""
+    methods = _documented_methods(request)
+    if methods is None:
+        methods = _routed_methods(request)
+    return ", ".join(sorted(methods & set(_METHODS)))
 
 
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from studyhall.catalog.service import load_course, load_lesson
+from studyhall.catalog.access import load_course, load_lesson
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep

@@ -26,9 +26,9 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.catalog.access import CourseContext, LessonContext
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound
 from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
-from studyhall.catalog.service import CourseContext, LessonContext
 from studyhall.core.db import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams

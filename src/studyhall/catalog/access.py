@@ -1,0 +1,89 @@
+"""Catalog's loaders for other domains: a live course or lesson with what permission checks need.
+
+Kept apart from `service.py` so that domains catalog itself reads from (learning) can use it
+without an import cycle.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.catalog.errors import CourseNotFound, LessonNotFound
+from studyhall.catalog.models import Course, CourseInstructor, Lesson
+from studyhall.catalog.policies import can_view_course, is_course_staff
+from studyhall.identity.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class CourseContext:
+    """A live course and who teaches it: what every permission check needs."""
+
+    course: Course
+    instructor_ids: frozenset[uuid.UUID]
+
+    def is_staff(self, user: User | None) -> bool:
+        return is_course_staff(user, self.course, self.instructor_ids)
+
+    def is_visible_to(self, user: User | None) -> bool:
+        return can_view_course(user, self.course, self.instructor_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class LessonContext:
+    lesson: Lesson
+    course: CourseContext
+
+
+async def instructor_ids_of(session: AsyncSession, course_id: uuid.UUID) -> frozenset[uuid.UUID]:
+    rows = await session.scalars(
+        select(CourseInstructor.user_id).where(CourseInstructor.course_id == course_id)
+    )
+    return frozenset(rows.all())
+
+
+async def load_course(
+    session: AsyncSession, course_id: uuid.UUID, *, for_update: bool = False
+) -> CourseContext:
+    """A non-deleted course; `CourseNotFound` otherwise. Visibility is the caller's check."""
+    statement = select(Course).where(Course.id == course_id, Course.deleted_at.is_(None))
+    if for_update:
+        statement = statement.with_for_update()
+    course = await session.scalar(statement)
+    if course is None:
+        raise CourseNotFound()
+    return CourseContext(course, await instructor_ids_of(session, course.id))
+
+
+async def load_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> LessonContext:
+    """A non-deleted lesson of a non-deleted course; `LessonNotFound` otherwise."""
+    row = (
+        await session.execute(
+            select(Lesson, Course)
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Lesson.id == lesson_id, Lesson.deleted_at.is_(None), Course.deleted_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        raise LessonNotFound()
+    lesson, course = row
+    return LessonContext(lesson, CourseContext(course, await instructor_ids_of(session, course.id)))
+
+
+async def recount_lessons(session: AsyncSession, course_id: uuid.UUID) -> None:
+    """Recompute `courses.lesson_count` in SQL (exact under concurrent lesson changes)."""
+    current = (
+        select(func.count())
+        .select_from(Lesson)
+        .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    await session.execute(update(Course).where(Course.id == course_id).values(lesson_count=current))
+
+
+# --------------------------------------------------------------------------------------
+# Everything below serves the catalog's own routes.
+# --------------------------------------------------------------------------------------

@@ -1,0 +1,463 @@
+"""HTTP routes of the catalog: courses, modules, lessons and lesson versions."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic import TypeAdapter
+
+from studyhall.catalog import service
+from studyhall.catalog.models import CourseLevel, CourseStatus
+from studyhall.catalog.schemas import (
+    CatalogSort,
+    CourseCreate,
+    CourseDetail,
+    CourseRead,
+    CourseUpdate,
+    InstructorAdd,
+    LessonCreate,
+    LessonOrder,
+    LessonOutline,
+    LessonRead,
+    LessonUpdate,
+    LessonVersionRead,
+    LessonVersionSummary,
+    ModuleCreate,
+    ModuleRead,
+    ModuleUpdate,
+)
+from studyhall.core.deps import SessionDep
+from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.identity.deps import CurrentUser, OptionalUser, StaffUser
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {}}}
+
+
+router = APIRouter(
+    tags=["catalog"],
+    responses={
+        400: _problem("`bad_request`: the body could not be parsed"),
+        422: _problem("`validation_error` (see `errors`), or a catalog rule on the input"),
+    },
+)
+
+
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHENTICATED: Responses = {401: _problem("Missing, invalid or expired token")}
+NOT_FOUND: Responses = {404: _problem("No such resource, or the caller may not know it exists")}
+FORBIDDEN: Responses = {403: _problem("Visible to the caller, but not theirs to change")}
+CONFLICT: Responses = {409: _problem("The request conflicts with the resource's state")}
+STAFF_ERRORS: Responses = {**UNAUTHENTICATED, **FORBIDDEN, **NOT_FOUND}
+NOT_MODIFIED: Responses = {304: {"description": "Not modified: the `If-None-Match` ETag is current"}}
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="An ETag from an earlier response; `304` when it is still current"),
+]
+
+
+def _etag_response(body: bytes, if_none_match: str | None) -> Response:
+    """The JSON body with a weak ETag of its bytes, or `304` when the client's is current.
+
+    The body includes the caller's own flags, so one user's tag never matches another's view;
+    `Cache-Control: private` keeps shared caches from storing it."""
+    etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    if if_none_match is not None:
+        offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if "*" in offered or etag.removeprefix("W/") in offered:
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+# ---------------------------------------------------------------- courses
+
+
+@router.get(
+    "/courses",
+    response_model=Page[CourseRead],
+    summary="Browse the catalog",
+    responses={**UNAUTHENTICATED, 403: _problem("`mine` or `status` used by a non-staff caller")},
+)
+async def list_courses(
+    session: SessionDep,
+    user: OptionalUser,
+    page: PageParamsDep,
+    q: Annotated[str | None, Query(max_length=200, description="Search title, description and tags")] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    level: CourseLevel | None = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    skill: Annotated[str | None, Query(max_length=50)] = None,
+    instructor_id: Annotated[uuid.UUID | None, Query(description="Owner or co-instructor")] = None,
+    organization_id: uuid.UUID | None = None,
+    free: Annotated[bool | None, Query(description="true: free courses only; false: paid only")] = None,
+    sort: CatalogSort = CatalogSort.NEWEST,
+    mine: Annotated[
+        bool, Query(description="Staff: the courses I run, drafts and archived included")
+    ] = False,
+    course_status: Annotated[
+        CourseStatus | None, Query(alias="status", description="Staff: only courses in this status")
+    ] = None,
+) -> Page[CourseRead]:
+    """Published courses visible to the caller (organization-only courses for its members),
+    each with `lesson_count`, `enrollment_count` and the caller's `is_enrolled` and
+    `progress_percent`. Newest first by default."""
+    query = service.CatalogQuery(
+        q=q,
+        category=category,
+        level=level,
+        tag=tag,
+        skill=skill,
+        instructor_id=instructor_id,
+        organization_id=organization_id,
+        free=free,
+        sort=sort,
+        mine=mine,
+        status=course_status,
+    )
+    return await service.list_catalog(session, user, query, page)
+
+
+@router.post(
+    "/courses",
+    response_model=CourseRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a course",
+    responses={**UNAUTHENTICATED, **FORBIDDEN},
+)
+async def create_course(session: SessionDep, user: CurrentUser, body: CourseCreate) -> CourseRead:
+    """Instructors, principals and admins. The caller becomes the owner; the course starts as
+    a `draft` under a unique slug made from its title."""
+    course = await service.create_course(session, user, body)
+    return await service.course_card(session, user, course)
+
+
+@router.get(
+    "/courses/trash",
+    response_model=Page[CourseRead],
+    summary="Deleted courses I may restore",
+    responses={**UNAUTHENTICATED, **FORBIDDEN},
+)
+async def course_trash(session: SessionDep, user: StaffUser, page: PageParamsDep) -> Page[CourseRead]:
+    """Soft-deleted courses the caller owns (principals: their organization's; admins: all)."""
+    return await service.list_trash(session, user, page)
+
+
+@router.get(
+    "/courses/{course_id}",
+    response_model=CourseDetail,
+    summary="A course with its modules and lesson outline",
+    responses={**UNAUTHENTICATED, **NOT_FOUND, **NOT_MODIFIED},
+)
+async def get_course(
+    session: SessionDep,
+    user: OptionalUser,
+    course_id: Annotated[str, Path(max_length=220, description="The course's id or its slug")],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """By id or slug. Carries an `ETag`; send it back in `If-None-Match` to get `304`."""
+    detail = await service.course_detail(session, user, course_id)
+    return _etag_response(detail.model_dump_json().encode(), if_none_match)
+
+
+@router.patch(
+    "/courses/{course_id}",
+    response_model=CourseRead,
+    summary="Edit a course",
+    responses={**STAFF_ERRORS},
+)
+async def update_course(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: CourseUpdate
+) -> CourseRead:
+    """The owner, co-instructors, the organization's principal and admins."""
+    course = await service.update_course(session, user, course_id, body)
+    return await service.course_card(session, user, course)
+
+
+@router.delete(
+    "/courses/{course_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a course (to the trash)",
+    responses={**STAFF_ERRORS},
+)
+async def delete_course(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> None:
+    """Soft delete by the owner, the organization's principal or an admin: the course and its
+    current modules and lessons disappear from every read until restored."""
+    await service.delete_course(session, user, course_id)
+
+
+@router.post(
+    "/courses/{course_id}/restore",
+    response_model=CourseRead,
+    summary="Restore a deleted course",
+    responses={**STAFF_ERRORS, **CONFLICT},
+)
+async def restore_course(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> CourseRead:
+    """Brings back the course and exactly the modules and lessons its delete removed (not
+    those deleted separately before). `409 not_deleted` when it is not deleted."""
+    course = await service.restore_course(session, user, course_id)
+    return await service.course_card(session, user, course)
+
+
+async def _transition(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, to: CourseStatus
+) -> CourseRead:
+    course = await service.set_course_status(session, user, course_id, to)
+    return await service.course_card(session, user, course)
+
+
+@router.post(
+    "/courses/{course_id}/publish",
+    response_model=CourseRead,
+    summary="Publish a course",
+    responses={**STAFF_ERRORS, 409: _problem("`course_empty`: a course needs a lesson first")},
+)
+async def publish_course(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> CourseRead:
+    """Course staff. Needs at least one lesson (`409 course_empty`)."""
+    return await _transition(session, user, course_id, CourseStatus.PUBLISHED)
+
+
+@router.post(
+    "/courses/{course_id}/unpublish",
+    response_model=CourseRead,
+    summary="Back to draft",
+    responses={**STAFF_ERRORS},
+)
+async def unpublish_course(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> CourseRead:
+    """Course staff. The course leaves the catalog; enrollments stay."""
+    return await _transition(session, user, course_id, CourseStatus.DRAFT)
+
+
+@router.post(
+    "/courses/{course_id}/archive",
+    response_model=CourseRead,
+    summary="Archive a course",
+    responses={**STAFF_ERRORS},
+)
+async def archive_course(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> CourseRead:
+    """Course staff. Archived courses leave the catalog and take no new enrollments."""
+    return await _transition(session, user, course_id, CourseStatus.ARCHIVED)
+
+
+@router.post(
+    "/courses/{course_id}/instructors",
+    response_model=CourseRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a co-instructor",
+    responses={**STAFF_ERRORS, 409: _problem("`already_instructor`")},
+)
+async def add_instructor(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: InstructorAdd
+) -> CourseRead:
+    """The owner, the organization's principal or an admin. The user must be an active
+    instructor (`422 not_an_instructor`)."""
+    course = await service.add_instructor(session, user, course_id, body.user_id)
+    return await service.course_card(session, user, course)
+
+
+@router.delete(
+    "/courses/{course_id}/instructors/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a co-instructor",
+    responses={**STAFF_ERRORS},
+)
+async def remove_instructor(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """`404 instructor_not_found` when the user does not co-teach the course."""
+    await service.remove_instructor(session, user, course_id, user_id)
+
+
+# ---------------------------------------------------------------- modules
+
+
+@router.post(
+    "/courses/{course_id}/modules",
+    response_model=ModuleRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a module",
+    responses={**STAFF_ERRORS},
+)
+async def create_module(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: ModuleCreate
+) -> ModuleRead:
+    """Course staff. Inserted at `order` (0-based), or appended."""
+    return service.module_read(await service.create_module(session, user, course_id, body))
+
+
+@router.patch(
+    "/modules/{module_id}", response_model=ModuleRead, summary="Edit or move a module", responses=STAFF_ERRORS
+)
+async def update_module(
+    session: SessionDep, user: CurrentUser, module_id: uuid.UUID, body: ModuleUpdate
+) -> ModuleRead:
+    """Course staff. A new `order` moves the module; the others close up."""
+    return service.module_read(await service.update_module(session, user, module_id, body))
+
+
+@router.delete(
+    "/modules/{module_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a module and its lessons",
+    responses=STAFF_ERRORS,
+)
+async def delete_module(session: SessionDep, user: CurrentUser, module_id: uuid.UUID) -> None:
+    """Course staff. Soft delete of the module and its current lessons."""
+    await service.delete_module(session, user, module_id)
+
+
+@router.post(
+    "/modules/{module_id}/restore",
+    response_model=ModuleRead,
+    summary="Restore a deleted module",
+    responses={**STAFF_ERRORS, **CONFLICT},
+)
+async def restore_module(session: SessionDep, user: CurrentUser, module_id: uuid.UUID) -> ModuleRead:
+    """Course staff. Brings back the module and the lessons its delete removed."""
+    return service.module_read(await service.restore_module(session, user, module_id))
+
+
+# ---------------------------------------------------------------- lessons
+
+
+@router.post(
+    "/courses/{course_id}/lessons",
+    response_model=LessonRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a lesson",
+    responses=STAFF_ERRORS,
+)
+async def create_lesson(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: LessonCreate
+) -> LessonRead:
+    """Course staff. Inserted at `order` (0-based, course-wide), or appended. Its content is
+    version 1. `422 invalid_module` when `module_id` is not a module of this course."""
+    lesson = await service.create_lesson(session, user, course_id, body)
+    return await service.lesson_read(session, user, lesson)
+
+
+@router.get(
+    "/courses/{course_id}/lessons",
+    response_model=list[LessonOutline],
+    summary="The lesson outline",
+    responses={**UNAUTHENTICATED, **NOT_FOUND, **NOT_MODIFIED},
+)
+async def lesson_outline(
+    session: SessionDep, user: OptionalUser, course_id: uuid.UUID, if_none_match: IfNoneMatch = None
+) -> Response:
+    """Every lesson, in order, for staff and enrolled students (with `is_completed`); only the
+    preview lessons for anyone else who can see the course. Carries an `ETag`."""
+    outline = await service.lesson_outline(session, user, course_id)
+    return _etag_response(_OUTLINE.dump_json(outline), if_none_match)
+
+
+_OUTLINE = TypeAdapter(list[LessonOutline])
+
+
+@router.put(
+    "/courses/{course_id}/lessons/order",
+    response_model=list[LessonOutline],
+    summary="Reorder the lessons",
+    responses=STAFF_ERRORS,
+)
+async def reorder_lessons(
+    session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: LessonOrder
+) -> list[LessonOutline]:
+    """Course staff. `lesson_ids` must be exactly the course's current lessons, each once
+    (`422 invalid_lesson_order`)."""
+    lessons = await service.reorder_lessons(session, user, course_id, body.lesson_ids)
+    return service.outline_of(lessons)
+
+
+@router.get(
+    "/lessons/{lesson_id}",
+    response_model=LessonRead,
+    summary="A lesson with its content",
+    responses={**STAFF_ERRORS, 403: _problem("`not_enrolled`: enroll to open this lesson")},
+)
+async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
+    """Course staff and enrolled students; anyone who can see the course for preview lessons.
+    `content` is the Markdown as written, `content_html` its sanitised rendering."""
+    return await service.get_lesson(session, user, lesson_id)
+
+
+@router.patch(
+    "/lessons/{lesson_id}", response_model=LessonRead, summary="Edit a lesson", responses=STAFF_ERRORS
+)
+async def update_lesson(
+    session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, body: LessonUpdate
+) -> LessonRead:
+    """Course staff. A changed `title` or `content` becomes a new version."""
+    lesson = await service.update_lesson(session, user, lesson_id, body)
+    return await service.lesson_read(session, user, lesson)
+
+
+@router.delete(
+    "/lessons/{lesson_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a lesson",
+    responses=STAFF_ERRORS,
+)
+async def delete_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID) -> None:
+    """Course staff. The lesson leaves outlines, counts and progress totals until restored."""
+    await service.delete_lesson(session, user, lesson_id)
+
+
+@router.post(
+    "/lessons/{lesson_id}/restore",
+    response_model=LessonRead,
+    summary="Restore a deleted lesson",
+    responses={**STAFF_ERRORS, 409: _problem("`not_deleted`, or `parent_deleted` (its module is deleted)")},
+)
+async def restore_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID) -> LessonRead:
+    """Course staff."""
+    lesson = await service.restore_lesson(session, user, lesson_id)
+    return await service.lesson_read(session, user, lesson)
+
+
+@router.get(
+    "/lessons/{lesson_id}/versions",
+    response_model=Page[LessonVersionSummary],
+    summary="A lesson's versions",
+    responses=STAFF_ERRORS,
+)
+async def list_versions(
+    session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, page: PageParamsDep
+) -> Page[LessonVersionSummary]:
+    """Course staff. Newest first."""
+    return await service.list_versions(session, user, lesson_id, page)
+
+
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number (1 = as created)")]
+
+
+@router.get(
+    "/lessons/{lesson_id}/versions/{number}",
+    response_model=LessonVersionRead,
+    summary="One version of a lesson",
+    responses=STAFF_ERRORS,
+)
+async def get_version(
+    session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, number: VersionNumber
+) -> LessonVersionRead:
+    """Course staff. `404 version_not_found` when there is no such version."""
+    return await service.get_version(session, user, lesson_id, number)
+
+
+@router.post(
+    "/lessons/{lesson_id}/versions/{number}/restore",
+    response_model=LessonRead,
+    summary="Make an old version current",
+    responses=STAFF_ERRORS,
+)
+async def restore_version(
+    session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, number: VersionNumber
+) -> LessonRead:
+    """Course staff. Version `number`'s title and content become current as a new version."""
+    lesson = await service.restore_version(session, user, lesson_id, number)
+    return await service.lesson_read(session, user, lesson)
