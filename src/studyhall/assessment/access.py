@@ -10,7 +10,7 @@ from studyhall.assessment.errors import NotCourseStaff, NotEnrolled
 from studyhall.catalog.access import CourseContext
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
-from studyhall.learning.service import progress_for_courses
+from studyhall.learning.service import is_actively_enrolled
 
 
 class CourseRole(StrEnum):
@@ -24,7 +24,7 @@ async def course_role(
     """Staff or enrolled student; 403 for others who can see the course, 404 for the rest."""
     if course.is_staff(user):
         return CourseRole.STAFF
-    if course.course.id in await progress_for_courses(session, user.id, [course.course.id]):
+    if await is_actively_enrolled(session, user.id, course.course.id):
         return CourseRole.STUDENT
     if course.is_visible_to(user):
         raise NotEnrolled()

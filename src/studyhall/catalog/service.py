@@ -88,8 +88,7 @@ from studyhall.core.pagination import Page, PageParams, fetch_page
 from studyhall.identity.errors import InsufficientRole
 from studyhall.identity.models import Role, User
 from studyhall.identity.policies import is_admin, is_principal, is_staff
-from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
-from studyhall.learning.service import progress_for_courses
+from studyhall.learning.service import completed_lesson_ids, is_actively_enrolled, progress_for_courses
 
 _SLUG_MAX = 200
 
@@ -268,12 +267,7 @@ async def _completed_lesson_ids(
 ) -> set[uuid.UUID]:
     if user is None:
         return set()
-    rows = await session.scalars(
-        select(LessonCompletion.lesson_id).where(
-            LessonCompletion.user_id == user.id, LessonCompletion.course_id == course_id
-        )
-    )
-    return set(rows.all())
+    return await completed_lesson_ids(session, user.id, course_id=course_id)
 
 
 async def _current_lessons(session: AsyncSession, course_id: uuid.UUID) -> list[Lesson]:
@@ -340,16 +334,7 @@ async def course_detail(session: AsyncSession, user: User | None, id_or_slug: st
 
 
 async def _is_enrolled(session: AsyncSession, user: User | None, course_id: uuid.UUID) -> bool:
-    if user is None:
-        return False
-    found = await session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.user_id == user.id,
-            Enrollment.course_id == course_id,
-            Enrollment.status == EnrollmentStatus.ACTIVE,
-        )
-    )
-    return found is not None
+    return user is not None and await is_actively_enrolled(session, user.id, course_id)
 
 
 async def lesson_outline(
@@ -888,15 +873,7 @@ async def _check_module(session: AsyncSession, course_id: uuid.UUID, module_id: 
 
 
 async def lesson_read(session: AsyncSession, user: User | None, lesson: Lesson) -> LessonRead:
-    completed = False
-    if user is not None:
-        completed = (
-            await session.scalar(
-                select(LessonCompletion.lesson_id).where(
-                    LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == lesson.id
-                )
-            )
-        ) is not None
+    completed = user is not None and bool(await completed_lesson_ids(session, user.id, lesson_id=lesson.id))
     return LessonRead(
         id=lesson.id,
         course_id=lesson.course_id,

@@ -401,6 +401,33 @@ async def progress_for_courses(
     }
 
 
+async def is_actively_enrolled(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Enrollment.id).where(
+            Enrollment.user_id == user_id,
+            Enrollment.course_id == course_id,
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+        )
+    )
+    return found is not None
+
+
+async def completed_lesson_ids(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    course_id: uuid.UUID | None = None,
+    lesson_id: uuid.UUID | None = None,
+) -> set[uuid.UUID]:
+    """The lessons (of one course, or just one lesson) the user has completed."""
+    statement = select(LessonCompletion.lesson_id).where(LessonCompletion.user_id == user_id)
+    if course_id is not None:
+        statement = statement.where(LessonCompletion.course_id == course_id)
+    if lesson_id is not None:
+        statement = statement.where(LessonCompletion.lesson_id == lesson_id)
+    return set((await session.scalars(statement)).all())
+
+
 async def course_progress(session: AsyncSession, user: User, context: CourseContext) -> DetailedProgress:
     """The caller's progress in one course, lesson by lesson (two queries)."""
     course = context.course
