@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import TypeAdapter
@@ -30,28 +30,24 @@ from studyhall.catalog.schemas import (
     ModuleUpdate,
 )
 from studyhall.core.deps import SessionDep
+from studyhall.core.openapi import Responses, error_responses
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.identity.deps import CurrentUser, OptionalUser, StaffUser
 
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {}}}
-
-
 router = APIRouter(
     tags=["catalog"],
-    responses={
-        400: _problem("`bad_request`: the body could not be parsed"),
-        422: _problem("`validation_error` (see `errors`), or a catalog rule on the input"),
-    },
+    responses=error_responses(
+        422, status_422="`validation_error` (see `errors`), or a catalog rule on the input"
+    ),
 )
 
 
-Responses = dict[int | str, dict[str, Any]]
-UNAUTHENTICATED: Responses = {401: _problem("Missing, invalid or expired token")}
-NOT_FOUND: Responses = {404: _problem("No such resource, or the caller may not know it exists")}
-FORBIDDEN: Responses = {403: _problem("Visible to the caller, but not theirs to change")}
-CONFLICT: Responses = {409: _problem("The request conflicts with the resource's state")}
+UNAUTHENTICATED: Responses = error_responses(401)
+NOT_FOUND: Responses = error_responses(
+    404, status_404="No such resource, or the caller may not know it exists"
+)
+FORBIDDEN: Responses = error_responses(403, status_403="Visible to the caller, but not theirs to change")
+CONFLICT: Responses = error_responses(409)
 STAFF_ERRORS: Responses = {**UNAUTHENTICATED, **FORBIDDEN, **NOT_FOUND}
 NOT_MODIFIED: Responses = {304: {"description": "Not modified: the `If-None-Match` ETag is current"}}
 
@@ -82,7 +78,10 @@ def _etag_response(body: bytes, if_none_match: str | None) -> Response:
     "/courses",
     response_model=Page[CourseRead],
     summary="Browse the catalog",
-    responses={**UNAUTHENTICATED, 403: _problem("`mine` or `status` used by a non-staff caller")},
+    responses={
+        **UNAUTHENTICATED,
+        **error_responses(403, status_403="`mine` or `status` used by a non-staff caller"),
+    },
 )
 async def list_courses(
     session: SessionDep,
@@ -215,7 +214,10 @@ async def _transition(
     "/courses/{course_id}/publish",
     response_model=CourseRead,
     summary="Publish a course",
-    responses={**STAFF_ERRORS, 409: _problem("`course_empty`: a course needs a lesson first")},
+    responses={
+        **STAFF_ERRORS,
+        **error_responses(409, status_409="`course_empty`: a course needs a lesson first"),
+    },
 )
 async def publish_course(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> CourseRead:
     """Course staff. Needs at least one lesson (`409 course_empty`)."""
@@ -249,7 +251,7 @@ async def archive_course(session: SessionDep, user: CurrentUser, course_id: uuid
     response_model=CourseRead,
     status_code=status.HTTP_201_CREATED,
     summary="Add a co-instructor",
-    responses={**STAFF_ERRORS, 409: _problem("`already_instructor`")},
+    responses={**STAFF_ERRORS, **error_responses(409, status_409="`already_instructor`")},
 )
 async def add_instructor(
     session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: InstructorAdd
@@ -378,7 +380,10 @@ async def reorder_lessons(
     "/lessons/{lesson_id}",
     response_model=LessonRead,
     summary="A lesson with its content",
-    responses={**STAFF_ERRORS, 403: _problem("`not_enrolled`: enroll to open this lesson")},
+    responses={
+        **STAFF_ERRORS,
+        **error_responses(403, status_403="`not_enrolled`: enroll to open this lesson"),
+    },
 )
 async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
     """Course staff and enrolled students; anyone who can see the course for preview lessons.
@@ -412,7 +417,10 @@ async def delete_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.
     "/lessons/{lesson_id}/restore",
     response_model=LessonRead,
     summary="Restore a deleted lesson",
-    responses={**STAFF_ERRORS, 409: _problem("`not_deleted`, or `parent_deleted` (its module is deleted)")},
+    responses={
+        **STAFF_ERRORS,
+        **error_responses(409, status_409="`not_deleted`, or `parent_deleted` (its module is deleted)"),
+    },
 )
 async def restore_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID) -> LessonRead:
     """Course staff."""

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
 
 from studyhall.core.deps import SessionDep, SettingsDep
-from studyhall.core.errors import PROBLEM_CONTENT_TYPE
+from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.identity import service
 from studyhall.identity.deps import (
@@ -53,40 +52,6 @@ users_router = APIRouter(prefix="/users", tags=["users"])
 organizations_router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem document."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict[str, Any]] | None = None
-
-
-_PROBLEM_SCHEMA = Problem.model_json_schema()
-_MEANINGS = {
-    400: "The body cannot be parsed (`bad_request`)",
-    401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
-    403: "Authenticated but not allowed (`insufficient_role`, ...)",
-    404: "No such resource the caller may see",
-    409: "Conflicts with the current state",
-    422: "Invalid path, query or body (`validation_error`)",
-    429: "Too many requests (`rate_limited`); retry after `Retry-After` seconds",
-}
-
-
-def problems(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem documents a route may answer (400, 401 and 422 always)."""
-    return {
-        code: {
-            "description": meanings.get(f"s{code}", _MEANINGS[code]),
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_SCHEMA}},
-        }
-        for code in sorted({400, 401, 422, *statuses})
-    }
-
-
 def _login_limits_keys(client_ip: str | None, email: str) -> tuple[str, str]:
     return client_ip or "unknown", service.normalize_email(email)
 
@@ -107,7 +72,7 @@ def _login_limits_keys(client_ip: str | None, email: str) -> tuple[str, str]:
         "organisation with the invited role. A verification email is sent. Rate limited "
         "per IP (`RATE_LIMIT_REGISTER`)."
     ),
-    responses=problems(409, 429, s409="`email_taken`"),
+    responses=error_responses(401, 422, 409, 429, status_409="`email_taken`"),
 )
 async def register(
     body: RegisterRequest,
@@ -139,11 +104,13 @@ async def _login(
     return await service.login(session, config, email=email, password=password, client=client)
 
 
-_LOGIN_ERRORS = problems(
+_LOGIN_ERRORS = error_responses(
+    401,
+    422,
     403,
     429,
-    s401="`invalid_credentials`: wrong email or password (the same answer for both)",
-    s403="`account_disabled`",
+    status_401="`invalid_credentials`: wrong email or password (the same answer for both)",
+    status_403="`account_disabled`",
 )
 
 
@@ -201,7 +168,7 @@ async def token(
         "the whole session (`401 refresh_token_reused`): someone else may hold a copy. "
         "Unknown, expired or revoked tokens are `401 invalid_refresh_token`."
     ),
-    responses=problems(s401="`invalid_refresh_token` or `refresh_token_reused`"),
+    responses=error_responses(401, 422, status_401="`invalid_refresh_token` or `refresh_token_reused`"),
 )
 async def refresh(
     body: RefreshRequest, session: SessionDep, config: AuthConfigDep, client: ClientInfoDep
@@ -224,7 +191,7 @@ async def refresh(
         "expired): holding the refresh token is enough. Unknown or already revoked tokens are "
         "`401 invalid_refresh_token`."
     ),
-    responses=problems(s401="`invalid_refresh_token`"),
+    responses=error_responses(401, 422, status_401="`invalid_refresh_token`"),
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     await service.logout(session, body.refresh_token)
@@ -237,7 +204,7 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     response_class=Response,
     summary="Sign out everywhere",
     description="Revokes every session of the caller and ends every access token issued so far.",
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def logout_all(user: CurrentUser, session: SessionDep) -> Response:
     service.end_access_tokens(user)
@@ -253,7 +220,7 @@ async def logout_all(user: CurrentUser, session: SessionDep) -> Response:
         "One entry per signed-in device (a refresh-token family, whose `id` stays the same "
         "across refreshes), most recently used first."
     ),
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[SessionRead]:
     rows, total = await service.list_sessions(session, user, page)
@@ -276,7 +243,7 @@ async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParams
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Revoke one of my sessions",
-    responses=problems(404, s404="`session_not_found`"),
+    responses=error_responses(401, 422, 404, status_404="`session_not_found`"),
 )
 async def revoke_session(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     await service.revoke_session(session, user, session_id)
@@ -287,7 +254,7 @@ async def revoke_session(session_id: uuid.UUID, user: CurrentUser, session: Sess
     "/me",
     response_model=UserRead,
     summary="The signed-in user",
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
@@ -298,7 +265,7 @@ async def me(user: CurrentUser) -> UserRead:
     response_model=UserRead,
     summary="Update my profile",
     description="Only `full_name`, `bio` and `avatar_file_id`; any other field is `422`.",
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.update_me(session, user, body))
@@ -313,7 +280,7 @@ async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> U
         "Needs the current password (`403 wrong_password`). Every other session is revoked and "
         "every access token ends: refresh with this session's refresh token to go on."
     ),
-    responses=problems(403, s403="`wrong_password`"),
+    responses=error_responses(401, 422, 403, status_403="`wrong_password`"),
 )
 async def change_password(
     body: PasswordChange,
@@ -349,7 +316,7 @@ async def change_password(
         "`PASSWORD_RESET_TTL_MINUTES` (1 hour) and once. Rate limited per IP "
         "(`RATE_LIMIT_PASSWORD_RESET`)."
     ),
-    responses=problems(429),
+    responses=error_responses(401, 422, 429),
 )
 async def request_password_reset(
     body: PasswordResetRequest,
@@ -372,7 +339,7 @@ async def request_password_reset(
         "The token works once and expires (`404 invalid_reset_token`). Every session is "
         "revoked, every access token ends, and the email counts as verified."
     ),
-    responses=problems(404, s404="`invalid_reset_token`: unknown, used or expired"),
+    responses=error_responses(401, 422, 404, status_404="`invalid_reset_token`: unknown, used or expired"),
 )
 async def confirm_password_reset(
     body: PasswordResetConfirm, session: SessionDep, passwords: PasswordHasherDep
@@ -390,7 +357,7 @@ async def confirm_password_reset(
         "Sends `{APP_URL}/verify-email?token=...` to the caller (nothing when already "
         "verified). Rate limited per user (`RATE_LIMIT_EMAIL_VERIFICATION`)."
     ),
-    responses=problems(429),
+    responses=error_responses(401, 422, 429),
 )
 async def request_email_verification(
     user: CurrentUser, session: SessionDep, limiter: RateLimiterDep, settings: SettingsDep
@@ -408,7 +375,9 @@ async def request_email_verification(
     description=(
         "Needs no sign-in: the link may be opened on another device. `404 invalid_verification_token`."
     ),
-    responses=problems(404, s404="`invalid_verification_token`: unknown, used or expired"),
+    responses=error_responses(
+        401, 422, 404, status_404="`invalid_verification_token`: unknown, used or expired"
+    ),
 )
 async def confirm_email_verification(body: EmailVerificationConfirm, session: SessionDep) -> Response:
     await service.confirm_email_verification(session, body.token)
@@ -420,7 +389,7 @@ async def confirm_email_verification(body: EmailVerificationConfirm, session: Se
     response_model=TokenCheck,
     summary="Check the bearer token",
     description="`{valid: true, sub, role, exp}` for a live token; `401` otherwise.",
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def verify(user: CurrentUser, claims: AccessClaims) -> TokenCheck:
     return TokenCheck(sub=user.id, role=Role(user.role), exp=int(claims["exp"]))
@@ -437,7 +406,7 @@ async def verify(user: CurrentUser, claims: AccessClaims) -> TokenCheck:
         "Admins see every user; principals only their organisation's. Filters: `role`, `q` "
         "(part of the name or email), `organization_id`, `include_deleted`."
     ),
-    responses=problems(403),
+    responses=error_responses(401, 422, 403),
 )
 async def list_users(
     actor: AdminOrPrincipalUser,
@@ -465,7 +434,7 @@ async def list_users(
     response_model=UserRead,
     summary="One user",
     description="Admins, the user's organisation principal and the user themselves; `404` for anyone else.",
-    responses=problems(404, s404="`user_not_found`"),
+    responses=error_responses(401, 422, 404, status_404="`user_not_found`"),
 )
 async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.get_visible_user(session, actor, user_id))
@@ -481,8 +450,12 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) 
         "another organisation (`403 organization_not_allowed`). Deactivating "
         "(`is_active: false`) revokes the user's sessions and access tokens at once."
     ),
-    responses=problems(
-        403, 404, s403="`cannot_manage_user`, `role_not_assignable`, `organization_not_allowed`"
+    responses=error_responses(
+        401,
+        422,
+        403,
+        404,
+        status_403="`cannot_manage_user`, `role_not_assignable`, `organization_not_allowed`",
     ),
 )
 async def update_user(
@@ -497,7 +470,7 @@ async def update_user(
     response_class=Response,
     summary="Soft-delete a user",
     description="Admins only. The user can no longer sign in; sessions and access tokens end at once.",
-    responses=problems(403, 404, s404="`user_not_found`"),
+    responses=error_responses(401, 422, 403, 404, status_404="`user_not_found`"),
 )
 async def delete_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> Response:
     await service.delete_user(session, actor, user_id)
@@ -509,7 +482,7 @@ async def delete_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep)
     response_model=UserRead,
     summary="Restore a soft-deleted user",
     description="Admins only. Idempotent. Tokens issued before the deletion stay invalid.",
-    responses=problems(403, 404, s404="`user_not_found`"),
+    responses=error_responses(401, 422, 403, 404, status_404="`user_not_found`"),
 )
 async def restore_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.restore_user(session, actor, user_id))
@@ -524,7 +497,7 @@ async def restore_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep
     response_model=OrganizationRead,
     summary="Create an organisation",
     description="Admins only. `slug` is unique (`409 organization_slug_taken`).",
-    responses=problems(403, 409, s409="`organization_slug_taken`"),
+    responses=error_responses(401, 422, 403, 409, status_409="`organization_slug_taken`"),
 )
 async def create_organization(
     body: OrganizationCreate, actor: AdminUser, session: SessionDep
@@ -537,7 +510,7 @@ async def create_organization(
     response_model=Page[OrganizationRead],
     summary="List organisations",
     description="Admins see all; everyone else sees only their own organisation.",
-    responses=problems(),
+    responses=error_responses(401, 422),
 )
 async def list_organizations(
     actor: CurrentUser, session: SessionDep, page: PageParamsDep
@@ -551,7 +524,7 @@ async def list_organizations(
     response_model=OrganizationRead,
     summary="One organisation",
     description="Admins and the organisation's members; `404` for anyone else.",
-    responses=problems(404, s404="`organization_not_found`"),
+    responses=error_responses(401, 422, 404, status_404="`organization_not_found`"),
 )
 async def get_organization(
     organization_id: uuid.UUID, actor: CurrentUser, session: SessionDep
@@ -566,7 +539,9 @@ async def get_organization(
     response_model=OrganizationRead,
     summary="Change an organisation",
     description="Admins and the organisation's principal.",
-    responses=problems(403, 404, 409, s404="`organization_not_found`", s409="`organization_slug_taken`"),
+    responses=error_responses(
+        401, 422, 403, 404, 409, status_404="`organization_not_found`", status_409="`organization_slug_taken`"
+    ),
 )
 async def update_organization(
     organization_id: uuid.UUID, body: OrganizationUpdate, actor: CurrentUser, session: SessionDep
@@ -588,7 +563,15 @@ async def update_organization(
         "invitation that attaches when it registers (`status: invited`). Only admins give "
         "the admin role (`403 role_not_assignable`)."
     ),
-    responses=problems(403, 404, 409, s404="`organization_not_found`", s409="`user_in_other_organization`"),
+    responses=error_responses(
+        401,
+        422,
+        403,
+        404,
+        409,
+        status_404="`organization_not_found`",
+        status_409="`user_in_other_organization`",
+    ),
 )
 async def add_member(
     organization_id: uuid.UUID, body: MemberAdd, actor: CurrentUser, session: SessionDep
@@ -605,7 +588,7 @@ async def add_member(
     response_class=Response,
     summary="Remove a member",
     description="Admins and the organisation's principal (who cannot remove admins).",
-    responses=problems(403, 404, s404="`organization_not_found` or `user_not_found`"),
+    responses=error_responses(401, 422, 403, 404, status_404="`organization_not_found` or `user_not_found`"),
 )
 async def remove_member(
     organization_id: uuid.UUID, user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
