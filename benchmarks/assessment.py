@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.servers import PostgresServer
 
 from benchmarks.learning import BENCH_SECRET as SECRET
-from benchmarks.run import boot_server
+from benchmarks.run import serving
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt, Submission
 from studyhall.catalog.models import Course, Lesson
 from studyhall.config import TokenEncryption
@@ -230,22 +230,19 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     server = PostgresServer().start()
-    process = None
     try:
         url = server.create_database("bench")
         await upgrade(url)
         began = time.perf_counter()
         data = await seed(url, args.students, args.items)
         print(f"seeded {args.students} students × {args.items} items in {time.perf_counter() - began:.1f}s")
-        process, base_url = boot_server(url, Path(tempfile.mkdtemp(prefix="studyhall-bench-")))
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-            print(await bench_submit(client, data, min(args.submits, args.students)), flush=True)
-            print(await bench_gradebook(client, data, "json", args.rounds), flush=True)
-            print(await bench_gradebook(client, data, "csv", args.rounds), flush=True)
+        data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
+        with serving(url, data_dir) as base_url:
+            async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+                print(await bench_submit(client, data, min(args.submits, args.students)), flush=True)
+                print(await bench_gradebook(client, data, "json", args.rounds), flush=True)
+                print(await bench_gradebook(client, data, "csv", args.rounds), flush=True)
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
         server.remove()
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,14 +188,14 @@ async def me_under_login_load(
     me, login = by_name["auth_me"], by_name["auth_login"]
     me_workers = max(1, concurrency // 2)
     # Also lets logins still hashing from an earlier scenario finish.
-    await load("warm-up", base_url, me.send, concurrency=me_workers, duration=3.0)
-    alone = await load("auth_me alone", base_url, me.send, concurrency=me_workers, duration=duration)
+    await load("warm-up", base_url, me.sender(), concurrency=me_workers, duration=3.0)
+    alone = await load("auth_me alone", base_url, me.sender(), concurrency=me_workers, duration=duration)
     mixed_me, mixed_login = await asyncio.gather(
-        load("auth_me + logins", base_url, me.send, concurrency=me_workers, duration=duration),
+        load("auth_me + logins", base_url, me.sender(), concurrency=me_workers, duration=duration),
         load(
             "  logins alongside",
             base_url,
-            login.send,
+            login.sender(),
             concurrency=max(1, concurrency // 4),
             duration=duration,
         ),
@@ -457,6 +458,17 @@ def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[byt
     return process, f"http://127.0.0.1:{port}"
 
 
+@contextlib.contextmanager
+def serving(database_url: str, data_dir: Path) -> Iterator[str]:
+    """`studyhall serve` on the database for the duration of the block; yields its base URL."""
+    process, base_url = boot_server(database_url, data_dir)
+    try:
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -475,47 +487,41 @@ async def main() -> None:
 
     server = PostgresServer().start()
     data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
-    process = None
     try:
         url = server.create_database("bench")
         await upgrade(url)
         seed = await seed_learning(url, enrollments=args.enrollments)
-        process, base_url = boot_server(url, data_dir)
-        print(f"server on {base_url}, PostgreSQL on port {server.port}, concurrency {args.concurrency}")
-        access_token = await create_bench_user(base_url)
-        for scenario in scenarios(access_token, seed):
-            if args.only and scenario.name not in args.only:
-                continue
-            line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)
-            print(line, flush=True)
-        if not args.only or "auth_me_under_login" in args.only:
-            for line in await me_under_login_load(
-                base_url, access_token, concurrency=args.concurrency, duration=args.duration
-            ):
-                print(line, flush=True)
-        process.terminate()
-        process.wait(timeout=10)
-        process = None
-        for size in [int(n) for n in args.catalog_sizes.split(",") if n.strip()]:
-            url = server.create_database(f"bench_catalog_{size}")
-            await upgrade(url)
-            data = await seed_catalog(url, size, size * ENROLLMENTS_PER_STUDENT)
-            if args.explain:
-                print(data.explain, flush=True)
-            process, base_url = boot_server(url, data_dir)
-            for scenario in catalog_scenarios(data):
+        with serving(url, data_dir) as base_url:
+            print(f"server on {base_url}, PostgreSQL on port {server.port}, concurrency {args.concurrency}")
+            access_token = await create_bench_user(base_url)
+            for scenario in scenarios(access_token, seed):
                 if args.only and scenario.name not in args.only:
                     continue
                 line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)
-                print(f"[{size:>6} courses] {line}", flush=True)
-            process.terminate()
-            process.wait(timeout=10)
-            process = None
+                print(line, flush=True)
+            if not args.only or "auth_me_under_login" in args.only:
+                for line in await me_under_login_load(
+                    base_url, access_token, concurrency=args.concurrency, duration=args.duration
+                ):
+                    print(line, flush=True)
+        for size in [int(n) for n in args.catalog_sizes.split(",") if n.strip()]:
+            await bench_catalog(server, data_dir, size, args)
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
         server.remove()
+
+
+async def bench_catalog(server: PostgresServer, data_dir: Path, size: int, args: argparse.Namespace) -> None:
+    url = server.create_database(f"bench_catalog_{size}")
+    await upgrade(url)
+    data = await seed_catalog(url, size, size * ENROLLMENTS_PER_STUDENT)
+    if args.explain:
+        print(data.explain, flush=True)
+    with serving(url, data_dir) as base_url:
+        for scenario in catalog_scenarios(data):
+            if args.only and scenario.name not in args.only:
+                continue
+            line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)
+            print(f"[{size:>6} courses] {line}", flush=True)
 
 
 if __name__ == "__main__":
