@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -313,6 +314,31 @@ async def test_expired_state_is_rejected(
 
     assert response.status_code == 400 and response.json()["code"] == "oauth_state_invalid"
     assert await count_users(app) == 0
+
+
+async def test_long_expired_attempts_are_swept_when_a_sign_in_starts(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    old = utcnow() - timedelta(days=2)
+    async with app.state.database.sessionmaker() as session, session.begin():
+        for name, expires_at in (("old", old), ("recent", utcnow() - timedelta(hours=1))):
+            session.add(
+                OAuthState(
+                    state_hash=hash_opaque_token(name),
+                    provider=PROVIDER,
+                    nonce="n",
+                    code_verifier="v",
+                    redirect_uri="http://testserver/cb",
+                    created_at=expires_at - timedelta(minutes=10),
+                    expires_at=expires_at,
+                )
+            )
+
+    location = await start(client)
+
+    async with app.state.database.sessionmaker() as session:
+        hashes = set(await session.scalars(select(OAuthState.state_hash)))
+    assert hashes == {hash_opaque_token("recent"), hash_opaque_token(location.params["state"])}
 
 
 async def test_state_of_another_provider_is_rejected(

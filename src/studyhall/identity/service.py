@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, false, or_, select, update
+from sqlalchemy import CursorResult, Select, delete, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +72,8 @@ from studyhall.identity.schemas import (
 )
 
 USER_AGENT_MAX = 400
+#: Expired sign-in attempts are kept this long (for investigating replays), then deleted.
+OAUTH_STATE_RETENTION = timedelta(days=1)
 
 # Event types (payloads carry ids only; handlers load what they need).
 USER_REGISTERED = "user.registered"
@@ -267,8 +269,13 @@ async def save_oauth_state(
     ttl: timedelta,
 ) -> None:
     """Remembers a started sign-in (keyed by the hash of `state`) for whichever process
-    receives the callback."""
+    receives the callback; attempts that expired over a day ago are swept out."""
     now = utcnow()
+    await session.execute(
+        delete(OAuthState)
+        .where(OAuthState.expires_at < now - OAUTH_STATE_RETENTION)
+        .execution_options(synchronize_session=False)
+    )
     session.add(
         OAuthState(
             state_hash=hash_opaque_token(state),
