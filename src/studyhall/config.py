@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,19 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class OAuthProvider:
+    """An OpenID Connect provider people may sign in with; endpoints come from discovery."""
+
+    name: str
+    discovery_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
 
 
 def normalize_database_url(url: str) -> str:
@@ -83,6 +97,19 @@ class Settings(BaseSettings):
     rate_limit_register: str = "5/minute"
     rate_limit_password_reset: str = "5/minute"  # noqa: S105
     rate_limit_email_verification: str = "5/hour"
+    #: Public base URL of this API (e.g. `https://api.example.com`); the OAuth redirect URI is
+    #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: the URL the
+    #: authorize request arrived at (right unless a proxy rewrites the host).
+    oauth_redirect_base: str | None = None
+    oauth_google_client_id: str | None = None
+    oauth_google_client_secret: str | None = Field(None, repr=False)
+    #: A generic OpenID Connect provider, found through `{issuer}/.well-known/openid-configuration`.
+    oauth_oidc_name: str = Field("oidc", pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    oauth_oidc_issuer: str | None = None
+    oauth_oidc_client_id: str | None = None
+    oauth_oidc_client_secret: str | None = Field(None, repr=False)
+    oauth_state_ttl_seconds: int = Field(600, ge=30, le=3600)
+    oauth_http_timeout: float = Field(10.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -120,6 +147,8 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'studyhall.db'}"
         self.database_url = normalize_database_url(self.database_url)
+        if self.oauth_oidc_issuer and self.oauth_oidc_name == "google":
+            raise ValueError("OAUTH_OIDC_NAME must not be 'google' (Google has its own settings)")
         if self.environment != Environment.DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
         if self.environment == Environment.PRODUCTION and len(self.secret_key) < 32:
@@ -141,6 +170,26 @@ class Settings(BaseSettings):
         if self.seed_demo == SeedDemo.AUTO:
             return self.environment == Environment.DEVELOPMENT and self.is_sqlite
         return self.seed_demo == SeedDemo.TRUE
+
+    @cached_property
+    def oauth_providers(self) -> dict[str, OAuthProvider]:
+        """Sign-in providers that are configured (client id and secret set), by name."""
+        providers: dict[str, OAuthProvider] = {}
+        if self.oauth_google_client_id and self.oauth_google_client_secret:
+            providers["google"] = OAuthProvider(
+                name="google",
+                discovery_url=GOOGLE_DISCOVERY_URL,
+                client_id=self.oauth_google_client_id,
+                client_secret=self.oauth_google_client_secret,
+            )
+        if self.oauth_oidc_issuer and self.oauth_oidc_client_id and self.oauth_oidc_client_secret:
+            providers[self.oauth_oidc_name] = OAuthProvider(
+                name=self.oauth_oidc_name,
+                discovery_url=self.oauth_oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
+                client_id=self.oauth_oidc_client_id,
+                client_secret=self.oauth_oidc_client_secret,
+            )
+        return providers
 
     @cached_property
     def mail_dir(self) -> Path:

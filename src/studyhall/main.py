@@ -27,6 +27,7 @@ from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 from studyhall.identity import handlers as _identity_handlers  # noqa: F401  (registers them)
+from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = dispatcher
     app.state.health = _create_health_checker(settings, database, redis)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
+    app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)
     app.state.rate_limiter = (
         RateLimiter.on_redis(settings.redis_url, redis, enabled=settings.rate_limit_enabled)
         if settings.redis_url and redis is not None

@@ -15,6 +15,7 @@ from studyhall.core.errors import Unauthenticated
 from studyhall.core.ratelimit import RateLimiter
 from studyhall.identity.errors import InsufficientRole, InvalidToken
 from studyhall.identity.models import Role, User
+from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.service import AuthConfig, ClientInfo
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -30,6 +31,12 @@ def get_password_hasher(request: Request) -> security.PasswordHasher:
     return hasher
 
 
+def get_oauth_providers(request: Request) -> OAuthProviders:
+    providers: OAuthProviders = request.app.state.oauth
+    return providers
+
+
+OAuthProvidersDep = Annotated[OAuthProviders, Depends(get_oauth_providers)]
 TokenCodecDep = Annotated[security.TokenCodec, Depends(get_token_codec)]
 PasswordHasherDep = Annotated[security.PasswordHasher, Depends(get_password_hasher)]
 

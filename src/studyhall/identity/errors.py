@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studyhall.core.errors import Conflict, NotFound, PermissionDenied, Unauthenticated
+from studyhall.core.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated
 
 
 class InvalidToken(Unauthenticated):
@@ -97,3 +97,42 @@ class RoleNotAssignable(PermissionDenied):
 class OrganizationNotAllowed(PermissionDenied):
     code = "organization_not_allowed"
     title = "You may not move users into that organization"
+
+
+class OAuthProviderNotFound(NotFound):
+    code = "oauth_provider_not_found"
+    title = "Unknown sign-in provider"
+
+
+class OAuthStateInvalid(DomainError):
+    """Unknown, expired, already used or tampered `state`."""
+
+    code = "oauth_state_invalid"
+    status = 400
+    title = "Invalid or expired sign-in attempt"
+
+
+class OAuthDenied(DomainError):
+    code = "oauth_denied"
+    status = 401
+    title = "The provider did not sign you in"
+
+
+class OAuthFailed(DomainError):
+    """The code exchange failed or the ID token did not verify (signature, issuer,
+    audience, expiry, nonce)."""
+
+    code = "oauth_failed"
+    status = 401
+    title = "Sign-in with the provider failed"
+
+
+class OAuthEmailUnverified(PermissionDenied):
+    code = "oauth_email_unverified"
+    title = "The provider did not confirm a verified email address"
+
+
+class OAuthProviderUnavailable(DomainError):
+    code = "oauth_provider_unavailable"
+    status = 502
+    title = "The sign-in provider could not be reached"

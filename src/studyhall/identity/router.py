@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from studyhall.core.deps import SessionDep, SettingsDep
@@ -19,10 +21,11 @@ from studyhall.identity.deps import (
     AuthConfigDep,
     ClientInfoDep,
     CurrentUser,
+    OAuthProvidersDep,
     PasswordHasherDep,
     RateLimiterDep,
 )
-from studyhall.identity.errors import RefreshTokenReused
+from studyhall.identity.errors import OAuthDenied, OAuthFailed, OAuthStateInvalid, RefreshTokenReused
 from studyhall.identity.models import Role
 from studyhall.identity.schemas import (
     EmailVerificationConfirm,
@@ -595,6 +598,143 @@ async def remove_member(
 ) -> Response:
     await service.remove_member(session, actor, organization_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- sign-in with an OpenID Connect provider -------------------------------------------------
+
+ProviderName = Annotated[
+    str, Path(max_length=40, description="`google`, or the configured `OAUTH_OIDC_NAME`")
+]
+
+
+def _oauth_redirect_uri(request: Request, settings: SettingsDep, provider: str) -> str:
+    if settings.oauth_redirect_base:
+        path = request.app.url_path_for("oauth_callback", provider=provider)
+        return settings.oauth_redirect_base.rstrip("/") + str(path)
+    return str(request.url_for("oauth_callback", provider=provider))
+
+
+@auth_router.get(
+    "/oauth/{provider}/authorize",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    summary="Start signing in with Google or another OpenID Connect provider",
+    description=(
+        "Redirects (`302`) to the provider's authorization endpoint (found through OpenID "
+        "Connect discovery) with `response_type=code`, `scope=openid email profile`, a "
+        "single-use `state`, a `nonce` and PKCE (`code_challenge`, S256). The attempt is "
+        "remembered server-side for `OAUTH_STATE_TTL_SECONDS` (10 min). The provider sends "
+        "the browser back to `/auth/oauth/{provider}/callback`. Unknown or unconfigured "
+        "provider: `404 oauth_provider_not_found`; provider unreachable: "
+        "`502 oauth_provider_unavailable`."
+    ),
+    responses={
+        302: {"description": "Redirect to the provider (`Location` header)"},
+        **error_responses(
+            404,
+            422,
+            502,
+            status_404="`oauth_provider_not_found`",
+            status_502="`oauth_provider_unavailable`",
+        ),
+    },
+)
+async def oauth_authorize(
+    provider: ProviderName,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    providers: OAuthProvidersDep,
+) -> RedirectResponse:
+    config = providers.get(provider)
+    redirect_uri = _oauth_redirect_uri(request, settings, config.name)
+    started = await providers.authorization_request(config, redirect_uri)
+    await service.save_oauth_state(
+        session,
+        provider=config.name,
+        state=started.state,
+        nonce=started.nonce,
+        code_verifier=started.code_verifier,
+        redirect_uri=redirect_uri,
+        ttl=timedelta(seconds=settings.oauth_state_ttl_seconds),
+    )
+    return RedirectResponse(started.url, status_code=status.HTTP_302_FOUND)
+
+
+@auth_router.get(
+    "/oauth/{provider}/callback",
+    name="oauth_callback",
+    response_model=TokenPair,
+    summary="Finish signing in with a provider",
+    description=(
+        "Where the provider sends the browser back with `code` and `state`. The `state` must "
+        "be one this API issued for this provider, unexpired and unused: it is consumed at "
+        "once, so replaying a callback fails (`400 oauth_state_invalid`). The code is "
+        "exchanged with the PKCE `code_verifier`; the ID token is verified against the "
+        "provider's keys (signature, `iss`, `aud`, `exp`, `nonce`), else `401 oauth_failed`. "
+        "A provider `error` is `401 oauth_denied`. The email must be present and verified "
+        "(`403 oauth_email_unverified`). A user already linked to the provider's subject signs "
+        "in (even if their email changed since); otherwise an account with that email is "
+        "linked, or a `student` account is created (pending organisation invitations attach). "
+        "Deactivated or deleted account: `403 account_disabled`. Answers the same token pair "
+        "as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`)."
+    ),
+    responses=error_responses(
+        400,
+        401,
+        403,
+        404,
+        422,
+        429,
+        502,
+        status_400="`oauth_state_invalid`: unknown, expired, already used or tampered `state`",
+        status_401="`oauth_denied` (the provider answered `error`) or `oauth_failed`",
+        status_403="`oauth_email_unverified` or `account_disabled`",
+        status_404="`oauth_provider_not_found`",
+        status_502="`oauth_provider_unavailable`",
+    ),
+)
+async def oauth_callback(
+    provider: ProviderName,
+    session: SessionDep,
+    config: AuthConfigDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    client: ClientInfoDep,
+    providers: OAuthProvidersDep,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> TokenPair:
+    oauth_provider = providers.get(provider)
+    await limiter.hit("login-ip", settings.rate_limit_login, client.ip or "unknown")
+    if error is not None:
+        raise OAuthDenied(f"The provider answered: {error}")
+    if not state:
+        raise OAuthStateInvalid("The callback carries no `state`")
+    started = await service.consume_oauth_state(session, provider=oauth_provider.name, state=state)
+    # The state stays used whatever happens next, and no transaction is held open while the
+    # provider is called.
+    await session.commit()
+    if not code:
+        raise OAuthFailed("The callback carries no authorization code")
+    identity = await providers.finish(
+        oauth_provider,
+        code=code,
+        redirect_uri=started.redirect_uri,
+        code_verifier=started.code_verifier,
+        nonce=started.nonce,
+    )
+    return await service.oauth_sign_in(
+        session,
+        config,
+        provider=identity.provider,
+        subject=identity.subject,
+        email=identity.email,
+        email_verified=identity.email_verified,
+        name=identity.name,
+        client=client,
+    )
 
 
 router.include_router(auth_router)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, false, or_, select, update
+from sqlalchemy import CursorResult, Select, delete, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,9 @@ from studyhall.identity.errors import (
     InvalidRefreshToken,
     InvalidResetToken,
     InvalidVerificationToken,
+    OAuthEmailUnverified,
+    OAuthFailed,
+    OAuthStateInvalid,
     OrganizationNotAllowed,
     OrganizationNotFound,
     OrganizationSlugTaken,
@@ -49,12 +52,14 @@ from studyhall.identity.errors import (
 )
 from studyhall.identity.models import (
     AuthSession,
+    OAuthState,
     OneTimeToken,
     Organization,
     OrganizationInvitation,
     Role,
     TokenPurpose,
     User,
+    UserIdentity,
 )
 from studyhall.identity.schemas import (
     MemberAdd,
@@ -67,6 +72,8 @@ from studyhall.identity.schemas import (
 )
 
 USER_AGENT_MAX = 400
+#: Expired sign-in attempts are kept this long (for investigating replays), then deleted.
+OAUTH_STATE_RETENTION = timedelta(days=1)
 
 # Event types (payloads carry ids only; handlers load what they need).
 USER_REGISTERED = "user.registered"
@@ -131,20 +138,21 @@ async def create_user(
     passwords: PasswordHasher,
     *,
     email: str,
-    password: str,
+    password: str | None,
     full_name: str,
     role: Role = Role.STUDENT,
     email_verified: bool = False,
 ) -> User:
     """Inserts a user; a taken email (in any letter case, even under concurrent
-    registrations) is `409 email_taken`."""
+    registrations) is `409 email_taken`. Without a password the account signs in only
+    through a linked provider (or after a password reset)."""
     email = normalize_email(email)
-    if password_matches_email(password, email):
+    if password is not None and password_matches_email(password, email):
         raise _weak_password("password", "the password must not be the email address")
     user = User(
         email=email,
         full_name=full_name.strip() or full_name,
-        password_hash=await passwords.hash(password),
+        password_hash=await passwords.hash(password) if password is not None else None,
         role=role.value,
         email_verified=email_verified,
     )
@@ -161,6 +169,14 @@ async def register(
 ) -> User:
     """A new student; a pending organisation invitation for the address attaches at once."""
     user = await create_user(session, passwords, email=email, password=password, full_name=full_name)
+    await _accept_pending_invitation(session, user)
+    await session.flush()
+    emit(session, USER_REGISTERED, {"user_id": user.id})
+    return user
+
+
+async def _accept_pending_invitation(session: AsyncSession, user: User) -> None:
+    """The newest pending invitation for the user's address makes them a member."""
     invitation = await session.scalar(
         select(OrganizationInvitation)
         .where(OrganizationInvitation.email == user.email, OrganizationInvitation.accepted_at.is_(None))
@@ -172,9 +188,6 @@ async def register(
         user.role = Role(invitation.role).value
         invitation.accepted_at = utcnow()
         invitation.accepted_user_id = user.id
-    await session.flush()
-    emit(session, USER_REGISTERED, {"user_id": user.id})
-    return user
 
 
 # -- signing in and sessions ------------------------------------------------------------------
@@ -240,6 +253,143 @@ def issue_access_token(config: AuthConfig, user: User, session_id: uuid.UUID | N
     if session_id is not None:
         claims["sid"] = str(session_id)  # the session (refresh-token family) it was issued for
     return config.tokens.encode(claims)
+
+
+# -- signing in with an OpenID Connect provider ---------------------------------------------
+
+
+async def save_oauth_state(
+    session: AsyncSession,
+    *,
+    provider: str,
+    state: str,
+    nonce: str,
+    code_verifier: str,
+    redirect_uri: str,
+    ttl: timedelta,
+) -> None:
+    """Remembers a started sign-in (keyed by the hash of `state`) for whichever process
+    receives the callback; attempts that expired over a day ago are swept out."""
+    now = utcnow()
+    await session.execute(
+        delete(OAuthState)
+        .where(OAuthState.expires_at < now - OAUTH_STATE_RETENTION)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        OAuthState(
+            state_hash=hash_opaque_token(state),
+            provider=provider,
+            nonce=nonce,
+            code_verifier=code_verifier,
+            redirect_uri=redirect_uri,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    await session.flush()
+
+
+async def consume_oauth_state(session: AsyncSession, *, provider: str, state: str) -> OAuthState:
+    """Marks the started sign-in used by one conditional UPDATE, so a replayed (or
+    concurrent) callback with the same `state` fails; unknown, expired, tampered or
+    another provider's state is `oauth_state_invalid` too."""
+    now = utcnow()
+    state_hash = hash_opaque_token(state)
+    result = await session.execute(
+        update(OAuthState)
+        .where(
+            OAuthState.state_hash == state_hash,
+            OAuthState.provider == provider,
+            OAuthState.used_at.is_(None),
+            OAuthState.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    row = await session.scalar(select(OAuthState).where(OAuthState.state_hash == state_hash))
+    if _rowcount(result) != 1 or row is None:
+        raise OAuthStateInvalid("This sign-in attempt is unknown, expired or already used; start again")
+    return row
+
+
+async def oauth_sign_in(
+    session: AsyncSession,
+    config: AuthConfig,
+    *,
+    provider: str,
+    subject: str,
+    email: str | None,
+    email_verified: bool,
+    name: str | None,
+    client: ClientInfo,
+) -> TokenPair:
+    """Signs in the user linked to (provider, subject); otherwise links the account with the
+    provider's verified email, or creates a student account for it (a pending organisation
+    invitation attaches, as on registration). Returns the same pair as a password login."""
+    if not email or not email_verified:
+        raise OAuthEmailUnverified("The provider did not confirm a verified email address")
+    email = normalize_email(email)
+    now = utcnow()
+    identity = await session.scalar(
+        select(UserIdentity).where(UserIdentity.provider == provider, UserIdentity.subject == subject)
+    )
+    created = False
+    if identity is not None:
+        user = await session.get(User, identity.user_id)
+    else:
+        user = await session.scalar(select(User).where(User.email == email))
+        if user is None:
+            try:
+                user = await create_user(
+                    session,
+                    config.passwords,
+                    email=email,
+                    password=None,
+                    full_name=((name or "").strip() or email.split("@", 1)[0])[:200],
+                    email_verified=True,
+                )
+            except EmailTaken:  # created concurrently: it is committed now, link to it
+                user = await session.scalar(select(User).where(User.email == email))
+            else:
+                created = True
+                await _accept_pending_invitation(session, user)
+    if user is None or user.deleted_at is not None:
+        raise AccountDisabled("This account was deleted")
+    if not user.is_active:
+        raise AccountDisabled()
+    if identity is None:
+        identity = await _link_identity(session, user, provider=provider, subject=subject, email=email)
+    if not user.email_verified and user.email == email:
+        # Whoever chose this account's password never proved the address; the provider has.
+        # Their password and sessions end, so a squatter cannot keep access.
+        user.password_hash = None
+        user.email_verified = True
+        end_access_tokens(user)
+        await revoke_user_sessions(session, user.id)
+    user.last_login_at = now
+    identity.last_login_at = now
+    await session.flush()
+    if created:
+        emit(session, USER_REGISTERED, {"user_id": user.id})
+    return await _start_session(session, config, user, client)
+
+
+async def _link_identity(
+    session: AsyncSession, user: User, *, provider: str, subject: str, email: str
+) -> UserIdentity:
+    identity = UserIdentity(user_id=user.id, provider=provider, subject=subject, email=email)
+    try:
+        async with session.begin_nested():
+            session.add(identity)
+    except IntegrityError:  # linked concurrently by another callback
+        linked = await session.scalar(
+            select(UserIdentity).where(UserIdentity.provider == provider, UserIdentity.subject == subject)
+        )
+        if linked is None or linked.user_id != user.id:
+            raise OAuthFailed("This identity is linked to another account") from None
+        return linked
+    return identity
 
 
 async def refresh(
