@@ -4,8 +4,12 @@
     ./dev bench --only health_live   # one scenario
     ./dev bench --duration 20 --concurrency 32
     ./dev bench --only auth_me_under_login   # GET /auth/me p99 alone vs during logins
+    ./dev bench --only lesson_complete --only video_heartbeat --enrollments 10000
 
-Starts a throwaway PostgreSQL (from the installed binaries), migrates it, boots
+Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
+published course with `--enrollments` enrolled students (default 10,000; see
+benchmarks/learning.py) for the learning scenarios (lesson complete, video heartbeat and a
+roster page, rotating over 500 students' tokens), boots
 `studyhall serve` in a subprocess and drives it with `wrk` (Debian package `wrk`) when it
 is installed, else with a built-in async HTTP load generator, printing requests/s and
 latency percentiles per scenario.

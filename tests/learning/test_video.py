@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from studyhall.catalog.access import load_lesson
 from studyhall.core.db import utcnow
@@ -161,3 +161,27 @@ async def test_heartbeats_refresh_last_activity_at_most_once_a_minute(
     assert row is not None
     assert row.last_activity_at == start + timedelta(seconds=61)
     assert await stored_positions(app) == [(30.0, 600.0)]
+
+
+async def test_a_heartbeat_is_one_small_write(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=1, lesson_type="video")
+    lesson = (await course_lessons(app, course))[0]
+    await enroll(client, student, course)
+    await put_position(client, student, lesson.id, 5, 600)  # first activity stamps the enrollment
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.lstrip().split()[0].upper())
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await put_position(client, student, lesson.id, 50, 600)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert response.status_code == 200
+    assert [s for s in statements if s in {"INSERT", "UPDATE", "DELETE"}] == ["INSERT"]
+    assert await completion_count(app, student, course) == 0
