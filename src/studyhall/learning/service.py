@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import Select, and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,12 +144,7 @@ async def _lock_active_enrollment(
     session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
 ) -> Enrollment:
     enrollment = await session.scalar(
-        select(Enrollment)
-        .where(
-            Enrollment.user_id == user_id,
-            Enrollment.course_id == course_id,
-            Enrollment.status == EnrollmentStatus.ACTIVE,
-        )
+        _active_enrollment_query(user_id, course_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -159,16 +154,18 @@ async def _lock_active_enrollment(
 
 
 async def _active_enrollment(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> Enrollment:
-    enrollment = await session.scalar(
-        select(Enrollment).where(
-            Enrollment.user_id == user_id,
-            Enrollment.course_id == course_id,
-            Enrollment.status == EnrollmentStatus.ACTIVE,
-        )
-    )
+    enrollment = await session.scalar(_active_enrollment_query(user_id, course_id))
     if enrollment is None:
         raise NotEnrolled()
     return enrollment
+
+
+def _active_enrollment_query(user_id: uuid.UUID, course_id: uuid.UUID) -> Select[Enrollment]:
+    return select(Enrollment).where(
+        Enrollment.user_id == user_id,
+        Enrollment.course_id == course_id,
+        Enrollment.status == EnrollmentStatus.ACTIVE,
+    )
 
 
 def _check_learnable(user: User, context: LessonContext) -> None:
@@ -403,11 +400,7 @@ async def progress_for_courses(
 
 async def is_actively_enrolled(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
     found = await session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.user_id == user_id,
-            Enrollment.course_id == course_id,
-            Enrollment.status == EnrollmentStatus.ACTIVE,
-        )
+        _active_enrollment_query(user_id, course_id).with_only_columns(Enrollment.id)
     )
     return found is not None
 
