@@ -19,7 +19,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
-from studyhall.catalog.access import CourseContext, load_course
+from studyhall.catalog.access import CourseContext, is_live_in_course, load_course
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.models import Lesson
 from studyhall.core.db import utcnow
@@ -29,14 +29,7 @@ from studyhall.identity.models import User
 
 
 async def _check_lesson(session: AsyncSession, course_id: uuid.UUID, lesson_id: uuid.UUID | None) -> None:
-    if lesson_id is None:
-        return
-    found = await session.scalar(
-        select(Lesson.id).where(
-            Lesson.id == lesson_id, Lesson.course_id == course_id, Lesson.deleted_at.is_(None)
-        )
-    )
-    if found is None:
+    if lesson_id is not None and not await is_live_in_course(session, Lesson, lesson_id, course_id):
         raise LessonNotInCourse()
 
 

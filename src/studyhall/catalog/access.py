@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound
-from studyhall.catalog.models import Course, CourseInstructor, Lesson
+from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.catalog.policies import can_view_course, is_course_staff
 from studyhall.identity.models import User
 
@@ -71,6 +71,16 @@ async def load_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> LessonCont
         raise LessonNotFound()
     lesson, course = row
     return LessonContext(lesson, CourseContext(course, await instructor_ids_of(session, course.id)))
+
+
+async def is_live_in_course(
+    session: AsyncSession, model: type[Lesson] | type[Module], row_id: uuid.UUID, course_id: uuid.UUID
+) -> bool:
+    """Whether a module or lesson exists, is not deleted and belongs to the course."""
+    found = await session.scalar(
+        select(model.id).where(model.id == row_id, model.course_id == course_id, model.deleted_at.is_(None))
+    )
+    return found is not None
 
 
 async def recount_lessons(session: AsyncSession, course_id: uuid.UUID) -> None:

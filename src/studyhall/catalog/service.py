@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.access import (
     CourseContext,
+    is_live_in_course,
     load_course,
     load_lesson,
     recount_lessons,
@@ -692,38 +693,26 @@ async def _write_positions(
         await session.execute(update(model), changed)
 
 
-async def _renumber_lessons(
-    session: AsyncSession, course_id: uuid.UUID, *, move: tuple[uuid.UUID, int | None] | None = None
+async def _renumber(
+    session: AsyncSession,
+    model: type[Module] | type[Lesson],
+    course_id: uuid.UUID,
+    *,
+    move: tuple[uuid.UUID, int | None] | None = None,
 ) -> None:
+    """Dense 0-based order of a course's current modules or lessons, optionally moving one."""
     rows = (
         await session.execute(
-            select(Lesson.id, Lesson.position)
-            .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
-            .order_by(Lesson.position, Lesson.created_at, Lesson.id)
+            select(model.id, model.position)
+            .where(model.course_id == course_id, model.deleted_at.is_(None))
+            .order_by(model.position, model.created_at, model.id)
         )
     ).all()
     current = dict(rows)
     ordered = [row_id for row_id, _ in rows]
     if move is not None:
         ordered = _move(ordered, *move)
-    await _write_positions(session, Lesson, ordered, current)
-
-
-async def _renumber_modules(
-    session: AsyncSession, course_id: uuid.UUID, *, move: tuple[uuid.UUID, int | None] | None = None
-) -> None:
-    rows = (
-        await session.execute(
-            select(Module.id, Module.position)
-            .where(Module.course_id == course_id, Module.deleted_at.is_(None))
-            .order_by(Module.position, Module.created_at, Module.id)
-        )
-    ).all()
-    current = dict(rows)
-    ordered = [row_id for row_id, _ in rows]
-    if move is not None:
-        ordered = _move(ordered, *move)
-    await _write_positions(session, Module, ordered, current)
+    await _write_positions(session, model, ordered, current)
 
 
 # ---------------------------------------------------------------- modules
@@ -767,7 +756,7 @@ async def create_module(
     module = Module(course_id=course_id, title=data.title, description=data.description, position=1_000_000)
     session.add(module)
     await session.flush()
-    await _renumber_modules(session, course_id, move=(module.id, data.order))
+    await _renumber(session, Module, course_id, move=(module.id, data.order))
     await _touch(session, course_id)
     await session.refresh(module)
     return module
@@ -784,7 +773,7 @@ async def update_module(
     module.updated_at = utcnow()
     await session.flush()
     if data.order is not None:
-        await _renumber_modules(session, context.course.id, move=(module.id, data.order))
+        await _renumber(session, Module, context.course.id, move=(module.id, data.order))
     await _touch(session, context.course.id)
     await session.refresh(module)
     return module
@@ -824,8 +813,8 @@ async def restore_module(session: AsyncSession, user: User, module_id: uuid.UUID
 
 
 async def _after_structure_change(session: AsyncSession, course_id: uuid.UUID) -> None:
-    await _renumber_modules(session, course_id)
-    await _renumber_lessons(session, course_id)
+    await _renumber(session, Module, course_id)
+    await _renumber(session, Lesson, course_id)
     await recount_lessons(session, course_id)
     await _touch(session, course_id)
 
@@ -861,14 +850,7 @@ async def _staff_lesson(
 
 
 async def _check_module(session: AsyncSession, course_id: uuid.UUID, module_id: uuid.UUID | None) -> None:
-    if module_id is None:
-        return
-    found = await session.scalar(
-        select(Module.id).where(
-            Module.id == module_id, Module.course_id == course_id, Module.deleted_at.is_(None)
-        )
-    )
-    if found is None:
+    if module_id is not None and not await is_live_in_course(session, Module, module_id, course_id):
         raise InvalidModule()
 
 
@@ -933,7 +915,7 @@ async def create_lesson(
             lesson_id=lesson.id, version=1, title=data.title, content=data.content, author_id=user.id
         )
     )
-    await _renumber_lessons(session, course_id, move=(lesson.id, data.order))
+    await _renumber(session, Lesson, course_id, move=(lesson.id, data.order))
     await recount_lessons(session, course_id)
     await _touch(session, course_id)
     await session.flush()
@@ -978,7 +960,7 @@ async def update_lesson(
     if (title, content) != (lesson.title, lesson.content):
         await _new_version(session, user, lesson, title, content)
     if data.order is not None:
-        await _renumber_lessons(session, course_id, move=(lesson.id, data.order))
+        await _renumber(session, Lesson, course_id, move=(lesson.id, data.order))
     await _touch(session, course_id)
     await session.refresh(lesson)
     return lesson
