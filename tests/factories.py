@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.core.db import utcnow
 from studyhall.core.security import access_token_claims
 from studyhall.identity.models import Organization, Role, User
+from studyhall.learning.models import Enrollment
 
 _sequence = itertools.count(1)
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -156,3 +157,27 @@ async def course_lessons(app: FastAPI, course: Course) -> list[Lesson]:
             .order_by(Lesson.position)
         )
         return list(rows.all())
+
+
+async def enroll_directly(app: FastAPI, actor: Actor, course: Course) -> None:
+    """An active enrollment written straight to the DB (for tests of other domains),
+    keeping `courses.enrollment_count` consistent."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        session.add(Enrollment(user_id=actor.user.id, course_id=course.id))
+        await session.execute(
+            update(Course).where(Course.id == course.id).values(enrollment_count=Course.enrollment_count + 1)
+        )
+
+
+class FakeClock:
+    """A controllable "now", one second ahead of the real one so rows written just before
+    a test step count as past."""
+
+    def __init__(self) -> None:
+        self.now = utcnow() + timedelta(seconds=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

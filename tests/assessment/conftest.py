@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from studyhall.catalog.models import Course, Lesson
-from studyhall.core.db import utcnow
 from studyhall.identity.models import Role
-from studyhall.learning.models import Enrollment
-from tests.factories import Actor, course_lessons, create_course, create_user
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.factories import Actor, FakeClock, course_lessons, create_course, create_user, enroll_directly
 
 
 @pytest.fixture
@@ -33,14 +19,6 @@ def clock(app: FastAPI) -> FakeClock:
     fake = FakeClock()
     app.state.clock = fake
     return fake
-
-
-async def enroll(app: FastAPI, actor: Actor, course: Course) -> None:
-    async with app.state.database.sessionmaker() as session, session.begin():
-        session.add(Enrollment(user_id=actor.user.id, course_id=course.id))
-        await session.execute(
-            update(Course).where(Course.id == course.id).values(enrollment_count=Course.enrollment_count + 1)
-        )
 
 
 @dataclass
@@ -61,7 +39,7 @@ async def quiz_course(app: FastAPI) -> QuizCourse:
 
     quiz_lesson = await create_lesson(app, course, lesson_type="quiz")
     text_lesson = (await course_lessons(app, course))[0]
-    await enroll(app, student, course)
+    await enroll_directly(app, student, course)
     return QuizCourse(owner, student, course, quiz_lesson, text_lesson)
 
 

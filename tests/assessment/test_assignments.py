@@ -14,8 +14,8 @@ from sqlalchemy import event
 from studyhall.assessment.models import Assignment, Submission
 from studyhall.core.events import OutboxEvent
 from studyhall.identity.models import Role
-from tests.assessment.conftest import FakeClock, QuizCourse, count_rows, enroll, quiz_body
-from tests.factories import create_course, create_organization, create_user
+from tests.assessment.conftest import QuizCourse, count_rows, quiz_body
+from tests.factories import FakeClock, create_course, create_organization, create_user, enroll_directly
 
 
 async def create_assignment(client: httpx.AsyncClient, qc: QuizCourse, **fields: Any) -> dict[str, Any]:
@@ -152,7 +152,7 @@ async def test_students_see_only_their_submissions(
 ) -> None:
     assignment = await create_assignment(client, quiz_course)
     other = await create_user(app)
-    await enroll(app, other, quiz_course.course)
+    await enroll_directly(app, other, quiz_course.course)
     url = f"/api/v1/assignments/{assignment['id']}/submissions"
     await client.post(url, json={"text": "mine"}, headers=quiz_course.student.headers)
     await client.post(url, json={"text": "theirs"}, headers=other.headers)
@@ -196,7 +196,7 @@ async def _graded_course(app: FastAPI, client: httpx.AsyncClient, qc: QuizCourse
 async def test_gradebook_json(app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     quiz_id, assignment_id = await _graded_course(app, client, quiz_course)
     idle = await create_user(app, full_name="Idle Student")
-    await enroll(app, idle, quiz_course.course)
+    await enroll_directly(app, idle, quiz_course.course)
     response = await client.get(
         f"/api/v1/courses/{quiz_course.course.id}/gradebook", headers=quiz_course.owner.headers
     )
@@ -216,7 +216,7 @@ async def test_gradebook_permissions(app: FastAPI, client: httpx.AsyncClient) ->
     admin = await create_user(app, Role.ADMIN)
     student = await create_user(app)
     course = await create_course(app, owner, lessons=1, organization=organization)
-    await enroll(app, student, course)
+    await enroll_directly(app, student, course)
     url = f"/api/v1/courses/{course.id}/gradebook"
     for actor, expected in (
         (owner, 200),
@@ -234,7 +234,7 @@ async def test_gradebook_csv_quotes_and_neutralises_formulas(
 ) -> None:
     await _graded_course(app, client, quiz_course)
     tricky = await create_user(app, full_name='-Doe, "Jane"\nSmith')
-    await enroll(app, tricky, quiz_course.course)
+    await enroll_directly(app, tricky, quiz_course.course)
     response = await client.get(
         f"/api/v1/courses/{quiz_course.course.id}/gradebook",
         params={"format": "csv"},
@@ -277,5 +277,5 @@ async def test_gradebook_query_count_does_not_grow_with_students(
     with_one = await _count_gradebook_queries(app, client, quiz_course)
     for _ in range(15):
         extra = await create_user(app)
-        await enroll(app, extra, quiz_course.course)
+        await enroll_directly(app, extra, quiz_course.course)
     assert await _count_gradebook_queries(app, client, quiz_course) == with_one

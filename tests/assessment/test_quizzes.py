@@ -17,13 +17,11 @@ from tests.assessment.conftest import (
     MULTIPLE,
     SINGLE,
     TEXT,
-    FakeClock,
     QuizCourse,
     count_rows,
-    enroll,
     quiz_body,
 )
-from tests.factories import create_course, create_lesson, create_user
+from tests.factories import FakeClock, create_course, create_lesson, create_user, enroll_directly
 
 
 async def put_quiz(client: httpx.AsyncClient, qc: QuizCourse, **settings: Any) -> dict[str, Any]:
@@ -396,7 +394,7 @@ async def test_shuffled_per_attempt_but_same_questions(
     orders = []
     for _ in range(3):
         student = await create_user(app)
-        await enroll(app, student, quiz_course.course)
+        await enroll_directly(app, student, quiz_course.course)
         attempt = (await start(client, quiz["id"], student.headers)).json()
         orders.append([q["id"] for q in attempt["questions"]])
     assert all(sorted(order) == sorted(q["id"] for q in quiz["questions"]) for order in orders)
@@ -406,7 +404,7 @@ async def test_shuffled_per_attempt_but_same_questions(
 async def test_attempt_visibility(app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     quiz = await put_quiz(client, quiz_course)
     other = await create_user(app)
-    await enroll(app, other, quiz_course.course)
+    await enroll_directly(app, other, quiz_course.course)
     mine = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     await start(client, quiz["id"], other.headers)
     own_list = (

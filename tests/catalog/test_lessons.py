@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from studyhall.catalog.models import Lesson, LessonVersion
 from studyhall.identity.models import Role
-from studyhall.learning.models import Enrollment, LessonCompletion
-from tests.factories import course_lessons, create_course, create_user
+from studyhall.learning.models import LessonCompletion
+from tests.factories import course_lessons, create_course, create_user, enroll_directly
 
 API = "/api/v1"
 
@@ -41,11 +41,6 @@ def parsed_tags(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
 
     Collector().feed(html)
     return tags
-
-
-async def enroll(app: FastAPI, user_id: str, course_id: uuid.UUID) -> None:
-    async with app.state.database.sessionmaker() as session, session.begin():
-        session.add(Enrollment(user_id=uuid.UUID(user_id), course_id=course_id))
 
 
 @pytest.mark.parametrize("lesson_type", ["text", "video", "file", "quiz", "assignment"])
@@ -229,7 +224,7 @@ async def test_lesson_access(app: FastAPI, client: httpx.AsyncClient) -> None:
     first, second = await course_lessons(app, course)
     async with app.state.database.sessionmaker() as session, session.begin():
         (await session.get(Lesson, first.id)).is_preview = True  # type: ignore[union-attr]
-    await enroll(app, enrolled.id, course.id)
+    await enroll_directly(app, enrolled, course)
     async with app.state.database.sessionmaker() as session, session.begin():
         session.add(LessonCompletion(user_id=enrolled.user.id, lesson_id=second.id, course_id=course.id))
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.core.db import Database, utcnow
+from studyhall.core.db import Database
 from studyhall.core.events import (
     Event,
     HandlerRegistry,
@@ -21,17 +21,7 @@ from studyhall.core.events import (
     backoff_seconds,
     emit,
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = utcnow() + timedelta(seconds=1)  # events emitted in the test are due
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.factories import FakeClock
 
 
 @pytest.fixture
@@ -113,11 +103,11 @@ async def test_failure_is_retried_with_exponential_backoff(database: Database) -
     assert row.available_at == clock.now + timedelta(seconds=2)
 
     assert await dispatcher.run_once() == 0, "not due before its back-off"
-    clock.advance(2)
+    clock.advance(seconds=2)
     assert await dispatcher.run_once() == 1
     [row] = await rows(database)
     assert row.available_at == clock.now + timedelta(seconds=4)
-    clock.advance(4)
+    clock.advance(seconds=4)
     assert await dispatcher.run_once() == 1
     [row] = await rows(database)
     assert row.status == OutboxStatus.DONE and row.last_error is None
@@ -137,7 +127,7 @@ async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
     dispatcher = dispatcher_for(database, handlers, clock=clock, max_attempts=3, backoff_base=1.5)
     for _ in range(3):
         assert await dispatcher.run_once() == 1
-        clock.advance(3600)
+        clock.advance(seconds=3600)
     assert await dispatcher.run_once() == 0
     [row] = await rows(database)
     assert row.status == OutboxStatus.DEAD
@@ -163,7 +153,7 @@ async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(databas
     stale = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
     stale_run = asyncio.create_task(stale.run_once())
     await entered.wait()
-    clock.advance(31)  # the first worker looks dead: its lease expired
+    clock.advance(seconds=31)  # the first worker looks dead: its lease expired
     fresh = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
     assert await fresh.run_once() == 1
     release.set()
