@@ -152,8 +152,7 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
     passwords, _ = security_from_settings(settings)
     user_id = ""
     try:
-        # Let the loop finish so that the unit of work commits.
-        async for session in database.session_scope():
+        async with database.session_scope() as session:
             user = await create_user(
                 session,
                 passwords,

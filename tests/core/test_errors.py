@@ -22,6 +22,11 @@ class WidgetAlreadyExists(Conflict):
     title = "Widget already exists"
 
 
+class WidgetRevoked(Conflict):
+    code = "widget_revoked"
+    keeps_changes = True
+
+
 class WidgetIn(BaseModel):
     name: str = Field(min_length=2)
     size: int = Field(ge=1)
@@ -55,6 +60,12 @@ def install_probe_routes(app: FastAPI) -> None:
         emit(session, "probe.written", {"n": 1})
         await session.flush()
         raise WidgetAlreadyExists()
+
+    @router.post("/write-keep-then-fail")
+    async def write_keep_then_fail(session: SessionDep) -> None:
+        emit(session, "probe.kept", {"n": 3})
+        await session.flush()
+        raise WidgetRevoked()
 
     @router.post("/write")
     async def write(session: SessionDep) -> dict[str, str]:
@@ -186,6 +197,15 @@ async def test_request_session_rolls_back_on_error(probe_app: FastAPI, client: h
         from sqlalchemy import func, select
 
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+async def test_error_that_keeps_changes_commits_them(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
+    assert_problem(await client.post("/_probe/write-keep-then-fail"), 409, "widget_revoked")
+    async with probe_app.state.database.sessionmaker() as session:
+        from sqlalchemy import select
+
+        kinds = (await session.scalars(select(OutboxEvent.event_type))).all()
+    assert kinds == ["probe.kept"]
 
 
 async def test_request_session_commits_before_responding(

@@ -177,7 +177,7 @@ async def test_background_dispatcher_delivers_after_commit(app: FastAPI, databas
     database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
     dispatcher.start()
     try:
-        async for session in database.session_scope():
+        async with database.session_scope() as session:
             emit(session, "thing.happened", {})
         await asyncio.wait_for(delivered.wait(), timeout=5)  # woken, not polled (30 s)
     finally:

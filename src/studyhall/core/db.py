@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, Uuid
 
 from studyhall.config import Settings
+from studyhall.core.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -163,12 +165,17 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit when the caller finishes, roll back when it raises."""
+        """One unit of work: commit when the caller finishes, roll back when it raises
+        (unless the error is a `DomainError` that `keeps_changes`)."""
         async with self.sessionmaker() as session:
             try:
                 yield session
                 await session.commit()
+            except DomainError as exc:
+                await (session.commit() if exc.keeps_changes else session.rollback())
+                raise
             except BaseException:
                 await session.rollback()
                 raise

@@ -25,7 +25,7 @@ def get_settings(request: Request) -> Settings:
 async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, before the
     response is sent (scope="function"), rolled back when it raises."""
-    async for session in database.session_scope():
+    async with database.session_scope() as session:
         yield session
 
 

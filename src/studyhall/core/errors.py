@@ -23,6 +23,9 @@ class DomainError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
+    #: Commit what the request changed before raising (e.g. revoking a token family when a
+    #: rotated refresh token is reused); by default the request's changes roll back.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title

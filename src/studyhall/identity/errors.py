@@ -48,6 +48,7 @@ class InvalidRefreshToken(Unauthenticated):
 class RefreshTokenReused(Unauthenticated):
     code = "refresh_token_reused"
     title = "Refresh token already used"
+    keeps_changes = True  # the family's revocation must persist although the request fails
 
 
 class SessionNotFound(NotFound):

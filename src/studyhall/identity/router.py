@@ -25,7 +25,7 @@ from studyhall.identity.deps import (
     PasswordHasherDep,
     RateLimiterDep,
 )
-from studyhall.identity.errors import OAuthDenied, OAuthFailed, OAuthStateInvalid, RefreshTokenReused
+from studyhall.identity.errors import OAuthDenied, OAuthFailed, OAuthStateInvalid
 from studyhall.identity.models import Role
 from studyhall.identity.schemas import (
     EmailVerificationConfirm,
@@ -176,12 +176,7 @@ async def token(
 async def refresh(
     body: RefreshRequest, session: SessionDep, config: AuthConfigDep, client: ClientInfoDep
 ) -> TokenPair:
-    try:
-        return await service.refresh(session, config, refresh_token=body.refresh_token, client=client)
-    except RefreshTokenReused:
-        # The family's revocation must persist although the request fails.
-        await session.commit()
-        raise
+    return await service.refresh(session, config, refresh_token=body.refresh_token, client=client)
 
 
 @auth_router.post(
