@@ -347,4 +347,5 @@ async def get_gradebook(
         return StreamingResponse(
             gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8", headers=headers
         )
-    return book
+    # Serialised once by Pydantic's compiled serializer; `response_model` still documents it.
+    return Response(gradebook.gradebook_json(book), media_type="application/json")

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import psutil
 from pydantic import BaseModel
@@ -110,7 +110,3 @@ def database_probe(engine: AsyncEngine) -> Probe:
             await conn.execute(text("SELECT 1"))
 
     return probe
-
-
-def health_payload(report: HealthReport) -> dict[str, Any]:
-    return report.model_dump(mode="json")
