@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.assessment.errors import NotCourseStaff, NotEnrolled
+from studyhall.assessment.errors import NotEnrolled
 from studyhall.catalog.access import CourseContext
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
@@ -36,11 +36,3 @@ async def require_student(
 ) -> None:
     if await course_role(session, user, course, not_found) != CourseRole.STUDENT:
         raise NotEnrolled("Only enrolled students take quizzes and submit work")
-
-
-def require_staff(user: User, course: CourseContext, not_found: DomainError) -> None:
-    if course.is_staff(user):
-        return
-    if course.is_visible_to(user):
-        raise NotCourseStaff()
-    raise not_found

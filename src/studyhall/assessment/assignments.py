@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.assessment.access import CourseRole, course_role, require_staff, require_student
+from studyhall.assessment.access import CourseRole, course_role, require_student
 from studyhall.assessment.errors import (
     AssignmentNotFound,
     InvalidGrade,
@@ -37,7 +37,7 @@ async def create_assignment(
     session: AsyncSession, user: User, course_id: uuid.UUID, data: AssignmentIn
 ) -> Assignment:
     context = await load_course(session, course_id)
-    require_staff(user, context, CourseNotFound())
+    context.require_staff(user, CourseNotFound())
     await _check_lesson(session, course_id, data.lesson_id)
     assignment = Assignment(
         course_id=course_id,
@@ -88,7 +88,7 @@ async def update_assignment(
     session: AsyncSession, user: User, assignment_id: uuid.UUID, data: AssignmentUpdate
 ) -> Assignment:
     assignment, context = await _load_assignment(session, assignment_id, for_update=True)
-    require_staff(user, context, AssignmentNotFound())
+    context.require_staff(user, AssignmentNotFound())
     changes = data.model_dump(exclude_unset=True)
     if "lesson_id" in changes:
         await _check_lesson(session, assignment.course_id, changes["lesson_id"])
@@ -102,7 +102,7 @@ async def update_assignment(
 
 async def delete_assignment(session: AsyncSession, user: User, assignment_id: uuid.UUID) -> None:
     assignment, context = await _load_assignment(session, assignment_id, for_update=True)
-    require_staff(user, context, AssignmentNotFound())
+    context.require_staff(user, AssignmentNotFound())
     assignment.deleted_at = utcnow()
     assignment.deletion_id = uuid.uuid4()
     await session.flush()
@@ -180,7 +180,7 @@ async def grade_submission(
         assignment, context = await _load_assignment(session, submission.assignment_id)
     except AssignmentNotFound as exc:
         raise SubmissionNotFound() from exc
-    require_staff(user, context, SubmissionNotFound())
+    context.require_staff(user, SubmissionNotFound())
     if data.points > assignment.max_points:
         raise InvalidGrade(f"The assignment is worth at most {assignment.max_points} points")
     submission.points = data.points

@@ -30,11 +30,6 @@ class NotEnrolled(PermissionDenied):
     title = "Enroll in the course first"
 
 
-class NotCourseStaff(PermissionDenied):
-    code = "not_course_staff"
-    title = "Only the course's staff may do this"
-
-
 class NotAQuizLesson(Conflict):
     code = "lesson_not_quiz"
     title = "The lesson is not of type quiz"

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.assessment.access import require_staff
 from studyhall.assessment.models import (
     Assignment,
     AttemptStatus,
@@ -88,7 +87,7 @@ def _key(text_id: str) -> str:
 async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUID) -> Gradebook:
     """Five queries whatever the number of students and items."""
     context = await load_course(session, course_id)
-    require_staff(user, context, CourseNotFound())
+    context.require_staff(user, CourseNotFound())
     items = await _items(session, course_id)
     students = await session.execute(
         select(User.id, User.full_name, User.email)

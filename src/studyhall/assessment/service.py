@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
-from studyhall.assessment.access import CourseRole, course_role, require_staff, require_student
+from studyhall.assessment.access import CourseRole, course_role, require_student
 from studyhall.assessment.errors import (
     AttemptAlreadySubmitted,
     AttemptExpired,
@@ -48,7 +48,7 @@ async def put_quiz(
     """Create or replace the quiz of a `quiz` lesson; (quiz, created). Past attempts keep
     their own copy of the questions, so replacing never changes them."""
     context = await load_lesson(session, lesson_id)
-    require_staff(user, context.course, LessonNotFound())
+    context.course.require_staff(user, LessonNotFound())
     if context.lesson.type != LessonType.QUIZ:
         raise NotAQuizLesson()
     fields = {
@@ -254,7 +254,7 @@ async def grade_attempt(
         context = await load_lesson(session, attempt.lesson_id)
     except LessonNotFound as exc:
         raise AttemptNotFound() from exc
-    require_staff(user, context.course, AttemptNotFound())
+    context.course.require_staff(user, AttemptNotFound())
     if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
         raise AttemptNotReviewable()
     was_passed = attempt.passed

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.catalog.errors import CourseNotFound, LessonNotFound
+from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff
 from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.catalog.policies import can_view_course, is_course_staff
+from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
 
 
@@ -30,6 +31,15 @@ class CourseContext:
 
     def is_visible_to(self, user: User | None) -> bool:
         return can_view_course(user, self.course, self.instructor_ids)
+
+    def require_staff(self, user: User | None, not_found: DomainError | None = None) -> None:
+        """Course staff pass; others who may see the course get 403 `not_course_staff`, the
+        rest `not_found` (404: they may not learn the course exists)."""
+        if self.is_staff(user):
+            return
+        if self.is_visible_to(user):
+            raise NotCourseStaff()
+        raise not_found or CourseNotFound()
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,16 +163,8 @@ async def staff_course(
 ) -> CourseContext:
     """A course the caller runs: 404 when they cannot see it, 403 when they only see it."""
     context = await load_course(session, course_id, for_update=for_update)
-    _require_staff(context, user)
+    context.require_staff(user)
     return context
-
-
-def _require_staff(context: CourseContext, user: User) -> None:
-    if context.is_staff(user):
-        return
-    if context.is_visible_to(user):
-        raise NotCourseStaff()
-    raise CourseNotFound()
 
 
 def _require_owner_level(context: CourseContext, user: User) -> None:
@@ -728,7 +720,7 @@ async def _load_module(
             select(Module.id).where(Module.id == module_id, Module.deleted_at.is_(None))
         ):
             context = await load_course(session, await _module_course(session, module_id), for_update=True)
-            _require_staff(context, user)
+            context.require_staff(user)
             raise NotDeleted("The module is not deleted")
         raise ModuleNotFound()
     try:
@@ -736,7 +728,7 @@ async def _load_module(
     except CourseNotFound as exc:
         raise ModuleNotFound() from exc
     try:
-        _require_staff(context, user)
+        context.require_staff(user)
     except CourseNotFound as exc:
         raise ModuleNotFound() from exc
     return module, context
