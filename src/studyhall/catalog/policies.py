@@ -22,19 +22,12 @@ def is_course_staff(user: User | None, course: Course, instructor_ids: Collectio
     )
 
 
-def can_edit_course(user: User | None, course: Course, instructor_ids: Collection[uuid.UUID]) -> bool:
-    return is_course_staff(user, course, instructor_ids)
-
-
 def can_delete_course(user: User | None, course: Course) -> bool:
-    """Deleting (and restoring) is for the owner, the organisation's principal and admins."""
+    """Deleting, restoring and managing co-instructors: the owner, the organisation's principal
+    and admins."""
     if user is None:
         return False
     return is_admin(user) or user.id == course.owner_id or is_principal_of(user, course.organization_id)
-
-
-def can_manage_instructors(user: User | None, course: Course) -> bool:
-    return can_delete_course(user, course)
 
 
 def can_create_course(user: User) -> bool:
