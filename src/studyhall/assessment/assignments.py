@@ -19,7 +19,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
-from studyhall.catalog.access import CourseContext, is_live_in_course, load_course
+from studyhall.catalog.access import CourseContext, is_live_in_course, load_course, locked
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.models import Lesson
 from studyhall.core.db import utcnow
@@ -68,7 +68,7 @@ async def _load_assignment(
 ) -> tuple[Assignment, CourseContext]:
     statement = select(Assignment).where(Assignment.id == assignment_id, Assignment.deleted_at.is_(None))
     if for_update:
-        statement = statement.with_for_update()
+        statement = locked(statement)
     assignment = await session.scalar(statement)
     if assignment is None:
         raise AssignmentNotFound()

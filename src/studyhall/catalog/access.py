@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff
@@ -17,6 +18,22 @@ from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.catalog.policies import can_view_course, is_course_staff
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+CourseItem = TypeVar("CourseItem", Module, Lesson)
+
+
+def locked(statement: SelectT, *, key_share: bool = False) -> SelectT:
+    """`statement` locking the rows it reads until commit and reading them into the session
+    afresh: how a change loads the row it changes.
+
+    Two changes that load a row this way run one after the other, the second seeing the row as
+    the first left it: PostgreSQL makes the second read wait for the first to commit, then
+    re-checks the WHERE clause on the new row version (so a row deleted meanwhile is not
+    found), and `populate_existing` makes the ORM take the new values even for an object the
+    session already holds. `key_share` takes the weaker `FOR NO KEY UPDATE` (the lock an UPDATE
+    takes), which does not wait for transactions that only insert rows referencing this one."""
+    return statement.with_for_update(key_share=key_share).execution_options(populate_existing=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +78,7 @@ async def load_course(
     """A non-deleted course; `CourseNotFound` otherwise. Visibility is the caller's check."""
     statement = select(Course).where(Course.id == course_id, Course.deleted_at.is_(None))
     if for_update:
-        statement = statement.with_for_update()
+        statement = locked(statement)
     course = await session.scalar(statement)
     if course is None:
         raise CourseNotFound()
@@ -81,6 +98,28 @@ async def load_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> LessonCont
         raise LessonNotFound()
     lesson, course = row
     return LessonContext(lesson, CourseContext(course, await instructor_ids_of(session, course.id)))
+
+
+async def lock_course_item(
+    session: AsyncSession, model: type[CourseItem], item_id: uuid.UUID
+) -> tuple[CourseItem, CourseContext] | None:
+    """A module or lesson, deleted or not, of a live course, for changing it; None when there
+    is no such item or its course is deleted.
+
+    The course row is locked first, as every change to a course and its modules and lessons
+    does, then the item is locked and read afresh: concurrent changes of one item run one
+    after the other, each seeing what the previous one left."""
+    course_id = await session.scalar(select(model.course_id).where(model.id == item_id))
+    if course_id is None:
+        return None
+    try:
+        context = await load_course(session, course_id, for_update=True)
+    except CourseNotFound:
+        return None
+    item = await session.scalar(locked(select(model).where(model.id == item_id), key_share=True))
+    if item is None:
+        return None
+    return item, context
 
 
 async def is_live_in_course(

@@ -33,6 +33,8 @@ from studyhall.catalog.access import (
     is_live_in_course,
     load_course,
     load_lesson,
+    lock_course_item,
+    locked,
     recount_lessons,
 )
 from studyhall.catalog.errors import (
@@ -585,7 +587,7 @@ async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID)
 
 async def restore_course(session: AsyncSession, user: User, course_id: uuid.UUID) -> Course:
     """Bring back the course and exactly the modules and lessons its delete removed."""
-    course = await session.scalar(select(Course).where(Course.id == course_id).with_for_update())
+    course = await session.scalar(locked(select(Course).where(Course.id == course_id)))
     if course is None:
         raise CourseNotFound()
     if not can_delete_course(user, course):
@@ -713,32 +715,19 @@ async def _renumber(
 async def _load_module(
     session: AsyncSession, user: User, module_id: uuid.UUID, *, deleted: bool = False
 ) -> tuple[Module, CourseContext]:
-    condition = Module.deleted_at.is_not(None) if deleted else Module.deleted_at.is_(None)
-    module = await session.scalar(select(Module).where(Module.id == module_id, condition))
-    if module is None:
-        if deleted and await session.scalar(
-            select(Module.id).where(Module.id == module_id, Module.deleted_at.is_(None))
-        ):
-            context = await load_course(session, await _module_course(session, module_id), for_update=True)
-            context.require_staff(user)
-            raise NotDeleted("The module is not deleted")
+    """A module of a course the caller runs, locked for changing; `deleted` says which state
+    the change needs (restoring a live module is `409 not_deleted`)."""
+    found = await lock_course_item(session, Module, module_id)
+    if found is None:
         raise ModuleNotFound()
-    try:
-        context = await load_course(session, module.course_id, for_update=True)
-    except CourseNotFound as exc:
-        raise ModuleNotFound() from exc
-    try:
+    module, context = found
+    if module.is_deleted != deleted:
+        if not deleted:
+            raise ModuleNotFound()
         context.require_staff(user)
-    except CourseNotFound as exc:
-        raise ModuleNotFound() from exc
+        raise NotDeleted("The module is not deleted")
+    context.require_staff(user, ModuleNotFound())
     return module, context
-
-
-async def _module_course(session: AsyncSession, module_id: uuid.UUID) -> uuid.UUID:
-    course_id = await session.scalar(select(Module.course_id).where(Module.id == module_id))
-    if course_id is None:
-        raise ModuleNotFound()
-    return course_id
 
 
 async def create_module(
@@ -819,17 +808,10 @@ async def _staff_lesson(
 ) -> tuple[Lesson, CourseContext]:
     """A lesson of a live course the caller runs; 404 when they may not know it, 403 when
     they see the course but do not run it."""
-    row = (
-        await session.execute(
-            select(Lesson, Course.id)
-            .join(Course, Course.id == Lesson.course_id)
-            .where(Lesson.id == lesson_id, Course.deleted_at.is_(None))
-        )
-    ).first()
-    if row is None:
+    found = await lock_course_item(session, Lesson, lesson_id)
+    if found is None:
         raise LessonNotFound()
-    lesson, course_id = row
-    context = await load_course(session, course_id, for_update=True)
+    lesson, context = found
     if not context.is_staff(user):
         if lesson.deleted_at is None and context.is_visible_to(user):
             raise NotCourseStaff()
