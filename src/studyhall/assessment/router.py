@@ -301,7 +301,8 @@ def _submission(submission: Submission) -> SubmissionRead:
     summary="Submit (or resubmit) work",
     description="Enrolled students. Resubmitting replaces the earlier submission until it is graded "
     "(`409 submission_already_graded` after). `is_late` is set after `due_at`. `201` for the first "
-    "submission, `200` for a replacement.",
+    "submission, `200` for a replacement. Submitting completes the assignment lesson the assignment "
+    "is linked to (`lesson_id`).",
     responses={**_COMMON, **_CONFLICT, 201: {"model": SubmissionRead, "description": "Created"}},
 )
 async def submit_work(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
 from studyhall.assessment.access import CourseRole, course_role, require_student
+from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
     AttemptAlreadySubmitted,
     AttemptExpired,
@@ -30,7 +31,6 @@ from studyhall.catalog.models import LessonType
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User
-from studyhall.learning.service import record_lesson_completion
 
 #: Submissions this long after the deadline still count (network latency, clock skew).
 SUBMIT_GRACE = timedelta(seconds=30)
@@ -253,7 +253,7 @@ async def submit_attempt(
     _apply_score(attempt, score, now)
     await session.flush()
     if attempt.passed:
-        await _complete_quiz_lesson(session, attempt)
+        await complete_activity_lesson(session, attempt.user_id, attempt.lesson_id, LessonType.QUIZ)
     return await _student_view(session, attempt)
 
 
@@ -269,15 +269,6 @@ def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> N
         attempt.status = AttemptStatus.GRADED
         attempt.passed = score.percent >= attempt.passing_score
         attempt.graded_at = now
-
-
-async def _complete_quiz_lesson(session: AsyncSession, attempt: QuizAttempt) -> None:
-    """A pass completes the quiz lesson; a lesson deleted since then has nothing to complete."""
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound:
-        return
-    await record_lesson_completion(session, attempt.user_id, context)
 
 
 async def grade_attempt(
@@ -316,7 +307,7 @@ async def grade_attempt(
         },
     )
     if attempt.passed and not was_passed:
-        await record_lesson_completion(session, attempt.user_id, context)
+        await complete_activity_lesson(session, attempt.user_id, attempt.lesson_id, LessonType.QUIZ)
     return AttemptView(attempt, answers_shown=True)  # staff see everything
 
 
