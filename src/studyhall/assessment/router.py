@@ -22,6 +22,7 @@ from studyhall.assessment.schemas import (
     AttemptSubmit,
     AttemptSummary,
     Gradebook,
+    MyGrades,
     QuestionResult,
     QuestionResultWithKey,
     QuizForStaff,
@@ -370,3 +371,18 @@ async def get_gradebook(
         )
     # Serialised once by Pydantic's compiled serializer; `response_model` still documents it.
     return Response(gradebook.gradebook_json(book), media_type="application/json")
+
+
+@router.get(
+    "/courses/{course_id}/grades/me",
+    response_model=MyGrades,
+    summary="My grades in a course",
+    description="Enrolled students (`403 not_enrolled` for anyone else who can see the course, course "
+    "staff included: they read the gradebook). Every quiz and assignment of the course with the "
+    "caller's status and score: for a quiz the best graded attempt counts (as in the gradebook), else "
+    "the latest awaiting review. `overall_percent` weighs graded items by their points (null while "
+    "nothing is graded). Never shows answer keys or anyone else's work.",
+    responses=_COMMON,
+)
+async def my_grades(course_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> MyGrades:
+    return await gradebook.my_grades(session, user, course_id)

@@ -329,3 +329,32 @@ class Gradebook(BaseModel):
     course_id: uuid.UUID
     items: list[GradebookItem]
     students: list[GradebookRow]
+
+
+GradeStatus = Literal["not_started", "in_progress", "pending_review", "graded", "submitted"]
+
+
+class MyGradeItem(BaseModel):
+    kind: Literal["quiz", "assignment"]
+    id: uuid.UUID = Field(description="The quiz's or the assignment's id")
+    title: str
+    status: GradeStatus = Field(
+        description="Quizzes: `graded` (an attempt is graded), `pending_review` (text answers await "
+        "review), `in_progress` (attempted, no result yet: an open or expired attempt), `not_started`. "
+        "Assignments: `graded`, `submitted`, `not_started`."
+    )
+    score_percent: float | None = Field(None, description="Set once graded")
+    points: float | None = Field(None, description="Set once graded")
+    max_points: float
+    passed: bool | None = Field(None, description="Graded quizzes only; assignments have no pass mark")
+    feedback: str | None = Field(None, description="The grader's feedback on a graded assignment")
+    graded_at: datetime | None = None
+
+
+class MyGrades(BaseModel):
+    course_id: uuid.UUID
+    items: list[MyGradeItem] = Field(description="Quizzes in lesson order, then assignments by due date")
+    overall_percent: float | None = Field(
+        description="Points-weighted over graded items (sum of points over sum of max_points); null "
+        "while nothing is graded"
+    )
