@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -74,3 +75,45 @@ def quiz_body(*questions: dict[str, Any], **settings: Any) -> dict[str, Any]:
 async def count_rows(app: FastAPI, model: Any, *where: Any) -> int:
     async with app.state.database.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def put_quiz(client: httpx.AsyncClient, qc: QuizCourse, **settings: Any) -> dict[str, Any]:
+    questions = settings.pop("questions", [SINGLE, MULTIPLE])
+    response = await client.put(
+        f"/api/v1/lessons/{qc.quiz_lesson.id}/quiz",
+        json=quiz_body(*questions, **settings),
+        headers=qc.owner.headers,
+    )
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+async def start(client: httpx.AsyncClient, quiz_id: str, headers: dict[str, str]) -> httpx.Response:
+    return await client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
+
+
+def right_answers(quiz: dict[str, Any]) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in quiz["questions"]:
+        if question["type"] == "text":
+            answers[question["id"]] = "A function that calls itself."
+        else:
+            answers[question["id"]] = [o["id"] for o in question["options"] if o["is_correct"]]
+    return answers
+
+
+async def submit(
+    client: httpx.AsyncClient, attempt_id: str, answers: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/attempts/{attempt_id}/submit", json={"answers": answers}, headers=headers
+    )
+
+
+#: What tells a student which answers were right.
+ANSWER_KEY_FIELDS = ("is_correct", "correct_option_ids", "points_awarded")
+
+
+def assert_no_answer_key(payload: Any) -> None:
+    text = str(payload)
+    assert not [field for field in ANSWER_KEY_FIELDS if field in text], payload

@@ -18,40 +18,14 @@ from tests.assessment.conftest import (
     SINGLE,
     TEXT,
     QuizCourse,
+    assert_no_answer_key,
     count_rows,
+    put_quiz,
     quiz_body,
+    right_answers,
+    start,
 )
 from tests.factories import FakeClock, create_course, create_lesson, create_user, enroll_directly
-
-
-async def put_quiz(client: httpx.AsyncClient, qc: QuizCourse, **settings: Any) -> dict[str, Any]:
-    questions = settings.pop("questions", [SINGLE, MULTIPLE])
-    response = await client.put(
-        f"/api/v1/lessons/{qc.quiz_lesson.id}/quiz",
-        json=quiz_body(*questions, **settings),
-        headers=qc.owner.headers,
-    )
-    assert response.status_code in (200, 201), response.text
-    return dict(response.json())
-
-
-async def start(client: httpx.AsyncClient, quiz_id: str, headers: dict[str, str]) -> httpx.Response:
-    return await client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
-
-
-def right_answers(quiz: dict[str, Any]) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for question in quiz["questions"]:
-        if question["type"] == "text":
-            answers[question["id"]] = "A function that calls itself."
-        else:
-            answers[question["id"]] = [o["id"] for o in question["options"] if o["is_correct"]]
-    return answers
-
-
-def assert_no_answer_key(payload: Any) -> None:
-    assert "is_correct" not in str(payload)
-
 
 # -- authoring -------------------------------------------------------------------------
 
@@ -181,7 +155,8 @@ async def test_full_pass_completes_the_lesson(
     assert result["status"] == "graded"
     assert (result["points"], result["max_points"], result["score_percent"]) == (5.0, 5.0, 100.0)
     assert result["passed"] is True
-    assert all(r["correct"] for r in result["results"])
+    assert result["answers_shown"] is True, "passing shows the answers"
+    assert all(r["is_correct"] for r in result["results"])
     assert (
         await count_rows(app, LessonCompletion, LessonCompletion.lesson_id == quiz_course.quiz_lesson.id) == 1
     )
@@ -190,7 +165,7 @@ async def test_full_pass_completes_the_lesson(
 async def test_choice_questions_are_all_or_nothing(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    quiz = await put_quiz(client, quiz_course)
+    quiz = await put_quiz(client, quiz_course, show_answers="after_each_attempt")
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     single, multiple = quiz["questions"]
     partly_right = [o["id"] for o in multiple["options"] if o["is_correct"]][:1]
@@ -205,7 +180,7 @@ async def test_choice_questions_are_all_or_nothing(
     by_question = {r["question_id"]: r for r in result["results"]}
     assert by_question[single["id"]]["points_awarded"] == 2.0
     assert by_question[multiple["id"]]["points_awarded"] == 0.0
-    assert by_question[multiple["id"]]["correct"] is False
+    assert by_question[multiple["id"]]["is_correct"] is False
     assert result["score_percent"] == 40.0
     assert result["passed"] is False
     assert await count_rows(app, LessonCompletion) == 0
@@ -224,31 +199,66 @@ async def test_unanswered_questions_score_zero(client: httpx.AsyncClient, quiz_c
     assert (result["points"], result["status"], result["passed"]) == (0.0, "graded", False)
 
 
-@pytest.mark.parametrize("kind", ["unknown_question", "unknown_option", "two_for_single", "text_for_choice"])
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["unknown_question", "unknown_option", "duplicate_option", "too_many_options", "option_list_expected"],
+)
 async def test_answers_are_checked_against_the_attempt(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse, kind: str
 ) -> None:
     quiz = await put_quiz(client, quiz_course)
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
-    single = quiz["questions"][0]
-    answers = {
-        "unknown_question": {"00000000-0000-4000-8000-000000000000": []},
-        "unknown_option": {single["id"]: ["00000000-0000-4000-8000-000000000000"]},
-        "two_for_single": {single["id"]: [o["id"] for o in single["options"][:2]]},
-        "text_for_choice": {single["id"]: "4"},
+    single, multiple = quiz["questions"]
+    question_id, answer = {
+        "unknown_question": (UNKNOWN_ID, []),
+        "unknown_option": (single["id"], [UNKNOWN_ID]),
+        "duplicate_option": (multiple["id"], [multiple["options"][0]["id"]] * 2),
+        "too_many_options": (single["id"], [o["id"] for o in single["options"][:2]]),
+        "option_list_expected": (single["id"], "4"),
     }[kind]
     response = await client.post(
         f"/api/v1/attempts/{attempt['id']}/submit",
-        json={"answers": answers},
+        json={"answers": {question_id: answer}},
         headers=quiz_course.student.headers,
     )
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid_answers"
-    assert_no_answer_key(response.json())
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "invalid_answers"
+    [error] = body["errors"]
+    assert set(error) == {"loc", "msg", "type"}
+    assert (error["loc"], error["type"]) == (["body", "answers", question_id], kind)
+    assert isinstance(error["msg"], str) and error["msg"]
+    assert_no_answer_key(body)
     detail = (
         await client.get(f"/api/v1/attempts/{attempt['id']}", headers=quiz_course.student.headers)
     ).json()
     assert detail["status"] == "in_progress"
+    assert await count_rows(app, QuizAttempt, QuizAttempt.answers.is_not(None)) == 0
+
+
+async def test_invalid_answers_lists_every_problem(
+    client: httpx.AsyncClient, quiz_course: QuizCourse
+) -> None:
+    quiz = await put_quiz(client, quiz_course, questions=[SINGLE, TEXT])
+    attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
+    single, text = quiz["questions"]
+    response = await client.post(
+        f"/api/v1/attempts/{attempt['id']}/submit",
+        json={"answers": {single["id"]: "4", text["id"]: [single["options"][0]["id"]], UNKNOWN_ID: "x"}},
+        headers=quiz_course.student.headers,
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_answers")
+    assert sorted((e["loc"][-1], e["type"]) for e in response.json()["errors"]) == sorted(
+        [
+            (single["id"], "option_list_expected"),
+            (text["id"], "text_expected"),
+            (UNKNOWN_ID, "unknown_question"),
+        ]
+    )
 
 
 async def test_second_start_returns_the_open_attempt(

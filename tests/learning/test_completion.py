@@ -235,3 +235,38 @@ async def test_record_lesson_completion_for_other_domains(app: FastAPI, client: 
         with pytest.raises(NotEnrolled):
             await record_lesson_completion(session, stranger.user.id, context)
     assert await completion_count(app, stranger, course) == 0
+
+
+@pytest.mark.parametrize("lesson_type", ["quiz", "assignment"])
+async def test_activity_lessons_are_not_marked_by_hand(
+    app: FastAPI, client: httpx.AsyncClient, lesson_type: str
+) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=1, lesson_type=lesson_type)
+    lesson = (await course_lessons(app, course))[0]
+    await enroll(client, student, course)
+
+    body = assert_problem(await complete(client, student, lesson), 409, "completed_by_activity")
+    assert body["type"].endswith("#completed_by_activity")
+    position = await client.put(
+        f"{API}/lessons/{lesson.id}/position",
+        json={"position_seconds": 600, "duration_seconds": 600},
+        headers=student.headers,
+    )
+    assert_problem(position, 409, "lesson_not_video")
+    assert await completion_count(app, student, course) == 0
+    row = await enrollment_row(app, student, course)
+    assert row is not None
+    assert row.completed_at is None
+    assert await events(app, "course.completed") == []
+
+    # Completed through its activity, it cannot be un-marked by hand either.
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await record_lesson_completion(session, student.user.id, await load_lesson(session, lesson.id))
+    undo = await client.delete(f"{API}/lessons/{lesson.id}/complete", headers=student.headers)
+    assert_problem(undo, 409, "completed_by_activity")
+    assert await completion_count(app, student, course) == 1
+    row = await enrollment_row(app, student, course)
+    assert row is not None
+    assert row.completed_at is not None

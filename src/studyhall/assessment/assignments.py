@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment.access import CourseRole, course_role, require_student
+from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
     AssignmentNotFound,
     InvalidGrade,
@@ -21,7 +23,7 @@ from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
 from studyhall.catalog.access import CourseContext, is_live_in_course, load_course, locked
 from studyhall.catalog.errors import CourseNotFound
-from studyhall.catalog.models import Lesson
+from studyhall.catalog.models import Lesson, LessonType
 from studyhall.core.db import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
@@ -122,7 +124,8 @@ async def _submission_of(
 async def submit(
     session: AsyncSession, user: User, assignment_id: uuid.UUID, data: SubmissionIn, now: datetime
 ) -> tuple[Submission, bool]:
-    """Submit or resubmit (replacing the earlier one) until graded; (submission, created)."""
+    """Submit or resubmit (replacing the earlier one) until graded; (submission, created).
+    Submitting completes the assignment lesson the assignment is linked to."""
     assignment, context = await _load_assignment(session, assignment_id)
     await require_student(session, user, context, AssignmentNotFound())
     fields = {
@@ -131,16 +134,25 @@ async def submit(
         "submitted_at": now,
         "is_late": assignment.due_at is not None and now > assignment.due_at,
     }
-    existing = await _submission_of(session, assignment_id, user.id)
+    submission, created = await _store_submission(session, assignment, user.id, fields)
+    if assignment.lesson_id is not None:
+        await complete_activity_lesson(session, user.id, assignment.lesson_id, LessonType.ASSIGNMENT)
+    return submission, created
+
+
+async def _store_submission(
+    session: AsyncSession, assignment: Assignment, user_id: uuid.UUID, fields: dict[str, Any]
+) -> tuple[Submission, bool]:
+    existing = await _submission_of(session, assignment.id, user_id)
     if existing is None:
         submission = Submission(
-            assignment_id=assignment_id, user_id=user.id, course_id=assignment.course_id, **fields
+            assignment_id=assignment.id, user_id=user_id, course_id=assignment.course_id, **fields
         )
         try:
             async with session.begin_nested():
                 session.add(submission)
         except IntegrityError:  # a concurrent first submission: replace it instead
-            existing = await _submission_of(session, assignment_id, user.id)
+            existing = await _submission_of(session, assignment.id, user_id)
             if existing is None:
                 raise
         else:

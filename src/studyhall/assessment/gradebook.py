@@ -1,15 +1,21 @@
-"""The gradebook: students × quizzes and assignments, computed in SQL, as JSON or CSV."""
+"""The gradebook (students × quizzes and assignments, computed in SQL, as JSON or CSV) and a
+student's own grades."""
 
 from __future__ import annotations
 
 import csv
 import io
 import uuid
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.assessment import scoring
+from studyhall.assessment.access import CourseRole, course_role
+from studyhall.assessment.errors import NotEnrolled
 from studyhall.assessment.models import (
     Assignment,
     AttemptStatus,
@@ -18,7 +24,14 @@ from studyhall.assessment.models import (
     Submission,
     SubmissionStatus,
 )
-from studyhall.assessment.schemas import Gradebook, GradebookItem, GradebookRow
+from studyhall.assessment.schemas import (
+    Gradebook,
+    GradebookItem,
+    GradebookRow,
+    GradeStatus,
+    MyGradeItem,
+    MyGrades,
+)
 from studyhall.catalog.access import load_course
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.models import Lesson
@@ -30,17 +43,30 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_ROWS_PER_CHUNK = 200
 
 
-async def _items(session: AsyncSession, course_id: uuid.UUID) -> list[GradebookItem]:
-    quizzes = await session.execute(
-        select(Quiz.id, Quiz.title)
+def _live_quizzes(course_id: uuid.UUID, *columns: Any) -> Select[Any]:
+    """Quizzes of the course's current lessons, in lesson order."""
+    return (
+        select(*columns)
+        .select_from(Quiz)
         .join(Lesson, Lesson.id == Quiz.lesson_id)
         .where(Quiz.course_id == course_id, Lesson.deleted_at.is_(None))
         .order_by(Lesson.position)
     )
-    assignments = await session.execute(
-        select(Assignment.id, Assignment.title, Assignment.max_points)
+
+
+def _live_assignments(course_id: uuid.UUID, *columns: Any) -> Select[Any]:
+    """The course's current assignments, by due date (undated last)."""
+    return (
+        select(*columns)
         .where(Assignment.course_id == course_id, Assignment.deleted_at.is_(None))
         .order_by(Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at)
+    )
+
+
+async def _items(session: AsyncSession, course_id: uuid.UUID) -> list[GradebookItem]:
+    quizzes = await session.execute(_live_quizzes(course_id, Quiz.id, Quiz.title))
+    assignments = await session.execute(
+        _live_assignments(course_id, Assignment.id, Assignment.title, Assignment.max_points)
     )
     return [GradebookItem(id=i, kind="quiz", title=t, max_points=100.0) for i, t in quizzes.all()] + [
         GradebookItem(id=i, kind="assignment", title=t, max_points=m) for i, t, m in assignments.all()
@@ -107,6 +133,112 @@ async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUI
         for user_id, name, email in students.all()
     ]
     return Gradebook.model_construct(course_id=course_id, items=items, students=rows)
+
+
+# -- a student's own grades -------------------------------------------------------------
+
+
+async def my_grades(session: AsyncSession, user: User, course_id: uuid.UUID) -> MyGrades:
+    """The caller's grades in a course, for enrolled students: seven queries whatever the
+    number of items and attempts. Only the caller's own rows are read, and no answer key."""
+    context = await load_course(session, course_id)
+    if await course_role(session, user, context, CourseNotFound()) != CourseRole.STUDENT:
+        raise NotEnrolled("Grades are for enrolled students; course staff read the gradebook")
+    quizzes = await session.execute(_live_quizzes(course_id, Quiz.id, Quiz.title, Quiz.questions))
+    assignments = await session.execute(
+        _live_assignments(course_id, Assignment.id, Assignment.title, Assignment.max_points)
+    )
+    attempts = await session.execute(
+        select(
+            QuizAttempt.quiz_id,
+            QuizAttempt.number,
+            QuizAttempt.status,
+            QuizAttempt.score_percent,
+            QuizAttempt.points,
+            QuizAttempt.max_points,
+            QuizAttempt.passed,
+            QuizAttempt.graded_at,
+        ).where(QuizAttempt.course_id == course_id, QuizAttempt.user_id == user.id)
+    )
+    submissions = await session.execute(
+        select(
+            Submission.assignment_id,
+            Submission.status,
+            Submission.points,
+            Submission.feedback,
+            Submission.graded_at,
+        ).where(Submission.course_id == course_id, Submission.user_id == user.id)
+    )
+    attempts_by_quiz: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for attempt in attempts.all():
+        attempts_by_quiz[attempt.quiz_id].append(attempt)
+    submission_by_assignment = {row.assignment_id: row for row in submissions.all()}
+    items = [
+        _quiz_grade(quiz_id, title, scoring.max_points(questions), attempts_by_quiz[quiz_id])
+        for quiz_id, title, questions in quizzes.all()
+    ] + [
+        _assignment_grade(assignment_id, title, max_points, submission_by_assignment.get(assignment_id))
+        for assignment_id, title, max_points in assignments.all()
+    ]
+    return MyGrades(course_id=course_id, items=items, overall_percent=_overall_percent(items))
+
+
+def _quiz_grade(quiz_id: uuid.UUID, title: str, max_points: float, attempts: Sequence[Any]) -> MyGradeItem:
+    """The best graded attempt counts (the gradebook's score); else the latest one awaiting
+    review; else the quiz is in progress (an open or expired attempt) or not started."""
+    graded = [a for a in attempts if a.status == AttemptStatus.GRADED]
+    if graded:
+        best = max(graded, key=lambda a: (a.score_percent or 0.0, a.number))
+        return MyGradeItem(
+            kind="quiz",
+            id=quiz_id,
+            title=title,
+            status="graded",
+            score_percent=best.score_percent,
+            points=best.points,
+            max_points=best.max_points,
+            passed=best.passed,
+            graded_at=best.graded_at,
+        )
+    pending = [a for a in attempts if a.status == AttemptStatus.PENDING_REVIEW]
+    if pending:
+        latest = max(pending, key=lambda a: a.number)
+        return MyGradeItem(
+            kind="quiz", id=quiz_id, title=title, status="pending_review", max_points=latest.max_points
+        )
+    status: GradeStatus = "in_progress" if attempts else "not_started"
+    return MyGradeItem(kind="quiz", id=quiz_id, title=title, status=status, max_points=max_points)
+
+
+def _assignment_grade(
+    assignment_id: uuid.UUID, title: str, max_points: float, submission: Any | None
+) -> MyGradeItem:
+    if submission is None or submission.status != SubmissionStatus.GRADED:
+        status: GradeStatus = "not_started" if submission is None else "submitted"
+        return MyGradeItem(
+            kind="assignment", id=assignment_id, title=title, status=status, max_points=max_points
+        )
+    return MyGradeItem(
+        kind="assignment",
+        id=assignment_id,
+        title=title,
+        status="graded",
+        score_percent=scoring.percent(submission.points, max_points),
+        points=submission.points,
+        max_points=max_points,
+        feedback=submission.feedback,
+        graded_at=submission.graded_at,
+    )
+
+
+def _overall_percent(items: list[MyGradeItem]) -> float | None:
+    """Points-weighted over graded items: a 50-point essay weighs ten times a 5-point quiz."""
+    graded = [item for item in items if item.status == "graded" and item.points is not None]
+    if not graded:
+        return None
+    return scoring.percent(
+        sum(item.points or 0.0 for item in graded), sum(item.max_points for item in graded)
+    )
 
 
 def gradebook_json(book: Gradebook) -> bytes:

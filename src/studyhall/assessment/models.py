@@ -27,6 +27,15 @@ class AttemptStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class ShowAnswers(StrEnum):
+    """When students see the answer key of their submitted attempts."""
+
+    AFTER_EACH_ATTEMPT = "after_each_attempt"
+    #: Once they passed, or have no attempt left (never with unlimited attempts, unless they pass).
+    AFTER_LAST_ATTEMPT = "after_last_attempt"
+    NEVER = "never"
+
+
 class SubmissionStatus(StrEnum):
     SUBMITTED = "submitted"
     GRADED = "graded"
@@ -45,6 +54,11 @@ class Quiz(UUIDPrimaryKey, Timestamps, Base):
     max_attempts: Mapped[int | None] = mapped_column(default=None)
     time_limit_minutes: Mapped[int | None] = mapped_column(default=None)
     shuffle_questions: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_answers: Mapped[str] = mapped_column(
+        String(24),
+        default=ShowAnswers.AFTER_LAST_ATTEMPT,
+        server_default=ShowAnswers.AFTER_LAST_ATTEMPT.value,
+    )
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     revision: Mapped[int] = mapped_column(default=1)
 

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from studyhall.assessment import assignments, gradebook, scoring, service
 from studyhall.assessment.access import CourseRole
-from studyhall.assessment.models import Quiz, QuizAttempt, Submission
+from studyhall.assessment.models import Quiz, Submission
 from studyhall.assessment.schemas import (
     AssignmentIn,
     AssignmentRead,
@@ -22,6 +22,9 @@ from studyhall.assessment.schemas import (
     AttemptSubmit,
     AttemptSummary,
     Gradebook,
+    MyGrades,
+    QuestionResult,
+    QuestionResultWithKey,
     QuizForStaff,
     QuizForStudent,
     QuizIn,
@@ -54,6 +57,7 @@ def _quiz_view(quiz: Quiz, role: CourseRole) -> QuizForStaff | QuizForStudent:
         "max_attempts": quiz.max_attempts,
         "time_limit_minutes": quiz.time_limit_minutes,
         "shuffle_questions": quiz.shuffle_questions,
+        "show_answers": quiz.show_answers,
         "revision": quiz.revision,
         "updated_at": quiz.updated_at,
     }
@@ -63,7 +67,8 @@ def _quiz_view(quiz: Quiz, role: CourseRole) -> QuizForStaff | QuizForStudent:
     return QuizForStudent.model_validate({**fields, "questions": questions})
 
 
-def _summary_fields(attempt: QuizAttempt) -> dict[str, Any]:
+def _summary_fields(view: service.AttemptView) -> dict[str, Any]:
+    attempt = view.attempt
     return {
         "id": attempt.id,
         "quiz_id": attempt.quiz_id,
@@ -77,16 +82,27 @@ def _summary_fields(attempt: QuizAttempt) -> dict[str, Any]:
         "points": attempt.points,
         "max_points": attempt.max_points,
         "passed": attempt.passed,
+        "answers_shown": view.answers_shown,
     }
 
 
-def _result(attempt: QuizAttempt) -> AttemptResult:
+def _question_results(
+    results: list[dict[str, Any]], answers_shown: bool
+) -> list[QuestionResultWithKey] | list[QuestionResult]:
+    """Stored results as the caller may see them: with the answer key, or only their answers."""
+    if answers_shown:
+        return [QuestionResultWithKey.model_validate({**r, "is_correct": r["correct"]}) for r in results]
+    return [QuestionResult.model_validate(r) for r in results]
+
+
+def _result(view: service.AttemptView) -> AttemptResult:
+    attempt = view.attempt
     return AttemptResult.model_validate(
         {
-            **_summary_fields(attempt),
+            **_summary_fields(view),
             "score_percent": attempt.score_percent or 0.0,
             "points": attempt.points or 0.0,
-            "results": attempt.results or [],
+            "results": _question_results(attempt.results or [], view.answers_shown),
         }
     )
 
@@ -143,14 +159,15 @@ async def start_attempt(
     "/quizzes/{quiz_id}/attempts",
     response_model=Page[AttemptSummary],
     summary="Attempts at a quiz",
-    description="Staff see every attempt, students their own; newest first.",
+    description="Staff see every attempt, students their own; newest first. `answers_shown` tells "
+    "whether the caller may see the answer key (the quiz's `show_answers`).",
     responses=_COMMON,
 )
 async def list_attempts(
     quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep, clock: ClockDep
 ) -> Page[AttemptSummary]:
-    rows, total = await service.list_attempts(session, user, quiz_id, page, clock())
-    return Page.of([AttemptSummary.model_validate(_summary_fields(a)) for a in rows], total, page)
+    views, total = await service.list_attempts(session, user, quiz_id, page, clock())
+    return Page.of([AttemptSummary.model_validate(_summary_fields(view)) for view in views], total, page)
 
 
 @router.get(
@@ -158,18 +175,21 @@ async def list_attempts(
     response_model=AttemptRead,
     summary="One attempt",
     description="Its student and the course staff. Questions never carry the answer key; results "
-    "(with the correct options) appear once submitted.",
+    "appear once submitted, with the key (`points_awarded`, `is_correct`, `correct_option_ids`) for "
+    "staff and, as the quiz's `show_answers` allows, for the student (`answers_shown`).",
     responses={**_AUTH, **_NOT_FOUND},
 )
 async def get_attempt(
     attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
 ) -> AttemptRead:
-    attempt = await service.get_attempt(session, user, attempt_id, clock())
+    view = await service.get_attempt(session, user, attempt_id, clock())
+    attempt = view.attempt
+    results = None if attempt.results is None else _question_results(attempt.results, view.answers_shown)
     return AttemptRead.model_validate(
         {
-            **_summary_fields(attempt),
+            **_summary_fields(view),
             "questions": [scoring.public_question(q) for q in attempt.questions],
-            "results": attempt.results,
+            "results": results,
         }
     )
 
@@ -181,7 +201,8 @@ async def get_attempt(
     description="The attempt's student only. Choice questions are scored all or nothing; text answers "
     "leave the attempt `pending_review`. Past `deadline_at` + 30 s: `409 attempt_expired`; a second "
     "submit: `409 attempt_already_submitted`; answers naming unknown questions or options: "
-    "`422 invalid_answers`. A pass completes the quiz lesson.",
+    "`422 invalid_answers` (with `errors` like a validation error). A pass completes the quiz lesson. "
+    "Results carry the answer key only as the quiz's `show_answers` allows (`answers_shown`).",
     responses={**_AUTH, **_NOT_FOUND, **_CONFLICT, **error_responses(422)},
 )
 async def submit_attempt(
@@ -281,7 +302,8 @@ def _submission(submission: Submission) -> SubmissionRead:
     summary="Submit (or resubmit) work",
     description="Enrolled students. Resubmitting replaces the earlier submission until it is graded "
     "(`409 submission_already_graded` after). `is_late` is set after `due_at`. `201` for the first "
-    "submission, `200` for a replacement.",
+    "submission, `200` for a replacement. Submitting completes the assignment lesson the assignment "
+    "is linked to (`lesson_id`).",
     responses={**_COMMON, **_CONFLICT, 201: {"model": SubmissionRead, "description": "Created"}},
 )
 async def submit_work(
@@ -349,3 +371,18 @@ async def get_gradebook(
         )
     # Serialised once by Pydantic's compiled serializer; `response_model` still documents it.
     return Response(gradebook.gradebook_json(book), media_type="application/json")
+
+
+@router.get(
+    "/courses/{course_id}/grades/me",
+    response_model=MyGrades,
+    summary="My grades in a course",
+    description="Enrolled students (`403 not_enrolled` for anyone else who can see the course, course "
+    "staff included: they read the gradebook). Every quiz and assignment of the course with the "
+    "caller's status and score: for a quiz the best graded attempt counts (as in the gradebook), else "
+    "the latest awaiting review. `overall_percent` weighs graded items by their points (null while "
+    "nothing is graded). Never shows answer keys or anyone else's work.",
+    responses=_COMMON,
+)
+async def my_grades(course_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> MyGrades:
+    return await gradebook.my_grades(session, user, course_id)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from studyhall.assessment.models import AttemptStatus, QuestionType, SubmissionStatus
+from studyhall.assessment.models import AttemptStatus, QuestionType, ShowAnswers, SubmissionStatus
 
 MAX_QUESTIONS = 200
 MAX_OPTIONS = 26
@@ -63,6 +63,11 @@ class QuizIn(BaseModel):
     max_attempts: int | None = Field(None, ge=1, le=1000, description="null: unlimited")
     time_limit_minutes: int | None = Field(None, ge=1, le=1440, description="null: no limit")
     shuffle_questions: bool = False
+    show_answers: ShowAnswers = Field(
+        ShowAnswers.AFTER_LAST_ATTEMPT,
+        description="When students see which answers were right: after each attempt, once they "
+        "passed or have no attempt left (default), or never",
+    )
     questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
 
     @model_validator(mode="after")
@@ -110,6 +115,7 @@ class _QuizBase(BaseModel):
     max_attempts: int | None
     time_limit_minutes: int | None
     shuffle_questions: bool
+    show_answers: ShowAnswers
     revision: int
     updated_at: datetime
 
@@ -149,14 +155,29 @@ class AttemptSubmit(BaseModel):
 
 
 class QuestionResult(BaseModel):
+    """A question's result without the answer key: what the student answered."""
+
     question_id: uuid.UUID
     type: QuestionType
     max_points: float
-    points_awarded: float | None = Field(description="null while a text answer awaits review")
-    correct: bool | None
     selected_option_ids: list[uuid.UUID] = Field(default_factory=list)
-    correct_option_ids: list[uuid.UUID] = Field(default_factory=list)
     text_answer: str | None = None
+
+
+class QuestionResultWithKey(QuestionResult):
+    """A question's result with the answer key: shown to staff, and to the student as the
+    quiz's `show_answers` allows."""
+
+    points_awarded: float | None = Field(description="null while a text answer awaits review")
+    is_correct: bool | None = Field(description="null while a text answer awaits review")
+    correct_option_ids: list[uuid.UUID]
+
+
+_ANSWERS_SHOWN = Field(
+    description="Whether `results` carry the answer key (`points_awarded`, `is_correct`, "
+    "`correct_option_ids`), as the quiz's `show_answers` allows; staff always see it"
+)
+QuestionResults = list[QuestionResultWithKey] | list[QuestionResult]
 
 
 class AttemptResult(BaseModel):
@@ -169,7 +190,8 @@ class AttemptResult(BaseModel):
     max_points: float
     passed: bool | None = Field(description="null while text answers await review")
     submitted_at: datetime | None
-    results: list[QuestionResult]
+    answers_shown: bool = _ANSWERS_SHOWN
+    results: QuestionResults
 
 
 class AttemptSummary(BaseModel):
@@ -185,13 +207,14 @@ class AttemptSummary(BaseModel):
     points: float | None
     max_points: float
     passed: bool | None
+    answers_shown: bool = _ANSWERS_SHOWN
 
 
 class AttemptRead(AttemptSummary):
     """An attempt with its questions (no answer key) and, once submitted, its results."""
 
     questions: list[QuestionRead]
-    results: list[QuestionResult] | None
+    results: QuestionResults | None
 
 
 class AttemptGrade(RootModel[dict[uuid.UUID, Annotated[float, Field(ge=0, le=1000)]]]):
@@ -306,3 +329,32 @@ class Gradebook(BaseModel):
     course_id: uuid.UUID
     items: list[GradebookItem]
     students: list[GradebookRow]
+
+
+GradeStatus = Literal["not_started", "in_progress", "pending_review", "graded", "submitted"]
+
+
+class MyGradeItem(BaseModel):
+    kind: Literal["quiz", "assignment"]
+    id: uuid.UUID = Field(description="The quiz's or the assignment's id")
+    title: str
+    status: GradeStatus = Field(
+        description="Quizzes: `graded` (an attempt is graded), `pending_review` (text answers await "
+        "review), `in_progress` (attempted, no result yet: an open or expired attempt), `not_started`. "
+        "Assignments: `graded`, `submitted`, `not_started`."
+    )
+    score_percent: float | None = Field(None, description="Set once graded")
+    points: float | None = Field(None, description="Set once graded")
+    max_points: float
+    passed: bool | None = Field(None, description="Graded quizzes only; assignments have no pass mark")
+    feedback: str | None = Field(None, description="The grader's feedback on a graded assignment")
+    graded_at: datetime | None = None
+
+
+class MyGrades(BaseModel):
+    course_id: uuid.UUID
+    items: list[MyGradeItem] = Field(description="Quizzes in lesson order, then assignments by due date")
+    overall_percent: float | None = Field(
+        description="Points-weighted over graded items (sum of points over sum of max_points); null "
+        "while nothing is graded"
+    )

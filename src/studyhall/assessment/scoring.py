@@ -10,6 +10,7 @@ from typing import Any
 from studyhall.assessment.errors import InvalidAnswers, InvalidGrade
 from studyhall.assessment.models import QuestionType
 from studyhall.assessment.schemas import QuestionIn
+from studyhall.core.errors import error_entry
 
 Question = dict[str, Any]
 
@@ -72,33 +73,42 @@ def percent(points: float, maximum: float) -> float:
 
 def _normalised_answers(questions: list[Question], answers: dict[uuid.UUID, Any]) -> dict[str, Any]:
     by_id = {q["id"]: q for q in questions}
-    problems: list[str] = []
+    problems: list[dict[str, Any]] = []
     normalised: dict[str, Any] = {}
     for raw_id, value in answers.items():
+        loc: list[str | int] = ["body", "answers", str(raw_id)]
         question = by_id.get(str(raw_id))
         if question is None:
-            problems.append(f"unknown question {raw_id}")
+            problems.append(error_entry(loc, "This attempt asks no such question", "unknown_question"))
             continue
-        if question["type"] == QuestionType.TEXT:
-            if not isinstance(value, str):
-                problems.append(f"question {raw_id} takes a text answer")
+        problem = _answer_problem(question, value)
+        if problem is not None:
+            problems.append(error_entry(loc, *problem))
+        elif question["type"] == QuestionType.TEXT:
             normalised[question["id"]] = value
-            continue
-        if not isinstance(value, list):
-            problems.append(f"question {raw_id} takes a list of option ids")
-            continue
-        chosen = [str(option_id) for option_id in value]
-        valid = {o["id"] for o in question["options"]}
-        if any(option_id not in valid for option_id in chosen):
-            problems.append(f"question {raw_id} has no such option")
-        elif len(set(chosen)) != len(chosen):
-            problems.append(f"question {raw_id} lists an option twice")
-        elif question["type"] == QuestionType.SINGLE_CHOICE and len(chosen) > 1:
-            problems.append(f"question {raw_id} takes one option")
-        normalised[question["id"]] = sorted(chosen)
+        else:
+            normalised[question["id"]] = sorted(str(option_id) for option_id in value)
     if problems:
-        raise InvalidAnswers("; ".join(problems), errors=problems)
+        raise InvalidAnswers("The answers do not fit the attempt's questions; see `errors`.", errors=problems)
     return normalised
+
+
+def _answer_problem(question: Question, value: Any) -> tuple[str, str] | None:
+    """(message, type) of what is wrong with one answer, or None."""
+    if question["type"] == QuestionType.TEXT:
+        return None if isinstance(value, str) else ("A text question takes a text answer", "text_expected")
+    if not isinstance(value, list):
+        return "A choice question takes a list of option ids", "option_list_expected"
+    chosen = [str(option_id) for option_id in value]
+    valid = {o["id"] for o in question["options"]}
+    unknown = [option_id for option_id in chosen if option_id not in valid]
+    if unknown:
+        return f"The question has no option {unknown[0]}", "unknown_option"
+    if len(set(chosen)) != len(chosen):
+        return "An option is listed twice", "duplicate_option"
+    if question["type"] == QuestionType.SINGLE_CHOICE and len(chosen) > 1:
+        return "A single_choice question takes one option", "too_many_options"
+    return None
 
 
 def _question_result(question: Question, answer: Any) -> dict[str, Any]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
 from studyhall.assessment.access import CourseRole, course_role, require_student
+from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
     AttemptAlreadySubmitted,
     AttemptExpired,
@@ -21,7 +23,7 @@ from studyhall.assessment.errors import (
     QuizAttemptsExhausted,
     QuizNotFound,
 )
-from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt
+from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt, ShowAnswers
 from studyhall.assessment.schemas import AttemptStarted, QuizIn
 from studyhall.catalog.access import LessonContext, load_lesson
 from studyhall.catalog.errors import LessonNotFound
@@ -29,7 +31,6 @@ from studyhall.catalog.models import LessonType
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User
-from studyhall.learning.service import record_lesson_completion
 
 #: Submissions this long after the deadline still count (network latency, clock skew).
 SUBMIT_GRACE = timedelta(seconds=30)
@@ -57,6 +58,7 @@ async def put_quiz(
         "max_attempts": data.max_attempts,
         "time_limit_minutes": data.time_limit_minutes,
         "shuffle_questions": data.shuffle_questions,
+        "show_answers": data.show_answers,
         "questions": scoring.build_questions(data.questions),
     }
     quiz = await _quiz_of_lesson(session, lesson_id)
@@ -98,6 +100,45 @@ async def _load_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> tuple[Quiz, L
 
 
 # -- attempts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    """An attempt and whether the caller may see its answer key."""
+
+    attempt: QuizAttempt
+    answers_shown: bool
+
+
+async def _student_sees_answers(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID) -> bool:
+    """The quiz's `show_answers` for one student. `after_last_attempt` waits until they
+    passed, or used every attempt and have none open (unlimited attempts never run out)."""
+    if quiz.show_answers == ShowAnswers.AFTER_EACH_ATTEMPT:
+        return True
+    if quiz.show_answers == ShowAnswers.NEVER:
+        return False
+
+    def how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    taken, passed, still_open = (
+        await session.execute(
+            select(
+                func.count(),
+                how_many(QuizAttempt.passed.is_(True)),
+                how_many(QuizAttempt.status == AttemptStatus.IN_PROGRESS),
+            ).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user_id)
+        )
+    ).one()
+    out_of_attempts = quiz.max_attempts is not None and taken >= quiz.max_attempts and not still_open
+    return bool(passed) or out_of_attempts
+
+
+async def _student_view(session: AsyncSession, attempt: QuizAttempt) -> AttemptView:
+    """The attempt as its own student sees it."""
+    quiz = await session.get(Quiz, attempt.quiz_id)
+    assert quiz is not None, "deleting a quiz deletes its attempts"
+    return AttemptView(attempt, await _student_sees_answers(session, quiz, attempt.user_id))
 
 
 def started_view(attempt: QuizAttempt) -> AttemptStarted:
@@ -196,7 +237,7 @@ async def _own_attempt_for_update(session: AsyncSession, user: User, attempt_id:
 
 async def submit_attempt(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, object], now: datetime
-) -> QuizAttempt:
+) -> AttemptView:
     attempt = await _own_attempt_for_update(session, user, attempt_id)
     if attempt.status == AttemptStatus.EXPIRED or (
         attempt.status == AttemptStatus.IN_PROGRESS
@@ -212,8 +253,8 @@ async def submit_attempt(
     _apply_score(attempt, score, now)
     await session.flush()
     if attempt.passed:
-        await _complete_quiz_lesson(session, attempt)
-    return attempt
+        await complete_activity_lesson(session, attempt.user_id, attempt.lesson_id, LessonType.QUIZ)
+    return await _student_view(session, attempt)
 
 
 def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> None:
@@ -230,18 +271,9 @@ def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> N
         attempt.graded_at = now
 
 
-async def _complete_quiz_lesson(session: AsyncSession, attempt: QuizAttempt) -> None:
-    """A pass completes the quiz lesson; a lesson deleted since then has nothing to complete."""
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound:
-        return
-    await record_lesson_completion(session, attempt.user_id, context)
-
-
 async def grade_attempt(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, grades: dict[uuid.UUID, float], now: datetime
-) -> QuizAttempt:
+) -> AttemptView:
     attempt = await session.scalar(
         select(QuizAttempt)
         .where(QuizAttempt.id == attempt_id)
@@ -275,29 +307,29 @@ async def grade_attempt(
         },
     )
     if attempt.passed and not was_passed:
-        await record_lesson_completion(session, attempt.user_id, context)
-    return attempt
+        await complete_activity_lesson(session, attempt.user_id, attempt.lesson_id, LessonType.QUIZ)
+    return AttemptView(attempt, answers_shown=True)  # staff see everything
 
 
-async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, now: datetime) -> QuizAttempt:
+async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, now: datetime) -> AttemptView:
     attempt = await session.get(QuizAttempt, attempt_id)
     if attempt is None:
         raise AttemptNotFound()
     await _expire_overdue(session, now, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
     if attempt.user_id == user.id:
-        return attempt
+        return await _student_view(session, attempt)
     try:
         context = await load_lesson(session, attempt.lesson_id)
     except LessonNotFound as exc:
         raise AttemptNotFound() from exc
     if not context.course.is_staff(user):
         raise AttemptNotFound()
-    return attempt
+    return AttemptView(attempt, answers_shown=True)
 
 
 async def list_attempts(
     session: AsyncSession, user: User, quiz_id: uuid.UUID, params: PageParams, now: datetime
-) -> tuple[list[QuizAttempt], int]:
+) -> tuple[list[AttemptView], int]:
     """Staff see every attempt; a student sees their own."""
     quiz, context = await _load_quiz(session, quiz_id)
     role = await course_role(session, user, context.course, QuizNotFound())
@@ -308,4 +340,6 @@ async def list_attempts(
     if role == CourseRole.STUDENT:
         statement = statement.where(QuizAttempt.user_id == user.id)
     statement = statement.order_by(QuizAttempt.started_at.desc(), QuizAttempt.number.desc())
-    return await fetch_page(session, statement, params)
+    rows, total = await fetch_page(session, statement, params)
+    shown = role == CourseRole.STAFF or await _student_sees_answers(session, quiz, user.id)
+    return [AttemptView(attempt, shown) for attempt in rows], total

@@ -80,6 +80,12 @@ class RateLimited(DomainError):
         self.headers["Retry-After"] = str(max(1, retry_after))
 
 
+def error_entry(loc: list[str | int], msg: str, type: str) -> dict[str, Any]:
+    """One entry of a problem's `errors`: the shape of every validation error, whether
+    the schema or a service found it."""
+    return {"loc": loc, "msg": msg, "type": type}
+
+
 def problem_type(code: str) -> str:
     return f"/docs/errors#{code}"
 
@@ -175,7 +181,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
             "validation_error",
             "Validation error",
             "The request body is not valid JSON.",
-            errors=[{"loc": ["body"], "msg": "Invalid JSON body", "type": "json_invalid"}],
+            errors=[error_entry(["body"], "Invalid JSON body", "json_invalid")],
         )
     if status == 405 and (allowed := _allowed_methods(request)):
         headers["Allow"] = allowed
@@ -189,11 +195,7 @@ def _jsonable_loc(loc: Any) -> list[str | int]:
 async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {
-            "loc": _jsonable_loc(err.get("loc", ())),
-            "msg": str(err.get("msg", "")),
-            "type": str(err.get("type", "")),
-        }
+        error_entry(_jsonable_loc(err.get("loc", ())), str(err.get("msg", "")), str(err.get("type", "")))
         for err in exc.errors()
     ]
     return problem_response(

@@ -36,6 +36,11 @@ class LessonNotVideo(Conflict):
     title = "The lesson is not a video lesson"
 
 
+class CompletedByActivity(Conflict):
+    code = "completed_by_activity"
+    title = "This lesson completes through its quiz or assignment"
+
+
 class NotCourseStaff(PermissionDenied):
     code = "forbidden"
     title = "Only the course's staff may do this"

@@ -126,7 +126,7 @@ _LESSON_ERRORS = error_responses(
     409,
     status_403="`not_enrolled`: the caller is not actively enrolled in the lesson's course",
     status_404="`lesson_not_found`: no such lesson the caller may see",
-    status_409="`course_not_published`",
+    status_409="`course_not_published`; `completed_by_activity` for quiz and assignment lessons",
 )
 
 
@@ -134,8 +134,10 @@ _LESSON_ERRORS = error_responses(
     "/lessons/{lesson_id}/complete",
     summary="Mark a lesson complete",
     description=(
-        "Idempotent. Returns the course progress; completing the last current lesson sets "
-        "the enrollment's `completed_at` and emits `course.completed` (once per enrollment)."
+        "For `text`, `video` and `file` lessons; idempotent. Returns the course progress; completing "
+        "the last current lesson sets the enrollment's `completed_at` and emits `course.completed` "
+        "(once per enrollment). Quiz and assignment lessons complete only through their activity (a "
+        "passing attempt, a submission): `409 completed_by_activity`."
     ),
     responses=_LESSON_ERRORS,
 )
@@ -150,7 +152,8 @@ async def complete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: Sess
     summary="Un-mark a lesson",
     description=(
         "Idempotent. Returns the course progress; clears `completed_at` when the course is no "
-        "longer complete (a later completion never emits `course.completed` again)."
+        "longer complete (a later completion never emits `course.completed` again). Quiz and "
+        "assignment lessons stay as their activity left them: `409 completed_by_activity`."
     ),
     responses=_LESSON_ERRORS,
 )

@@ -35,6 +35,7 @@ from studyhall.core.pagination import PageParams
 from studyhall.identity.models import User
 from studyhall.learning.errors import (
     AlreadyEnrolled,
+    CompletedByActivity,
     CourseNotPublished,
     EnrollmentNotFound,
     LessonNotVideo,
@@ -46,6 +47,12 @@ from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonComple
 
 #: A video watched to at least this fraction of its duration completes its lesson.
 VIDEO_COMPLETION_RATIO = 0.9
+#: Lessons that complete only through their activity, never by hand (nor un-marked by hand):
+#: their completion stands for a passed attempt or a submission.
+COMPLETED_BY_ACTIVITY = {
+    LessonType.QUIZ: "passing its quiz",
+    LessonType.ASSIGNMENT: "submitting its assignment",
+}
 #: Heartbeats refresh `last_activity_at` at most this often (they stay one small write).
 ACTIVITY_RESOLUTION = timedelta(seconds=60)
 
@@ -175,6 +182,12 @@ def _check_learnable(user: User, context: LessonContext) -> None:
         raise LessonNotFound()
     if course.course.status != CourseStatus.PUBLISHED:
         raise CourseNotPublished("Lessons of an unpublished course cannot be completed")
+
+
+def _check_marked_by_hand(context: LessonContext) -> None:
+    activity = COMPLETED_BY_ACTIVITY.get(LessonType(context.lesson.type))
+    if activity is not None:
+        raise CompletedByActivity(f"This lesson completes by {activity}")
 
 
 async def _adjust_enrollment_count(session: AsyncSession, course_id: uuid.UUID, delta: int) -> None:
@@ -514,6 +527,7 @@ async def complete_lesson(
 ) -> EnrollmentProgress:
     """`POST /lessons/{id}/complete`: access checks, then the shared completion path."""
     _check_learnable(user, context)
+    _check_marked_by_hand(context)
     enrollment, progress = await _complete(session, user.id, context, now or utcnow())
     return EnrollmentProgress(enrollment, progress)
 
@@ -525,6 +539,7 @@ async def uncomplete_lesson(
     complete; `course.completed` is never emitted a second time for the enrollment."""
     now = now or utcnow()
     _check_learnable(user, context)
+    _check_marked_by_hand(context)
     course_id = context.course.course.id
     enrollment = await _lock_active_enrollment(session, user.id, course_id)
     await session.execute(
