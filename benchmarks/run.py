@@ -5,6 +5,7 @@
     ./dev bench --duration 20 --concurrency 32
     ./dev bench --only auth_me_under_login   # GET /auth/me p99 alone vs during logins
     ./dev bench --only lesson_complete --only video_heartbeat --enrollments 10000
+    ./dev bench --compare            # hot endpoints vs the raw reference, with ratios
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
 published course with `--enrollments` enrolled students (default 10,000; see
@@ -401,7 +402,23 @@ def _wrk_ms(text: str, label: str) -> float:
     return float(match.group(1)) * _WRK_UNITS[match.group(2)] if match else float("nan")
 
 
-def run_wrk(scenario: Scenario, base_url: str, *, concurrency: int, duration: float) -> str:
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+    tool: str
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<28} {self.rps:>9.1f} req/s  p50 {self.p50:7.2f} ms  p99 {self.p99:7.2f} ms  "
+            f"errors {self.errors}  ({self.tool})"
+        )
+
+
+def run_wrk(scenario: Scenario, base_url: str, *, concurrency: int, duration: float) -> Measurement:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(scenario.wrk_script())
     out = subprocess.run(
@@ -422,22 +439,40 @@ def run_wrk(scenario: Scenario, base_url: str, *, concurrency: int, duration: fl
     os.unlink(script.name)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return (
-        f"{scenario.name:<28} {float(rps.group(1)) if rps else 0:>9.1f} req/s  "
-        f"p50 {_wrk_ms(out, '50%'):7.2f} ms  p99 {_wrk_ms(out, '99%'):7.2f} ms  "
-        f"errors {non_2xx.group(1) if non_2xx else 0}  (wrk)"
+    return Measurement(
+        scenario.name,
+        float(rps.group(1)) if rps else 0.0,
+        _wrk_ms(out, "50%"),
+        _wrk_ms(out, "99%"),
+        int(non_2xx.group(1)) if non_2xx else 0,
+        "wrk",
     )
 
 
-async def measure(scenario: Scenario, base_url: str, *, concurrency: int, duration: float) -> str:
+async def measure_scenario(
+    scenario: Scenario, base_url: str, *, concurrency: int, duration: float
+) -> Measurement:
+    """Warm up for a second (connection pools, statement caches), then measure: with `wrk`
+    when installed (Debian package `wrk`), else with the built-in async load generator."""
+    send = scenario.sender()
+    await load(scenario.name, base_url, send, concurrency=concurrency, duration=1.0)
     if shutil.which("wrk"):
         return await asyncio.to_thread(
             run_wrk, scenario, base_url, concurrency=concurrency, duration=duration
         )
-    send = scenario.sender()
-    await load(scenario.name, base_url, send, concurrency=concurrency, duration=1.0)  # warm-up
     result = await load(scenario.name, base_url, send, concurrency=concurrency, duration=duration)
-    return result.line() + "  (python)"
+    return Measurement(
+        scenario.name,
+        result.requests / result.seconds if result.seconds else 0.0,
+        result.percentile(50),
+        result.percentile(99),
+        result.errors,
+        "python",
+    )
+
+
+async def measure(scenario: Scenario, base_url: str, *, concurrency: int, duration: float) -> str:
+    return (await measure_scenario(scenario, base_url, concurrency=concurrency, duration=duration)).line()
 
 
 def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -478,7 +513,7 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, help="connections (default 16; 32 with --compare)")
     parser.add_argument("--only", action="append", help="run only these scenarios")
     parser.add_argument("--enrollments", type=int, default=10_000, help="students enrolled in the course")
     parser.add_argument(
@@ -487,7 +522,18 @@ async def main() -> None:
         help="course counts to seed for the catalog scenarios (10 enrollments per course); empty: skip",
     )
     parser.add_argument("--explain", action="store_true", help="print the catalog query plan")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the hot endpoints side by side with the raw reference (benchmarks/compare.py)",
+    )
+    compare_arguments(parser)
     args = parser.parse_args()
+    if args.compare:
+        args.concurrency = args.concurrency or 32
+        await compare(args)
+        return
+    args.concurrency = args.concurrency or 16
 
     server = PostgresServer().start()
     data_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
@@ -529,4 +575,7 @@ async def bench_catalog(server: PostgresServer, data_dir: Path, size: int, args:
 
 
 if __name__ == "__main__":
+    from benchmarks.compare import add_arguments as compare_arguments
+    from benchmarks.compare import compare
+
     asyncio.run(main())
