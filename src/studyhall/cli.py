@@ -186,6 +186,8 @@ def _print_demo(report: SeedReport) -> None:
         ", ".join(f"{n} {kind}" for kind, n in sorted(report.created.items())) or "nothing (already seeded)"
     )
     typer.echo(f"demo data: created {created}", err=True)
+    for journey in report.skipped:
+        typer.echo(f"  skipped the journey of {journey}", err=True)
     typer.echo("demo logins (password for all: " + report.logins[0][2] + "):", err=True)
     for email, role, _password in report.logins:
         typer.echo(f"  {role:<11} {email}", err=True)

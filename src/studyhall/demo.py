@@ -1,350 +1,367 @@
-"""`studyhall seed-demo`: a realistic, idempotent demo data set.
+"""`studyhall seed-demo`: the demo school, created through the platform's own services.
 
-An admin, an organisation with its principal, instructors and students, a dozen published
-courses across categories and levels (modules and lessons of every type, Markdown content),
-enrollments and progress. Every row has a natural key (email, slug), so a second run finds
-everything in place and creates nothing.
+The content lives as data in `studyhall.demo_content`: Lakeside Polytechnic, its staff and
+students, thirteen courses with Markdown lessons, a quiz and an assignment each, and every
+student's journey (lessons read, quiz attempts passed, failed or awaiting review, work
+submitted and graded). Courses, enrollments, completions, attempts and submissions go
+through the catalog, learning and assessment services, so scores, completion, counters and
+events follow the same rules as in the API. Only the accounts are inserted directly: they
+share one password hash, computed once (hashing at full cost per account takes seconds).
+
+Natural keys make a second run create nothing: the organisation by slug, users by email,
+courses by (owner, title). Journeys run only in courses created by the same run.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.catalog.access import recount_lessons
-from studyhall.catalog.models import (
-    Course,
-    CourseInstructor,
-    CourseStatus,
-    Lesson,
-    LessonType,
-    LessonVersion,
-    Module,
-    Visibility,
-)
+from studyhall.assessment import assignments
+from studyhall.assessment import service as quizzes
+from studyhall.assessment.models import AttemptStatus, QuestionType, QuizAttempt
+from studyhall.assessment.schemas import AssignmentIn, SubmissionGrade, SubmissionIn
+from studyhall.catalog import service as catalog
+from studyhall.catalog.access import load_course, load_lesson
+from studyhall.catalog.models import Course, CourseStatus, LessonType
+from studyhall.catalog.schemas import LessonCreate, ModuleCreate
 from studyhall.config import Settings
 from studyhall.core.db import Database, utcnow
+from studyhall.core.errors import DomainError
 from studyhall.core.security import security_from_settings
-from studyhall.identity.models import Organization, Role, User
-from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
+from studyhall.demo_content import READING_TYPES, CourseSpec, Journey, Person, QuizOutcome, load_school
+from studyhall.identity.models import Organization, User
+from studyhall.learning import service as learning
 
 DEMO_PASSWORD = "studyhall-demo"  # noqa: S105 (printed on purpose: demo accounts only)
-ORGANIZATION = ("Northwind Academy", "northwind")
 
-#: (email, full name, role, member of the organisation)
-PEOPLE: list[tuple[str, str, Role, bool]] = [
-    ("admin@demo.studyhall.dev", "Ada Admin", Role.ADMIN, False),
-    ("principal@demo.studyhall.dev", "Priya Principal", Role.PRINCIPAL, True),
-    ("grace@demo.studyhall.dev", "Grace Hopper", Role.INSTRUCTOR, False),
-    ("alan@demo.studyhall.dev", "Alan Turing", Role.INSTRUCTOR, True),
-    ("frida@demo.studyhall.dev", "Frida Kahlo", Role.INSTRUCTOR, False),
-    ("sam@demo.studyhall.dev", "Sam Student", Role.STUDENT, False),
-    ("olivia@demo.studyhall.dev", "Olivia Learner", Role.STUDENT, True),
-    ("noah@demo.studyhall.dev", "Noah Reader", Role.STUDENT, True),
-    ("mia@demo.studyhall.dev", "Mia Curious", Role.STUDENT, False),
-]
-
-#: (title, category, level, tags, skills, owner email, price in cents, organisation only)
-COURSES: list[tuple[str, str, str, list[str], list[str], str, int, bool]] = [
-    ("Python from Zero", "programming", "beginner", ["python", "basics"], ["python"], "grace", 0, False),
-    (
-        "Async Python in Practice",
-        "programming",
-        "advanced",
-        ["python", "asyncio"],
-        ["asyncio"],
-        "grace",
-        4900,
-        False,
-    ),
-    ("SQL for Analysts", "data", "beginner", ["sql", "data"], ["sql"], "alan", 0, False),
-    (
-        "Statistics You Can Use",
-        "data",
-        "intermediate",
-        ["statistics", "data"],
-        ["statistics"],
-        "alan",
-        2900,
-        False,
-    ),
-    (
-        "Machine Learning Foundations",
-        "data",
-        "advanced",
-        ["ml", "python"],
-        ["scikit-learn"],
-        "alan",
-        5900,
-        False,
-    ),
-    (
-        "Colour and Composition",
-        "design",
-        "beginner",
-        ["design", "colour"],
-        ["composition"],
-        "frida",
-        0,
-        False,
-    ),
-    (
-        "Typography Essentials",
-        "design",
-        "intermediate",
-        ["design", "typography"],
-        ["typography"],
-        "frida",
-        1900,
-        False,
-    ),
-    ("Leading Small Teams", "business", "intermediate", ["leadership"], ["management"], "grace", 0, False),
-    (
-        "Spanish for Travellers",
-        "languages",
-        "beginner",
-        ["spanish", "travel"],
-        ["spanish"],
-        "frida",
-        0,
-        False,
-    ),
-    ("Physics of Everyday Things", "science", "beginner", ["physics"], ["physics"], "alan", 0, False),
-    (
-        "Writing Clear Documentation",
-        "writing",
-        "intermediate",
-        ["writing", "docs"],
-        ["technical writing"],
-        "grace",
-        0,
-        False,
-    ),
-    ("Northwind Onboarding", "business", "beginner", ["onboarding"], ["company basics"], "alan", 0, True),
-    (
-        "Rust for Pythonistas",
-        "programming",
-        "intermediate",
-        ["rust", "python"],
-        ["rust"],
-        "grace",
-        3900,
-        False,
-    ),
-]
-
-#: student → (course title, lessons completed)
-ENROLLMENTS: dict[str, list[tuple[str, int]]] = {
-    "sam": [("Python from Zero", 5), ("SQL for Analysts", 2), ("Colour and Composition", 0)],
-    "olivia": [("Python from Zero", 3), ("Northwind Onboarding", 5), ("Statistics You Can Use", 1)],
-    "noah": [("Northwind Onboarding", 2), ("Spanish for Travellers", 4)],
-    "mia": [("Machine Learning Foundations", 1), ("Python from Zero", 0), ("Typography Essentials", 2)],
-}
-
-LESSON_TYPES = [LessonType.TEXT, LessonType.VIDEO, LessonType.FILE, LessonType.QUIZ, LessonType.ASSIGNMENT]
+#: How long a demo student spends on a quiz attempt, and how long staff take to mark work.
+ATTEMPT_DURATION = timedelta(minutes=14)
+MARKING_DELAY = timedelta(days=1, hours=3)
 
 
 @dataclass
 class SeedReport:
     created: dict[str, int] = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Journeys the services refused, as "student in course: error code".
+    skipped: list[str] = field(default_factory=list)
 
-    def count(self, kind: str) -> None:
-        self.created[kind] = self.created.get(kind, 0) + 1
-
-
-def _slug(title: str) -> str:
-    return "demo-" + "-".join(title.lower().replace("'", "").split())
+    def count(self, kind: str, n: int = 1) -> None:
+        self.created[kind] = self.created.get(kind, 0) + n
 
 
-def _content(title: str, lesson_type: LessonType, n: int) -> str:
-    return (
-        f"# {title}: part {n}\n\n"
-        f"This {lesson_type.value} lesson walks through **key idea {n}** of *{title}*.\n\n"
-        "## What you will learn\n\n"
-        "- the vocabulary you need\n- a worked example\n- a short exercise\n\n"
-        "```python\nprint('hello, StudyHall')\n```\n\n"
-        "> Tip: take notes as you go, and come back to the [docs](https://example.com/docs).\n"
-    )
+@dataclass
+class _CourseHandles:
+    """What the journeys of a course created in this run need."""
+
+    spec: CourseSpec
+    course_id: uuid.UUID
+    reading_lesson_ids: list[uuid.UUID] = field(default_factory=list)
+    quiz_id: uuid.UUID | None = None
+    assignment_id: uuid.UUID | None = None
+    assignment_lesson_id: uuid.UUID | None = None
+    journeys: int = 0
 
 
 async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> SeedReport | None:
     """Create whatever part of the demo is missing. With `only_if_empty`, do nothing (and
     return None) when the database already has users."""
     database = Database(settings)
-    hasher, _ = security_from_settings(settings)
-    report = SeedReport()
     try:
         async with database.sessionmaker() as session, session.begin():
             if only_if_empty and await session.scalar(select(func.count()).select_from(User)):
                 return None
-            password_hash = await hasher.hash(DEMO_PASSWORD)
-            organization = await _organization(session, report)
-            users = {}
-            for email, name, role, member in PEOPLE:
-                users[email.split("@")[0]] = await _user(
-                    session, report, email, name, role, organization.id if member else None, password_hash
-                )
-                report.logins.append((email, role.value, DEMO_PASSWORD))
-            courses = {}
-            for index, spec in enumerate(COURSES):
-                courses[spec[0]] = await _course(session, report, index, spec, users, organization)
-            for student, entries in ENROLLMENTS.items():
-                for title, done in entries:
-                    await _enroll(session, report, users[student], courses[title], done)
-            await session.execute(
-                update(Course)
-                .where(Course.slug.like("demo-%"))
-                .values(
-                    enrollment_count=select(func.count())
-                    .select_from(Enrollment)
-                    .where(Enrollment.course_id == Course.id, Enrollment.status == EnrollmentStatus.ACTIVE)
-                    .scalar_subquery()
-                )
-            )
+            seeder = _Seeder(session, settings, utcnow())
+            await seeder.run()
+            return seeder.report
     finally:
         await database.dispose()
-    return report
 
 
-async def _organization(session: AsyncSession, report: SeedReport) -> Organization:
-    name, slug = ORGANIZATION
-    found = await session.scalar(select(Organization).where(Organization.slug == slug))
-    if found is not None:
-        return found
-    organization = Organization(name=name, slug=slug)
-    session.add(organization)
-    await session.flush()
-    report.count("organizations")
-    return organization
+class _Seeder:
+    def __init__(self, session: AsyncSession, settings: Settings, now: datetime) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        self.school = load_school()
+        self.report = SeedReport()
+        self.users: dict[str, User] = {}
+        self._password_hash: str | None = None
 
-
-async def _user(
-    session: AsyncSession,
-    report: SeedReport,
-    email: str,
-    name: str,
-    role: Role,
-    organization_id: uuid.UUID | None,
-    password_hash: str,
-) -> User:
-    found = await session.scalar(select(User).where(User.email == email))
-    if found is not None:
-        return found
-    user = User(
-        email=email,
-        full_name=name,
-        role=role.value,
-        organization_id=organization_id,
-        password_hash=password_hash,
-        email_verified=True,
-    )
-    session.add(user)
-    await session.flush()
-    report.count("users")
-    return user
-
-
-async def _course(
-    session: AsyncSession,
-    report: SeedReport,
-    index: int,
-    spec: tuple[str, str, str, list[str], list[str], str, int, bool],
-    users: dict[str, User],
-    organization: Organization,
-) -> Course:
-    title, category, level, tags, skills, owner, price, org_only = spec
-    slug = _slug(title)
-    found = await session.scalar(select(Course).where(Course.slug == slug))
-    if found is not None:
-        return found
-    published = utcnow() - timedelta(days=3 * (len(COURSES) - index))
-    course = Course(
-        slug=slug,
-        title=title,
-        subtitle=f"A {level} course in {category}",
-        description=f"{title}: a hands-on {level} course with videos, readings, quizzes and an assignment.",
-        category=category,
-        tags=tags,
-        skills=skills,
-        level=level,
-        duration_minutes=90 + 15 * index,
-        price_cents=price,
-        visibility=Visibility.ORGANIZATION if org_only else Visibility.PUBLIC,
-        organization_id=organization.id if org_only or users[owner].organization_id else None,
-        owner_id=users[owner].id,
-        status=CourseStatus.PUBLISHED,
-        published_at=published,
-        certificate_enabled=index % 3 == 0,
-    )
-    session.add(course)
-    await session.flush()
-    report.count("courses")
-    if owner != "grace" and not org_only:
-        session.add(CourseInstructor(course_id=course.id, user_id=users["grace"].id))
-    position = 0
-    for module_index in range(2):
-        module = Module(course_id=course.id, title=f"Part {module_index + 1}", position=module_index)
-        session.add(module)
-        await session.flush()
-        for lesson_type in LESSON_TYPES[module_index * 3 : module_index * 3 + 3]:
-            lesson_title = f"{lesson_type.value.title()} lesson {position + 1}"
-            content = _content(title, lesson_type, position + 1)
-            lesson = Lesson(
-                course_id=course.id,
-                module_id=module.id,
-                title=lesson_title,
-                type=lesson_type,
-                content=content,
-                duration_minutes=10 + 5 * position,
-                is_preview=position == 0,
-                position=position,
-            )
-            session.add(lesson)
-            await session.flush()
-            session.add(
-                LessonVersion(
-                    lesson_id=lesson.id,
-                    version=1,
-                    title=lesson_title,
-                    content=content,
-                    author_id=course.owner_id,
+    async def run(self) -> None:
+        organization = await self._organization()
+        for person in self.school.people:
+            self.users[person.key] = await self._user(person, organization)
+            self.report.logins.append((person.email, person.role.value, DEMO_PASSWORD))
+        created: dict[str, _CourseHandles] = {}
+        for spec in self.school.courses:
+            handles = await self._course(spec)
+            if handles is not None:
+                created[spec.key] = handles
+        for journey in self.school.journeys:
+            if journey.course in created:
+                await self._journey_or_skip(journey, created[journey.course])
+        for handles in created.values():
+            if handles.spec.status == CourseStatus.ARCHIVED:  # archived after its students took it
+                await catalog.set_course_status(
+                    self.session, self.users[handles.spec.owner], handles.course_id, CourseStatus.ARCHIVED
                 )
-            )
-            position += 1
-    await session.flush()
-    await recount_lessons(session, course.id)
-    return course
 
+    # -- people ---------------------------------------------------------------------------
 
-async def _enroll(
-    session: AsyncSession, report: SeedReport, student: User, course: Course, done: int
-) -> None:
-    found = await session.scalar(
-        select(Enrollment.id).where(Enrollment.user_id == student.id, Enrollment.course_id == course.id)
-    )
-    if found is not None:
-        return
-    session.add(Enrollment(user_id=student.id, course_id=course.id, last_activity_at=utcnow()))
-    report.count("enrollments")
-    lessons = (
-        await session.scalars(
-            select(Lesson.id)
-            .where(Lesson.course_id == course.id, Lesson.deleted_at.is_(None))
-            .order_by(Lesson.position)
+    async def _organization(self) -> Organization:
+        name, slug = self.school.organization.name, self.school.organization.slug
+        found = await self.session.scalar(select(Organization).where(Organization.slug == slug))
+        if found is not None:
+            return found
+        organization = Organization(name=name, slug=slug)
+        self.session.add(organization)
+        await self.session.flush()
+        self.report.count("organizations")
+        return organization
+
+    async def _user(self, person: Person, organization: Organization) -> User:
+        found = await self.session.scalar(select(User).where(User.email == person.email))
+        if found is not None:
+            return found
+        user = User(
+            email=person.email,
+            full_name=person.name,
+            role=person.role.value,
+            organization_id=organization.id if person.member else None,
+            password_hash=await self._demo_password_hash(),
+            email_verified=True,
         )
-    ).all()
-    for lesson_id in lessons[:done]:
-        session.add(LessonCompletion(user_id=student.id, lesson_id=lesson_id, course_id=course.id))
-        report.count("completions")
-    await session.flush()
-    if 0 < len(lessons) <= done:
-        await session.execute(
-            update(Enrollment)
-            .where(Enrollment.user_id == student.id, Enrollment.course_id == course.id)
-            .values(completed_at=utcnow())
+        self.session.add(user)
+        await self.session.flush()
+        self.report.count("users")
+        return user
+
+    async def _demo_password_hash(self) -> str:
+        """Hashed once, when the first account is missing; every demo account shares it."""
+        if self._password_hash is None:
+            passwords, _ = security_from_settings(self.settings)
+            self._password_hash = await passwords.hash(DEMO_PASSWORD)
+        return self._password_hash
+
+    # -- courses --------------------------------------------------------------------------
+
+    async def _course(self, spec: CourseSpec) -> _CourseHandles | None:
+        owner = self.users[spec.owner]
+        found = await self.session.scalar(
+            select(Course.id).where(Course.owner_id == owner.id, Course.title == spec.catalog.title)
+        )
+        if found is not None:
+            return None
+        course = await catalog.create_course(self.session, owner, spec.catalog)
+        handles = _CourseHandles(spec, course.id)
+        for key in spec.instructors:
+            await catalog.add_instructor(self.session, owner, course.id, self.users[key].id)
+        for module_spec in spec.modules:
+            module = await catalog.create_module(
+                self.session,
+                owner,
+                course.id,
+                ModuleCreate(title=module_spec.title, description=module_spec.description),
+            )
+            for lesson_spec in module_spec.lessons:
+                lesson = await catalog.create_lesson(
+                    self.session,
+                    owner,
+                    course.id,
+                    LessonCreate(
+                        title=lesson_spec.title,
+                        type=lesson_spec.type,
+                        module_id=module.id,
+                        content=lesson_spec.content,
+                        duration_minutes=lesson_spec.duration_minutes,
+                        is_preview=lesson_spec.preview,
+                    ),
+                )
+                await self._activity(spec, handles, owner, lesson.id, LessonType(lesson.type))
+        if spec.status != CourseStatus.DRAFT:
+            await self._publish(owner, course, spec.published_days_ago)
+        self.report.count("courses")
+        self.report.count("lessons", len(spec.lessons))
+        return handles
+
+    async def _activity(
+        self, spec: CourseSpec, handles: _CourseHandles, owner: User, lesson_id: uuid.UUID, kind: LessonType
+    ) -> None:
+        """A reading lesson is remembered; a quiz or assignment lesson gets its activity."""
+        if kind in READING_TYPES:
+            handles.reading_lesson_ids.append(lesson_id)
+        elif kind == LessonType.QUIZ:
+            quiz, _ = await quizzes.put_quiz(self.session, owner, lesson_id, spec.quiz.quiz_in())
+            handles.quiz_id = quiz.id
+        elif kind == LessonType.ASSIGNMENT:
+            work = spec.assignment
+            assignment = await assignments.create_assignment(
+                self.session,
+                owner,
+                handles.course_id,
+                AssignmentIn(
+                    title=work.title,
+                    instructions=work.instructions.strip(),
+                    due_at=self.now + timedelta(days=work.due_in_days),
+                    max_points=work.max_points,
+                    lesson_id=lesson_id,
+                ),
+            )
+            handles.assignment_id = assignment.id
+            handles.assignment_lesson_id = lesson_id
+
+    async def _publish(self, owner: User, course: Course, days_ago: int) -> None:
+        """Publish, dated back to when the course went live in the demo's story."""
+        await catalog.set_course_status(self.session, owner, course.id, CourseStatus.PUBLISHED)
+        course.created_at = course.published_at = self.now - timedelta(days=days_ago)
+        await self.session.flush()
+
+    # -- journeys -------------------------------------------------------------------------
+
+    async def _journey_or_skip(self, journey: Journey, handles: _CourseHandles) -> None:
+        """A journey the services refuse (an account that already existed, say, as a member of
+        another organisation) is rolled back and reported; the rest of the demo still loads."""
+        counts = dict(self.report.created)
+        try:
+            async with self.session.begin_nested():
+                await self._journey(journey, handles)
+        except DomainError as exc:
+            self.report.created = counts
+            self.report.skipped.append(f"{journey.student} in {journey.course}: {exc.code}")
+
+    async def _journey(self, journey: Journey, handles: _CourseHandles) -> None:
+        """Enroll, then read, take the quiz and hand in work, spread over the days since."""
+        student = self.users[journey.student]
+        teacher = self.users[handles.spec.owner]
+        sample = handles.journeys  # students of one course write different answers
+        handles.journeys += 1
+        reading = handles.reading_lesson_ids
+        read = reading if journey.lessons == "all" else reading[: journey.lessons]
+        enrolled_at = self.now - timedelta(days=journey.enrolled_days_ago)
+        last_active = self.now - timedelta(days=journey.last_active_days_ago)
+        times = _spread(
+            enrolled_at, last_active, len(read) + len(journey.quiz) + (journey.assignment is not None)
+        )
+
+        await learning.enroll(
+            self.session, student, await load_course(self.session, handles.course_id), now=enrolled_at
+        )
+        self.report.count("enrollments")
+        for lesson_id in read:
+            context = await load_lesson(self.session, lesson_id)
+            await learning.complete_lesson(self.session, student, context, now=next(times))
+        for outcome in journey.quiz:
+            await self._attempt(handles, student, teacher, outcome, sample, next(times))
+        if journey.assignment is not None:
+            await self._hand_in(
+                handles, student, teacher, journey.assignment == "graded", sample, next(times)
+            )
+
+    async def _attempt(
+        self,
+        handles: _CourseHandles,
+        student: User,
+        teacher: User,
+        outcome: QuizOutcome,
+        sample: int,
+        at: datetime,
+    ) -> None:
+        assert handles.quiz_id is not None
+        attempt = await quizzes.start_attempt(self.session, student, handles.quiz_id, at)
+        answers = _answers(handles.spec, attempt.questions, outcome, sample)
+        attempt = await quizzes.submit_attempt(
+            self.session, student, attempt.id, answers, at + ATTEMPT_DURATION
+        )
+        if outcome == "passed":
+            grades = _text_grades(attempt, full_marks=sample % 2 == 0)
+            attempt = await quizzes.grade_attempt(
+                self.session, teacher, attempt.id, grades, self._marked(at + ATTEMPT_DURATION)
+            )
+        self.report.count("quiz attempts")
+        _check_outcome(handles.spec, attempt, outcome)
+
+    async def _hand_in(
+        self, handles: _CourseHandles, student: User, teacher: User, graded: bool, sample: int, at: datetime
+    ) -> None:
+        assert handles.assignment_id is not None and handles.assignment_lesson_id is not None
+        work = handles.spec.assignment
+        text = work.sample_submissions[sample % len(work.sample_submissions)]
+        submission, _ = await assignments.submit(
+            self.session, student, handles.assignment_id, SubmissionIn(text=text), at
+        )
+        # Handing in the work completes its lesson (idempotent where the assessment domain
+        # already records it on submit).
+        lesson = await load_lesson(self.session, handles.assignment_lesson_id)
+        await learning.record_lesson_completion(self.session, student.id, lesson, now=at)
+        self.report.count("submissions")
+        if graded:
+            review = work.reviews[sample % len(work.reviews)]
+            await assignments.grade_submission(
+                self.session,
+                teacher,
+                submission.id,
+                SubmissionGrade(points=review.points, feedback=review.feedback),
+                self._marked(at),
+            )
+
+    def _marked(self, submitted_at: datetime) -> datetime:
+        return min(submitted_at + MARKING_DELAY, self.now - timedelta(minutes=5))
+
+
+def _spread(start: datetime, end: datetime, steps: int) -> Iterator[datetime]:
+    """`steps` moments evenly between `start` and `end` (exclusive), in order."""
+    gap = (end - start) / (steps + 1)
+    return iter([start + gap * (i + 1) for i in range(steps)])
+
+
+def _answers(
+    spec: CourseSpec, questions: list[dict[str, Any]], outcome: QuizOutcome, sample: int
+) -> dict[uuid.UUID, object]:
+    """A diligent attempt answers every choice right and writes a sample answer; a rushed
+    (failed) one gets only its first choice question right and skips the written one."""
+    written = {q.text: q.sample_answers for q in spec.quiz.questions if q.type == QuestionType.TEXT}
+    answers: dict[uuid.UUID, object] = {}
+    first_choice = True
+    for question in questions:
+        question_id = uuid.UUID(question["id"])
+        if question["type"] == QuestionType.TEXT:
+            samples = written[question["text"]]
+            if outcome != "failed":
+                answers[question_id] = samples[sample % len(samples)]
+            continue
+        right = [o["id"] for o in question["options"] if o["is_correct"]]
+        wrong = [o["id"] for o in question["options"] if not o["is_correct"]]
+        answers[question_id] = right if outcome != "failed" or first_choice else wrong[:1]
+        first_choice = False
+    return answers
+
+
+def _text_grades(attempt: QuizAttempt, *, full_marks: bool) -> dict[uuid.UUID, float]:
+    """Full marks for a written answer, or three quarters of them (rounded to a half point)."""
+    results = attempt.results or []
+    return {
+        uuid.UUID(r["question_id"]): r["max_points"] if full_marks else round(r["max_points"] * 1.5) / 2
+        for r in results
+        if r["type"] == QuestionType.TEXT and r["text_answer"] is not None
+    }
+
+
+def _check_outcome(spec: CourseSpec, attempt: QuizAttempt, outcome: QuizOutcome) -> None:
+    """The content decides scores: catch a quiz whose questions no longer fit the story."""
+    expected = {
+        "passed": (AttemptStatus.GRADED, True),
+        "failed": (AttemptStatus.GRADED, False),
+        "pending": (AttemptStatus.PENDING_REVIEW, None),
+    }[outcome]
+    if (attempt.status, attempt.passed) != expected:
+        raise ValueError(
+            f"demo course {spec.key}: a {outcome} attempt ended {attempt.status}/{attempt.passed}"
         )
