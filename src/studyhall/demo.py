@@ -277,14 +277,16 @@ class _Seeder:
         assert handles.quiz_id is not None
         attempt = await quizzes.start_attempt(self.session, student, handles.quiz_id, at)
         answers = _answers(handles.spec, attempt.questions, outcome, sample)
-        attempt = await quizzes.submit_attempt(
+        submitted = await quizzes.submit_attempt(
             self.session, student, attempt.id, answers, at + ATTEMPT_DURATION
         )
+        attempt = submitted.attempt
         if outcome == "passed":
             grades = _text_grades(attempt, full_marks=sample % 2 == 0)
-            attempt = await quizzes.grade_attempt(
+            graded = await quizzes.grade_attempt(
                 self.session, teacher, attempt.id, grades, self._marked(at + ATTEMPT_DURATION)
             )
+            attempt = graded.attempt
         self.report.count("quiz attempts")
         _check_outcome(handles.spec, attempt, outcome)
 
@@ -297,10 +299,6 @@ class _Seeder:
         submission, _ = await assignments.submit(
             self.session, student, handles.assignment_id, SubmissionIn(text=text), at
         )
-        # Handing in the work completes its lesson (idempotent where the assessment domain
-        # already records it on submit).
-        lesson = await load_lesson(self.session, handles.assignment_lesson_id)
-        await learning.record_lesson_completion(self.session, student.id, lesson, now=at)
         self.report.count("submissions")
         if graded:
             review = work.reviews[sample % len(work.reviews)]
