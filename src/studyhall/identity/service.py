@@ -242,16 +242,17 @@ async def _start_session(
     )
 
 
-def issue_access_token(config: AuthConfig, user: User, session_id: uuid.UUID | None = None) -> str:
+def issue_access_token(config: AuthConfig, user: User, session_id: uuid.UUID) -> str:
+    """`session_id` is the refresh-token family: it stays the same across rotations, so the
+    token dies with the session `GET /auth/sessions` lists and `DELETE` revokes."""
     claims = access_token_claims(
         subject=user.id,
+        session_id=session_id,
         role=user.role,
         organization_id=user.organization_id,
         generation=user.token_generation,
         ttl=config.access_ttl,
     )
-    if session_id is not None:
-        claims["sid"] = str(session_id)  # the session (refresh-token family) it was issued for
     return config.tokens.encode(claims)
 
 
@@ -462,6 +463,34 @@ def end_access_tokens(user: User) -> None:
     user.token_generation = user.token_generation + 1
 
 
+@dataclass(frozen=True)
+class TokenHolder:
+    user: User
+    #: Whether the access token's session (refresh-token family) still has a live token.
+    session_live: bool
+
+
+async def user_with_session_state(
+    session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
+) -> TokenHolder | None:
+    """The user and whether their session `session_id` is signed in, in ONE statement: this
+    runs on every authenticated request. Rotation revokes a family's token and inserts its
+    successor in one transaction, so a live family always has exactly one unrevoked row;
+    its expiry is not checked, as access tokens expire long before refresh tokens."""
+    live = (
+        select(AuthSession.id)
+        .where(
+            AuthSession.user_id == User.id,
+            AuthSession.family_id == session_id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .exists()
+        .label("session_live")
+    )
+    row = (await session.execute(select(User, live).where(User.id == user_id))).one_or_none()
+    return None if row is None else TokenHolder(user=row[0], session_live=bool(row[1]))
+
+
 async def logout(session: AsyncSession, refresh_token: str) -> None:
     """Revokes the session (family) the refresh token belongs to; an unknown or already
     revoked token is `401 invalid_refresh_token`."""
@@ -526,7 +555,7 @@ async def change_password(
     *,
     current_password: str,
     new_password: str,
-    current_session_id: uuid.UUID | None,
+    current_session_id: uuid.UUID,
 ) -> None:
     """Every other session is revoked and every access token ends (the caller refreshes
     with the refresh token of the session it is using)."""
