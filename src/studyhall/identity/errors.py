@@ -88,6 +88,13 @@ class OrganizationSlugTaken(Conflict):
     title = "Organization slug already in use"
 
 
+class LastAdmin(Conflict):
+    """The change would leave the platform without an active admin."""
+
+    code = "last_admin"
+    title = "The last active admin cannot be demoted, deactivated or deleted"
+
+
 class UserInOtherOrganization(Conflict):
     code = "user_in_other_organization"
     title = "The user belongs to another organization"

@@ -451,14 +451,17 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) 
         "Admins change anyone. A principal changes non-admin users of their organisation and "
         "never gives or takes the admin role (`403 role_not_assignable`), nor moves users to "
         "another organisation (`403 organization_not_allowed`). Deactivating "
-        "(`is_active: false`) revokes the user's sessions and access tokens at once."
+        "(`is_active: false`) revokes the user's sessions and access tokens at once. The last "
+        "active admin can be neither demoted nor deactivated (`409 last_admin`)."
     ),
     responses=error_responses(
         401,
         422,
         403,
         404,
+        409,
         status_403="`cannot_manage_user`, `role_not_assignable`, `organization_not_allowed`",
+        status_409="`last_admin`",
     ),
 )
 async def update_user(
@@ -472,8 +475,14 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Soft-delete a user",
-    description="Admins only. The user can no longer sign in; sessions and access tokens end at once.",
-    responses=error_responses(401, 422, 403, 404, status_404="`user_not_found`"),
+    description=(
+        "Admins only. The user can no longer sign in; sessions and access tokens end at once. "
+        "Deleting an already deleted user is `404`; the last active admin cannot be deleted "
+        "(`409 last_admin`)."
+    ),
+    responses=error_responses(
+        401, 422, 403, 404, 409, status_404="`user_not_found`", status_409="`last_admin`"
+    ),
 )
 async def delete_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> Response:
     await service.delete_user(session, actor, user_id)
@@ -564,7 +573,8 @@ async def update_organization(
         "given role (`status: added`); it must not belong to another organisation "
         "(`409 user_in_other_organization`). An address without an account gets an emailed "
         "invitation that attaches when it registers (`status: invited`). Only admins give "
-        "the admin role (`403 role_not_assignable`)."
+        "the admin role (`403 role_not_assignable`); the last active admin keeps it "
+        "(`409 last_admin`)."
     ),
     responses=error_responses(
         401,
@@ -573,7 +583,7 @@ async def update_organization(
         404,
         409,
         status_404="`organization_not_found`",
-        status_409="`user_in_other_organization`",
+        status_409="`user_in_other_organization`, `last_admin`",
     ),
 )
 async def add_member(
