@@ -16,7 +16,6 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,14 @@ from tests.servers import PostgresServer
 
 from benchmarks.learning import BENCH_SECRET as SECRET
 from benchmarks.run import serving
+from benchmarks.sessions import mint_token, session_rows
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt, Submission
 from studyhall.catalog.models import Course, Lesson
 from studyhall.config import TokenEncryption
 from studyhall.core.db import utcnow
 from studyhall.core.migrate import upgrade
-from studyhall.core.security import TokenCodec, access_token_claims
-from studyhall.identity.models import User
+from studyhall.core.security import TokenCodec
+from studyhall.identity.models import AuthSession, User
 from studyhall.learning.models import Enrollment
 
 QUESTIONS = [
@@ -52,10 +52,7 @@ QUESTIONS = [
 
 
 def token(user_id: uuid.UUID, role: str) -> str:
-    claims = access_token_claims(
-        subject=user_id, role=role, organization_id=None, generation=0, ttl=timedelta(hours=2)
-    )
-    return TokenCodec(SECRET, TokenEncryption.NONE).encode(claims)
+    return mint_token(TokenCodec(SECRET, TokenEncryption.NONE), user_id, role)
 
 
 async def seed(url: str, students: int, items: int) -> dict[str, Any]:
@@ -74,6 +71,7 @@ async def seed(url: str, students: int, items: int) -> dict[str, Any]:
             for n, sid in enumerate(student_ids)
         ]
         await conn.execute(insert(User), users)
+        await conn.execute(insert(AuthSession), session_rows([owner_id, *student_ids]))
         await conn.execute(
             insert(Course),
             [

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from benchmarks.sessions import mint_token, session_rows
 from studyhall.catalog.models import Course, Lesson
 from studyhall.config import Settings
 from studyhall.core.db import utcnow
-from studyhall.core.security import access_token_claims, security_from_settings
-from studyhall.identity.models import User
+from studyhall.core.security import security_from_settings
+from studyhall.identity.models import AuthSession, User
 from studyhall.learning.models import Enrollment
 
 if TYPE_CHECKING:
@@ -95,21 +95,16 @@ async def seed_learning(
                 insert(Enrollment),
                 [{"user_id": sid, "course_id": course_id, "enrolled_at": now} for sid in student_ids],
             )
+            await session.execute(insert(AuthSession), session_rows([owner_id, *student_ids]))
     finally:
         await engine.dispose()
-
-    def token(user_id: uuid.UUID, role: str) -> str:
-        claims = access_token_claims(
-            subject=user_id, role=role, organization_id=None, generation=0, ttl=timedelta(hours=2)
-        )
-        return codec.encode(claims)
 
     return LearningSeed(
         course_id=course_id,
         lesson_ids=lesson_ids,
         video_lesson_id=lesson_ids[0],
-        student_tokens=[token(sid, "student") for sid in student_ids[:token_users]],
-        staff_token=token(owner_id, "instructor"),
+        student_tokens=[mint_token(codec, sid, "student") for sid in student_ids[:token_users]],
+        staff_token=mint_token(codec, owner_id, "instructor"),
     )
 
 

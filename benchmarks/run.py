@@ -248,10 +248,11 @@ async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
     from sqlalchemy import func, insert, select, update
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from benchmarks.sessions import mint_token, session_rows
     from studyhall.catalog.models import Course, Lesson
     from studyhall.catalog.service import CatalogQuery, catalog_statement
-    from studyhall.core.security import TokenCodec, access_token_claims
-    from studyhall.identity.models import User
+    from studyhall.core.security import TokenCodec
+    from studyhall.identity.models import AuthSession, User
     from studyhall.learning.models import Enrollment
     from studyhall.models import metadata  # noqa: F401 (every table registered)
 
@@ -356,6 +357,7 @@ async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
             for n, student in enumerate(students)
             for k in range(ENROLLMENTS_PER_STUDENT)
         ]
+        await conn.execute(insert(AuthSession), session_rows(students[:1]))
         for start in range(0, len(rows), 10_000):
             await conn.execute(insert(Enrollment), rows[start : start + 10_000])
         counts = (
@@ -387,10 +389,7 @@ async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
         f"in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    claims = access_token_claims(
-        subject=students[0], role="student", organization_id=None, generation=0, ttl=timedelta(hours=2)
-    )
-    token = TokenCodec(BENCH_SECRET).encode(claims)
+    token = mint_token(TokenCodec(BENCH_SECRET), students[0], "student")
     return CatalogData(student_token=token, detail_slug="course-1", explain="\n".join(plan))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select, update
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.core.db import utcnow
-from studyhall.core.security import access_token_claims
-from studyhall.identity.models import Organization, Role, User
+from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
+from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment
 
 _sequence = itertools.count(1)
@@ -37,9 +38,23 @@ class Actor:
         return str(self.user.id)
 
 
-def access_token_for(app: FastAPI, user: User, ttl: timedelta = timedelta(minutes=15)) -> str:
+async def access_token_for(app: FastAPI, user: User, ttl: timedelta = timedelta(minutes=15)) -> str:
+    """An access token of a new signed-in session (a live `auth_sessions` row, as a login
+    writes), so revoking that session ends the token like a real one."""
+    now = utcnow()
+    async with app.state.database.sessionmaker() as session, session.begin():
+        row = AuthSession(
+            user_id=user.id,
+            family_id=uuid.uuid4(),
+            token_hash=hash_opaque_token(new_opaque_token()),
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + timedelta(days=30),
+        )
+        session.add(row)
     claims = access_token_claims(
         subject=user.id,
+        session_id=row.family_id,
         role=user.role,
         organization_id=user.organization_id,
         generation=user.token_generation,
@@ -79,7 +94,7 @@ async def create_user(
             is_active=is_active,
         )
         session.add(user)
-    return Actor(user=user, token=access_token_for(app, user), password=password)
+    return Actor(user=user, token=await access_token_for(app, user), password=password)
 
 
 async def create_course(

@@ -201,7 +201,7 @@ async def test_missing_expired_tampered_and_unsigned_tokens_are_401(
 ) -> None:
     actor = await create_user(app)
     assert_problem(await client.get("/api/v1/auth/me"), 401, "not_authenticated")
-    expired = access_token_for(app, actor.user, ttl=timedelta(seconds=-1))
+    expired = await access_token_for(app, actor.user, ttl=timedelta(seconds=-1))
     header, payload, signature = actor.token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     tampered = f"{header}.{_b64({**claims, 'role': 'admin'})}.{signature}"

@@ -125,7 +125,7 @@ async def test_password_reset_flow(app: FastAPI, client: httpx.AsyncClient) -> N
     assert_problem(
         await client.get("/api/v1/auth/me", headers=bearer(session_before["access_token"])),
         401,
-        "invalid_token",
+        "session_revoked",
     )
     # Single use.
     reused = await client.post(

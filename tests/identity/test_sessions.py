@@ -173,7 +173,7 @@ async def test_logout_all_ends_every_session_and_access_token(
     for pair in (first, second):
         assert_problem(await refresh(client, pair["refresh_token"]), 401, "invalid_refresh_token")
         assert_problem(
-            await client.get("/api/v1/auth/me", headers=bearer(pair["access_token"])), 401, "invalid_token"
+            await client.get("/api/v1/auth/me", headers=bearer(pair["access_token"])), 401, "session_revoked"
         )
     assert all(row.revoked_at is not None for row in await session_rows(app, user_id))
     assert_problem(await client.post("/api/v1/auth/logout-all"), 401, "not_authenticated")

@@ -258,7 +258,7 @@ async def test_delete_and_restore_user(
     assert_problem(
         await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}),
         401,
-        "invalid_token",
+        "session_revoked",
     )
     assert_problem(
         await client.post(f"/api/v1/users/{uuid.uuid4()}/restore", headers=headers), 404, "user_not_found"

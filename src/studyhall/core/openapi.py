@@ -32,7 +32,10 @@ class Problem(BaseModel):
 
 
 _MEANINGS = {
-    401: "Missing, invalid or expired token (`not_authenticated`, `invalid_token`)",
+    401: (
+        "Missing, invalid or expired token, or its session was signed out "
+        "(`not_authenticated`, `invalid_token`, `session_revoked`)"
+    ),
     402: "The course is paid and the caller has not paid (`payment_required`)",
     403: "Authenticated but not allowed",
     404: "No such resource the caller may see",

@@ -110,11 +110,19 @@ class TokenCodec:
 
 
 def access_token_claims(
-    *, subject: uuid.UUID, role: str, organization_id: uuid.UUID | None, generation: int, ttl: timedelta
+    *,
+    subject: uuid.UUID,
+    session_id: uuid.UUID,
+    role: str,
+    organization_id: uuid.UUID | None,
+    generation: int,
+    ttl: timedelta,
 ) -> dict[str, Any]:
+    """`sid` names the sign-in session the token belongs to: every request checks it is live."""
     issued = utcnow()
     return {
         "sub": str(subject),
+        "sid": str(session_id),
         "role": role,
         "org": str(organization_id) if organization_id else None,
         "gen": generation,

@@ -13,10 +13,10 @@ from studyhall.core import security
 from studyhall.core.deps import SessionDep
 from studyhall.core.errors import Unauthenticated
 from studyhall.core.ratelimit import RateLimiter
-from studyhall.identity.errors import InsufficientRole, InvalidToken
+from studyhall.identity.errors import InsufficientRole, InvalidToken, SessionRevoked
 from studyhall.identity.models import Role, User
 from studyhall.identity.oauth import OAuthProviders
-from studyhall.identity.service import AuthConfig, ClientInfo
+from studyhall.identity.service import AuthConfig, ClientInfo, user_with_session_state
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -42,24 +42,25 @@ PasswordHasherDep = Annotated[security.PasswordHasher, Depends(get_password_hash
 
 
 async def user_from_access_token(session: AsyncSession, codec: security.TokenCodec, token: str) -> User:
-    """The live user behind an access token; deactivation, deletion and password changes
-    (a bumped token generation) end existing tokens at once."""
+    """The live user behind an access token, checked on every request with one SELECT: an
+    account deactivated or deleted, a session signed out (`session_revoked`) and a password
+    change (a bumped token generation) end existing tokens at once, in every API process."""
     try:
         claims = codec.decode(token)
         user_id = uuid.UUID(str(claims.get("sub")))
+        session_id = uuid.UUID(str(claims.get("sid")))  # every token this API issues has one
     except (security.InvalidToken, ValueError) as exc:
         raise InvalidToken(
             str(exc) if isinstance(exc, security.InvalidToken) else "token is invalid"
         ) from exc
-    user = await session.get(User, user_id)
-    if (
-        user is None
-        or user.deleted_at is not None
-        or not user.is_active
-        or user.token_generation != claims.get("gen")
-    ):
+    found = await user_with_session_state(session, user_id, session_id)
+    if found is None or found.user.deleted_at is not None or not found.user.is_active:
         raise InvalidToken("token is no longer valid")
-    return user
+    if not found.session_live:
+        raise SessionRevoked("This session was signed out; sign in again")
+    if found.user.token_generation != claims.get("gen"):
+        raise InvalidToken("token is no longer valid")
+    return found.user
 
 
 async def get_optional_user(

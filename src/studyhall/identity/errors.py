@@ -10,6 +10,14 @@ class InvalidToken(Unauthenticated):
     title = "Invalid or expired token"
 
 
+class SessionRevoked(Unauthenticated):
+    """The access token's session was signed out: logout, a revoked session, sign-out
+    everywhere, a password change (other sessions) or reset, or a reused refresh token."""
+
+    code = "session_revoked"
+    title = "This session was signed out"
+
+
 class InsufficientRole(PermissionDenied):
     code = "insufficient_role"
     title = "Your role does not allow this"
@@ -78,6 +86,13 @@ class InvalidVerificationToken(NotFound):
 class OrganizationSlugTaken(Conflict):
     code = "organization_slug_taken"
     title = "Organization slug already in use"
+
+
+class LastAdmin(Conflict):
+    """The change would leave the platform without an active admin."""
+
+    code = "last_admin"
+    title = "The last active admin cannot be demoted, deactivated or deleted"
 
 
 class UserInOtherOrganization(Conflict):

@@ -185,7 +185,8 @@ async def refresh(
     response_class=Response,
     summary="Sign out of one session",
     description=(
-        "Revokes the session the refresh token belongs to. Needs no access token (it may have "
+        "Revokes the session the refresh token belongs to: every access token issued for it "
+        "stops working at once (`401 session_revoked`). Needs no access token (it may have "
         "expired): holding the refresh token is enough. Unknown or already revoked tokens are "
         "`401 invalid_refresh_token`."
     ),
@@ -201,7 +202,10 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Sign out everywhere",
-    description="Revokes every session of the caller and ends every access token issued so far.",
+    description=(
+        "Revokes every session of the caller: every access token issued so far answers "
+        "`401 session_revoked` from now on."
+    ),
     responses=error_responses(401, 422),
 )
 async def logout_all(user: CurrentUser, session: SessionDep) -> Response:
@@ -241,6 +245,11 @@ async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParams
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Revoke one of my sessions",
+    description=(
+        "`id` is a session of `GET /auth/sessions` (the `sid` claim of its access tokens). Its "
+        "refresh token and access tokens stop working at once (`401 session_revoked`); "
+        "revoking the session one is using signs oneself out."
+    ),
     responses=error_responses(401, 422, 404, status_404="`session_not_found`"),
 )
 async def revoke_session(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
@@ -275,8 +284,9 @@ async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> U
     response_class=Response,
     summary="Change my password",
     description=(
-        "Needs the current password (`403 wrong_password`). Every other session is revoked and "
-        "every access token ends: refresh with this session's refresh token to go on."
+        "Needs the current password (`403 wrong_password`). Every other session is revoked "
+        "(their access tokens answer `401 session_revoked`) and this session's access tokens "
+        "end (`401 invalid_token`): refresh with this session's refresh token to go on."
     ),
     responses=error_responses(401, 422, 403, status_403="`wrong_password`"),
 )
@@ -287,18 +297,13 @@ async def change_password(
     session: SessionDep,
     passwords: PasswordHasherDep,
 ) -> Response:
-    current_session: uuid.UUID | None = None
-    try:
-        current_session = uuid.UUID(str(claims.get("sid")))
-    except ValueError:
-        current_session = None
     await service.change_password(
         session,
         passwords,
         user,
         current_password=body.current_password,
         new_password=body.new_password,
-        current_session_id=current_session,
+        current_session_id=uuid.UUID(claims["sid"]),  # checked live by `CurrentUser`
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -446,14 +451,17 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) 
         "Admins change anyone. A principal changes non-admin users of their organisation and "
         "never gives or takes the admin role (`403 role_not_assignable`), nor moves users to "
         "another organisation (`403 organization_not_allowed`). Deactivating "
-        "(`is_active: false`) revokes the user's sessions and access tokens at once."
+        "(`is_active: false`) revokes the user's sessions and access tokens at once. The last "
+        "active admin can be neither demoted nor deactivated (`409 last_admin`)."
     ),
     responses=error_responses(
         401,
         422,
         403,
         404,
+        409,
         status_403="`cannot_manage_user`, `role_not_assignable`, `organization_not_allowed`",
+        status_409="`last_admin`",
     ),
 )
 async def update_user(
@@ -467,8 +475,14 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Soft-delete a user",
-    description="Admins only. The user can no longer sign in; sessions and access tokens end at once.",
-    responses=error_responses(401, 422, 403, 404, status_404="`user_not_found`"),
+    description=(
+        "Admins only. The user can no longer sign in; sessions and access tokens end at once. "
+        "Deleting an already deleted user is `404`; the last active admin cannot be deleted "
+        "(`409 last_admin`)."
+    ),
+    responses=error_responses(
+        401, 422, 403, 404, 409, status_404="`user_not_found`", status_409="`last_admin`"
+    ),
 )
 async def delete_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> Response:
     await service.delete_user(session, actor, user_id)
@@ -559,7 +573,8 @@ async def update_organization(
         "given role (`status: added`); it must not belong to another organisation "
         "(`409 user_in_other_organization`). An address without an account gets an emailed "
         "invitation that attaches when it registers (`status: invited`). Only admins give "
-        "the admin role (`403 role_not_assignable`)."
+        "the admin role (`403 role_not_assignable`); the last active admin keeps it "
+        "(`409 last_admin`)."
     ),
     responses=error_responses(
         401,
@@ -568,7 +583,7 @@ async def update_organization(
         404,
         409,
         status_404="`organization_not_found`",
-        status_409="`user_in_other_organization`",
+        status_409="`user_in_other_organization`, `last_admin`",
     ),
 )
 async def add_member(

@@ -2,7 +2,8 @@
 
 No HTTP here: functions take a session and raise identity's domain errors. Everything
 racy is settled by the database (unique constraints inside a SAVEPOINT, conditional
-`UPDATE ... WHERE revoked_at IS NULL` checked by its row count).
+`UPDATE ... WHERE revoked_at IS NULL` checked by its row count, and users locked and re-read
+before a change, see `_lock_user`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, false, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, delete, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +38,7 @@ from studyhall.identity.errors import (
     InvalidRefreshToken,
     InvalidResetToken,
     InvalidVerificationToken,
+    LastAdmin,
     OAuthEmailUnverified,
     OAuthFailed,
     OAuthStateInvalid,
@@ -80,6 +82,12 @@ USER_REGISTERED = "user.registered"
 PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105
 EMAIL_VERIFICATION_REQUESTED = "user.email_verification_requested"
 INVITATION_CREATED = "organization.invitation_created"
+MEMBER_ADDED = "organization.member_added"
+MEMBER_REMOVED = "organization.member_removed"
+USER_DELETED = "user.deleted"
+USER_RESTORED = "user.restored"
+USER_DEACTIVATED = "user.deactivated"
+USER_ACTIVATED = "user.activated"
 
 
 @dataclass(frozen=True)
@@ -242,16 +250,17 @@ async def _start_session(
     )
 
 
-def issue_access_token(config: AuthConfig, user: User, session_id: uuid.UUID | None = None) -> str:
+def issue_access_token(config: AuthConfig, user: User, session_id: uuid.UUID) -> str:
+    """`session_id` is the refresh-token family: it stays the same across rotations, so the
+    token dies with the session `GET /auth/sessions` lists and `DELETE` revokes."""
     claims = access_token_claims(
         subject=user.id,
+        session_id=session_id,
         role=user.role,
         organization_id=user.organization_id,
         generation=user.token_generation,
         ttl=config.access_ttl,
     )
-    if session_id is not None:
-        claims["sid"] = str(session_id)  # the session (refresh-token family) it was issued for
     return config.tokens.encode(claims)
 
 
@@ -462,6 +471,34 @@ def end_access_tokens(user: User) -> None:
     user.token_generation = user.token_generation + 1
 
 
+@dataclass(frozen=True)
+class TokenHolder:
+    user: User
+    #: Whether the access token's session (refresh-token family) still has a live token.
+    session_live: bool
+
+
+async def user_with_session_state(
+    session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
+) -> TokenHolder | None:
+    """The user and whether their session `session_id` is signed in, in ONE statement: this
+    runs on every authenticated request. Rotation revokes a family's token and inserts its
+    successor in one transaction, so a live family always has exactly one unrevoked row;
+    its expiry is not checked, as access tokens expire long before refresh tokens."""
+    live = (
+        select(AuthSession.id)
+        .where(
+            AuthSession.user_id == User.id,
+            AuthSession.family_id == session_id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .exists()
+        .label("session_live")
+    )
+    row = (await session.execute(select(User, live).where(User.id == user_id))).one_or_none()
+    return None if row is None else TokenHolder(user=row[0], session_live=bool(row[1]))
+
+
 async def logout(session: AsyncSession, refresh_token: str) -> None:
     """Revokes the session (family) the refresh token belongs to; an unknown or already
     revoked token is `401 invalid_refresh_token`."""
@@ -526,7 +563,7 @@ async def change_password(
     *,
     current_password: str,
     new_password: str,
-    current_session_id: uuid.UUID | None,
+    current_session_id: uuid.UUID,
 ) -> None:
     """Every other session is revoked and every access token ends (the caller refreshes
     with the refresh token of the session it is using)."""
@@ -672,9 +709,8 @@ async def list_users(
     return await fetch_page(session, users_query(actor, **filters), params)
 
 
-async def get_visible_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+def _require_visible(actor: User, user: User | None) -> User:
     """404 for users the actor may not see (other organisations, deleted ones unless admin)."""
-    user = await session.get(User, user_id)
     if user is None or not policies.can_view_user(actor, user):
         raise UserNotFound()
     if user.deleted_at is not None and not policies.is_admin(actor):
@@ -682,22 +718,75 @@ async def get_visible_user(session: AsyncSession, actor: User, user_id: uuid.UUI
     return user
 
 
-async def get_manageable_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
-    user = await get_visible_user(session, actor, user_id)
-    if user.deleted_at is not None or not policies.can_manage_user(actor, user):
-        if user.deleted_at is not None:
-            raise UserNotFound()
+async def get_visible_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+    return _require_visible(actor, await session.get(User, user_id))
+
+
+def _require_manageable(actor: User, user: User | None) -> User:
+    user = _require_visible(actor, user)
+    if user.deleted_at is not None:
+        raise UserNotFound()
+    if not policies.can_manage_user(actor, user):
         raise CannotManageUser()
     return user
 
 
+def _is_active_admin(user: User) -> bool:
+    return user.role == Role.ADMIN and user.is_active and user.deleted_at is None
+
+
+@dataclass(frozen=True)
+class LockedUser:
+    user: User | None
+    #: Every active admin, locked too (only when asked for): the last-admin rule counts them.
+    admins: list[User]
+
+    def require_another_admin(self) -> None:
+        """`user` is about to stop being an active admin: refuse if nobody else is one.
+        The admins are locked, so of two admins demoting each other at once one fails."""
+        user = self.user
+        if user is not None and _is_active_admin(user) and all(a.id == user.id for a in self.admins):
+            raise LastAdmin("Make someone else an admin first")
+
+
+async def _lock_user(session: AsyncSession, user_id: uuid.UUID, *, with_admins: bool = False) -> LockedUser:
+    """Re-reads the user under a row lock, so concurrent changes of one user run one after
+    the other, each seeing the previous one's result. `with_admins` locks every active admin
+    in the same statement, in id order, so two such requests never deadlock. FOR NO KEY
+    UPDATE leaves inserts that reference the user (sessions, enrollments) unblocked. SQLite
+    ignores the clause: BEGIN IMMEDIATE already serialises writers."""
+    condition = User.id == user_id
+    if with_admins:
+        condition = or_(
+            condition,
+            and_(User.role == Role.ADMIN.value, User.is_active.is_(True), User.deleted_at.is_(None)),
+        )
+    rows = (
+        await session.scalars(
+            select(User)
+            .where(condition)
+            .order_by(User.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return LockedUser(
+        user=next((row for row in rows if row.id == user_id), None),
+        admins=[row for row in rows if _is_active_admin(row)],
+    )
+
+
 async def update_user(session: AsyncSession, actor: User, user_id: uuid.UUID, data: UserUpdate) -> User:
-    user = await get_manageable_user(session, actor, user_id)
     fields = data.model_fields_set
-    if "role" in fields and data.role is not None and data.role != user.role:
-        if not policies.can_assign_role(actor, data.role):
-            raise RoleNotAssignable("Only admins give or take the admin role")
-        user.role = data.role.value
+    locked = await _lock_user(session, user_id, with_admins=bool(fields & {"role", "is_active"}))
+    user = _require_manageable(actor, locked.user)
+    role = data.role if "role" in fields and data.role is not None else Role(user.role)
+    is_active = data.is_active if "is_active" in fields and data.is_active is not None else user.is_active
+    if role != user.role and not policies.can_assign_role(actor, role):
+        raise RoleNotAssignable("Only admins give or take the admin role")
+    if role != Role.ADMIN or not is_active:
+        locked.require_another_admin()
+    user.role = role.value
     if "organization_id" in fields and data.organization_id != user.organization_id:
         target = data.organization_id
         if not policies.is_admin(actor) and target is not None and target != actor.organization_id:
@@ -712,33 +801,44 @@ async def update_user(session: AsyncSession, actor: User, user_id: uuid.UUID, da
         user.organization_id = target
     if "full_name" in fields and data.full_name is not None:
         user.full_name = data.full_name
-    if "is_active" in fields and data.is_active is not None and data.is_active != user.is_active:
-        user.is_active = data.is_active
-        if not data.is_active:
-            end_access_tokens(user)
-            await revoke_user_sessions(session, user.id)
+    if is_active != user.is_active:
+        await _set_active(session, actor, user, is_active)
     await session.flush()
     return user
 
 
+async def _set_active(session: AsyncSession, actor: User, user: User, is_active: bool) -> None:
+    user.is_active = is_active
+    if not is_active:
+        end_access_tokens(user)
+        await revoke_user_sessions(session, user.id)
+    emit(session, USER_ACTIVATED if is_active else USER_DEACTIVATED, {"user_id": user.id, "by": actor.id})
+
+
 async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> None:
-    user = await session.get(User, user_id)
+    locked = await _lock_user(session, user_id, with_admins=True)
+    user = locked.user
     if user is None or user.deleted_at is not None:
         raise UserNotFound()
+    locked.require_another_admin()
     user.deleted_at = utcnow()
     user.deletion_id = uuid.uuid4()
     end_access_tokens(user)
     await revoke_user_sessions(session, user.id)
     await session.flush()
+    emit(session, USER_DELETED, {"user_id": user.id, "by": actor.id})
 
 
 async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
+    """Idempotent: restoring a user who is not deleted changes nothing and emits nothing."""
+    user = (await _lock_user(session, user_id)).user
     if user is None:
         raise UserNotFound()
-    user.deleted_at = None
-    user.deletion_id = None
-    await session.flush()
+    if user.deleted_at is not None:
+        user.deleted_at = None
+        user.deletion_id = None
+        await session.flush()
+        emit(session, USER_RESTORED, {"user_id": user.id, "by": actor.id})
     return user
 
 
@@ -817,16 +917,13 @@ async def add_member(
     if not policies.can_assign_role(actor, data.role):
         raise RoleNotAssignable("Only admins give the admin role")
     email = normalize_email(data.email)
-    user = await get_user_by_email(session, email)
-    if user is not None:
-        if user.organization_id not in (None, organization.id):
-            raise UserInOtherOrganization()
-        if user.role == Role.ADMIN and not policies.is_admin(actor):
-            raise CannotManageUser("Only admins change admins")
-        user.organization_id = organization.id
-        user.role = data.role.value
-        await session.flush()
-        return MemberAdded(user=user)
+    account = await get_user_by_email(session, email)
+    if account is not None:
+        # Locked and re-read: of two organisations adding the same person at once, the
+        # second sees the first's membership (`user_in_other_organization`).
+        locked = await _lock_user(session, account.id, with_admins=True)
+        if locked.user is not None and locked.user.deleted_at is None:
+            return await _join(session, actor, organization, locked, data.role)
     invitation = await session.scalar(
         select(OrganizationInvitation).where(
             OrganizationInvitation.organization_id == organization.id,
@@ -858,14 +955,36 @@ async def add_member(
     return MemberAdded(invitation=invitation)
 
 
+async def _join(
+    session: AsyncSession, actor: User, organization: Organization, locked: LockedUser, role: Role
+) -> MemberAdded:
+    """Adds an existing (locked) account; adding a member again only sets the role."""
+    user = locked.user
+    assert user is not None
+    if user.organization_id not in (None, organization.id):
+        raise UserInOtherOrganization()
+    if user.role == Role.ADMIN and not policies.is_admin(actor):
+        raise CannotManageUser("Only admins change admins")
+    if role != Role.ADMIN:
+        locked.require_another_admin()
+    joined = user.organization_id is None
+    user.organization_id = organization.id
+    user.role = role.value
+    await session.flush()
+    if joined:
+        emit(session, MEMBER_ADDED, {"organization_id": organization.id, "user_id": user.id, "by": actor.id})
+    return MemberAdded(user=user)
+
+
 async def remove_member(
     session: AsyncSession, actor: User, organization_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     organization = await get_manageable_organization(session, actor, organization_id)
-    user = await session.get(User, user_id)
+    user = (await _lock_user(session, user_id)).user
     if user is None or user.deleted_at is not None or user.organization_id != organization.id:
         raise UserNotFound()
     if not policies.can_manage_user(actor, user):
         raise CannotManageUser("Only admins change admins")
     user.organization_id = None
     await session.flush()
+    emit(session, MEMBER_REMOVED, {"organization_id": organization.id, "user_id": user.id, "by": actor.id})
