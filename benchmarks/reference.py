@@ -93,9 +93,10 @@ def _uuid(value: str, not_found: str) -> uuid.UUID:
 
 USER_AND_SESSION = """
 SELECT u.id, u.email, u.full_name, u.role, u.organization_id, u.email_verified, u.created_at,
-       u.is_active, u.token_generation, s.revoked_at, s.expires_at
-FROM users u LEFT JOIN auth_sessions s ON s.id = $2 AND s.user_id = u.id
-WHERE u.id = $1 AND u.deleted_at IS NULL
+       u.is_active, u.deleted_at, u.token_generation,
+       EXISTS (SELECT 1 FROM auth_sessions s
+               WHERE s.user_id = u.id AND s.family_id = $2 AND s.revoked_at IS NULL) AS session_live
+FROM users u WHERE u.id = $1
 """
 
 
@@ -108,15 +109,16 @@ async def caller(request: Request, *, required: bool) -> Caller | None:
     codec: TokenCodec = request.app.state.codec
     try:
         claims = codec.decode(header[7:])
-        user_id = uuid.UUID(str(claims["sub"]))
-        session_id = uuid.UUID(str(claims["sid"])) if claims.get("sid") else None
+        user_id, session_id = uuid.UUID(str(claims["sub"])), uuid.UUID(str(claims["sid"]))
     except (InvalidToken, KeyError, ValueError):
         raise Problem(401, "invalid_token") from None
     row = await request.app.state.pool.fetchrow(USER_AND_SESSION, user_id, session_id)
-    if row is None or not row["is_active"] or row["token_generation"] != claims.get("gen"):
+    if row is None or row["deleted_at"] is not None or not row["is_active"]:
         raise Problem(401, "invalid_token")
-    if session_id is not None and (row["revoked_at"] is not None or row["expires_at"] is None):
+    if not row["session_live"]:
         raise Problem(401, "session_revoked")
+    if row["token_generation"] != claims.get("gen"):
+        raise Problem(401, "invalid_token")
     return Caller(row["id"], row["role"], row["organization_id"], row)
 
 
