@@ -19,8 +19,7 @@ from studyhall.assessment.models import (
     SubmissionStatus,
 )
 from studyhall.assessment.schemas import Gradebook, GradebookItem, GradebookRow
-from studyhall.catalog.access import load_course
-from studyhall.catalog.errors import CourseNotFound
+from studyhall.catalog.access import course_access
 from studyhall.catalog.models import Lesson
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment, EnrollmentStatus
@@ -86,8 +85,7 @@ def _key(text_id: str) -> str:
 
 async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUID) -> Gradebook:
     """Five queries whatever the number of students and items."""
-    context = await load_course(session, course_id)
-    context.require_staff(user, CourseNotFound())
+    (await course_access(session, user, course_id)).require_staff()
     items = await _items(session, course_id)
     students = await session.execute(
         select(User.id, User.full_name, User.email)

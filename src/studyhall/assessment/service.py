@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
-from studyhall.assessment.access import CourseRole, course_role, require_student
+from studyhall.assessment.access import attempt_course_access, quiz_access
 from studyhall.assessment.errors import (
     AttemptAlreadySubmitted,
     AttemptExpired,
@@ -23,8 +23,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt
 from studyhall.assessment.schemas import AttemptStarted, QuizIn
-from studyhall.catalog.access import LessonContext, load_lesson
-from studyhall.catalog.errors import LessonNotFound
+from studyhall.catalog.access import CourseRole, lesson_access
 from studyhall.catalog.models import LessonType
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
@@ -47,8 +46,8 @@ async def put_quiz(
 ) -> tuple[Quiz, bool]:
     """Create or replace the quiz of a `quiz` lesson; (quiz, created). Past attempts keep
     their own copy of the questions, so replacing never changes them."""
-    context = await load_lesson(session, lesson_id)
-    context.course.require_staff(user, LessonNotFound())
+    context = await lesson_access(session, user, lesson_id)
+    context.course.require_staff()
     if context.lesson.type != LessonType.QUIZ:
         raise NotAQuizLesson()
     fields = {
@@ -79,22 +78,12 @@ async def put_quiz(
 
 
 async def get_quiz(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> tuple[Quiz, CourseRole]:
-    context = await load_lesson(session, lesson_id)
-    role = await course_role(session, user, context.course, LessonNotFound())
+    access = (await lesson_access(session, user, lesson_id)).course
+    access.require_member()
     quiz = await _quiz_of_lesson(session, lesson_id)
     if quiz is None:
         raise QuizNotFound("This lesson has no quiz yet")
-    return quiz, role
-
-
-async def _load_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> tuple[Quiz, LessonContext]:
-    quiz = await session.get(Quiz, quiz_id)
-    if quiz is None:
-        raise QuizNotFound()
-    try:
-        return quiz, await load_lesson(session, quiz.lesson_id)
-    except LessonNotFound as exc:
-        raise QuizNotFound() from exc
+    return quiz, access.role
 
 
 # -- attempts --------------------------------------------------------------------------
@@ -153,8 +142,9 @@ async def _check_can_start(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID
 
 
 async def start_attempt(session: AsyncSession, user: User, quiz_id: uuid.UUID, now: datetime) -> QuizAttempt:
-    quiz, context = await _load_quiz(session, quiz_id)
-    await require_student(session, user, context.course, QuizNotFound())
+    access = await quiz_access(session, user, quiz_id)
+    access.course.require_student("Only enrolled students take quizzes")
+    quiz = access.quiz
     await _expire_overdue(session, now, quiz_id=quiz.id, user_id=user.id)
     number = await _check_can_start(session, quiz, user.id)
     attempt_id = uuid.uuid4()
@@ -198,6 +188,8 @@ async def submit_attempt(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, object], now: datetime
 ) -> QuizAttempt:
     attempt = await _own_attempt_for_update(session, user, attempt_id)
+    context = await attempt_course_access(session, user, attempt)
+    context.course.require_student()
     if attempt.status == AttemptStatus.EXPIRED or (
         attempt.status == AttemptStatus.IN_PROGRESS
         and attempt.deadline_at is not None
@@ -212,7 +204,7 @@ async def submit_attempt(
     _apply_score(attempt, score, now)
     await session.flush()
     if attempt.passed:
-        await _complete_quiz_lesson(session, attempt)
+        await record_lesson_completion(session, attempt.user_id, context.context)
     return attempt
 
 
@@ -230,15 +222,6 @@ def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> N
         attempt.graded_at = now
 
 
-async def _complete_quiz_lesson(session: AsyncSession, attempt: QuizAttempt) -> None:
-    """A pass completes the quiz lesson; a lesson deleted since then has nothing to complete."""
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound:
-        return
-    await record_lesson_completion(session, attempt.user_id, context)
-
-
 async def grade_attempt(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, grades: dict[uuid.UUID, float], now: datetime
 ) -> QuizAttempt:
@@ -250,11 +233,8 @@ async def grade_attempt(
     )
     if attempt is None:
         raise AttemptNotFound()
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound as exc:
-        raise AttemptNotFound() from exc
-    context.course.require_staff(user, AttemptNotFound())
+    context = await attempt_course_access(session, user, attempt)
+    context.course.require_staff()
     if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
         raise AttemptNotReviewable()
     was_passed = attempt.passed
@@ -275,23 +255,19 @@ async def grade_attempt(
         },
     )
     if attempt.passed and not was_passed:
-        await record_lesson_completion(session, attempt.user_id, context)
+        await record_lesson_completion(session, attempt.user_id, context.context)
     return attempt
 
 
 async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, now: datetime) -> QuizAttempt:
+    """Its student (while they may see the course) and the course staff."""
     attempt = await session.get(QuizAttempt, attempt_id)
     if attempt is None:
         raise AttemptNotFound()
-    await _expire_overdue(session, now, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
-    if attempt.user_id == user.id:
-        return attempt
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound as exc:
-        raise AttemptNotFound() from exc
-    if not context.course.is_staff(user):
+    access = (await attempt_course_access(session, user, attempt)).course
+    if attempt.user_id != user.id and not access.is_staff:
         raise AttemptNotFound()
+    await _expire_overdue(session, now, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
     return attempt
 
 
@@ -299,13 +275,12 @@ async def list_attempts(
     session: AsyncSession, user: User, quiz_id: uuid.UUID, params: PageParams, now: datetime
 ) -> tuple[list[QuizAttempt], int]:
     """Staff see every attempt; a student sees their own."""
-    quiz, context = await _load_quiz(session, quiz_id)
-    role = await course_role(session, user, context.course, QuizNotFound())
-    await _expire_overdue(
-        session, now, quiz_id=quiz.id, user_id=None if role == CourseRole.STAFF else user.id
-    )
+    access = await quiz_access(session, user, quiz_id)
+    access.course.require_member()
+    quiz, is_staff = access.quiz, access.course.is_staff
+    await _expire_overdue(session, now, quiz_id=quiz.id, user_id=None if is_staff else user.id)
     statement = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id)
-    if role == CourseRole.STUDENT:
+    if not is_staff:
         statement = statement.where(QuizAttempt.user_id == user.id)
     statement = statement.order_by(QuizAttempt.started_at.desc(), QuizAttempt.number.desc())
     return await fetch_page(session, statement, params)

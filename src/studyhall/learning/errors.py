@@ -1,13 +1,9 @@
-"""Learning's domain errors."""
+"""Learning's domain errors. Access errors of every course-internal route (`NotEnrolled`,
+`NotCourseStaff`) are the catalog's (`catalog.errors`), raised through `catalog.access`."""
 
 from __future__ import annotations
 
-from studyhall.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-
-
-class NotEnrolled(PermissionDenied):
-    code = "not_enrolled"
-    title = "You are not enrolled in this course"
+from studyhall.core.errors import Conflict, DomainError, NotFound
 
 
 class AlreadyEnrolled(Conflict):
@@ -34,8 +30,3 @@ class EnrollmentNotFound(NotFound):
 class LessonNotVideo(Conflict):
     code = "lesson_not_video"
     title = "The lesson is not a video lesson"
-
-
-class NotCourseStaff(PermissionDenied):
-    code = "forbidden"
-    title = "Only the course's staff may do this"
