@@ -188,8 +188,8 @@ async def submit_attempt(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, object], now: datetime
 ) -> QuizAttempt:
     attempt = await _own_attempt_for_update(session, user, attempt_id)
-    context = await attempt_course_access(session, user, attempt)
-    context.course.require_student()
+    access = await attempt_course_access(session, user, attempt)
+    access.course.require_student()
     if attempt.status == AttemptStatus.EXPIRED or (
         attempt.status == AttemptStatus.IN_PROGRESS
         and attempt.deadline_at is not None
@@ -204,7 +204,7 @@ async def submit_attempt(
     _apply_score(attempt, score, now)
     await session.flush()
     if attempt.passed:
-        await record_lesson_completion(session, attempt.user_id, context.context)
+        await record_lesson_completion(session, attempt.user_id, access.context)
     return attempt
 
 
@@ -233,8 +233,8 @@ async def grade_attempt(
     )
     if attempt is None:
         raise AttemptNotFound()
-    context = await attempt_course_access(session, user, attempt)
-    context.course.require_staff()
+    access = await attempt_course_access(session, user, attempt)
+    access.course.require_staff()
     if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
         raise AttemptNotReviewable()
     was_passed = attempt.passed
@@ -255,7 +255,7 @@ async def grade_attempt(
         },
     )
     if attempt.passed and not was_passed:
-        await record_lesson_completion(session, attempt.user_id, context.context)
+        await record_lesson_completion(session, attempt.user_id, access.context)
     return attempt
 
 

@@ -262,6 +262,14 @@ async def _completed_lesson_ids(
     return await completed_lesson_ids(session, user.id, course_id=course_id)
 
 
+def _current_lessons_statement(course_id: uuid.UUID) -> Select[Lesson]:
+    return (
+        select(Lesson)
+        .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
+        .order_by(Lesson.position, Lesson.created_at, Lesson.id)
+    )
+
+
 async def _current_lessons(session: AsyncSession, course_id: uuid.UUID) -> list[Lesson]:
     return list((await session.scalars(_current_lessons_statement(course_id))).all())
 
@@ -317,14 +325,6 @@ async def course_detail(session: AsyncSession, user: User | None, id_or_slug: st
         **card.model_dump(),
         modules=[module_read(module) for module in modules],
         lessons=_outline(lessons, completed),
-    )
-
-
-def _current_lessons_statement(course_id: uuid.UUID) -> Select[Lesson]:
-    return (
-        select(Lesson)
-        .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
-        .order_by(Lesson.position, Lesson.created_at, Lesson.id)
     )
 
 
