@@ -6,16 +6,20 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from studyhall.assessment import scoring
+from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
+from studyhall.assessment.schemas import QuestionIn
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.core.db import utcnow
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
-from studyhall.learning.models import Enrollment
+from studyhall.learning.models import Enrollment, LessonCompletion
 
 _sequence = itertools.count(1)
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -182,6 +186,74 @@ async def enroll_directly(app: FastAPI, actor: Actor, course: Course) -> None:
         await session.execute(
             update(Course).where(Course.id == course.id).values(enrollment_count=Course.enrollment_count + 1)
         )
+
+
+async def complete_directly(app: FastAPI, actor: Actor, lesson: Lesson) -> None:
+    """A lesson completion written straight to the DB (no progress bookkeeping)."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        session.add(LessonCompletion(user_id=actor.user.id, lesson_id=lesson.id, course_id=lesson.course_id))
+
+
+#: One single-choice question; its correct option's text is "4".
+ONE_QUESTION: dict[str, Any] = {
+    "type": "single_choice",
+    "text": "2 + 2 = ?",
+    "points": 1,
+    "options": [{"text": "3"}, {"text": "4", "is_correct": True}],
+}
+
+
+async def create_quiz(
+    app: FastAPI, lesson: Lesson, *questions: dict[str, Any], passing_score: int = 50
+) -> Quiz:
+    """The quiz of a `quiz` lesson (by default `ONE_QUESTION`), stored as the API stores it."""
+    stored = scoring.build_questions([QuestionIn.model_validate(q) for q in questions or (ONE_QUESTION,)])
+    async with app.state.database.sessionmaker() as session, session.begin():
+        quiz = Quiz(
+            lesson_id=lesson.id,
+            course_id=lesson.course_id,
+            title="Checkpoint",
+            passing_score=passing_score,
+            questions=stored,
+        )
+        session.add(quiz)
+    return quiz
+
+
+async def start_attempt_directly(app: FastAPI, actor: Actor, quiz: Quiz) -> QuizAttempt:
+    """An open attempt (number 1, no time limit) at the quiz."""
+    attempt_id = uuid.uuid4()
+    async with app.state.database.sessionmaker() as session, session.begin():
+        attempt = QuizAttempt(
+            id=attempt_id,
+            quiz_id=quiz.id,
+            user_id=actor.user.id,
+            course_id=quiz.course_id,
+            lesson_id=quiz.lesson_id,
+            number=1,
+            quiz_revision=quiz.revision,
+            questions=scoring.attempt_questions(quiz.questions, shuffle=False, seed=attempt_id),
+            passing_score=quiz.passing_score,
+            max_points=scoring.max_points(quiz.questions),
+        )
+        session.add(attempt)
+    return attempt
+
+
+def right_answers(attempt: QuizAttempt) -> dict[str, list[str]]:
+    """The `answers` body that scores 100 % on a choice-only attempt."""
+    return {
+        q["id"]: [option["id"] for option in q["options"] if option["is_correct"]] for q in attempt.questions
+    }
+
+
+async def create_assignment(app: FastAPI, course: Course, author: Actor, **fields: object) -> Assignment:
+    async with app.state.database.sessionmaker() as session, session.begin():
+        assignment = Assignment(
+            course_id=course.id, author_id=author.user.id, title="Essay", max_points=10, **fields
+        )
+        session.add(assignment)
+    return assignment
 
 
 class FakeClock:

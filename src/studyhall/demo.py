@@ -28,7 +28,7 @@ from studyhall.assessment import service as quizzes
 from studyhall.assessment.models import AttemptStatus, QuestionType, QuizAttempt
 from studyhall.assessment.schemas import AssignmentIn, SubmissionGrade, SubmissionIn
 from studyhall.catalog import service as catalog
-from studyhall.catalog.access import load_course, load_lesson
+from studyhall.catalog.access import course_access, lesson_access
 from studyhall.catalog.models import Course, CourseStatus, LessonType
 from studyhall.catalog.schemas import LessonCreate, ModuleCreate
 from studyhall.config import Settings
@@ -252,12 +252,15 @@ class _Seeder:
         )
 
         await learning.enroll(
-            self.session, student, await load_course(self.session, handles.course_id), now=enrolled_at
+            self.session,
+            student,
+            await course_access(self.session, student, handles.course_id),
+            now=enrolled_at,
         )
         self.report.count("enrollments")
         for lesson_id in read:
-            context = await load_lesson(self.session, lesson_id)
-            await learning.complete_lesson(self.session, student, context, now=next(times))
+            access = await lesson_access(self.session, student, lesson_id)
+            await learning.complete_lesson(self.session, student, access, now=next(times))
         for outcome in journey.quiz:
             await self._attempt(handles, student, teacher, outcome, sample, next(times))
         if journey.assignment is not None:

@@ -128,8 +128,9 @@ async def test_order_stays_dense_under_insert_reorder_delete(app: FastAPI, clien
     new = inserted.json()["id"]
     ids = [str(a.id), new, str(b.id), str(c.id)]
     outline = (await client.get(f"{API}/courses/{course.id}/lessons", headers=owner.headers)).json()
-    assert [item["id"] for item in outline] == ids
-    assert [item["order"] for item in outline] == [0, 1, 2, 3]
+    assert [item["id"] for item in outline["items"]] == ids
+    assert [item["order"] for item in outline["items"]] == [0, 1, 2, 3]
+    assert (outline["total"], outline["limit"], outline["offset"]) == (4, 500, 0)
 
     wanted = [str(c.id), str(a.id), new, str(b.id)]
     reordered = await client.put(
@@ -163,7 +164,7 @@ async def test_order_stays_dense_under_insert_reorder_delete(app: FastAPI, clien
     restored = await client.post(f"{API}/lessons/{a.id}/restore", headers=owner.headers)
     assert restored.status_code == 200
     outline = (await client.get(f"{API}/courses/{course.id}/lessons", headers=owner.headers)).json()
-    assert sorted(item["order"] for item in outline) == [0, 1, 2, 3]
+    assert sorted(item["order"] for item in outline["items"]) == [0, 1, 2, 3]
     not_deleted = await client.post(f"{API}/lessons/{a.id}/restore", headers=owner.headers)
     assert not_deleted.status_code == 409
     assert not_deleted.json()["code"] == "not_deleted"
@@ -241,9 +242,11 @@ async def test_lesson_access(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert (await client.get(f"{API}/lessons/{draft_lesson.id}", headers=student.headers)).status_code == 404
 
     preview_only = (await client.get(f"{API}/courses/{course.id}/lessons", headers=student.headers)).json()
-    assert [item["id"] for item in preview_only] == [str(first.id)]
+    assert [item["id"] for item in preview_only["items"]] == [str(first.id)]
+    assert preview_only["total"] == 1
     full = (await client.get(f"{API}/courses/{course.id}/lessons", headers=enrolled.headers)).json()
-    assert [(item["id"], item["is_completed"]) for item in full] == [
+    assert full["total"] == 2
+    assert [(item["id"], item["is_completed"]) for item in full["items"]] == [
         (str(first.id), False),
         (str(second.id), True),
     ]
@@ -257,3 +260,30 @@ async def test_lesson_access(app: FastAPI, client: httpx.AsyncClient) -> None:
     detail = (await client.get(f"{API}/courses/{course.id}", headers=enrolled.headers)).json()
     assert detail["lesson_count"] == 1
     assert detail["progress_percent"] == 0.0
+
+
+async def test_lesson_outline_is_a_page_of_up_to_500(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=5)
+    lessons = await course_lessons(app, course)
+    url = f"{API}/courses/{course.id}/lessons"
+
+    page = await client.get(url, params={"limit": 2, "offset": 1}, headers=owner.headers)
+
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 1)
+    assert [item["id"] for item in body["items"]] == [str(lessons[1].id), str(lessons[2].id)]
+    assert [item["order"] for item in body["items"]] == [1, 2]
+    largest = (await client.get(url, params={"limit": 500}, headers=owner.headers)).json()
+    assert (largest["total"], largest["limit"], len(largest["items"])) == (5, 500, 5)
+    beyond = (await client.get(url, params={"offset": 5}, headers=owner.headers)).json()
+    assert (beyond["items"], beyond["total"]) == ([], 5)
+    # A visitor's page counts only the previews they may see.
+    visitor = (await client.get(url, headers=student.headers)).json()
+    assert (visitor["items"], visitor["total"]) == ([], 0)
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
+        response = await client.get(url, params=bad, headers=owner.headers)
+        assert response.status_code == 422, bad
+        assert response.json()["code"] == "validation_error"

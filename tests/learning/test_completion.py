@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from studyhall.catalog.access import load_lesson
+from studyhall.catalog.errors import NotEnrolled
 from studyhall.identity.models import Role
-from studyhall.learning.errors import NotEnrolled
 from studyhall.learning.service import record_lesson_completion
 from tests.factories import course_lessons, create_course, create_lesson, create_user
 from tests.learning.support import (

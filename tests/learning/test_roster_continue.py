@@ -65,7 +65,7 @@ async def test_roster_permissions(app: FastAPI, client: httpx.AsyncClient) -> No
         assert response.status_code == 200, response.text
         assert response.json()["total"] == 1
     for refused in (student, other_instructor, other_principal):
-        assert_problem(await client.get(url, headers=refused.headers), 403, "forbidden")
+        assert_problem(await client.get(url, headers=refused.headers), 403, "not_course_staff")
     assert_problem(
         await client.get(f"{API}/courses/{draft.id}/enrollments", headers=student.headers),
         404,

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select
 
-from studyhall.catalog.access import load_lesson
+from studyhall.catalog.access import lesson_access
 from studyhall.core.db import utcnow
 from studyhall.identity.models import Role
 from studyhall.learning import service
@@ -146,9 +146,9 @@ async def test_heartbeats_refresh_last_activity_at_most_once_a_minute(
 
     async def beat(at_seconds: int, position: float) -> None:
         async with app.state.database.sessionmaker() as session, session.begin():
-            context = await load_lesson(session, lesson.id)
+            access = await lesson_access(session, student.user, lesson.id)
             await service.save_video_position(
-                session, student.user, context, position, 600, now=start + timedelta(seconds=at_seconds)
+                session, student.user, access, position, 600, now=start + timedelta(seconds=at_seconds)
             )
 
     await beat(0, 10)

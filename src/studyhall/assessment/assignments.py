@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.assessment.access import CourseRole, course_role, require_student
+from studyhall.assessment.access import assignment_access
 from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
-    AssignmentNotFound,
     InvalidGrade,
     LessonNotInCourse,
     SubmissionAlreadyGraded,
@@ -21,8 +20,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
-from studyhall.catalog.access import CourseContext, is_live_in_course, load_course, locked
-from studyhall.catalog.errors import CourseNotFound
+from studyhall.catalog.access import course_access, is_live_in_course
 from studyhall.catalog.models import Lesson, LessonType
 from studyhall.core.db import utcnow
 from studyhall.core.events import emit
@@ -38,8 +36,7 @@ async def _check_lesson(session: AsyncSession, course_id: uuid.UUID, lesson_id: 
 async def create_assignment(
     session: AsyncSession, user: User, course_id: uuid.UUID, data: AssignmentIn
 ) -> Assignment:
-    context = await load_course(session, course_id)
-    context.require_staff(user, CourseNotFound())
+    (await course_access(session, user, course_id)).require_staff()
     await _check_lesson(session, course_id, data.lesson_id)
     assignment = Assignment(
         course_id=course_id,
@@ -55,8 +52,7 @@ async def create_assignment(
 async def list_assignments(
     session: AsyncSession, user: User, course_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Assignment], int]:
-    context = await load_course(session, course_id)
-    await course_role(session, user, context, CourseNotFound())
+    (await course_access(session, user, course_id)).require_member()
     statement = (
         select(Assignment)
         .where(Assignment.course_id == course_id, Assignment.deleted_at.is_(None))
@@ -65,32 +61,18 @@ async def list_assignments(
     return await fetch_page(session, statement, params)
 
 
-async def _load_assignment(
-    session: AsyncSession, assignment_id: uuid.UUID, *, for_update: bool = False
-) -> tuple[Assignment, CourseContext]:
-    statement = select(Assignment).where(Assignment.id == assignment_id, Assignment.deleted_at.is_(None))
-    if for_update:
-        statement = locked(statement)
-    assignment = await session.scalar(statement)
-    if assignment is None:
-        raise AssignmentNotFound()
-    try:
-        return assignment, await load_course(session, assignment.course_id)
-    except CourseNotFound as exc:
-        raise AssignmentNotFound() from exc
-
-
 async def get_assignment(session: AsyncSession, user: User, assignment_id: uuid.UUID) -> Assignment:
-    assignment, context = await _load_assignment(session, assignment_id)
-    await course_role(session, user, context, AssignmentNotFound())
-    return assignment
+    access = await assignment_access(session, user, assignment_id)
+    access.course.require_member()
+    return access.assignment
 
 
 async def update_assignment(
     session: AsyncSession, user: User, assignment_id: uuid.UUID, data: AssignmentUpdate
 ) -> Assignment:
-    assignment, context = await _load_assignment(session, assignment_id, for_update=True)
-    context.require_staff(user, AssignmentNotFound())
+    access = await assignment_access(session, user, assignment_id, for_update=True)
+    access.course.require_staff()
+    assignment = access.assignment
     changes = data.model_dump(exclude_unset=True)
     if "lesson_id" in changes:
         await _check_lesson(session, assignment.course_id, changes["lesson_id"])
@@ -103,8 +85,9 @@ async def update_assignment(
 
 
 async def delete_assignment(session: AsyncSession, user: User, assignment_id: uuid.UUID) -> None:
-    assignment, context = await _load_assignment(session, assignment_id, for_update=True)
-    context.require_staff(user, AssignmentNotFound())
+    access = await assignment_access(session, user, assignment_id, for_update=True)
+    access.course.require_staff()
+    assignment = access.assignment
     assignment.deleted_at = utcnow()
     assignment.deletion_id = uuid.uuid4()
     await session.flush()
@@ -126,8 +109,9 @@ async def submit(
 ) -> tuple[Submission, bool]:
     """Submit or resubmit (replacing the earlier one) until graded; (submission, created).
     Submitting completes the assignment lesson the assignment is linked to."""
-    assignment, context = await _load_assignment(session, assignment_id)
-    await require_student(session, user, context, AssignmentNotFound())
+    access = await assignment_access(session, user, assignment_id)
+    access.course.require_student("Only enrolled students submit work")
+    assignment = access.assignment
     fields = {
         "text": data.text,
         "file_ids": [str(file_id) for file_id in data.file_ids],
@@ -169,10 +153,10 @@ async def _store_submission(
 async def list_submissions(
     session: AsyncSession, user: User, assignment_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Submission], int]:
-    assignment, context = await _load_assignment(session, assignment_id)
-    role = await course_role(session, user, context, AssignmentNotFound())
-    statement = select(Submission).where(Submission.assignment_id == assignment.id)
-    if role != CourseRole.STAFF:
+    access = await assignment_access(session, user, assignment_id)
+    access.course.require_member()
+    statement = select(Submission).where(Submission.assignment_id == assignment_id)
+    if not access.course.is_staff:
         statement = statement.where(Submission.user_id == user.id)
     return await fetch_page(session, statement.order_by(Submission.submitted_at.desc()), params)
 
@@ -188,11 +172,9 @@ async def grade_submission(
     )
     if submission is None:
         raise SubmissionNotFound()
-    try:
-        assignment, context = await _load_assignment(session, submission.assignment_id)
-    except AssignmentNotFound as exc:
-        raise SubmissionNotFound() from exc
-    context.require_staff(user, SubmissionNotFound())
+    access = await assignment_access(session, user, submission.assignment_id, not_found=SubmissionNotFound())
+    access.course.require_staff()
+    assignment = access.assignment
     if data.points > assignment.max_points:
         raise InvalidGrade(f"The assignment is worth at most {assignment.max_points} points")
     submission.points = data.points

@@ -7,9 +7,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.access import load_lesson
-from studyhall.catalog.errors import LessonNotFound
+from studyhall.catalog.errors import LessonNotFound, NotEnrolled
 from studyhall.catalog.models import LessonType
-from studyhall.learning.errors import NotEnrolled
 from studyhall.learning.service import record_lesson_completion
 
 

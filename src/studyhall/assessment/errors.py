@@ -1,8 +1,9 @@
-"""Assessment's domain errors."""
+"""Assessment's domain errors. Access errors of every course-internal route (`NotEnrolled`,
+`NotCourseStaff`) are the catalog's (`catalog.errors`), raised through `catalog.access`."""
 
 from __future__ import annotations
 
-from studyhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from studyhall.core.errors import Conflict, InvalidInput, NotFound
 
 
 class QuizNotFound(NotFound):
@@ -23,11 +24,6 @@ class AssignmentNotFound(NotFound):
 class SubmissionNotFound(NotFound):
     code = "submission_not_found"
     title = "Submission not found"
-
-
-class NotEnrolled(PermissionDenied):
-    code = "not_enrolled"
-    title = "Enroll in the course first"
 
 
 class NotAQuizLesson(Conflict):

@@ -14,8 +14,6 @@ from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
-from studyhall.assessment.access import CourseRole, course_role
-from studyhall.assessment.errors import NotEnrolled
 from studyhall.assessment.models import (
     Assignment,
     AttemptStatus,
@@ -32,8 +30,7 @@ from studyhall.assessment.schemas import (
     MyGradeItem,
     MyGrades,
 )
-from studyhall.catalog.access import load_course
-from studyhall.catalog.errors import CourseNotFound
+from studyhall.catalog.access import course_access
 from studyhall.catalog.models import Lesson
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment, EnrollmentStatus
@@ -112,8 +109,7 @@ def _key(text_id: str) -> str:
 
 async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUID) -> Gradebook:
     """Five queries whatever the number of students and items."""
-    context = await load_course(session, course_id)
-    context.require_staff(user, CourseNotFound())
+    (await course_access(session, user, course_id)).require_staff()
     items = await _items(session, course_id)
     students = await session.execute(
         select(User.id, User.full_name, User.email)
@@ -141,9 +137,8 @@ async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUI
 async def my_grades(session: AsyncSession, user: User, course_id: uuid.UUID) -> MyGrades:
     """The caller's grades in a course, for enrolled students: seven queries whatever the
     number of items and attempts. Only the caller's own rows are read, and no answer key."""
-    context = await load_course(session, course_id)
-    if await course_role(session, user, context, CourseNotFound()) != CourseRole.STUDENT:
-        raise NotEnrolled("Grades are for enrolled students; course staff read the gradebook")
+    access = await course_access(session, user, course_id)
+    access.require_student("Grades are for enrolled students; course staff read the gradebook")
     quizzes = await session.execute(_live_quizzes(course_id, Quiz.id, Quiz.title, Quiz.questions))
     assignments = await session.execute(
         _live_assignments(course_id, Assignment.id, Assignment.title, Assignment.max_points)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from studyhall.assessment import assignments, gradebook, scoring, service
-from studyhall.assessment.access import CourseRole
 from studyhall.assessment.models import Quiz, Submission
 from studyhall.assessment.schemas import (
     AssignmentIn,
@@ -33,6 +32,7 @@ from studyhall.assessment.schemas import (
     SubmissionIn,
     SubmissionRead,
 )
+from studyhall.catalog.access import CourseRole
 from studyhall.core.clock import ClockDep
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses

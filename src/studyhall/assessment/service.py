@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
-from studyhall.assessment.access import CourseRole, course_role, require_student
+from studyhall.assessment.access import attempt_course_access, quiz_access
 from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
     AttemptAlreadySubmitted,
@@ -25,8 +25,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt, ShowAnswers
 from studyhall.assessment.schemas import AttemptStarted, QuizIn
-from studyhall.catalog.access import LessonContext, load_lesson
-from studyhall.catalog.errors import LessonNotFound
+from studyhall.catalog.access import CourseRole, lesson_access
 from studyhall.catalog.models import LessonType
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
@@ -48,8 +47,8 @@ async def put_quiz(
 ) -> tuple[Quiz, bool]:
     """Create or replace the quiz of a `quiz` lesson; (quiz, created). Past attempts keep
     their own copy of the questions, so replacing never changes them."""
-    context = await load_lesson(session, lesson_id)
-    context.course.require_staff(user, LessonNotFound())
+    context = await lesson_access(session, user, lesson_id)
+    context.course.require_staff()
     if context.lesson.type != LessonType.QUIZ:
         raise NotAQuizLesson()
     fields = {
@@ -81,22 +80,12 @@ async def put_quiz(
 
 
 async def get_quiz(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> tuple[Quiz, CourseRole]:
-    context = await load_lesson(session, lesson_id)
-    role = await course_role(session, user, context.course, LessonNotFound())
+    access = (await lesson_access(session, user, lesson_id)).course
+    access.require_member()
     quiz = await _quiz_of_lesson(session, lesson_id)
     if quiz is None:
         raise QuizNotFound("This lesson has no quiz yet")
-    return quiz, role
-
-
-async def _load_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> tuple[Quiz, LessonContext]:
-    quiz = await session.get(Quiz, quiz_id)
-    if quiz is None:
-        raise QuizNotFound()
-    try:
-        return quiz, await load_lesson(session, quiz.lesson_id)
-    except LessonNotFound as exc:
-        raise QuizNotFound() from exc
+    return quiz, access.role
 
 
 # -- attempts --------------------------------------------------------------------------
@@ -194,8 +183,9 @@ async def _check_can_start(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID
 
 
 async def start_attempt(session: AsyncSession, user: User, quiz_id: uuid.UUID, now: datetime) -> QuizAttempt:
-    quiz, context = await _load_quiz(session, quiz_id)
-    await require_student(session, user, context.course, QuizNotFound())
+    access = await quiz_access(session, user, quiz_id)
+    access.course.require_student("Only enrolled students take quizzes")
+    quiz = access.quiz
     await _expire_overdue(session, now, quiz_id=quiz.id, user_id=user.id)
     number = await _check_can_start(session, quiz, user.id)
     attempt_id = uuid.uuid4()
@@ -239,6 +229,8 @@ async def submit_attempt(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, object], now: datetime
 ) -> AttemptView:
     attempt = await _own_attempt_for_update(session, user, attempt_id)
+    access = await attempt_course_access(session, user, attempt)
+    access.course.require_student()
     if attempt.status == AttemptStatus.EXPIRED or (
         attempt.status == AttemptStatus.IN_PROGRESS
         and attempt.deadline_at is not None
@@ -282,11 +274,8 @@ async def grade_attempt(
     )
     if attempt is None:
         raise AttemptNotFound()
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound as exc:
-        raise AttemptNotFound() from exc
-    context.course.require_staff(user, AttemptNotFound())
+    access = await attempt_course_access(session, user, attempt)
+    access.course.require_staff()
     if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
         raise AttemptNotReviewable()
     was_passed = attempt.passed
@@ -312,18 +301,16 @@ async def grade_attempt(
 
 
 async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, now: datetime) -> AttemptView:
+    """Its student (while they may see the course) and the course staff."""
     attempt = await session.get(QuizAttempt, attempt_id)
     if attempt is None:
+        raise AttemptNotFound()
+    access = (await attempt_course_access(session, user, attempt)).course
+    if attempt.user_id != user.id and not access.is_staff:
         raise AttemptNotFound()
     await _expire_overdue(session, now, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
     if attempt.user_id == user.id:
         return await _student_view(session, attempt)
-    try:
-        context = await load_lesson(session, attempt.lesson_id)
-    except LessonNotFound as exc:
-        raise AttemptNotFound() from exc
-    if not context.course.is_staff(user):
-        raise AttemptNotFound()
     return AttemptView(attempt, answers_shown=True)
 
 
@@ -331,15 +318,14 @@ async def list_attempts(
     session: AsyncSession, user: User, quiz_id: uuid.UUID, params: PageParams, now: datetime
 ) -> tuple[list[AttemptView], int]:
     """Staff see every attempt; a student sees their own."""
-    quiz, context = await _load_quiz(session, quiz_id)
-    role = await course_role(session, user, context.course, QuizNotFound())
-    await _expire_overdue(
-        session, now, quiz_id=quiz.id, user_id=None if role == CourseRole.STAFF else user.id
-    )
+    access = await quiz_access(session, user, quiz_id)
+    access.course.require_member()
+    quiz, is_staff = access.quiz, access.course.is_staff
+    await _expire_overdue(session, now, quiz_id=quiz.id, user_id=None if is_staff else user.id)
     statement = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id)
-    if role == CourseRole.STUDENT:
+    if not is_staff:
         statement = statement.where(QuizAttempt.user_id == user.id)
     statement = statement.order_by(QuizAttempt.started_at.desc(), QuizAttempt.number.desc())
     rows, total = await fetch_page(session, statement, params)
-    shown = role == CourseRole.STAFF or await _student_sees_answers(session, quiz, user.id)
+    shown = is_staff or await _student_sees_answers(session, quiz, user.id)
     return [AttemptView(attempt, shown) for attempt in rows], total

@@ -1,23 +1,41 @@
-"""Catalog's loaders for other domains: a live course or lesson with what permission checks need.
+"""Who may do what inside a course, decided in one place.
 
-Kept apart from `service.py` so that domains catalog itself reads from (learning) can use it
-without an import cycle.
+Two layers:
+
+- Loaders (`load_course`, `load_lesson`): a live (non-deleted) course or lesson with what
+  permission checks need (`CourseContext`), and nothing decided yet.
+- The access rule (`resolve_course_access`): whether the caller may see the course *now* and,
+  if so, their role in it (`CourseAccess`): course staff, an enrolled student, or a viewer.
+  Everything that works inside a course (lessons, progress, quizzes, attempts, assignments,
+  submissions, the roster, the gradebook) goes through it, directly (`course_access`,
+  `lesson_access`) or through a resource's own loader built on them (assessment's
+  `quiz_access`, `assignment_access`, ...). A course the caller cannot see is the resource's
+  own 404, so an enrollment in a course that was since unpublished, archived, deleted or
+  moved out of the student's organisation opens nothing.
+
+Import order: this module asks learning's service whether a caller is enrolled, so it sits
+above `learning.service`. Learning's services take the `CourseAccess`/`LessonAccess` their
+routes resolved and refer to this module only for type checking; catalog's own services
+(which learning does not import) may import both. That is why the loaders live here and not
+in `catalog.service`.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff
+from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff, NotEnrolled
 from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.catalog.policies import can_view_course, is_course_staff
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
+from studyhall.learning.service import is_actively_enrolled
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
 CourseItem = TypeVar("CourseItem", Module, Lesson)
@@ -51,7 +69,8 @@ class CourseContext:
 
     def require_staff(self, user: User | None, not_found: DomainError | None = None) -> None:
         """Course staff pass; others who may see the course get 403 `not_course_staff`, the
-        rest `not_found` (404: they may not learn the course exists)."""
+        rest `not_found` (404: they may not learn the course exists). The staff-only shortcut
+        of `resolve_course_access` for authoring routes, which need no enrollment lookup."""
         if self.is_staff(user):
             return
         if self.is_visible_to(user):
@@ -143,6 +162,112 @@ async def recount_lessons(session: AsyncSession, course_id: uuid.UUID) -> None:
     await session.execute(update(Course).where(Course.id == course_id).values(lesson_count=current))
 
 
-# --------------------------------------------------------------------------------------
-# Everything below serves the catalog's own routes.
-# --------------------------------------------------------------------------------------
+# -- the access rule ---------------------------------------------------------------------
+
+
+class CourseRole(StrEnum):
+    """The caller's standing in a course they may see."""
+
+    #: Runs the course (owner, co-instructor, the organisation's principal, admin): sees it
+    #: whatever its status.
+    STAFF = "staff"
+    #: Sees it (published; public, or organisation-only and a member) and is actively enrolled.
+    STUDENT = "student"
+    #: Sees it and is not enrolled (anonymous callers too): previews only.
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True, slots=True)
+class CourseAccess:
+    """A course the caller may see at the time of the request, and their role in it.
+
+    Made only by `resolve_course_access`; holding one means visibility was decided."""
+
+    context: CourseContext
+    role: CourseRole
+
+    @property
+    def course(self) -> Course:
+        return self.context.course
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is CourseRole.STAFF
+
+    def require_staff(self, detail: str | None = None) -> None:
+        """403 `not_course_staff` for students and viewers."""
+        if self.role is not CourseRole.STAFF:
+            raise NotCourseStaff(detail)
+
+    def require_member(self, detail: str | None = None) -> None:
+        """Staff or an enrolled student; 403 `not_enrolled` for viewers."""
+        if self.role is CourseRole.VIEWER:
+            raise NotEnrolled(detail)
+
+    def require_student(self, detail: str | None = None) -> None:
+        """Only enrolled students (taking quizzes, submitting work); 403 `not_enrolled` for
+        staff and viewers."""
+        if self.role is not CourseRole.STUDENT:
+            raise NotEnrolled(detail)
+
+
+@dataclass(frozen=True, slots=True)
+class LessonAccess:
+    """A live lesson and the caller's access to its course."""
+
+    lesson: Lesson
+    course: CourseAccess
+
+    @property
+    def context(self) -> LessonContext:
+        """The lesson as loaded, for what acts on it on a student's behalf (completions)."""
+        return LessonContext(self.lesson, self.course.context)
+
+
+async def resolve_course_access(
+    session: AsyncSession, user: User | None, context: CourseContext, not_found: DomainError
+) -> CourseAccess:
+    """The one rule: staff see their course whatever its status; anyone else must be able to
+    see it now (`can_view_course`), else `not_found` (the requested resource's own 404).
+    Among those, an active enrollment (asked of learning) makes a student."""
+    if context.is_staff(user):
+        return CourseAccess(context, CourseRole.STAFF)
+    if not context.is_visible_to(user):
+        raise not_found
+    if user is not None and await is_actively_enrolled(session, user.id, context.course.id):
+        return CourseAccess(context, CourseRole.STUDENT)
+    return CourseAccess(context, CourseRole.VIEWER)
+
+
+async def course_access(
+    session: AsyncSession,
+    user: User | None,
+    course_id: uuid.UUID,
+    *,
+    not_found: DomainError | None = None,
+) -> CourseAccess:
+    """The caller's access to a course; `not_found` (default `course_not_found`) when it is
+    deleted or they may not see it."""
+    not_found = not_found or CourseNotFound()
+    try:
+        context = await load_course(session, course_id)
+    except CourseNotFound:
+        raise not_found from None
+    return await resolve_course_access(session, user, context, not_found)
+
+
+async def lesson_access(
+    session: AsyncSession,
+    user: User | None,
+    lesson_id: uuid.UUID,
+    *,
+    not_found: DomainError | None = None,
+) -> LessonAccess:
+    """A live lesson and the caller's access to its course; `not_found` (default
+    `lesson_not_found`) when either is deleted or the course is not visible to them."""
+    not_found = not_found or LessonNotFound()
+    try:
+        context = await load_lesson(session, lesson_id)
+    except LessonNotFound:
+        raise not_found from None
+    return LessonAccess(context.lesson, await resolve_course_access(session, user, context.course, not_found))

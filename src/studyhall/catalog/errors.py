@@ -36,8 +36,11 @@ class NotCourseStaff(PermissionDenied):
 
 
 class NotEnrolled(PermissionDenied):
+    """The caller sees the course but is not actively enrolled in it (catalog, learning and
+    assessment all answer this one)."""
+
     code = "not_enrolled"
-    title = "Enroll in the course to open this lesson"
+    title = "Enroll in the course first"
 
 
 class OrganizationForbidden(PermissionDenied):

@@ -1,13 +1,19 @@
-"""Course permissions, built on identity's role policies."""
+"""Course permissions, built on identity's role policies.
+
+Each rule that lists also filter courses in SQL has its SQL twin right below it
+(`is_listed_to` / `listed_condition`, ...): change them together.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
 
-from studyhall.catalog.models import Course, CourseStatus, Visibility
+from sqlalchemy import ColumnElement, and_, or_, select, true
+
+from studyhall.catalog.models import Course, CourseInstructor, CourseStatus, Visibility
 from studyhall.identity.models import Role, User
-from studyhall.identity.policies import is_admin, is_member_of, is_principal_of
+from studyhall.identity.policies import is_admin, is_member_of, is_principal, is_principal_of
 
 
 def is_course_staff(user: User | None, course: Course, instructor_ids: Collection[uuid.UUID]) -> bool:
@@ -20,6 +26,18 @@ def is_course_staff(user: User | None, course: Course, instructor_ids: Collectio
         or user.id in instructor_ids
         or is_principal_of(user, course.organization_id)
     )
+
+
+def staff_condition(user: User, *, all_for_admin: bool = True) -> ColumnElement[bool]:
+    """SQL twin of `is_course_staff`: courses the caller runs (all of them for admins, unless
+    `all_for_admin` is off: "the courses I run myself")."""
+    if all_for_admin and is_admin(user):
+        return true()
+    teaches = select(CourseInstructor.course_id).where(CourseInstructor.user_id == user.id)
+    conditions: list[ColumnElement[bool]] = [Course.owner_id == user.id, Course.id.in_(teaches)]
+    if is_principal(user) and user.organization_id is not None:
+        conditions.append(Course.organization_id == user.organization_id)
+    return or_(*conditions)
 
 
 def can_delete_course(user: User | None, course: Course) -> bool:
@@ -43,8 +61,26 @@ def is_listed_to(user: User | None, course: Course) -> bool:
     return user is not None and (is_admin(user) or is_member_of(user, course.organization_id))
 
 
+def listed_condition(user: User | None) -> ColumnElement[bool]:
+    """SQL twin of `is_listed_to`, without the `deleted_at` test (callers filter live rows)."""
+    published = Course.status == CourseStatus.PUBLISHED
+    if user is not None and is_admin(user):
+        return published
+    if user is None or user.organization_id is None:
+        return and_(published, Course.visibility == Visibility.PUBLIC)
+    return and_(
+        published,
+        or_(Course.visibility == Visibility.PUBLIC, Course.organization_id == user.organization_id),
+    )
+
+
 def can_view_course(user: User | None, course: Course, instructor_ids: Collection[uuid.UUID]) -> bool:
     """Whether the caller may know the course exists (404 otherwise, never 403)."""
     if course.deleted_at is not None:
         return False
     return is_listed_to(user, course) or is_course_staff(user, course, instructor_ids)
+
+
+def visible_condition(user: User) -> ColumnElement[bool]:
+    """SQL twin of `can_view_course`: live courses the caller may see."""
+    return and_(Course.deleted_at.is_(None), or_(listed_condition(user), staff_condition(user)))

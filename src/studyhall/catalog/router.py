@@ -6,8 +6,7 @@ import hashlib
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
-from pydantic import TypeAdapter
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
 from studyhall.catalog import service
 from studyhall.catalog.models import CourseLevel, CourseStatus
@@ -31,7 +30,7 @@ from studyhall.catalog.schemas import (
 )
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import Responses, error_responses
-from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.core.pagination import LARGEST_LIMIT, Page, PageParams, PageParamsDep, page_params
 from studyhall.identity.deps import CurrentUser, OptionalUser, StaffUser
 
 router = APIRouter(
@@ -343,22 +342,29 @@ async def create_lesson(
     return await service.lesson_read(session, user, lesson)
 
 
+#: A whole course outline fits in one page by default: its readers (the lesson sidebar) want it all.
+OUTLINE_PAGE = page_params(default=LARGEST_LIMIT, maximum=LARGEST_LIMIT)
+
+
 @router.get(
     "/courses/{course_id}/lessons",
-    response_model=list[LessonOutline],
+    response_model=Page[LessonOutline],
     summary="The lesson outline",
     responses={**UNAUTHENTICATED, **NOT_FOUND, **NOT_MODIFIED},
 )
 async def lesson_outline(
-    session: SessionDep, user: OptionalUser, course_id: uuid.UUID, if_none_match: IfNoneMatch = None
+    session: SessionDep,
+    user: OptionalUser,
+    course_id: uuid.UUID,
+    page: Annotated[PageParams, Depends(OUTLINE_PAGE)],
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Every lesson, in order, for staff and enrolled students (with `is_completed`); only the
-    preview lessons for anyone else who can see the course. Carries an `ETag`."""
-    outline = await service.lesson_outline(session, user, course_id)
-    return _etag_response(_OUTLINE.dump_json(outline), if_none_match)
-
-
-_OUTLINE = TypeAdapter(list[LessonOutline])
+    preview lessons for anyone else who can see the course. A page of up to 500 lessons
+    (`limit` 1-500, default 500: the whole outline of almost any course at once). Carries
+    an `ETag`."""
+    outline = await service.lesson_outline(session, user, course_id, page)
+    return _etag_response(outline.model_dump_json().encode(), if_none_match)
 
 
 @router.put(

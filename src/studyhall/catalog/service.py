@@ -30,9 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.access import (
     CourseContext,
+    CourseRole,
+    course_access,
     is_live_in_course,
+    lesson_access,
     load_course,
-    load_lesson,
     lock_course_item,
     locked,
     recount_lessons,
@@ -49,7 +51,6 @@ from studyhall.catalog.errors import (
     NotAnInstructor,
     NotCourseStaff,
     NotDeleted,
-    NotEnrolled,
     OrganizationForbidden,
     OrganizationRequired,
     ParentDeleted,
@@ -66,7 +67,13 @@ from studyhall.catalog.models import (
     Module,
     Visibility,
 )
-from studyhall.catalog.policies import can_create_course, can_delete_course, can_view_course
+from studyhall.catalog.policies import (
+    can_create_course,
+    can_delete_course,
+    can_view_course,
+    listed_condition,
+    staff_condition,
+)
 from studyhall.catalog.rendering import render_markdown
 from studyhall.catalog.schemas import (
     CatalogSort,
@@ -91,7 +98,7 @@ from studyhall.core.pagination import Page, PageParams, fetch_page
 from studyhall.identity.errors import InsufficientRole
 from studyhall.identity.models import Role, User
 from studyhall.identity.policies import is_admin, is_principal, is_staff
-from studyhall.learning.service import completed_lesson_ids, is_actively_enrolled, progress_for_courses
+from studyhall.learning.service import completed_lesson_ids, progress_for_courses
 
 _SLUG_MAX = 200
 
@@ -150,14 +157,6 @@ def _check_organization(user: User, organization_id: uuid.UUID | None) -> None:
 def _check_visibility(visibility: str, organization_id: uuid.UUID | None) -> None:
     if visibility == Visibility.ORGANIZATION and organization_id is None:
         raise OrganizationRequired()
-
-
-async def visible_course(session: AsyncSession, user: User | None, course_id: uuid.UUID) -> CourseContext:
-    """A course the caller may know about; 404 otherwise."""
-    context = await load_course(session, course_id)
-    if not context.is_visible_to(user):
-        raise CourseNotFound()
-    return context
 
 
 async def staff_course(
@@ -265,13 +264,16 @@ async def _completed_lesson_ids(
     return await completed_lesson_ids(session, user.id, course_id=course_id)
 
 
-async def _current_lessons(session: AsyncSession, course_id: uuid.UUID) -> list[Lesson]:
-    rows = await session.scalars(
+def _current_lessons_statement(course_id: uuid.UUID) -> Select[Lesson]:
+    return (
         select(Lesson)
         .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
         .order_by(Lesson.position, Lesson.created_at, Lesson.id)
     )
-    return list(rows.all())
+
+
+async def _current_lessons(session: AsyncSession, course_id: uuid.UUID) -> list[Lesson]:
+    return list((await session.scalars(_current_lessons_statement(course_id))).all())
 
 
 async def _current_modules(session: AsyncSession, course_id: uuid.UUID) -> list[Module]:
@@ -328,19 +330,19 @@ async def course_detail(session: AsyncSession, user: User | None, id_or_slug: st
     )
 
 
-async def _is_enrolled(session: AsyncSession, user: User | None, course_id: uuid.UUID) -> bool:
-    return user is not None and await is_actively_enrolled(session, user.id, course_id)
-
-
 async def lesson_outline(
-    session: AsyncSession, user: User | None, course_id: uuid.UUID
-) -> list[LessonOutline]:
+    session: AsyncSession, user: User | None, course_id: uuid.UUID, params: PageParams
+) -> Page[LessonOutline]:
     """Staff and enrolled students see every lesson; others who can see the course, the previews."""
-    context = await visible_course(session, user, course_id)
-    lessons = await _current_lessons(session, course_id)
-    if context.is_staff(user) or await _is_enrolled(session, user, course_id):
-        return _outline(lessons, await _completed_lesson_ids(session, user, course_id))
-    return _outline([lesson for lesson in lessons if lesson.is_preview], set())
+    access = await course_access(session, user, course_id)
+    statement = _current_lessons_statement(course_id)
+    completed: set[uuid.UUID] = set()
+    if access.role is CourseRole.VIEWER:
+        statement = statement.where(Lesson.is_preview)
+    else:
+        completed = await _completed_lesson_ids(session, user, course_id)
+    lessons, total = await fetch_page(session, statement, params)
+    return Page[LessonOutline].of(_outline(lessons, completed), total, params)
 
 
 # ---------------------------------------------------------------- the catalog
@@ -359,30 +361,6 @@ class CatalogQuery:
     sort: CatalogSort = CatalogSort.NEWEST
     mine: bool = False
     status: CourseStatus | None = None
-
-
-def _listed_predicate(user: User | None) -> ColumnElement[bool]:
-    """Published and visible to the caller (mirrors `policies.is_listed_to`)."""
-    published = Course.status == CourseStatus.PUBLISHED
-    if user is not None and is_admin(user):
-        return published
-    if user is None or user.organization_id is None:
-        return and_(published, Course.visibility == Visibility.PUBLIC)
-    return and_(
-        published,
-        or_(Course.visibility == Visibility.PUBLIC, Course.organization_id == user.organization_id),
-    )
-
-
-def _staff_predicate(user: User, *, all_for_admin: bool = True) -> ColumnElement[bool]:
-    """Courses the caller runs (mirrors `policies.is_course_staff`)."""
-    if all_for_admin and is_admin(user):
-        return true()
-    teaches = select(CourseInstructor.course_id).where(CourseInstructor.user_id == user.id)
-    conditions: list[ColumnElement[bool]] = [Course.owner_id == user.id, Course.id.in_(teaches)]
-    if is_principal(user) and user.organization_id is not None:
-        conditions.append(Course.organization_id == user.organization_id)
-    return or_(*conditions)
 
 
 def text_search_condition(dialect: str, q: str) -> ColumnElement[bool]:
@@ -441,12 +419,12 @@ def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> S
     statement = select(Course).where(Course.deleted_at.is_(None))
     if query.mine:
         assert user is not None
-        statement = statement.where(_staff_predicate(user, all_for_admin=False))
+        statement = statement.where(staff_condition(user, all_for_admin=False))
     elif query.status is not None:
         assert user is not None
-        statement = statement.where(or_(_listed_predicate(user), _staff_predicate(user)))
+        statement = statement.where(or_(listed_condition(user), staff_condition(user)))
     else:
-        statement = statement.where(_listed_predicate(user))
+        statement = statement.where(listed_condition(user))
     if query.status is not None:
         statement = statement.where(Course.status == query.status)
     search = query.q.strip() if query.q else ""
@@ -851,19 +829,12 @@ async def lesson_read(session: AsyncSession, user: User | None, lesson: Lesson) 
 
 async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> LessonRead:
     """Staff and enrolled students read any lesson; anyone who sees the course, its previews."""
-    context = await load_lesson(session, lesson_id)
-    if not context.course.is_visible_to(user):
-        raise LessonNotFound()
-    lesson = context.lesson
-    if not (
-        lesson.is_preview
-        or context.course.is_staff(user)
-        or await _is_enrolled(session, user, lesson.course_id)
-    ):
+    access = await lesson_access(session, user, lesson_id)
+    if not access.lesson.is_preview:
         if user is None:
             raise Unauthenticated("Sign in and enroll to open this lesson")
-        raise NotEnrolled()
-    return await lesson_read(session, user, lesson)
+        access.course.require_member("Enroll in the course to open this lesson")
+    return await lesson_read(session, user, access.lesson)
 
 
 async def create_lesson(

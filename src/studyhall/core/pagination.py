@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -14,21 +14,30 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+#: The largest page any list allows (`page_params(maximum=...)`); most stop at `MAX_LIMIT`.
+LARGEST_LIMIT = 500
 
 
 class PageParams(BaseModel):
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=LARGEST_LIMIT)
     offset: int = Field(0, ge=0)
 
 
-def _page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip")] = 0,
-) -> PageParams:
-    return PageParams(limit=limit, offset=offset)
+def page_params(*, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> Callable[..., PageParams]:
+    """The `limit`/`offset` query dependency of a list; out-of-range values are `422`."""
+    assert 1 <= default <= maximum <= LARGEST_LIMIT
+
+    # Bounds as defaults, not in `Annotated`: string annotations cannot see this closure.
+    def dependency(
+        limit: int = Query(default, ge=1, le=maximum, description=f"Page size (1-{maximum})"),
+        offset: int = Query(0, ge=0, le=2**31 - 1, description="Items to skip"),
+    ) -> PageParams:
+        return PageParams(limit=limit, offset=offset)
+
+    return dependency
 
 
-PageParamsDep = Annotated[PageParams, Depends(_page_params)]
+PageParamsDep = Annotated[PageParams, Depends(page_params())]
 
 
 class Page(BaseModel, Generic[T]):

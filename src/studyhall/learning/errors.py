@@ -1,13 +1,9 @@
-"""Learning's domain errors."""
+"""Learning's domain errors. Access errors of every course-internal route (`NotEnrolled`,
+`NotCourseStaff`) are the catalog's (`catalog.errors`), raised through `catalog.access`."""
 
 from __future__ import annotations
 
-from studyhall.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-
-
-class NotEnrolled(PermissionDenied):
-    code = "not_enrolled"
-    title = "You are not enrolled in this course"
+from studyhall.core.errors import Conflict, DomainError, NotFound
 
 
 class AlreadyEnrolled(Conflict):
@@ -39,8 +35,3 @@ class LessonNotVideo(Conflict):
 class CompletedByActivity(Conflict):
     code = "completed_by_activity"
     title = "This lesson completes through its quiz or assignment"
-
-
-class NotCourseStaff(PermissionDenied):
-    code = "forbidden"
-    title = "Only the course's staff may do this"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Response
 
-from studyhall.catalog.access import load_course, load_lesson
+from studyhall.catalog.deps import CourseAccessDep, LessonAccessDep
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
@@ -45,9 +43,8 @@ router = APIRouter(tags=["learning"])
         status_409="`already_enrolled`, or `course_not_published`",
     ),
 )
-async def enroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> EnrollmentRead:
-    context = await load_course(session, course_id)
-    return EnrollmentRead.of(await service.enroll(session, user, context))
+async def enroll(access: CourseAccessDep, user: CurrentUser, session: SessionDep) -> EnrollmentRead:
+    return EnrollmentRead.of(await service.enroll(session, user, access))
 
 
 @router.delete(
@@ -62,9 +59,8 @@ async def enroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -
         status_404="`course_not_found`, or `enrollment_not_found` when the caller is not enrolled",
     ),
 )
-async def unenroll(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
-    context = await load_course(session, course_id)
-    await service.unenroll(session, user, context)
+async def unenroll(access: CourseAccessDep, user: CurrentUser, session: SessionDep) -> Response:
+    await service.unenroll(session, user, access)
     return Response(status_code=204)
 
 
@@ -93,15 +89,12 @@ async def my_enrollments(
         422,
         403,
         404,
-        status_403="`forbidden`: not staff of this course",
+        status_403="`not_course_staff`: not staff of this course",
         status_404="`course_not_found`",
     ),
 )
-async def roster(
-    course_id: uuid.UUID, user: CurrentUser, session: SessionDep, params: PageParamsDep
-) -> Page[RosterEntry]:
-    context = await load_course(session, course_id)
-    items, total = await service.course_roster(session, user, context, params)
+async def roster(access: CourseAccessDep, session: SessionDep, params: PageParamsDep) -> Page[RosterEntry]:
+    items, total = await service.course_roster(session, access, params)
     return Page.of([RosterEntry.of(item) for item in items], total, params)
 
 
@@ -113,9 +106,10 @@ async def roster(
         401, 422, 403, 404, status_403="`not_enrolled`", status_404="`course_not_found`"
     ),
 )
-async def course_progress(course_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CourseProgressRead:
-    context = await load_course(session, course_id)
-    return CourseProgressRead.of(await service.course_progress(session, user, context))
+async def course_progress(
+    access: CourseAccessDep, user: CurrentUser, session: SessionDep
+) -> CourseProgressRead:
+    return CourseProgressRead.of(await service.course_progress(session, user, access))
 
 
 _LESSON_ERRORS = error_responses(
@@ -141,10 +135,9 @@ _LESSON_ERRORS = error_responses(
     ),
     responses=_LESSON_ERRORS,
 )
-async def complete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CompletionRead:
-    context = await load_lesson(session, lesson_id)
-    result = await service.complete_lesson(session, user, context)
-    return CompletionRead.of(result, lesson_id, is_completed=True)
+async def complete_lesson(access: LessonAccessDep, user: CurrentUser, session: SessionDep) -> CompletionRead:
+    result = await service.complete_lesson(session, user, access)
+    return CompletionRead.of(result, access.lesson.id, is_completed=True)
 
 
 @router.delete(
@@ -157,10 +150,11 @@ async def complete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: Sess
     ),
     responses=_LESSON_ERRORS,
 )
-async def uncomplete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> CompletionRead:
-    context = await load_lesson(session, lesson_id)
-    result = await service.uncomplete_lesson(session, user, context)
-    return CompletionRead.of(result, lesson_id, is_completed=False)
+async def uncomplete_lesson(
+    access: LessonAccessDep, user: CurrentUser, session: SessionDep
+) -> CompletionRead:
+    result = await service.uncomplete_lesson(session, user, access)
+    return CompletionRead.of(result, access.lesson.id, is_completed=False)
 
 
 @router.put(
@@ -184,11 +178,10 @@ async def uncomplete_lesson(lesson_id: uuid.UUID, user: CurrentUser, session: Se
     ),
 )
 async def save_position(
-    lesson_id: uuid.UUID, body: PositionUpdate, user: CurrentUser, session: SessionDep
+    access: LessonAccessDep, body: PositionUpdate, user: CurrentUser, session: SessionDep
 ) -> PositionRead:
-    context = await load_lesson(session, lesson_id)
     beat = await service.save_video_position(
-        session, user, context, body.position_seconds, body.duration_seconds
+        session, user, access, body.position_seconds, body.duration_seconds
     )
     return PositionRead.of(beat)
 

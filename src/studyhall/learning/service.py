@@ -12,6 +12,11 @@ Concurrency is the database's job here:
 - Progress is computed on read: completions of current (non-deleted) lessons over
   `courses.lesson_count`, which the catalog keeps exact. Adding, deleting or restoring a
   lesson changes every enrollment's progress without touching enrollment rows.
+
+Access: routes resolve the caller's `CourseAccess`/`LessonAccess` through the catalog's one
+access rule (`catalog.access`, which imports this module to ask about enrollments) and pass it
+in; a course the caller cannot see never reaches these functions. Lists of the caller's
+courses filter with the same rule in SQL (`catalog.policies.visible_condition`).
 """
 
 from __future__ import annotations
@@ -20,15 +25,15 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.catalog.access import CourseContext, LessonContext
-from studyhall.catalog.errors import CourseNotFound, LessonNotFound
+from studyhall.catalog.errors import NotEnrolled
 from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
+from studyhall.catalog.policies import visible_condition
 from studyhall.core.db import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams
@@ -39,11 +44,12 @@ from studyhall.learning.errors import (
     CourseNotPublished,
     EnrollmentNotFound,
     LessonNotVideo,
-    NotCourseStaff,
-    NotEnrolled,
     PaymentRequired,
 )
 from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion, VideoPosition
+
+if TYPE_CHECKING:  # catalog.access imports this module (see the module docstring)
+    from studyhall.catalog.access import CourseAccess, LessonAccess, LessonContext
 
 #: A video watched to at least this fraction of its duration completes its lesson.
 VIDEO_COMPLETION_RATIO = 0.9
@@ -175,16 +181,14 @@ def _active_enrollment_query(user_id: uuid.UUID, course_id: uuid.UUID) -> Select
     )
 
 
-def _check_learnable(user: User, context: LessonContext) -> None:
-    """Lessons are completable only in live, published courses the caller can see."""
-    course = context.course
-    if not course.is_visible_to(user):
-        raise LessonNotFound()
-    if course.course.status != CourseStatus.PUBLISHED:
+def _check_learnable(context: LessonAccess) -> None:
+    """Lessons are completable only in published courses (students cannot even see the
+    others; their staff get this)."""
+    if context.course.course.status != CourseStatus.PUBLISHED:
         raise CourseNotPublished("Lessons of an unpublished course cannot be completed")
 
 
-def _check_marked_by_hand(context: LessonContext) -> None:
+def _check_marked_by_hand(context: LessonAccess) -> None:
     activity = COMPLETED_BY_ACTIVITY.get(LessonType(context.lesson.type))
     if activity is not None:
         raise CompletedByActivity(f"This lesson completes by {activity}")
@@ -216,13 +220,11 @@ async def has_paid_for_course(session: AsyncSession, user_id: uuid.UUID, course:
 
 
 async def enroll(
-    session: AsyncSession, user: User, context: CourseContext, *, now: datetime | None = None
+    session: AsyncSession, user: User, context: CourseAccess, *, now: datetime | None = None
 ) -> EnrollmentProgress:
     """Enroll (or re-enroll, keeping earlier completions) in a published, visible course."""
     now = now or utcnow()
     course = context.course
-    if not context.is_visible_to(user):
-        raise CourseNotFound()
     if course.status != CourseStatus.PUBLISHED:
         raise CourseNotPublished("Only published courses take enrollments")
     if course.price_cents > 0 and not await has_paid_for_course(session, user.id, course):
@@ -270,7 +272,7 @@ async def enroll(
 
 
 async def unenroll(
-    session: AsyncSession, user: User, context: CourseContext, *, now: datetime | None = None
+    session: AsyncSession, user: User, context: CourseAccess, *, now: datetime | None = None
 ) -> None:
     """Leave a course; completions stay, so enrolling again restores progress."""
     now = now or utcnow()
@@ -286,8 +288,6 @@ async def unenroll(
         .execution_options(synchronize_session=False)
     )
     if left is None:
-        if not context.is_visible_to(user):
-            raise CourseNotFound()
         raise EnrollmentNotFound("You are not enrolled in this course")
     await _adjust_enrollment_count(session, context.course.id, -1)
 
@@ -295,11 +295,13 @@ async def unenroll(
 async def my_enrollments(
     session: AsyncSession, user: User, params: PageParams
 ) -> tuple[list[EnrollmentProgress], int]:
-    """The caller's active enrollments in live courses, newest first, with progress."""
+    """The caller's active enrollments in courses they may see now, newest first, with
+    progress (an enrollment in a course since unpublished, archived, deleted or moved out of
+    their organisation is left out, like everything else inside that course)."""
     conditions = (
         Enrollment.user_id == user.id,
         Enrollment.status == EnrollmentStatus.ACTIVE,
-        Course.deleted_at.is_(None),
+        visible_condition(user),
     )
     total = await session.scalar(
         select(func.count())
@@ -327,13 +329,10 @@ async def my_enrollments(
 
 
 async def course_roster(
-    session: AsyncSession, user: User, context: CourseContext, params: PageParams
+    session: AsyncSession, context: CourseAccess, params: PageParams
 ) -> tuple[list[EnrollmentProgress], int]:
     """Active students of a course with their progress: one aggregate query per page."""
-    if not context.is_visible_to(user):
-        raise CourseNotFound()
-    if not context.is_staff(user):
-        raise NotCourseStaff("Only course staff, the principal and admins see the roster")
+    context.require_staff("Only course staff, the principal and admins see the roster")
     course = context.course
     active = (Enrollment.course_id == course.id, Enrollment.status == EnrollmentStatus.ACTIVE)
     total = await session.scalar(select(func.count()).select_from(Enrollment).where(*active))
@@ -434,15 +433,10 @@ async def completed_lesson_ids(
     return set((await session.scalars(statement)).all())
 
 
-async def course_progress(session: AsyncSession, user: User, context: CourseContext) -> DetailedProgress:
+async def course_progress(session: AsyncSession, user: User, context: CourseAccess) -> DetailedProgress:
     """The caller's progress in one course, lesson by lesson (two queries)."""
     course = context.course
-    try:
-        enrollment = await _active_enrollment(session, user.id, course.id)
-    except NotEnrolled:
-        if not context.is_visible_to(user):
-            raise CourseNotFound() from None
-        raise
+    enrollment = await _active_enrollment(session, user.id, course.id)
     rows = await session.execute(
         select(Lesson.id, LessonCompletion.completed_at, VideoPosition.position_seconds)
         .outerjoin(
@@ -475,13 +469,13 @@ async def course_progress(session: AsyncSession, user: User, context: CourseCont
 
 
 async def _complete(
-    session: AsyncSession, user_id: uuid.UUID, context: LessonContext, now: datetime
+    session: AsyncSession, user_id: uuid.UUID, lesson: Lesson, now: datetime
 ) -> tuple[Enrollment, CourseProgress]:
-    course_id = context.course.course.id
+    course_id = lesson.course_id
     enrollment = await _lock_active_enrollment(session, user_id, course_id)
     await session.execute(
         _insert(session, LessonCompletion)
-        .values(user_id=user_id, lesson_id=context.lesson.id, course_id=course_id, completed_at=now)
+        .values(user_id=user_id, lesson_id=lesson.id, course_id=course_id, completed_at=now)
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
     )
     progress = await _count_progress(session, user_id, course_id)
@@ -519,26 +513,26 @@ async def record_lesson_completion(
     enrollment, ever). Other domains (a passed quiz) call this; access checks on the lesson
     are the caller's.
     """
-    await _complete(session, user_id, context, now or utcnow())
+    await _complete(session, user_id, context.lesson, now or utcnow())
 
 
 async def complete_lesson(
-    session: AsyncSession, user: User, context: LessonContext, *, now: datetime | None = None
+    session: AsyncSession, user: User, context: LessonAccess, *, now: datetime | None = None
 ) -> EnrollmentProgress:
     """`POST /lessons/{id}/complete`: access checks, then the shared completion path."""
-    _check_learnable(user, context)
+    _check_learnable(context)
     _check_marked_by_hand(context)
-    enrollment, progress = await _complete(session, user.id, context, now or utcnow())
+    enrollment, progress = await _complete(session, user.id, context.lesson, now or utcnow())
     return EnrollmentProgress(enrollment, progress)
 
 
 async def uncomplete_lesson(
-    session: AsyncSession, user: User, context: LessonContext, *, now: datetime | None = None
+    session: AsyncSession, user: User, context: LessonAccess, *, now: datetime | None = None
 ) -> EnrollmentProgress:
     """Un-mark a lesson (idempotent). Clears `completed_at` when the course is no longer
     complete; `course.completed` is never emitted a second time for the enrollment."""
     now = now or utcnow()
-    _check_learnable(user, context)
+    _check_learnable(context)
     _check_marked_by_hand(context)
     course_id = context.course.course.id
     enrollment = await _lock_active_enrollment(session, user.id, course_id)
@@ -561,7 +555,7 @@ async def uncomplete_lesson(
 async def save_video_position(
     session: AsyncSession,
     user: User,
-    context: LessonContext,
+    context: LessonAccess,
     position_seconds: float,
     duration_seconds: float,
     *,
@@ -570,7 +564,7 @@ async def save_video_position(
     """A video heartbeat: one upsert of the position; progress is recomputed only when
     the position reaches 90 % of the duration and completes the lesson."""
     now = now or utcnow()
-    _check_learnable(user, context)
+    _check_learnable(context)
     if context.lesson.type != LessonType.VIDEO:
         raise LessonNotVideo("Positions are saved only for video lessons")
     lesson_id = context.lesson.id
@@ -609,7 +603,7 @@ async def save_video_position(
         )
     )
     if position_seconds >= VIDEO_COMPLETION_RATIO * duration_seconds and not is_completed:
-        await _complete(session, user.id, context, now)
+        await _complete(session, user.id, context.lesson, now)
         is_completed = True
     elif last_activity_at is None or now - last_activity_at >= ACTIVITY_RESOLUTION:
         await session.execute(
@@ -633,8 +627,9 @@ async def save_video_position(
 async def continue_learning(
     session: AsyncSession, user: User, params: PageParams
 ) -> tuple[list[NextLesson], int]:
-    """For each active, uncompleted enrollment in a published course with a lesson left,
-    the first current lesson (by order) not completed yet: four queries per page."""
+    """For each active, uncompleted enrollment in a published course the caller may see,
+    with a lesson left, the first current lesson (by order) not completed yet: four queries
+    per page."""
     remaining = (
         exists()
         .where(
@@ -648,7 +643,7 @@ async def continue_learning(
         Enrollment.user_id == user.id,
         Enrollment.status == EnrollmentStatus.ACTIVE,
         Enrollment.completed_at.is_(None),
-        Course.deleted_at.is_(None),
+        visible_condition(user),
         Course.status == CourseStatus.PUBLISHED,
         remaining,
     )
