@@ -16,7 +16,7 @@ from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
@@ -42,9 +42,10 @@ class Actor:
         return str(self.user.id)
 
 
-async def access_token_for(app: FastAPI, user: User, ttl: timedelta = timedelta(minutes=15)) -> str:
+async def access_token_for(app: FastAPI, user: User, ttl: timedelta = timedelta(days=30)) -> str:
     """An access token of a new signed-in session (a live `auth_sessions` row, as a login
-    writes), so revoking that session ends the token like a real one."""
+    writes), so revoking that session ends the token like a real one. It lives as long as the
+    session, so tests that move the clock by days keep their callers signed in."""
     now = utcnow()
     async with app.state.database.sessionmaker() as session, session.begin():
         row = AuthSession(

@@ -23,7 +23,7 @@ from studyhall.assessment.models import Assignment, Quiz, QuizAttempt, Submissio
 from studyhall.catalog.access import CourseRole, course_access, lesson_access
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.models import Course, Lesson
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
 from studyhall.identity.models import Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion, VideoPosition

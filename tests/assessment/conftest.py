@@ -1,4 +1,4 @@
-"""Assessment fixtures: a course with a quiz lesson, enrolled students, a controllable clock."""
+"""Assessment fixtures: a course with a quiz lesson and an enrolled student; quiz helpers."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ from sqlalchemy import func, select
 
 from studyhall.catalog.models import Course, Lesson
 from studyhall.identity.models import Role
-from tests.factories import Actor, FakeClock, course_lessons, create_course, create_user, enroll_directly
-
-
-@pytest.fixture
-def clock(app: FastAPI) -> FakeClock:
-    fake = FakeClock()
-    app.state.clock = fake
-    return fake
+from tests.factories import Actor, course_lessons, create_course, create_user, enroll_directly
 
 
 @dataclass

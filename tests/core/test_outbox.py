@@ -83,8 +83,7 @@ async def test_handler_writes_commit_with_the_done_mark(database: Database) -> N
     assert kinds == {("thing.happened", "done"): 1, ("thing.followed", "done"): 1}
 
 
-async def test_failure_is_retried_with_exponential_backoff(database: Database) -> None:
-    clock = FakeClock()
+async def test_failure_is_retried_with_exponential_backoff(database: Database, clock: FakeClock) -> None:
     calls: list[int] = []
     handlers = HandlerRegistry()
 
@@ -95,7 +94,7 @@ async def test_failure_is_retried_with_exponential_backoff(database: Database) -
             raise ConnectionError("smtp is down")
 
     await emit_committed(database, 1)
-    dispatcher = dispatcher_for(database, handlers, clock=clock, backoff_base=2.0, max_attempts=5)
+    dispatcher = dispatcher_for(database, handlers, backoff_base=2.0, max_attempts=5)
     assert await dispatcher.run_once() == 1
     [row] = await rows(database)
     assert row.status == OutboxStatus.PENDING and row.attempts == 1
@@ -114,8 +113,7 @@ async def test_failure_is_retried_with_exponential_backoff(database: Database) -
     assert calls == [1, 2, 3]
 
 
-async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
-    clock = FakeClock()
+async def test_event_goes_dead_after_max_attempts(database: Database, clock: FakeClock) -> None:
     handlers = HandlerRegistry()
 
     @handlers.on("thing.happened")
@@ -124,7 +122,7 @@ async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
         raise ValueError("bad payload")
 
     await emit_committed(database, 1)
-    dispatcher = dispatcher_for(database, handlers, clock=clock, max_attempts=3, backoff_base=1.5)
+    dispatcher = dispatcher_for(database, handlers, max_attempts=3, backoff_base=1.5)
     for _ in range(3):
         assert await dispatcher.run_once() == 1
         clock.advance(seconds=3600)
@@ -135,8 +133,9 @@ async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
     assert row.last_error == "ValueError: bad payload"
 
 
-async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(database: Database) -> None:
-    clock = FakeClock()
+async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(
+    database: Database, clock: FakeClock
+) -> None:
     release = asyncio.Event()
     entered = asyncio.Event()
     deliveries: list[str] = []
@@ -150,11 +149,11 @@ async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(databas
             await release.wait()
 
     await emit_committed(database, 1)
-    stale = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
+    stale = dispatcher_for(database, handlers, lease_seconds=30)
     stale_run = asyncio.create_task(stale.run_once())
     await entered.wait()
     clock.advance(seconds=31)  # the first worker looks dead: its lease expired
-    fresh = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
+    fresh = dispatcher_for(database, handlers, lease_seconds=30)
     assert await fresh.run_once() == 1
     release.set()
     await stale_run

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
 from studyhall.core.mail import SmtpConfig
 from studyhall.identity.models import OneTimeToken, TokenPurpose, User

@@ -17,7 +17,7 @@ from oidc_provider_mock import run_server_in_thread
 from sqlalchemy import func, select, update
 
 from studyhall.config import Settings
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.security import hash_opaque_token
 from studyhall.identity.models import OAuthState, OrganizationInvitation, Role, User, UserIdentity
 from tests.conftest import make_settings

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
 from studyhall.learning.models import Enrollment, LessonCompletion
 from tests.factories import Actor

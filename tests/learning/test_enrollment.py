@@ -7,7 +7,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.identity.models import Role
 from tests.factories import course_lessons, create_course, create_organization, create_user
 from tests.learning.support import (

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, select
 
 from studyhall.catalog.access import lesson_access
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.identity.models import Role
 from studyhall.learning import service
 from studyhall.learning.models import VideoPosition

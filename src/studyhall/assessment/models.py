@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 
 
 class QuestionType(StrEnum):

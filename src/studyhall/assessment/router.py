@@ -33,7 +33,6 @@ from studyhall.assessment.schemas import (
     SubmissionRead,
 )
 from studyhall.catalog.access import CourseRole
-from studyhall.core.clock import ClockDep
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
@@ -148,10 +147,8 @@ async def get_quiz(
     "`409 attempt_in_progress` (with the open attempt under `attempt`) when one is open.",
     responses={**_COMMON, **_CONFLICT},
 )
-async def start_attempt(
-    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
-) -> AttemptStarted:
-    attempt = await service.start_attempt(session, user, quiz_id, clock())
+async def start_attempt(quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AttemptStarted:
+    attempt = await service.start_attempt(session, user, quiz_id)
     return service.started_view(attempt)
 
 
@@ -164,9 +161,9 @@ async def start_attempt(
     responses=_COMMON,
 )
 async def list_attempts(
-    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep, clock: ClockDep
+    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep
 ) -> Page[AttemptSummary]:
-    views, total = await service.list_attempts(session, user, quiz_id, page, clock())
+    views, total = await service.list_attempts(session, user, quiz_id, page)
     return Page.of([AttemptSummary.model_validate(_summary_fields(view)) for view in views], total, page)
 
 
@@ -179,10 +176,8 @@ async def list_attempts(
     "staff and, as the quiz's `show_answers` allows, for the student (`answers_shown`).",
     responses={**_AUTH, **_NOT_FOUND},
 )
-async def get_attempt(
-    attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
-) -> AttemptRead:
-    view = await service.get_attempt(session, user, attempt_id, clock())
+async def get_attempt(attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AttemptRead:
+    view = await service.get_attempt(session, user, attempt_id)
     attempt = view.attempt
     results = None if attempt.results is None else _question_results(attempt.results, view.answers_shown)
     return AttemptRead.model_validate(
@@ -206,9 +201,9 @@ async def get_attempt(
     responses={**_AUTH, **_NOT_FOUND, **_CONFLICT, **error_responses(422)},
 )
 async def submit_attempt(
-    attempt_id: uuid.UUID, body: AttemptSubmit, session: SessionDep, user: CurrentUser, clock: ClockDep
+    attempt_id: uuid.UUID, body: AttemptSubmit, session: SessionDep, user: CurrentUser
 ) -> AttemptResult:
-    attempt = await service.submit_attempt(session, user, attempt_id, dict(body.answers), clock())
+    attempt = await service.submit_attempt(session, user, attempt_id, dict(body.answers))
     return _result(attempt)
 
 
@@ -222,9 +217,9 @@ async def submit_attempt(
     responses={**_COMMON, **_CONFLICT, **error_responses(422)},
 )
 async def grade_attempt(
-    attempt_id: uuid.UUID, body: AttemptGrade, session: SessionDep, user: CurrentUser, clock: ClockDep
+    attempt_id: uuid.UUID, body: AttemptGrade, session: SessionDep, user: CurrentUser
 ) -> AttemptResult:
-    attempt = await service.grade_attempt(session, user, attempt_id, body.root, clock())
+    attempt = await service.grade_attempt(session, user, attempt_id, body.root)
     return _result(attempt)
 
 
@@ -311,10 +306,9 @@ async def submit_work(
     body: SubmissionIn,
     session: SessionDep,
     user: CurrentUser,
-    clock: ClockDep,
     response: Response,
 ) -> SubmissionRead:
-    submission, created = await assignments.submit(session, user, assignment_id, body, clock())
+    submission, created = await assignments.submit(session, user, assignment_id, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _submission(submission)
 
@@ -342,9 +336,9 @@ async def list_submissions(
     responses={**_COMMON, **error_responses(422)},
 )
 async def grade_submission(
-    submission_id: uuid.UUID, body: SubmissionGrade, session: SessionDep, user: CurrentUser, clock: ClockDep
+    submission_id: uuid.UUID, body: SubmissionGrade, session: SessionDep, user: CurrentUser
 ) -> SubmissionRead:
-    return _submission(await assignments.grade_submission(session, user, submission_id, body, clock()))
+    return _submission(await assignments.grade_submission(session, user, submission_id, body))
 
 
 @router.get(

@@ -17,8 +17,9 @@ from sqlalchemy import CursorResult, Select, and_, delete, false, or_, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import event_types
 from studyhall.config import Settings
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.errors import InvalidInput
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
@@ -76,18 +77,6 @@ from studyhall.identity.schemas import (
 USER_AGENT_MAX = 400
 #: Expired sign-in attempts are kept this long (for investigating replays), then deleted.
 OAUTH_STATE_RETENTION = timedelta(days=1)
-
-# Event types (payloads carry ids only; handlers load what they need).
-USER_REGISTERED = "user.registered"
-PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105
-EMAIL_VERIFICATION_REQUESTED = "user.email_verification_requested"
-INVITATION_CREATED = "organization.invitation_created"
-MEMBER_ADDED = "organization.member_added"
-MEMBER_REMOVED = "organization.member_removed"
-USER_DELETED = "user.deleted"
-USER_RESTORED = "user.restored"
-USER_DEACTIVATED = "user.deactivated"
-USER_ACTIVATED = "user.activated"
 
 
 @dataclass(frozen=True)
@@ -179,7 +168,7 @@ async def register(
     user = await create_user(session, passwords, email=email, password=password, full_name=full_name)
     await _accept_pending_invitation(session, user)
     await session.flush()
-    emit(session, USER_REGISTERED, {"user_id": user.id})
+    emit(session, event_types.USER_REGISTERED, {"user_id": user.id})
     return user
 
 
@@ -380,7 +369,7 @@ async def oauth_sign_in(
     identity.last_login_at = now
     await session.flush()
     if created:
-        emit(session, USER_REGISTERED, {"user_id": user.id})
+        emit(session, event_types.USER_REGISTERED, {"user_id": user.id})
     return await _start_session(session, config, user, client)
 
 
@@ -583,12 +572,12 @@ async def request_password_reset(session: AsyncSession, email: str) -> None:
     disabled addresses get nothing, and the caller cannot tell the difference."""
     user = await get_user_by_email(session, email)
     if user is not None and user.is_active:
-        emit(session, PASSWORD_RESET_REQUESTED, {"user_id": user.id})
+        emit(session, event_types.USER_PASSWORD_RESET_REQUESTED, {"user_id": user.id})
 
 
 async def request_email_verification(session: AsyncSession, user: User) -> None:
     if not user.email_verified:
-        emit(session, EMAIL_VERIFICATION_REQUESTED, {"user_id": user.id})
+        emit(session, event_types.USER_EMAIL_VERIFICATION_REQUESTED, {"user_id": user.id})
 
 
 async def issue_one_time_token(
@@ -812,7 +801,11 @@ async def _set_active(session: AsyncSession, actor: User, user: User, is_active:
     if not is_active:
         end_access_tokens(user)
         await revoke_user_sessions(session, user.id)
-    emit(session, USER_ACTIVATED if is_active else USER_DEACTIVATED, {"user_id": user.id, "by": actor.id})
+    emit(
+        session,
+        event_types.USER_ACTIVATED if is_active else event_types.USER_DEACTIVATED,
+        {"user_id": user.id, "by": actor.id},
+    )
 
 
 async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> None:
@@ -826,7 +819,7 @@ async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) ->
     end_access_tokens(user)
     await revoke_user_sessions(session, user.id)
     await session.flush()
-    emit(session, USER_DELETED, {"user_id": user.id, "by": actor.id})
+    emit(session, event_types.USER_DELETED, {"user_id": user.id, "by": actor.id})
 
 
 async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
@@ -838,7 +831,7 @@ async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -
         user.deleted_at = None
         user.deletion_id = None
         await session.flush()
-        emit(session, USER_RESTORED, {"user_id": user.id, "by": actor.id})
+        emit(session, event_types.USER_RESTORED, {"user_id": user.id, "by": actor.id})
     return user
 
 
@@ -951,7 +944,7 @@ async def add_member(
     invitation.accepted_user_id = None
     invitation.created_at = utcnow()
     await session.flush()
-    emit(session, INVITATION_CREATED, {"invitation_id": invitation.id})
+    emit(session, event_types.ORGANIZATION_INVITATION_CREATED, {"invitation_id": invitation.id})
     return MemberAdded(invitation=invitation)
 
 
@@ -972,7 +965,11 @@ async def _join(
     user.role = role.value
     await session.flush()
     if joined:
-        emit(session, MEMBER_ADDED, {"organization_id": organization.id, "user_id": user.id, "by": actor.id})
+        emit(
+            session,
+            event_types.ORGANIZATION_MEMBER_ADDED,
+            {"organization_id": organization.id, "user_id": user.id, "by": actor.id},
+        )
     return MemberAdded(user=user)
 
 
@@ -987,4 +984,8 @@ async def remove_member(
         raise CannotManageUser("Only admins change admins")
     user.organization_id = None
     await session.flush()
-    emit(session, MEMBER_REMOVED, {"organization_id": organization.id, "user_id": user.id, "by": actor.id})
+    emit(
+        session,
+        event_types.ORGANIZATION_MEMBER_REMOVED,
+        {"organization_id": organization.id, "user_id": user.id, "by": actor.id},
+    )
