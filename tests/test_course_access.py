@@ -351,23 +351,3 @@ async def _organization_of(app: FastAPI, world: World) -> Organization:
         organization = await session.get(Organization, world.course.organization_id)
     assert organization is not None
     return organization
-
-
-def test_access_errors_are_defined_once() -> None:
-    """One class per error code across the domains: `not_enrolled` and `not_course_staff` are
-    the catalog's, answered by catalog, learning and assessment alike."""
-    import studyhall.main  # noqa: F401  (imports every domain's errors)
-    from studyhall.catalog.errors import NotCourseStaff, NotEnrolled
-    from studyhall.core.errors import DomainError
-
-    classes: dict[str, list[type[DomainError]]] = {}
-    pending: list[type[DomainError]] = [DomainError]
-    while pending:
-        for subclass in pending.pop().__subclasses__():
-            pending.append(subclass)
-            if subclass.__module__.startswith("studyhall."):
-                classes.setdefault(subclass.code, []).append(subclass)
-
-    assert {code: found for code, found in classes.items() if len(found) > 1} == {}
-    assert classes["not_enrolled"] == [NotEnrolled]
-    assert classes["not_course_staff"] == [NotCourseStaff]

@@ -25,7 +25,7 @@ from studyhall.assessment.errors import (
     QuizNotFound,
 )
 from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt, ShowAnswers
-from studyhall.assessment.schemas import AttemptStarted, QuizIn
+from studyhall.assessment.schemas import QuizIn
 from studyhall.catalog.access import CourseRole, lesson_access
 from studyhall.catalog.models import LessonType
 from studyhall.core.clock import utcnow
@@ -95,7 +95,8 @@ async def get_quiz(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> t
 
 @dataclass(frozen=True, slots=True)
 class AttemptView:
-    """An attempt and whether the caller may see its answer key."""
+    """An attempt as one caller may see it: the row, and whether its answer key is theirs to
+    see (staff always; its student as the quiz's `show_answers` allows)."""
 
     attempt: QuizAttempt
     answers_shown: bool
@@ -132,20 +133,6 @@ async def _student_view(session: AsyncSession, attempt: QuizAttempt) -> AttemptV
     return AttemptView(attempt, await _student_sees_answers(session, quiz, attempt.user_id))
 
 
-def started_view(attempt: QuizAttempt) -> AttemptStarted:
-    return AttemptStarted.model_validate(
-        {
-            "id": attempt.id,
-            "quiz_id": attempt.quiz_id,
-            "number": attempt.number,
-            "status": attempt.status,
-            "started_at": attempt.started_at,
-            "deadline_at": attempt.deadline_at,
-            "questions": [scoring.public_question(q) for q in attempt.questions],
-        }
-    )
-
-
 async def _expire_overdue(
     session: AsyncSession,
     *,
@@ -176,7 +163,7 @@ async def _check_can_start(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID
         )
     )
     if open_attempt is not None:
-        raise AttemptInProgress(attempt=started_view(open_attempt).model_dump(mode="json"))
+        raise AttemptInProgress(open_attempt)
     taken = await session.scalar(
         select(func.count())
         .select_from(QuizAttempt)

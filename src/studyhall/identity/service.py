@@ -69,7 +69,6 @@ from studyhall.identity.schemas import (
     MeUpdate,
     OrganizationCreate,
     OrganizationUpdate,
-    TokenPair,
     UserUpdate,
     password_matches_email,
 )
@@ -102,6 +101,17 @@ class AuthConfig:
 class ClientInfo:
     ip: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """What signing in and refreshing hand back: a fresh access token and the session's new
+    refresh token (single-use)."""
+
+    access_token: str
+    refresh_token: str
+    #: Seconds until the access token expires.
+    expires_in: int
 
 
 def normalize_email(email: str) -> str:
@@ -192,7 +202,7 @@ async def _accept_pending_invitation(session: AsyncSession, user: User) -> None:
 
 async def login(
     session: AsyncSession, config: AuthConfig, *, email: str, password: str, client: ClientInfo
-) -> TokenPair:
+) -> IssuedTokens:
     """Unknown email and wrong password cost one hash verification each and answer the
     same `401 invalid_credentials`; a disabled account is told so only with the right password."""
     user = await get_user_by_email(session, email)
@@ -216,7 +226,7 @@ async def _start_session(
     family_id: uuid.UUID | None = None,
     family_created_at: datetime | None = None,
     row_id: uuid.UUID | None = None,
-) -> TokenPair:
+) -> IssuedTokens:
     now = utcnow()
     refresh_token = new_opaque_token()
     row = AuthSession(
@@ -232,7 +242,7 @@ async def _start_session(
     )
     session.add(row)
     await session.flush()
-    return TokenPair(
+    return IssuedTokens(
         access_token=issue_access_token(config, user, row.family_id),
         refresh_token=refresh_token,
         expires_in=int(config.access_ttl.total_seconds()),
@@ -321,7 +331,7 @@ async def oauth_sign_in(
     email_verified: bool,
     name: str | None,
     client: ClientInfo,
-) -> TokenPair:
+) -> IssuedTokens:
     """Signs in the user linked to (provider, subject); otherwise links the account with the
     provider's verified email, or creates a student account for it (a pending organisation
     invitation attaches, as on registration). Returns the same pair as a password login."""
@@ -392,7 +402,7 @@ async def _link_identity(
 
 async def refresh(
     session: AsyncSession, config: AuthConfig, *, refresh_token: str, client: ClientInfo
-) -> TokenPair:
+) -> IssuedTokens:
     """Rotation: the presented token is revoked by one conditional UPDATE, so of two
     concurrent refreshes exactly one wins; presenting a rotated token again revokes its
     whole family (`RefreshTokenReused`, which the caller must commit before answering)."""
@@ -460,8 +470,10 @@ def end_access_tokens(user: User) -> None:
     user.token_generation = user.token_generation + 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TokenHolder:
+    """The user an access token names, and whether its session is still signed in."""
+
     user: User
     #: Whether the access token's session (refresh-token family) still has a live token.
     session_live: bool
@@ -896,8 +908,11 @@ async def update_organization(
     return organization
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class MemberAdded:
+    """Adding a member: the account that joined, or the invitation sent to an address
+    without one (exactly one of them is set)."""
+
     user: User | None = None
     invitation: OrganizationInvitation | None = None
 
