@@ -91,11 +91,7 @@ class TokenPair(BaseModel):
 
     @classmethod
     def of(cls, tokens: IssuedTokens) -> TokenPair:
-        return cls(
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            expires_in=tokens.expires_in,
-        )
+        return cls.model_validate(tokens, from_attributes=True)
 
 
 class RefreshRequest(StrictBody):
