@@ -180,3 +180,14 @@ def test_real_server_stops_reading_an_oversized_body(app: FastAPI, declared: boo
     assert_too_large(response)
     assert upload.sent < HUGE / 2, f"the client could send {upload.sent} bytes"
     assert memory["peak"] < FLAT_MEMORY
+
+
+def test_every_operation_with_a_body_documents_the_413(app: FastAPI) -> None:
+    operations = [
+        op for item in app.openapi()["paths"].values() for op in item.values() if "requestBody" in op
+    ]
+    assert operations
+    for operation in operations:
+        documented = operation["responses"]["413"]
+        assert "payload_too_large" in documented["description"]
+        assert "application/problem+json" in documented["content"]
