@@ -55,7 +55,7 @@ def run_with_connection(connection: Connection) -> None:
 
 
 async def run_async() -> None:
-    engine = create_async_engine(database_url(), poolclass=NullPool)
+    engine = create_async_engine(database_url(), poolclass=NullPool, hide_parameters=True)
     async with engine.begin() as connection:
         await connection.run_sync(run_with_connection)
     await engine.dispose()

@@ -40,6 +40,7 @@ API = "/api/v1"
 PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
 RowT = TypeVar("RowT")
+ClassT = TypeVar("ClassT")
 
 
 # -- rows written straight to the database --------------------------------------------------
@@ -423,6 +424,18 @@ async def completion_count(app: FastAPI, actor: Actor, course: Course) -> int:
         LessonCompletion.user_id == actor.user.id,
         LessonCompletion.course_id == course.id,
     )
+
+
+def subclasses_in_studyhall(base: type[ClassT]) -> list[type[ClassT]]:
+    """Every subclass of `base`, at any depth, that StudyHall defines (not tests, not libraries);
+    only those of modules imported so far."""
+    found, pending = [], [base]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            pending.append(subclass)
+            if subclass.__module__.startswith("studyhall."):
+                found.append(subclass)
+    return found
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 import studyhall
 from studyhall.core.errors import DomainError
+from tests.factories import subclasses_in_studyhall
 
 SOURCE = Path(studyhall.__file__).parent
 DOMAINS = ("assessment", "catalog", "identity", "learning")
@@ -25,16 +26,6 @@ NOT_YET_LAYERED = {"catalog/service.py"}
 def _import_everything() -> None:
     for module in pkgutil.walk_packages(studyhall.__path__, "studyhall."):
         importlib.import_module(module.name)
-
-
-def _subclasses(base: type) -> list[type]:
-    found, pending = [], [base]
-    while pending:
-        for subclass in pending.pop().__subclasses__():
-            pending.append(subclass)
-            if subclass.__module__.startswith("studyhall."):
-                found.append(subclass)
-    return found
 
 
 def _service_layer() -> dict[str, ast.Module]:
@@ -50,7 +41,7 @@ def test_each_error_is_defined_once_in_an_errors_module() -> None:
     """One class per code and per name across every module (`NotEnrolled` is the catalog's,
     answered by catalog, learning and assessment alike)."""
     _import_everything()
-    errors = _subclasses(DomainError)
+    errors = subclasses_in_studyhall(DomainError)
     by_code: dict[str, list[str]] = {}
     by_name: dict[str, list[str]] = {}
     for error in errors:
@@ -66,7 +57,7 @@ def test_each_error_is_defined_once_in_an_errors_module() -> None:
 
 def test_services_return_rows_or_results_never_schemas() -> None:
     _import_everything()
-    schemas = {model.__name__ for model in _subclasses(BaseModel)}
+    schemas = {model.__name__ for model in subclasses_in_studyhall(BaseModel)}
     offenders = {}
     for path, tree in _service_layer().items():
         for node in ast.walk(tree):

@@ -58,7 +58,9 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         log_config=None,
-        proxy_headers=True,
+        # The application reads proxy headers itself, from FORWARDED_ALLOW_IPS (see create_app);
+        # uvicorn's own layer would trust 127.0.0.1 regardless and rewrite the client first.
+        proxy_headers=False,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Requests with a larger body are refused (413) while it streams in; uploads go to storage.
+    max_request_body_bytes: int = Field(1_048_576, ge=1)
+    #: Peers (IPs, CIDR networks, or `*`) trusted to report the client in `X-Forwarded-For`
+    #: and the scheme in `X-Forwarded-Proto`. Empty: no proxy is trusted, the peer is the client.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
     outbox_poll_interval: float = Field(1.0, gt=0)
     outbox_batch_size: int = Field(50, ge=1, le=1000)
     outbox_max_attempts: int = Field(8, ge=1)
@@ -116,6 +122,25 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            if proxy == "*":
+                continue
+            try:
+                ipaddress.ip_network(proxy)  # a network without host bits, as uvicorn reads it
+            except ValueError as exc:
+                raise ValueError(f"not an IP address, a network or '*': {proxy!r}") from exc
         return value
 
     @field_validator(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import ConnectionPool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+import studyhall
 from studyhall import __version__
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.config import Settings
+from studyhall.core.body_limit import BodyLimitMiddleware
 from studyhall.core.cache import redis_pool, redis_probe
 from studyhall.core.db import Database
+from studyhall.core.error_docs import router as error_docs_router
 from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
@@ -26,6 +32,7 @@ from studyhall.core.openapi import install_problem_openapi
 from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
+from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
@@ -86,17 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_problem_openapi(app)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After", "ETag"],
-        )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    _install_middleware(app, settings, metrics)
+    _import_domain_errors()
     app.include_router(service_router)
+    app.include_router(error_docs_router)
     app.include_router(learning_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)
@@ -126,3 +126,34 @@ def _create_health_checker(
     checker.add("broker", None)
     checker.add("storage", None)
     return checker
+
+
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Each `add_middleware` wraps the ones added before, so a request meets them bottom-up:
+    the client address from a trusted proxy, the request context (id, log, last-resort 500),
+    CORS (so every error answer carries its headers), the body size limit, and the check for
+    text the database cannot store."""
+    app.add_middleware(StorableTextMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.forwarded_allow_ips:
+        # The one place proxy headers are read (`studyhall serve` turns uvicorn's own off).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+
+
+def _import_domain_errors() -> None:
+    """Imports every domain's errors module, so the error catalog (`/docs/errors`) lists them
+    all, including those of a domain no router uses yet."""
+    for module in pkgutil.iter_modules(studyhall.__path__):
+        name = f"studyhall.{module.name}.errors"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)

@@ -98,11 +98,14 @@ def _begin_immediate(connection: Any) -> None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    """`hide_parameters`: bound values (password hashes, tokens, personal data) never appear in
+    error messages or in the `DATABASE_ECHO` log; statements still do."""
     if settings.is_sqlite:
         _ensure_sqlite_dir(settings.database_url)
         engine = create_async_engine(
             settings.database_url,
             echo=settings.database_echo,
+            hide_parameters=True,
             connect_args={"timeout": 5},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
@@ -111,6 +114,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         echo=settings.database_echo,
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -20,6 +21,18 @@ def get_database(request: Request) -> Database:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's IP address: the peer's, or the one a trusted proxy forwarded
+    (`FORWARDED_ALLOW_IPS`). None when it is not an IP address (a Unix socket peer, or a
+    proxy forwarding something else), so nothing unbounded reaches rate-limit keys or the
+    database."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
 
 
 async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:

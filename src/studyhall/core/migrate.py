@@ -33,7 +33,7 @@ def _ensure_sqlite_parent(url: str) -> None:
 async def _with_connection(database_url: str, action: Any, *args: Any) -> Any:
     url = normalize_database_url(database_url)
     _ensure_sqlite_parent(url)
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         async with engine.begin() as connection:
             return await connection.run_sync(action, url, *args)

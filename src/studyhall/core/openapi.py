@@ -97,3 +97,8 @@ def _rewrite_errors(operation: dict[str, Any]) -> None:
                 response["description"] = "Validation error (`validation_error`) or a semantic input error"
     if "422" not in responses and (operation.get("parameters") or operation.get("requestBody")):
         responses["422"] = {"description": "Validation error", "content": _problem_content()}
+    if operation.get("requestBody") and "413" not in responses:
+        responses["413"] = {
+            "description": "The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`)",
+            "content": _problem_content(),
+        }

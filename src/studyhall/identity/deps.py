@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core import security
-from studyhall.core.deps import SessionDep
+from studyhall.core.deps import SessionDep, client_ip
 from studyhall.core.errors import Unauthenticated
 from studyhall.core.ratelimit import RateLimiter
 from studyhall.identity.errors import InsufficientRole, InvalidToken, SessionRevoked
@@ -111,7 +111,7 @@ def get_auth_config(request: Request) -> AuthConfig:
 
 def get_client_info(request: Request) -> ClientInfo:
     return ClientInfo(
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
 
