@@ -21,7 +21,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
-from studyhall.catalog.access import course_access, is_live_in_course
+from studyhall.catalog.access import course_access, is_live_in_course, locked
 from studyhall.catalog.models import Lesson, LessonType
 from studyhall.core.clock import utcnow
 from studyhall.core.events import emit
@@ -98,10 +98,9 @@ async def _submission_of(
     session: AsyncSession, assignment_id: uuid.UUID, user_id: uuid.UUID
 ) -> Submission | None:
     return await session.scalar(
-        select(Submission)
-        .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(
+            select(Submission).where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
+        )
     )
 
 
@@ -176,12 +175,7 @@ async def grade_submission(
     *,
     now: datetime | None = None,
 ) -> Submission:
-    submission = await session.scalar(
-        select(Submission)
-        .where(Submission.id == submission_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    submission = await session.scalar(locked(select(Submission).where(Submission.id == submission_id)))
     if submission is None:
         raise SubmissionNotFound()
     access = await assignment_access(session, user, submission.assignment_id, not_found=SubmissionNotFound())

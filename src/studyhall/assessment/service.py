@@ -26,7 +26,7 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt, ShowAnswers
 from studyhall.assessment.schemas import QuizIn
-from studyhall.catalog.access import CourseRole, lesson_access
+from studyhall.catalog.access import CourseRole, lesson_access, locked
 from studyhall.catalog.models import LessonType
 from studyhall.core.clock import utcnow
 from studyhall.core.events import emit
@@ -211,10 +211,7 @@ async def start_attempt(
 
 async def _own_attempt_for_update(session: AsyncSession, user: User, attempt_id: uuid.UUID) -> QuizAttempt:
     attempt = await session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(select(QuizAttempt).where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user.id))
     )
     if attempt is None:
         raise AttemptNotFound()
@@ -274,12 +271,7 @@ async def grade_attempt(
     now: datetime | None = None,
 ) -> AttemptView:
     now = now or utcnow()
-    attempt = await session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    attempt = await session.scalar(locked(select(QuizAttempt).where(QuizAttempt.id == attempt_id)))
     if attempt is None:
         raise AttemptNotFound()
     access = await attempt_course_access(session, user, attempt)
