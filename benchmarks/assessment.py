@@ -30,7 +30,7 @@ from benchmarks.sessions import mint_token, session_rows
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt, Submission
 from studyhall.catalog.models import Course, Lesson
 from studyhall.config import TokenEncryption
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.migrate import upgrade
 from studyhall.core.security import TokenCodec
 from studyhall.identity.models import AuthSession, User

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from benchmarks.sessions import mint_token, session_rows
 from studyhall.catalog.models import Course, Lesson
 from studyhall.config import Settings
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.security import security_from_settings
 from studyhall.identity.models import AuthSession, User
 from studyhall.learning.models import Enrollment

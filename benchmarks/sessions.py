@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.security import TokenCodec, access_token_claims, hash_opaque_token, new_opaque_token
 
 TOKEN_TTL = timedelta(hours=2)

@@ -17,9 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studyhall.config import Settings
+from studyhall.core.clock import use_clock
 from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
 from studyhall.models import metadata
+from tests.factories import FakeClock
 from tests.servers import IN_CI, PostgresServer, RedisServer, ServerUnavailable
 
 BACKENDS = ("sqlite", "postgresql")
@@ -139,6 +141,15 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
             yield application
         finally:
             await empty_tables(application.state.database.engine)
+
+
+@pytest.fixture
+def clock() -> Iterator[FakeClock]:
+    """Time stands still until the test moves it (`clock.advance(minutes=5)`), for the whole
+    application: deadlines, column defaults, token expiry, the outbox."""
+    fake = FakeClock()
+    with use_clock(fake):
+        yield fake
 
 
 @pytest.fixture

@@ -1,28 +1,49 @@
-"""Test data factories: users, organisations and their tokens, written straight to the DB."""
+"""The tests' one helper library; a domain's conftest keeps only what no other domain needs.
+
+- Rows written straight to the database (users with their tokens, organisations, courses,
+  lessons, enrollments, quizzes, attempts, assignments), so a test sets up in a few lines
+  what it does not test.
+- The HTTP side: `API`, `assert_problem`, signing up and in, enrolling, completing a lesson,
+  and `race`/`outcomes` for the same request fired many times at once.
+- Reading state back: `fresh_row`, `rows`, `count_rows`, `events`, `count_statements`.
+- `FakeClock`, which the `clock` fixture installs for the whole application.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from studyhall.assessment import scoring
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.events import OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
 
+API = "/api/v1"
+PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
-DEFAULT_PASSWORD = "correct horse battery staple"
+RowT = TypeVar("RowT")
+ClassT = TypeVar("ClassT")
+
+
+# -- rows written straight to the database --------------------------------------------------
 
 
 @dataclass
@@ -31,20 +52,21 @@ class Actor:
 
     user: User
     token: str
-    password: str = DEFAULT_PASSWORD
+    password: str = PASSWORD
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
     @property
     def id(self) -> str:
         return str(self.user.id)
 
 
-async def access_token_for(app: FastAPI, user: User, ttl: timedelta = timedelta(minutes=15)) -> str:
+async def access_token_for(app: FastAPI, user: User, ttl: timedelta = timedelta(days=30)) -> str:
     """An access token of a new signed-in session (a live `auth_sessions` row, as a login
-    writes), so revoking that session ends the token like a real one."""
+    writes), so revoking that session ends the token like a real one. It lives as long as the
+    session, so tests that move the clock by days keep their callers signed in."""
     now = utcnow()
     async with app.state.database.sessionmaker() as session, session.begin():
         row = AuthSession(
@@ -83,7 +105,7 @@ async def create_user(
     email: str | None = None,
     full_name: str | None = None,
     organization: Organization | None = None,
-    password: str = DEFAULT_PASSWORD,
+    password: str = PASSWORD,
     is_active: bool = True,
 ) -> Actor:
     n = next(_sequence)
@@ -240,10 +262,16 @@ async def start_attempt_directly(app: FastAPI, actor: Actor, quiz: Quiz) -> Quiz
     return attempt
 
 
-def right_answers(attempt: QuizAttempt) -> dict[str, list[str]]:
-    """The `answers` body that scores 100 % on a choice-only attempt."""
+def right_answers(quiz: dict[str, Any] | QuizAttempt) -> dict[str, Any]:
+    """The `answers` body that scores 100 %: the correct options of each choice question and a
+    sound answer to each text question (full marks once graded). `quiz` is a stored attempt
+    or a quiz as its staff read it (`GET /lessons/{id}/quiz`)."""
+    questions = quiz["questions"] if isinstance(quiz, dict) else quiz.questions
     return {
-        q["id"]: [option["id"] for option in q["options"] if option["is_correct"]] for q in attempt.questions
+        q["id"]: "A function that calls itself."
+        if q["type"] == "text"
+        else [option["id"] for option in q["options"] if option["is_correct"]]
+        for q in questions
     }
 
 
@@ -254,6 +282,21 @@ async def create_assignment(app: FastAPI, course: Course, author: Actor, **field
         )
         session.add(assignment)
     return assignment
+
+
+async def set_course(app: FastAPI, course: Course, **values: object) -> None:
+    """Change course columns behind the API's back (unpublish, archive, delete, move)."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(update(Course).where(Course.id == course.id).values(**values))
+
+
+async def soft_delete_lesson(app: FastAPI, lesson: Lesson, *, restore: bool = False) -> None:
+    """What the catalog does on lesson delete/restore: flag the row, recount in SQL."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Lesson).where(Lesson.id == lesson.id).values(deleted_at=None if restore else utcnow())
+        )
+        await recount_lessons(session, lesson.course_id)
 
 
 class FakeClock:
@@ -268,3 +311,146 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+# -- the HTTP side ---------------------------------------------------------------------------
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is the problem document of `code` (RFC 9457): its body for more checks."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_KEYS
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["type"].endswith(code)
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(
+    client: httpx.AsyncClient, email_address: str, password: str = PASSWORD, full_name: str = "Ada Lovelace"
+) -> dict[str, Any]:
+    response = await client.post(
+        f"{API}/auth/register", json={"email": email_address, "password": password, "full_name": full_name}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def login(client: httpx.AsyncClient, email_address: str, password: str = PASSWORD) -> dict[str, Any]:
+    """Signs in through the API: the token pair."""
+    response = await client.post(f"{API}/auth/login", json={"email": email_address, "password": password})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def enroll(client: httpx.AsyncClient, actor: Actor, course: Course) -> dict[str, Any]:
+    response = await client.post(f"{API}/courses/{course.id}/enroll", headers=actor.headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def complete(client: httpx.AsyncClient, actor: Actor, lesson: Lesson) -> httpx.Response:
+    return await client.post(f"{API}/lessons/{lesson.id}/complete", headers=actor.headers)
+
+
+async def race(requests: Iterable[Awaitable[httpx.Response]]) -> list[httpx.Response]:
+    """The requests all in flight together (each on its own connection), answers in order."""
+    return list(await asyncio.gather(*requests))
+
+
+def outcomes(responses: list[httpx.Response]) -> Counter[tuple[int, str | None]]:
+    """How many responses ended in each (status, problem `code`); `code` is None on success."""
+    return Counter((r.status_code, r.json().get("code") if r.status_code >= 400 else None) for r in responses)
+
+
+# -- reading state back ----------------------------------------------------------------------
+
+
+async def fresh_row(app: FastAPI, model: type[RowT], row_id: uuid.UUID | str) -> RowT:
+    """The row as committed now, read in a session of its own."""
+    async with app.state.database.sessionmaker() as session:
+        row = await session.get(model, row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(row_id))
+        assert row is not None
+        return row
+
+
+async def rows(app: FastAPI, model: type[RowT], *where: Any) -> list[RowT]:
+    async with app.state.database.sessionmaker() as session:
+        return list((await session.scalars(select(model).where(*where))).all())
+
+
+async def count_rows(app: FastAPI, model: Any, *where: Any) -> int:
+    async with app.state.database.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def user_by_email(app: FastAPI, email: str) -> User:
+    [user] = await rows(app, User, User.email == email)
+    return user
+
+
+async def events(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
+    """The payloads of the events of one type in the outbox, oldest first."""
+    async with app.state.database.sessionmaker() as session:
+        payloads = await session.scalars(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.event_type == event_type)
+            .order_by(OutboxEvent.created_at)
+        )
+        return list(payloads.all())
+
+
+async def enrollment_row(app: FastAPI, actor: Actor, course: Course) -> Enrollment | None:
+    found = await rows(
+        app, Enrollment, Enrollment.user_id == actor.user.id, Enrollment.course_id == course.id
+    )
+    return found[0] if found else None
+
+
+async def completion_count(app: FastAPI, actor: Actor, course: Course) -> int:
+    return await count_rows(
+        app,
+        LessonCompletion,
+        LessonCompletion.user_id == actor.user.id,
+        LessonCompletion.course_id == course.id,
+    )
+
+
+def subclasses_in_studyhall(base: type[ClassT]) -> list[type[ClassT]]:
+    """Every subclass of `base`, at any depth, that StudyHall defines (not tests, not libraries);
+    only those of modules imported so far."""
+    found, pending = [], [base]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            pending.append(subclass)
+            if subclass.__module__.startswith("studyhall."):
+                found.append(subclass)
+    return found
+
+
+@contextmanager
+def count_statements(app: FastAPI) -> Iterator[list[str]]:
+    """The SQL statements the application sends inside the block, transaction control
+    (SQLite's `BEGIN IMMEDIATE`) left out."""
+    statements: list[str] = []
+    engine = app.state.database.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

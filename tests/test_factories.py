@@ -1,6 +1,10 @@
-"""The shared factories and catalog loaders behave as other domains' tests assume."""
+"""The shared helper library: its factories and the catalog loaders behave as other domains'
+tests assume, and it is the only copy of each helper."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -40,3 +44,28 @@ async def test_draft_course_is_visible_only_to_staff(app: FastAPI) -> None:
     assert context.is_visible_to(owner.user)
     assert not context.is_visible_to(student.user)
     assert not context.is_visible_to(None)
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names
+
+
+def test_helpers_are_defined_once() -> None:
+    """Helpers live in tests/factories.py; no module defines a second `assert_problem`, `API`,
+    statement counter, event reader or factory."""
+    tests = Path(__file__).parent
+    library = tests / "factories.py"
+    shared = _top_level_names(library) - {"annotations"}
+    copies = {
+        str(path.relative_to(tests)): sorted(found)
+        for path in sorted(tests.rglob("*.py"))
+        if path != library and (found := _top_level_names(path) & shared)
+    }
+    assert copies == {}
+    assert {"API", "assert_problem", "count_statements", "events", "fresh_row"} <= shared

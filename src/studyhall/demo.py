@@ -32,7 +32,8 @@ from studyhall.catalog.access import course_access, lesson_access
 from studyhall.catalog.models import Course, CourseStatus, LessonType
 from studyhall.catalog.schemas import LessonCreate, ModuleCreate
 from studyhall.config import Settings
-from studyhall.core.db import Database, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Database
 from studyhall.core.errors import DomainError
 from studyhall.core.security import security_from_settings
 from studyhall.demo_content import READING_TYPES, CourseSpec, Journey, Person, QuizOutcome, load_school
@@ -278,16 +279,16 @@ class _Seeder:
         at: datetime,
     ) -> None:
         assert handles.quiz_id is not None
-        attempt = await quizzes.start_attempt(self.session, student, handles.quiz_id, at)
+        attempt = await quizzes.start_attempt(self.session, student, handles.quiz_id, now=at)
         answers = _answers(handles.spec, attempt.questions, outcome, sample)
         submitted = await quizzes.submit_attempt(
-            self.session, student, attempt.id, answers, at + ATTEMPT_DURATION
+            self.session, student, attempt.id, answers, now=at + ATTEMPT_DURATION
         )
         attempt = submitted.attempt
         if outcome == "passed":
             grades = _text_grades(attempt, full_marks=sample % 2 == 0)
             graded = await quizzes.grade_attempt(
-                self.session, teacher, attempt.id, grades, self._marked(at + ATTEMPT_DURATION)
+                self.session, teacher, attempt.id, grades, now=self._marked(at + ATTEMPT_DURATION)
             )
             attempt = graded.attempt
         self.report.count("quiz attempts")
@@ -300,7 +301,7 @@ class _Seeder:
         work = handles.spec.assignment
         text = work.sample_submissions[sample % len(work.sample_submissions)]
         submission, _ = await assignments.submit(
-            self.session, student, handles.assignment_id, SubmissionIn(text=text), at
+            self.session, student, handles.assignment_id, SubmissionIn(text=text), now=at
         )
         self.report.count("submissions")
         if graded:
@@ -310,7 +311,7 @@ class _Seeder:
                 teacher,
                 submission.id,
                 SubmissionGrade(points=review.points, feedback=review.feedback),
-                self._marked(at),
+                now=self._marked(at),
             )
 
     def _marked(self, submitted_at: datetime) -> datetime:

@@ -22,7 +22,7 @@ from studyhall.core.cache import redis_pool, redis_probe
 from studyhall.core.db import Database
 from studyhall.core.error_docs import router as error_docs_router
 from studyhall.core.errors import install_error_handlers
-from studyhall.core.events import OutboxDispatcher, registry, wake_dispatcher_after_commit
+from studyhall.core.events import OutboxDispatcher, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
 from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
@@ -33,10 +33,10 @@ from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 from studyhall.core.storable_text import StorableTextMiddleware
-from studyhall.identity import handlers as _identity_handlers  # noqa: F401  (registers them)
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
+from studyhall.subscribers import handler_registry
 
 API_PREFIX = "/api/v1"
 
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics) -> OutboxDispatcher:
     return OutboxDispatcher(
         database.sessionmaker,
-        registry,
+        handler_registry(),
         batch_size=settings.outbox_batch_size,
         max_attempts=settings.outbox_max_attempts,
         backoff_base=settings.outbox_backoff_base,

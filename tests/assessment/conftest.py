@@ -1,4 +1,4 @@
-"""Assessment fixtures: a course with a quiz lesson, enrolled students, a controllable clock."""
+"""Assessment fixtures: a course with a quiz lesson and an enrolled student; quiz helpers."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
 from studyhall.catalog.models import Course, Lesson
 from studyhall.identity.models import Role
-from tests.factories import Actor, FakeClock, course_lessons, create_course, create_user, enroll_directly
-
-
-@pytest.fixture
-def clock(app: FastAPI) -> FakeClock:
-    fake = FakeClock()
-    app.state.clock = fake
-    return fake
+from tests.factories import (
+    API,
+    Actor,
+    course_lessons,
+    create_course,
+    create_lesson,
+    create_user,
+    enroll_directly,
+)
 
 
 @dataclass
@@ -36,8 +36,6 @@ async def quiz_course(app: FastAPI) -> QuizCourse:
     owner = await create_user(app, Role.INSTRUCTOR)
     student = await create_user(app)
     course = await create_course(app, owner, lessons=1)
-    from tests.factories import create_lesson
-
     quiz_lesson = await create_lesson(app, course, lesson_type="quiz")
     text_lesson = (await course_lessons(app, course))[0]
     await enroll_directly(app, student, course)
@@ -72,15 +70,10 @@ def quiz_body(*questions: dict[str, Any], **settings: Any) -> dict[str, Any]:
     }
 
 
-async def count_rows(app: FastAPI, model: Any, *where: Any) -> int:
-    async with app.state.database.sessionmaker() as session:
-        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
 async def put_quiz(client: httpx.AsyncClient, qc: QuizCourse, **settings: Any) -> dict[str, Any]:
     questions = settings.pop("questions", [SINGLE, MULTIPLE])
     response = await client.put(
-        f"/api/v1/lessons/{qc.quiz_lesson.id}/quiz",
+        f"{API}/lessons/{qc.quiz_lesson.id}/quiz",
         json=quiz_body(*questions, **settings),
         headers=qc.owner.headers,
     )
@@ -89,24 +82,30 @@ async def put_quiz(client: httpx.AsyncClient, qc: QuizCourse, **settings: Any) -
 
 
 async def start(client: httpx.AsyncClient, quiz_id: str, headers: dict[str, str]) -> httpx.Response:
-    return await client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
+    return await client.post(f"{API}/quizzes/{quiz_id}/attempts", headers=headers)
 
 
-def right_answers(quiz: dict[str, Any]) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for question in quiz["questions"]:
-        if question["type"] == "text":
-            answers[question["id"]] = "A function that calls itself."
-        else:
-            answers[question["id"]] = [o["id"] for o in question["options"] if o["is_correct"]]
-    return answers
+async def open_attempt(client: httpx.AsyncClient, quiz: dict[str, Any], actor: Actor) -> str:
+    started = await start(client, quiz["id"], actor.headers)
+    assert started.status_code == 201, started.text
+    return str(started.json()["id"])
+
+
+async def take(
+    client: httpx.AsyncClient, quiz: dict[str, Any], actor: Actor, answers: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Start and submit one attempt: (attempt id, submission result)."""
+    attempt_id = await open_attempt(client, quiz, actor)
+    submitted = await submit(client, attempt_id, answers, actor.headers)
+    assert submitted.status_code == 200, submitted.text
+    return attempt_id, dict(submitted.json())
 
 
 async def submit(
     client: httpx.AsyncClient, attempt_id: str, answers: dict[str, Any], headers: dict[str, str]
 ) -> httpx.Response:
     return await client.post(
-        f"/api/v1/attempts/{attempt_id}/submit", json={"answers": answers}, headers=headers
+        f"{API}/attempts/{attempt_id}/submit", json={"answers": answers}, headers=headers
     )
 
 
@@ -117,3 +116,19 @@ ANSWER_KEY_FIELDS = ("is_correct", "correct_option_ids", "points_awarded")
 def assert_no_answer_key(payload: Any) -> None:
     text = str(payload)
     assert not [field for field in ANSWER_KEY_FIELDS if field in text], payload
+
+
+async def post_assignment(client: httpx.AsyncClient, qc: QuizCourse, **fields: Any) -> dict[str, Any]:
+    """An assignment the course owner creates through the API (an essay worth 10 points)."""
+    body = {"title": "Essay", "instructions": "Write 500 words.", "max_points": 10, **fields}
+    response = await client.post(
+        f"{API}/courses/{qc.course.id}/assignments", json=body, headers=qc.owner.headers
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def hand_in(client: httpx.AsyncClient, assignment_id: str, actor: Actor) -> httpx.Response:
+    return await client.post(
+        f"{API}/assignments/{assignment_id}/submissions", json={"text": "My essay"}, headers=actor.headers
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from fastapi import FastAPI
 
@@ -13,14 +11,26 @@ from tests.assessment.conftest import (
     SINGLE,
     TEXT,
     QuizCourse,
-    count_rows,
+    hand_in,
+    post_assignment,
     put_quiz,
-    right_answers,
     start,
     submit,
 )
-from tests.factories import Actor, create_lesson, create_user, enroll_directly
-from tests.learning.support import API, complete, enrollment_row, events, soft_delete_lesson
+from tests.factories import (
+    API,
+    Actor,
+    assert_problem,
+    complete,
+    count_rows,
+    create_lesson,
+    create_user,
+    enroll_directly,
+    enrollment_row,
+    events,
+    right_answers,
+    soft_delete_lesson,
+)
 
 
 async def completed(app: FastAPI, actor: Actor, lesson: Lesson) -> bool:
@@ -42,38 +52,22 @@ async def assert_course_not_completed(app: FastAPI, qc: QuizCourse) -> None:
     assert await events(app, "course.completed") == []
 
 
-async def create_assignment(client: httpx.AsyncClient, qc: QuizCourse, lesson: Lesson) -> dict[str, Any]:
-    response = await client.post(
-        f"{API}/courses/{qc.course.id}/assignments",
-        json={"title": "Essay", "max_points": 10, "lesson_id": str(lesson.id)},
-        headers=qc.owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def hand_in(client: httpx.AsyncClient, assignment: dict[str, Any], actor: Actor) -> httpx.Response:
-    return await client.post(
-        f"{API}/assignments/{assignment['id']}/submissions", json={"text": "My essay"}, headers=actor.headers
-    )
-
-
 async def test_submitting_the_linked_assignment_completes_its_lesson_and_the_course(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
     qc = quiz_course
     assignment_lesson = await create_lesson(app, qc.course, lesson_type="assignment")
-    assignment = await create_assignment(client, qc, assignment_lesson)
+    assignment = await post_assignment(client, qc, lesson_id=str(assignment_lesson.id))
     quiz = await put_quiz(client, qc)
     attempt = (await start(client, quiz["id"], qc.student.headers)).json()
     assert (await submit(client, attempt["id"], right_answers(quiz), qc.student.headers)).status_code == 200
     assert (await complete(client, qc.student, qc.text_lesson)).status_code == 200
     classmate = await create_user(app)
     await enroll_directly(app, classmate, qc.course)
-    assert (await complete(client, qc.student, assignment_lesson)).json()["code"] == "completed_by_activity"
+    assert_problem(await complete(client, qc.student, assignment_lesson), 409, "completed_by_activity")
     await assert_course_not_completed(app, qc)
 
-    first = await hand_in(client, assignment, qc.student)
+    first = await hand_in(client, assignment["id"], qc.student)
     assert first.status_code == 201
     assert await completed(app, qc.student, assignment_lesson)
     assert not await completed(app, classmate, assignment_lesson)
@@ -81,7 +75,7 @@ async def test_submitting_the_linked_assignment_completes_its_lesson_and_the_cou
     progress = (await client.get(f"{API}/courses/{qc.course.id}/progress", headers=qc.student.headers)).json()
     assert (progress["completed_lessons"], progress["total_lessons"]) == (3, 3)
 
-    assert (await hand_in(client, assignment, qc.student)).status_code == 200  # a resubmission
+    assert (await hand_in(client, assignment["id"], qc.student)).status_code == 200  # a resubmission
     graded = await client.post(
         f"{API}/submissions/{first.json()['id']}/grade", json={"points": 9}, headers=qc.owner.headers
     )
@@ -93,8 +87,8 @@ async def test_submitting_the_linked_assignment_completes_its_lesson_and_the_cou
 async def test_an_assignment_linked_to_another_kind_of_lesson_completes_nothing(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    assignment = await create_assignment(client, quiz_course, quiz_course.text_lesson)
-    assert (await hand_in(client, assignment, quiz_course.student)).status_code == 201
+    assignment = await post_assignment(client, quiz_course, lesson_id=str(quiz_course.text_lesson.id))
+    assert (await hand_in(client, assignment["id"], quiz_course.student)).status_code == 201
     assert await count_rows(app, LessonCompletion) == 0
 
 
@@ -102,9 +96,9 @@ async def test_an_assignment_on_a_deleted_lesson_still_takes_submissions(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
     assignment_lesson = await create_lesson(app, quiz_course.course, lesson_type="assignment")
-    assignment = await create_assignment(client, quiz_course, assignment_lesson)
+    assignment = await post_assignment(client, quiz_course, lesson_id=str(assignment_lesson.id))
     await soft_delete_lesson(app, assignment_lesson)
-    assert (await hand_in(client, assignment, quiz_course.student)).status_code == 201
+    assert (await hand_in(client, assignment["id"], quiz_course.student)).status_code == 201
     assert await count_rows(app, LessonCompletion) == 0
 
 

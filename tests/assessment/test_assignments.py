@@ -5,47 +5,46 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from studyhall.assessment.models import Assignment, Submission
-from studyhall.core.events import OutboxEvent
 from studyhall.identity.models import Role
-from tests.assessment.conftest import QuizCourse, count_rows, quiz_body
-from tests.factories import FakeClock, create_course, create_organization, create_user, enroll_directly
-
-
-async def create_assignment(client: httpx.AsyncClient, qc: QuizCourse, **fields: Any) -> dict[str, Any]:
-    body = {"title": "Essay", "instructions": "Write 500 words.", "max_points": 10, **fields}
-    response = await client.post(
-        f"/api/v1/courses/{qc.course.id}/assignments", json=body, headers=qc.owner.headers
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+from tests.assessment.conftest import QuizCourse, post_assignment, quiz_body
+from tests.factories import (
+    API,
+    FakeClock,
+    assert_problem,
+    count_rows,
+    count_statements,
+    create_course,
+    create_organization,
+    create_user,
+    enroll_directly,
+    events,
+)
 
 
 async def test_staff_create_and_members_read(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    created = await create_assignment(client, quiz_course, lesson_id=str(quiz_course.text_lesson.id))
+    created = await post_assignment(client, quiz_course, lesson_id=str(quiz_course.text_lesson.id))
     assert created["lesson_id"] == str(quiz_course.text_lesson.id)
     listed = await client.get(
-        f"/api/v1/courses/{quiz_course.course.id}/assignments", headers=quiz_course.student.headers
+        f"{API}/courses/{quiz_course.course.id}/assignments", headers=quiz_course.student.headers
     )
     assert listed.status_code == 200
     assert [a["id"] for a in listed.json()["items"]] == [created["id"]]
-    single = await client.get(f"/api/v1/assignments/{created['id']}", headers=quiz_course.student.headers)
+    single = await client.get(f"{API}/assignments/{created['id']}", headers=quiz_course.student.headers)
     assert single.json()["title"] == "Essay"
     outsider = await create_user(app)
-    denied = await client.get(f"/api/v1/assignments/{created['id']}", headers=outsider.headers)
-    assert (denied.status_code, denied.json()["code"]) == (403, "not_enrolled")
+    denied = await client.get(f"{API}/assignments/{created['id']}", headers=outsider.headers)
+    assert_problem(denied, 403, "not_enrolled")
 
 
 async def test_create_rules(app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
-    url = f"/api/v1/courses/{quiz_course.course.id}/assignments"
+    url = f"{API}/courses/{quiz_course.course.id}/assignments"
     body = {"title": "Essay", "max_points": 10}
     assert (await client.post(url, json=body, headers=quiz_course.student.headers)).status_code == 403
     assert (
@@ -58,20 +57,20 @@ async def test_create_rules(app: FastAPI, client: httpx.AsyncClient, quiz_course
     foreign = await client.post(
         url, json={**body, "lesson_id": str(foreign_lesson.id)}, headers=quiz_course.owner.headers
     )
-    assert (foreign.status_code, foreign.json()["code"]) == (422, "lesson_not_in_course")
+    assert_problem(foreign, 422, "lesson_not_in_course")
     draft = await create_course(app, quiz_course.owner, status="draft")
     hidden = await client.post(
-        f"/api/v1/courses/{draft.id}/assignments", json=body, headers=quiz_course.student.headers
+        f"{API}/courses/{draft.id}/assignments", json=body, headers=quiz_course.student.headers
     )
-    assert (hidden.status_code, hidden.json()["code"]) == (404, "course_not_found")
+    assert_problem(hidden, 404, "course_not_found")
     assert await count_rows(app, Assignment) == 0
 
 
 async def test_update_and_soft_delete(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    created = await create_assignment(client, quiz_course)
-    url = f"/api/v1/assignments/{created['id']}"
+    created = await post_assignment(client, quiz_course)
+    url = f"{API}/assignments/{created['id']}"
     patched = await client.patch(
         url, json={"title": "Long essay", "max_points": 20}, headers=quiz_course.owner.headers
     )
@@ -85,7 +84,7 @@ async def test_update_and_soft_delete(
     assert (await client.delete(url, headers=quiz_course.student.headers)).status_code == 403
     assert (await client.delete(url, headers=quiz_course.owner.headers)).status_code == 204
     gone = await client.get(url, headers=quiz_course.owner.headers)
-    assert (gone.status_code, gone.json()["code"]) == (404, "assignment_not_found")
+    assert_problem(gone, 404, "assignment_not_found")
     assert await count_rows(app, Assignment) == 1, "soft delete keeps the row"
 
 
@@ -93,8 +92,8 @@ async def test_submit_resubmit_late_and_graded(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse, clock: FakeClock
 ) -> None:
     due = clock.now + timedelta(days=1)
-    assignment = await create_assignment(client, quiz_course, due_at=due.isoformat())
-    url = f"/api/v1/assignments/{assignment['id']}/submissions"
+    assignment = await post_assignment(client, quiz_course, due_at=due.isoformat())
+    url = f"{API}/assignments/{assignment['id']}/submissions"
     first = await client.post(url, json={"text": "Draft"}, headers=quiz_course.student.headers)
     assert first.status_code == 201
     assert (first.json()["revision"], first.json()["is_late"]) == (1, False)
@@ -109,7 +108,7 @@ async def test_submit_resubmit_late_and_graded(
     )
     assert await count_rows(app, Submission) == 1
 
-    grade_url = f"/api/v1/submissions/{first.json()['id']}/grade"
+    grade_url = f"{API}/submissions/{first.json()['id']}/grade"
     assert (await client.post(grade_url, json={"points": 11}, headers=quiz_course.owner.headers)).json()[
         "code"
     ] == ("invalid_grade")
@@ -125,15 +124,15 @@ async def test_submit_resubmit_late_and_graded(
         8.5,
         "Good",
     )
-    assert await count_rows(app, OutboxEvent, OutboxEvent.event_type == "submission.graded") == 1
+    assert len(await events(app, "submission.graded")) == 1
 
     locked = await client.post(url, json={"text": "Too late"}, headers=quiz_course.student.headers)
-    assert (locked.status_code, locked.json()["code"]) == (409, "submission_already_graded")
+    assert_problem(locked, 409, "submission_already_graded")
 
 
 async def test_submission_rules(app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
-    assignment = await create_assignment(client, quiz_course)
-    url = f"/api/v1/assignments/{assignment['id']}/submissions"
+    assignment = await post_assignment(client, quiz_course)
+    url = f"{API}/assignments/{assignment['id']}/submissions"
     assert (
         await client.post(url, json={"text": "  "}, headers=quiz_course.student.headers)
     ).status_code == 422
@@ -150,10 +149,10 @@ async def test_submission_rules(app: FastAPI, client: httpx.AsyncClient, quiz_co
 async def test_students_see_only_their_submissions(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    assignment = await create_assignment(client, quiz_course)
+    assignment = await post_assignment(client, quiz_course)
     other = await create_user(app)
     await enroll_directly(app, other, quiz_course.course)
-    url = f"/api/v1/assignments/{assignment['id']}/submissions"
+    url = f"{API}/assignments/{assignment['id']}/submissions"
     await client.post(url, json={"text": "mine"}, headers=quiz_course.student.headers)
     await client.post(url, json={"text": "theirs"}, headers=other.headers)
     own = (await client.get(url, headers=quiz_course.student.headers)).json()
@@ -167,28 +166,28 @@ async def test_students_see_only_their_submissions(
 async def _graded_course(app: FastAPI, client: httpx.AsyncClient, qc: QuizCourse) -> tuple[str, str]:
     quiz = (
         await client.put(
-            f"/api/v1/lessons/{qc.quiz_lesson.id}/quiz", json=quiz_body(), headers=qc.owner.headers
+            f"{API}/lessons/{qc.quiz_lesson.id}/quiz", json=quiz_body(), headers=qc.owner.headers
         )
     ).json()
     for _ in range(2):  # the best of two attempts counts
         attempt = (
-            await client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=qc.student.headers)
+            await client.post(f"{API}/quizzes/{quiz['id']}/attempts", headers=qc.student.headers)
         ).json()
         single = quiz["questions"][0]
         answers = {single["id"]: [o["id"] for o in single["options"] if o["is_correct"]]} if _ else {}
         await client.post(
-            f"/api/v1/attempts/{attempt['id']}/submit", json={"answers": answers}, headers=qc.student.headers
+            f"{API}/attempts/{attempt['id']}/submit", json={"answers": answers}, headers=qc.student.headers
         )
-    assignment = await create_assignment(client, qc, title='=HYPERLINK("http://evil")')
+    assignment = await post_assignment(client, qc, title='=HYPERLINK("http://evil")')
     submission = (
         await client.post(
-            f"/api/v1/assignments/{assignment['id']}/submissions",
+            f"{API}/assignments/{assignment['id']}/submissions",
             json={"text": "x"},
             headers=qc.student.headers,
         )
     ).json()
     await client.post(
-        f"/api/v1/submissions/{submission['id']}/grade", json={"points": 7}, headers=qc.owner.headers
+        f"{API}/submissions/{submission['id']}/grade", json={"points": 7}, headers=qc.owner.headers
     )
     return quiz["id"], assignment["id"]
 
@@ -198,7 +197,7 @@ async def test_gradebook_json(app: FastAPI, client: httpx.AsyncClient, quiz_cour
     idle = await create_user(app, full_name="Idle Student")
     await enroll_directly(app, idle, quiz_course.course)
     response = await client.get(
-        f"/api/v1/courses/{quiz_course.course.id}/gradebook", headers=quiz_course.owner.headers
+        f"{API}/courses/{quiz_course.course.id}/gradebook", headers=quiz_course.owner.headers
     )
     assert response.status_code == 200
     book = response.json()
@@ -217,7 +216,7 @@ async def test_gradebook_permissions(app: FastAPI, client: httpx.AsyncClient) ->
     student = await create_user(app)
     course = await create_course(app, owner, lessons=1, organization=organization)
     await enroll_directly(app, student, course)
-    url = f"/api/v1/courses/{course.id}/gradebook"
+    url = f"{API}/courses/{course.id}/gradebook"
     for actor, expected in (
         (owner, 200),
         (principal, 200),
@@ -236,7 +235,7 @@ async def test_gradebook_csv_quotes_and_neutralises_formulas(
     tricky = await create_user(app, full_name='-Doe, "Jane"\nSmith')
     await enroll_directly(app, tricky, quiz_course.course)
     response = await client.get(
-        f"/api/v1/courses/{quiz_course.course.id}/gradebook",
+        f"{API}/courses/{quiz_course.course.id}/gradebook",
         params={"format": "csv"},
         headers=quiz_course.owner.headers,
     )
@@ -255,17 +254,8 @@ async def test_gradebook_csv_quotes_and_neutralises_formulas(
 
 
 async def _count_gradebook_queries(app: FastAPI, client: httpx.AsyncClient, qc: QuizCourse) -> int:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = await client.get(f"/api/v1/courses/{qc.course.id}/gradebook", headers=qc.owner.headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with count_statements(app) as statements:
+        response = await client.get(f"{API}/courses/{qc.course.id}/gradebook", headers=qc.owner.headers)
     assert response.status_code == 200
     return len(statements)
 

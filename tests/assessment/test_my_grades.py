@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from studyhall.catalog.models import Lesson
 from studyhall.identity.models import Role
@@ -16,13 +15,23 @@ from tests.assessment.conftest import (
     TEXT,
     QuizCourse,
     assert_no_answer_key,
+    hand_in,
+    post_assignment,
     quiz_body,
-    right_answers,
     start,
-    submit,
+    take,
 )
-from tests.factories import Actor, FakeClock, create_course, create_lesson, create_user, enroll_directly
-from tests.learning.support import API, assert_problem
+from tests.factories import (
+    API,
+    FakeClock,
+    assert_problem,
+    count_statements,
+    create_course,
+    create_lesson,
+    create_user,
+    enroll_directly,
+    right_answers,
+)
 
 
 def grades_url(qc: QuizCourse) -> str:
@@ -39,29 +48,9 @@ async def quiz_on(
     return dict(response.json())
 
 
-async def take(client: httpx.AsyncClient, quiz: dict[str, Any], actor: Actor, answers: dict[str, Any]) -> str:
-    attempt_id = str((await start(client, quiz["id"], actor.headers)).json()["id"])
-    assert (await submit(client, attempt_id, answers, actor.headers)).status_code == 200
-    return attempt_id
-
-
 async def assignment(client: httpx.AsyncClient, qc: QuizCourse, title: str, due_in_days: int) -> str:
     due = FakeClock().now + timedelta(days=due_in_days)
-    response = await client.post(
-        f"{API}/courses/{qc.course.id}/assignments",
-        json={"title": title, "max_points": 10, "due_at": due.isoformat()},
-        headers=qc.owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def hand_in(client: httpx.AsyncClient, assignment_id: str, actor: Actor) -> str:
-    response = await client.post(
-        f"{API}/assignments/{assignment_id}/submissions", json={"text": "work"}, headers=actor.headers
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+    return str((await post_assignment(client, qc, title=title, due_at=due.isoformat()))["id"])
 
 
 async def grade(
@@ -99,11 +88,13 @@ async def test_my_grades_in_every_state(
     await take(client, graded_quiz, me, {})  # then 0 %: the latest does not
     await take(client, pending_quiz, me, right_answers(pending_quiz))
     await start(client, open_quiz["id"], me.headers)
-    await grade(client, qc, await hand_in(client, graded_work, me), 7, "Good structure")
+    await grade(client, qc, (await hand_in(client, graded_work, me)).json()["id"], 7, "Good structure")
     await hand_in(client, submitted_work, me)
     # The classmate's work must not show up in my grades.
     await take(client, untouched_quiz, classmate, right_answers(untouched_quiz))
-    await grade(client, qc, await hand_in(client, submitted_work, classmate), 9, "Their feedback")
+    await grade(
+        client, qc, (await hand_in(client, submitted_work, classmate)).json()["id"], 9, "Their feedback"
+    )
 
     response = await client.get(grades_url(qc), headers=me.headers)
     assert response.status_code == 200, response.text
@@ -165,17 +156,8 @@ async def test_who_may_read_my_grades(
 
 
 async def count_queries(app: FastAPI, client: httpx.AsyncClient, qc: QuizCourse) -> int:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_statements(app) as statements:
         response = await client.get(grades_url(qc), headers=qc.student.headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return len(statements)
 

@@ -10,7 +10,6 @@ import pytest
 from fastapi import FastAPI
 
 from studyhall.assessment.models import QuizAttempt
-from studyhall.core.events import OutboxEvent
 from studyhall.identity.models import Role
 from studyhall.learning.models import LessonCompletion
 from tests.assessment.conftest import (
@@ -19,13 +18,22 @@ from tests.assessment.conftest import (
     TEXT,
     QuizCourse,
     assert_no_answer_key,
-    count_rows,
     put_quiz,
     quiz_body,
-    right_answers,
     start,
 )
-from tests.factories import FakeClock, create_course, create_lesson, create_user, enroll_directly
+from tests.factories import (
+    API,
+    FakeClock,
+    assert_problem,
+    count_rows,
+    create_course,
+    create_lesson,
+    create_user,
+    enroll_directly,
+    events,
+    right_answers,
+)
 
 # -- authoring -------------------------------------------------------------------------
 
@@ -33,7 +41,7 @@ from tests.factories import FakeClock, create_course, create_lesson, create_user
 async def test_staff_creates_then_replaces_the_quiz(
     client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    url = f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz"
+    url = f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz"
     created = await client.put(url, json=quiz_body(), headers=quiz_course.owner.headers)
     assert created.status_code == 201
     body = created.json()
@@ -53,7 +61,7 @@ async def test_staff_creates_then_replaces_the_quiz(
 async def test_students_never_see_the_answer_key(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     await put_quiz(client, quiz_course)
     response = await client.get(
-        f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz", headers=quiz_course.student.headers
+        f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz", headers=quiz_course.student.headers
     )
     assert response.status_code == 200
     assert response.json()["view"] == "student"
@@ -76,16 +84,15 @@ async def test_malformed_questions_are_422(
     client: httpx.AsyncClient, quiz_course: QuizCourse, question: dict[str, Any]
 ) -> None:
     response = await client.put(
-        f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz",
+        f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz",
         json=quiz_body(question),
         headers=quiz_course.owner.headers,
     )
-    assert response.status_code == 422
-    assert response.json()["code"] == "validation_error"
+    assert_problem(response, 422, "validation_error")
 
 
 async def test_quiz_bounds_are_validated(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
-    url = f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz"
+    url = f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz"
     for bad in ({"passing_score": 101}, {"max_attempts": 0}, {"questions": []}, {"role": "admin"}):
         response = await client.put(url, json={**quiz_body(), **bad}, headers=quiz_course.owner.headers)
         assert response.status_code == 422, bad
@@ -93,41 +100,40 @@ async def test_quiz_bounds_are_validated(client: httpx.AsyncClient, quiz_course:
 
 async def test_quiz_only_on_quiz_lessons(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     response = await client.put(
-        f"/api/v1/lessons/{quiz_course.text_lesson.id}/quiz",
+        f"{API}/lessons/{quiz_course.text_lesson.id}/quiz",
         json=quiz_body(),
         headers=quiz_course.owner.headers,
     )
-    assert response.status_code == 409
-    assert response.json()["code"] == "lesson_not_quiz"
+    assert_problem(response, 409, "lesson_not_quiz")
 
 
 async def test_who_may_author_and_read(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    url = f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz"
+    url = f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz"
     other_instructor = await create_user(app, Role.INSTRUCTOR)
     outsider = await create_user(app)
     student_put = await client.put(url, json=quiz_body(), headers=quiz_course.student.headers)
-    assert (student_put.status_code, student_put.json()["code"]) == (403, "not_course_staff")
+    assert_problem(student_put, 403, "not_course_staff")
     assert (await client.put(url, json=quiz_body(), headers=other_instructor.headers)).status_code == 403
     assert (await client.put(url, json=quiz_body())).status_code == 401
     await put_quiz(client, quiz_course)
     not_enrolled = await client.get(url, headers=outsider.headers)
-    assert (not_enrolled.status_code, not_enrolled.json()["code"]) == (403, "not_enrolled")
+    assert_problem(not_enrolled, 403, "not_enrolled")
 
     draft = await create_course(app, quiz_course.owner, status="draft")
     draft_quiz = await create_lesson(app, draft, lesson_type="quiz")
     hidden = await client.put(
-        f"/api/v1/lessons/{draft_quiz.id}/quiz", json=quiz_body(), headers=outsider.headers
+        f"{API}/lessons/{draft_quiz.id}/quiz", json=quiz_body(), headers=outsider.headers
     )
-    assert (hidden.status_code, hidden.json()["code"]) == (404, "lesson_not_found")
+    assert_problem(hidden, 404, "lesson_not_found")
 
 
 async def test_lesson_without_quiz_is_404(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     response = await client.get(
-        f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz", headers=quiz_course.owner.headers
+        f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz", headers=quiz_course.owner.headers
     )
-    assert (response.status_code, response.json()["code"]) == (404, "quiz_not_found")
+    assert_problem(response, 404, "quiz_not_found")
 
 
 # -- attempts and scoring --------------------------------------------------------------
@@ -146,7 +152,7 @@ async def test_full_pass_completes_the_lesson(
     assert_no_answer_key(attempt)
 
     submitted = await client.post(
-        f"/api/v1/attempts/{attempt['id']}/submit",
+        f"{API}/attempts/{attempt['id']}/submit",
         json={"answers": right_answers(quiz)},
         headers=quiz_course.student.headers,
     )
@@ -172,7 +178,7 @@ async def test_choice_questions_are_all_or_nothing(
     answers = {single["id"]: [single["options"][1]["id"]], multiple["id"]: partly_right}
     result = (
         await client.post(
-            f"/api/v1/attempts/{attempt['id']}/submit",
+            f"{API}/attempts/{attempt['id']}/submit",
             json={"answers": answers},
             headers=quiz_course.student.headers,
         )
@@ -191,7 +197,7 @@ async def test_unanswered_questions_score_zero(client: httpx.AsyncClient, quiz_c
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     result = (
         await client.post(
-            f"/api/v1/attempts/{attempt['id']}/submit",
+            f"{API}/attempts/{attempt['id']}/submit",
             json={"answers": {}},
             headers=quiz_course.student.headers,
         )
@@ -220,22 +226,17 @@ async def test_answers_are_checked_against_the_attempt(
         "option_list_expected": (single["id"], "4"),
     }[kind]
     response = await client.post(
-        f"/api/v1/attempts/{attempt['id']}/submit",
+        f"{API}/attempts/{attempt['id']}/submit",
         json={"answers": {question_id: answer}},
         headers=quiz_course.student.headers,
     )
-    assert response.status_code == 422
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["code"] == "invalid_answers"
+    body = assert_problem(response, 422, "invalid_answers")
     [error] = body["errors"]
     assert set(error) == {"loc", "msg", "type"}
     assert (error["loc"], error["type"]) == (["body", "answers", question_id], kind)
     assert isinstance(error["msg"], str) and error["msg"]
     assert_no_answer_key(body)
-    detail = (
-        await client.get(f"/api/v1/attempts/{attempt['id']}", headers=quiz_course.student.headers)
-    ).json()
+    detail = (await client.get(f"{API}/attempts/{attempt['id']}", headers=quiz_course.student.headers)).json()
     assert detail["status"] == "in_progress"
     assert await count_rows(app, QuizAttempt, QuizAttempt.answers.is_not(None)) == 0
 
@@ -247,11 +248,11 @@ async def test_invalid_answers_lists_every_problem(
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     single, text = quiz["questions"]
     response = await client.post(
-        f"/api/v1/attempts/{attempt['id']}/submit",
+        f"{API}/attempts/{attempt['id']}/submit",
         json={"answers": {single["id"]: "4", text["id"]: [single["options"][0]["id"]], UNKNOWN_ID: "x"}},
         headers=quiz_course.student.headers,
     )
-    assert (response.status_code, response.json()["code"]) == (422, "invalid_answers")
+    assert_problem(response, 422, "invalid_answers")
     assert sorted((e["loc"][-1], e["type"]) for e in response.json()["errors"]) == sorted(
         [
             (single["id"], "option_list_expected"),
@@ -267,8 +268,7 @@ async def test_second_start_returns_the_open_attempt(
     quiz = await put_quiz(client, quiz_course)
     first = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     again = await start(client, quiz["id"], quiz_course.student.headers)
-    assert again.status_code == 409
-    assert again.json()["code"] == "attempt_in_progress"
+    assert_problem(again, 409, "attempt_in_progress")
     assert again.json()["attempt"]["id"] == first["id"]
     assert_no_answer_key(again.json())
 
@@ -276,12 +276,12 @@ async def test_second_start_returns_the_open_attempt(
 async def test_double_submit_is_409(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     quiz = await put_quiz(client, quiz_course)
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
-    url = f"/api/v1/attempts/{attempt['id']}/submit"
+    url = f"{API}/attempts/{attempt['id']}/submit"
     assert (
         await client.post(url, json={"answers": right_answers(quiz)}, headers=quiz_course.student.headers)
     ).status_code == 200
     second = await client.post(url, json={"answers": {}}, headers=quiz_course.student.headers)
-    assert (second.status_code, second.json()["code"]) == (409, "attempt_already_submitted")
+    assert_problem(second, 409, "attempt_already_submitted")
 
 
 async def test_attempt_limit(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
@@ -290,12 +290,12 @@ async def test_attempt_limit(client: httpx.AsyncClient, quiz_course: QuizCourse)
         attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
         assert attempt["number"] == number
         await client.post(
-            f"/api/v1/attempts/{attempt['id']}/submit",
+            f"{API}/attempts/{attempt['id']}/submit",
             json={"answers": {}},
             headers=quiz_course.student.headers,
         )
     exhausted = await start(client, quiz["id"], quiz_course.student.headers)
-    assert (exhausted.status_code, exhausted.json()["code"]) == (409, "quiz_attempts_exhausted")
+    assert_problem(exhausted, 409, "quiz_attempts_exhausted")
 
 
 async def test_deadline_with_grace_and_expired_attempt_counts(
@@ -306,22 +306,22 @@ async def test_deadline_with_grace_and_expired_attempt_counts(
     assert first["deadline_at"] is not None
     clock.advance(minutes=10, seconds=29)  # within the 30 s grace
     within = await client.post(
-        f"/api/v1/attempts/{first['id']}/submit", json={"answers": {}}, headers=quiz_course.student.headers
+        f"{API}/attempts/{first['id']}/submit", json={"answers": {}}, headers=quiz_course.student.headers
     )
     assert within.status_code == 200
 
     second = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     clock.advance(minutes=10, seconds=31)
     late = await client.post(
-        f"/api/v1/attempts/{second['id']}/submit",
+        f"{API}/attempts/{second['id']}/submit",
         json={"answers": right_answers(quiz)},
         headers=quiz_course.student.headers,
     )
-    assert (late.status_code, late.json()["code"]) == (409, "attempt_expired")
+    assert_problem(late, 409, "attempt_expired")
     third = await start(client, quiz["id"], quiz_course.student.headers)
-    assert (third.status_code, third.json()["code"]) == (409, "quiz_attempts_exhausted")
+    assert_problem(third, 409, "quiz_attempts_exhausted")
     attempts = (
-        await client.get(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=quiz_course.student.headers)
+        await client.get(f"{API}/quizzes/{quiz['id']}/attempts", headers=quiz_course.student.headers)
     ).json()
     assert sorted(a["status"] for a in attempts["items"]) == ["expired", "graded"]
 
@@ -333,7 +333,7 @@ async def test_text_answers_wait_for_review_then_grading_passes(
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     result = (
         await client.post(
-            f"/api/v1/attempts/{attempt['id']}/submit",
+            f"{API}/attempts/{attempt['id']}/submit",
             json={"answers": right_answers(quiz)},
             headers=quiz_course.student.headers,
         )
@@ -344,9 +344,9 @@ async def test_text_answers_wait_for_review_then_grading_passes(
     assert await count_rows(app, LessonCompletion) == 0
 
     text_id = quiz["questions"][1]["id"]
-    grade_url = f"/api/v1/attempts/{attempt['id']}/grade"
+    grade_url = f"{API}/attempts/{attempt['id']}/grade"
     too_many = await client.post(grade_url, json={text_id: 6}, headers=quiz_course.owner.headers)
-    assert (too_many.status_code, too_many.json()["code"]) == (422, "invalid_grade")
+    assert_problem(too_many, 422, "invalid_grade")
     not_text = await client.post(
         grade_url, json={quiz["questions"][0]["id"]: 1}, headers=quiz_course.owner.headers
     )
@@ -366,18 +366,18 @@ async def test_text_answers_wait_for_review_then_grading_passes(
     assert (
         await count_rows(app, LessonCompletion, LessonCompletion.user_id == quiz_course.student.user.id) == 1
     )
-    assert await count_rows(app, OutboxEvent, OutboxEvent.event_type == "quiz.graded") == 1
+    assert len(await events(app, "quiz.graded")) == 1
 
 
 async def test_grading_an_open_attempt_is_409(client: httpx.AsyncClient, quiz_course: QuizCourse) -> None:
     quiz = await put_quiz(client, quiz_course, questions=[TEXT])
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     response = await client.post(
-        f"/api/v1/attempts/{attempt['id']}/grade",
+        f"{API}/attempts/{attempt['id']}/grade",
         json={quiz["questions"][0]["id"]: 1},
         headers=quiz_course.owner.headers,
     )
-    assert (response.status_code, response.json()["code"]) == (409, "attempt_not_reviewable")
+    assert_problem(response, 409, "attempt_not_reviewable")
 
 
 async def test_replacing_the_quiz_keeps_open_attempts_intact(
@@ -387,7 +387,7 @@ async def test_replacing_the_quiz_keeps_open_attempts_intact(
     attempt = (await start(client, old["id"], quiz_course.student.headers)).json()
     await put_quiz(client, quiz_course, questions=[TEXT])
     result = await client.post(
-        f"/api/v1/attempts/{attempt['id']}/submit",
+        f"{API}/attempts/{attempt['id']}/submit",
         json={"answers": right_answers(old)},
         headers=quiz_course.student.headers,
     )
@@ -418,20 +418,20 @@ async def test_attempt_visibility(app: FastAPI, client: httpx.AsyncClient, quiz_
     mine = (await start(client, quiz["id"], quiz_course.student.headers)).json()
     await start(client, quiz["id"], other.headers)
     own_list = (
-        await client.get(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=quiz_course.student.headers)
+        await client.get(f"{API}/quizzes/{quiz['id']}/attempts", headers=quiz_course.student.headers)
     ).json()
     assert [a["id"] for a in own_list["items"]] == [mine["id"]]
     staff_list = (
-        await client.get(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=quiz_course.owner.headers)
+        await client.get(f"{API}/quizzes/{quiz['id']}/attempts", headers=quiz_course.owner.headers)
     ).json()
     assert staff_list["total"] == 2
-    assert (await client.get(f"/api/v1/attempts/{mine['id']}", headers=other.headers)).status_code == 404
+    assert (await client.get(f"{API}/attempts/{mine['id']}", headers=other.headers)).status_code == 404
     stolen = await client.post(
-        f"/api/v1/attempts/{mine['id']}/submit", json={"answers": {}}, headers=other.headers
+        f"{API}/attempts/{mine['id']}/submit", json={"answers": {}}, headers=other.headers
     )
     assert stolen.status_code == 404
     assert (
-        await client.get(f"/api/v1/attempts/{mine['id']}", headers=quiz_course.owner.headers)
+        await client.get(f"{API}/attempts/{mine['id']}", headers=quiz_course.owner.headers)
     ).status_code == 200
 
 
@@ -440,7 +440,7 @@ async def test_staff_and_strangers_cannot_start(
 ) -> None:
     quiz = await put_quiz(client, quiz_course)
     stranger = await create_user(app)
-    assert (await start(client, quiz["id"], stranger.headers)).json()["code"] == "not_enrolled"
+    assert_problem(await start(client, quiz["id"], stranger.headers), 403, "not_enrolled")
     assert (await start(client, quiz["id"], quiz_course.owner.headers)).status_code == 403
     assert (await start(client, "00000000-0000-4000-8000-000000000000", stranger.headers)).status_code == 404
 
@@ -468,7 +468,7 @@ async def test_concurrent_submits_yield_one_result(
 ) -> None:
     quiz = await put_quiz(client, quiz_course)
     attempt = (await start(client, quiz["id"], quiz_course.student.headers)).json()
-    url = f"/api/v1/attempts/{attempt['id']}/submit"
+    url = f"{API}/attempts/{attempt['id']}/submit"
     responses = await asyncio.gather(
         *(
             client.post(url, json={"answers": right_answers(quiz)}, headers=quiz_course.student.headers)

@@ -8,16 +8,15 @@ import httpx
 from fastapi import FastAPI
 
 from studyhall.assessment.models import Assignment
-from tests.assessment.conftest import QuizCourse
-from tests.assessment.test_assignments import create_assignment
-from tests.races import fresh_row, outcomes, race
+from tests.assessment.conftest import QuizCourse, post_assignment
+from tests.factories import API, fresh_row, outcomes, race
 
 
 async def test_parallel_assignment_deletes_delete_once(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    created = await create_assignment(client, quiz_course)
-    url = f"/api/v1/assignments/{created['id']}"
+    created = await post_assignment(client, quiz_course)
+    url = f"{API}/assignments/{created['id']}"
 
     responses = await race(client.delete(url, headers=quiz_course.owner.headers) for _ in range(10))
 

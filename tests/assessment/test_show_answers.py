@@ -15,13 +15,12 @@ from tests.assessment.conftest import (
     TEXT,
     QuizCourse,
     assert_no_answer_key,
+    open_attempt,
     put_quiz,
     quiz_body,
-    right_answers,
-    start,
-    submit,
+    take,
 )
-from tests.factories import FakeClock
+from tests.factories import API, FakeClock, assert_problem, right_answers
 
 
 def wrong_answers(quiz: dict[str, Any]) -> dict[str, Any]:
@@ -34,24 +33,8 @@ def correct_ids(question: dict[str, Any]) -> list[str]:
     return sorted(o["id"] for o in question["options"] if o["is_correct"])
 
 
-async def open_attempt(client: httpx.AsyncClient, qc: QuizCourse, quiz: dict[str, Any]) -> str:
-    started = await start(client, quiz["id"], qc.student.headers)
-    assert started.status_code == 201, started.text
-    return str(started.json()["id"])
-
-
-async def take(
-    client: httpx.AsyncClient, qc: QuizCourse, quiz: dict[str, Any], answers: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    """Start and submit one attempt: (attempt id, submission result)."""
-    attempt_id = await open_attempt(client, qc, quiz)
-    submitted = await submit(client, attempt_id, answers, qc.student.headers)
-    assert submitted.status_code == 200, submitted.text
-    return attempt_id, dict(submitted.json())
-
-
 async def read(client: httpx.AsyncClient, attempt_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    response = await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
+    response = await client.get(f"{API}/attempts/{attempt_id}", headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -59,7 +42,7 @@ async def read(client: httpx.AsyncClient, attempt_id: str, headers: dict[str, st
 async def listed(
     client: httpx.AsyncClient, quiz: dict[str, Any], headers: dict[str, str]
 ) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=headers)
+    response = await client.get(f"{API}/quizzes/{quiz['id']}/attempts", headers=headers)
     assert response.status_code == 200, response.text
     return list(response.json()["items"])
 
@@ -92,7 +75,7 @@ async def test_after_last_attempt_shows_the_key_only_with_the_last_attempt(
     wrong = wrong_answers(quiz)
     student, staff = quiz_course.student.headers, quiz_course.owner.headers
 
-    first_id, first = await take(client, quiz_course, quiz, wrong)
+    first_id, first = await take(client, quiz, quiz_course.student, wrong)
     assert (first["passed"], first["points"], first["score_percent"]) == (False, 0.0, 0.0)
     assert_hidden(first, quiz, wrong)
     assert_hidden(await read(client, first_id, student), quiz, wrong)
@@ -104,7 +87,7 @@ async def test_after_last_attempt_shows_the_key_only_with_the_last_attempt(
     assert staff_view["results"][0]["is_correct"] is False
     assert [a["answers_shown"] for a in await listed(client, quiz, staff)] == [True]
 
-    _, last = await take(client, quiz_course, quiz, wrong)
+    _, last = await take(client, quiz, quiz_course.student, wrong)
     assert last["passed"] is False
     assert_shown(last, quiz)
     assert_shown(await read(client, first_id, student), quiz)
@@ -116,9 +99,9 @@ async def test_an_open_last_attempt_keeps_the_key_hidden_until_it_expires(
 ) -> None:
     quiz = await put_quiz(client, quiz_course, max_attempts=2, time_limit_minutes=10)
     wrong = wrong_answers(quiz)
-    first_id, first = await take(client, quiz_course, quiz, wrong)
+    first_id, first = await take(client, quiz, quiz_course.student, wrong)
     assert_hidden(first, quiz, wrong)
-    await open_attempt(client, quiz_course, quiz)  # the last attempt, left open
+    await open_attempt(client, quiz, quiz_course.student)  # the last attempt, left open
     assert_hidden(await read(client, first_id, quiz_course.student.headers), quiz, wrong)
 
     clock.advance(minutes=11)  # the open attempt expires: no attempt is left
@@ -132,12 +115,12 @@ async def test_passing_shows_the_key_and_unlimited_attempts_never_run_out(
     wrong = wrong_answers(quiz)
     failed = []
     for _ in range(3):
-        attempt_id, result = await take(client, quiz_course, quiz, wrong)
+        attempt_id, result = await take(client, quiz, quiz_course.student, wrong)
         assert_hidden(result, quiz, wrong)
         failed.append(attempt_id)
     assert_hidden(await read(client, failed[0], quiz_course.student.headers), quiz, wrong)
 
-    _, passed = await take(client, quiz_course, quiz, right_answers(quiz))
+    _, passed = await take(client, quiz, quiz_course.student, right_answers(quiz))
     assert passed["passed"] is True
     assert_shown(passed, quiz)
     assert_shown(await read(client, failed[0], quiz_course.student.headers), quiz)
@@ -147,7 +130,7 @@ async def test_after_each_attempt_shows_the_key_at_once(
     client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
     quiz = await put_quiz(client, quiz_course, max_attempts=3, show_answers="after_each_attempt")
-    attempt_id, result = await take(client, quiz_course, quiz, wrong_answers(quiz))
+    attempt_id, result = await take(client, quiz, quiz_course.student, wrong_answers(quiz))
     assert result["passed"] is False
     assert_shown(result, quiz)
     assert [r["is_correct"] for r in result["results"]] == [False, False]
@@ -162,16 +145,16 @@ async def test_never_hides_the_key_from_students_but_not_from_staff(
     quiz = await put_quiz(client, quiz_course, questions=[SINGLE, TEXT], max_attempts=2, show_answers="never")
     wrong = wrong_answers(quiz)
     student, staff = quiz_course.student.headers, quiz_course.owner.headers
-    failed_id, failed = await take(client, quiz_course, quiz, wrong)
+    failed_id, failed = await take(client, quiz, quiz_course.student, wrong)
     assert_hidden(failed, quiz, wrong)
 
     answers = right_answers(quiz)
-    last_id, pending = await take(client, quiz_course, quiz, answers)  # passed, and no attempt left
+    last_id, pending = await take(client, quiz, quiz_course.student, answers)  # passed, and no attempt left
     assert pending["status"] == "pending_review"
     assert_no_answer_key(pending)
     assert pending["answers_shown"] is False
     text_id = quiz["questions"][1]["id"]
-    graded = await client.post(f"/api/v1/attempts/{last_id}/grade", json={text_id: 5}, headers=staff)
+    graded = await client.post(f"{API}/attempts/{last_id}/grade", json={text_id: 5}, headers=staff)
     assert graded.status_code == 200
     assert graded.json()["passed"] is True
     assert_shown(graded.json(), quiz)
@@ -190,14 +173,14 @@ async def test_never_hides_the_key_from_students_but_not_from_staff(
 async def test_show_answers_is_stored_returned_and_validated(
     app: FastAPI, client: httpx.AsyncClient, quiz_course: QuizCourse
 ) -> None:
-    url = f"/api/v1/lessons/{quiz_course.quiz_lesson.id}/quiz"
+    url = f"{API}/lessons/{quiz_course.quiz_lesson.id}/quiz"
     created = await client.put(url, json=quiz_body(show_answers="never"), headers=quiz_course.owner.headers)
     assert (created.status_code, created.json()["show_answers"]) == (201, "never")
     as_student = await client.get(url, headers=quiz_course.student.headers)
     assert (as_student.json()["view"], as_student.json()["show_answers"]) == ("student", "never")
 
     bad = await client.put(url, json=quiz_body(show_answers="sometimes"), headers=quiz_course.owner.headers)
-    assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")
+    assert_problem(bad, 422, "validation_error")
     assert bad.json()["errors"][0]["loc"] == ["body", "show_answers"]
 
     replaced = await client.put(url, json=quiz_body(), headers=quiz_course.owner.headers)

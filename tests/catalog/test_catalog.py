@@ -4,40 +4,28 @@ course detail by id or slug with ETags."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from studyhall.catalog.models import Course
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment, LessonCompletion
-from tests.factories import course_lessons, create_course, create_organization, create_user
-
-API = "/api/v1"
+from tests.factories import (
+    API,
+    assert_problem,
+    count_statements,
+    course_lessons,
+    create_course,
+    create_organization,
+    create_user,
+)
 
 
 def ids(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [item["id"] for item in response.json()["items"]]
-
-
-@contextmanager
-def count_statements(app: FastAPI) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.state.database.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_filters_and_sorts(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -130,8 +118,7 @@ async def test_filters_and_sorts(app: FastAPI, client: httpx.AsyncClient) -> Non
         {"instructor_id": "x"},
     ):
         response = await client.get(f"{API}/courses", params=params)
-        assert response.status_code == 422, params
-        assert response.json()["code"] == "validation_error"
+        assert_problem(response, 422, "validation_error")
 
 
 async def test_pagination(app: FastAPI, client: httpx.AsyncClient) -> None:

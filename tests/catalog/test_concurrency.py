@@ -9,9 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from studyhall.identity.models import Role
-from tests.factories import course_lessons, create_course, create_user
-
-API = "/api/v1"
+from tests.factories import API, course_lessons, create_course, create_user
 
 
 @pytest.mark.postgresql_only

@@ -10,16 +10,15 @@ from sqlalchemy import select
 
 from studyhall.catalog.models import Course, Lesson, Module
 from studyhall.identity.models import Role
-from tests.factories import create_course, create_lesson, create_organization, create_user
-
-API = "/api/v1"
-
-
-async def db_course(app: FastAPI, course_id: str | uuid.UUID) -> Course:
-    async with app.state.database.sessionmaker() as session:
-        course = await session.get(Course, uuid.UUID(str(course_id)))
-        assert course is not None
-        return course
+from tests.factories import (
+    API,
+    assert_problem,
+    create_course,
+    create_lesson,
+    create_organization,
+    create_user,
+    fresh_row,
+)
 
 
 async def test_instructor_creates_a_draft_with_a_slug(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -36,7 +35,7 @@ async def test_instructor_creates_a_draft_with_a_slug(app: FastAPI, client: http
     assert course["lesson_count"] == 0
     assert course["is_enrolled"] is False
     assert course["progress_percent"] is None
-    assert (await db_course(app, course["id"])).title == "Intro to Python!"
+    assert (await fresh_row(app, Course, course["id"])).title == "Intro to Python!"
 
     again = await client.post(f"{API}/courses", json=body, headers=teacher.headers)
     third = await client.post(f"{API}/courses", json=body, headers=teacher.headers)
@@ -61,8 +60,7 @@ async def test_create_course_rejects_bad_input_and_roles(app: FastAPI, client: h
         {"title": "x", "unknown": 1},
     ):
         response = await client.post(f"{API}/courses", json=body, headers=teacher.headers)
-        assert response.status_code == 422, body
-        assert response.json()["code"] == "validation_error"
+        assert_problem(response, 422, "validation_error")
     forbidden = await client.post(f"{API}/courses", json={"title": "x"}, headers=student.headers)
     assert forbidden.status_code == 403
     anonymous = await client.post(f"{API}/courses", json={"title": "x"})
@@ -71,14 +69,12 @@ async def test_create_course_rejects_bad_input_and_roles(app: FastAPI, client: h
     no_org = await client.post(
         f"{API}/courses", json={"title": "x", "visibility": "organization"}, headers=teacher.headers
     )
-    assert no_org.status_code == 422
-    assert no_org.json()["code"] == "organization_required"
+    assert_problem(no_org, 422, "organization_required")
     other_org = await create_organization(app)
     foreign = await client.post(
         f"{API}/courses", json={"title": "x", "organization_id": str(other_org.id)}, headers=teacher.headers
     )
-    assert foreign.status_code == 403
-    assert foreign.json()["code"] == "organization_forbidden"
+    assert_problem(foreign, 403, "organization_forbidden")
     async with app.state.database.sessionmaker() as session:
         assert (await session.scalars(select(Course))).all() == []
 
@@ -103,23 +99,20 @@ async def test_edit_permissions(app: FastAPI, client: httpx.AsyncClient) -> None
         visible = await client.patch(
             f"{API}/courses/{published.id}", json={"title": "x"}, headers=actor.headers
         )
-        assert visible.status_code == 403
-        assert visible.json()["code"] == "not_course_staff"
+        assert_problem(visible, 403, "not_course_staff")
         hidden = await client.patch(f"{API}/courses/{draft.id}", json={"title": "x"}, headers=actor.headers)
-        assert hidden.status_code == 404
-        assert hidden.json()["code"] == "course_not_found"
+        assert_problem(hidden, 404, "course_not_found")
     missing = await client.patch(f"{API}/courses/{uuid.uuid4()}", json={"title": "x"}, headers=owner.headers)
     assert missing.status_code == 404
-    assert (await db_course(app, draft.id)).title == draft.title
+    assert (await fresh_row(app, Course, draft.id)).title == draft.title
 
 
 async def test_publish_unpublish_archive(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await create_user(app, Role.INSTRUCTOR)
     course = await create_course(app, owner, status="draft")
     empty = await client.post(f"{API}/courses/{course.id}/publish", headers=owner.headers)
-    assert empty.status_code == 409
-    assert empty.json()["code"] == "course_empty"
-    assert (await db_course(app, course.id)).status == "draft"
+    assert_problem(empty, 409, "course_empty")
+    assert (await fresh_row(app, Course, course.id)).status == "draft"
 
     await create_lesson(app, course)
     published = await client.post(f"{API}/courses/{course.id}/publish", headers=owner.headers)
@@ -155,8 +148,7 @@ async def test_delete_and_restore_bring_back_exactly_what_was_deleted(
     assert (await client.delete(f"{API}/lessons/{first['id']}", headers=owner.headers)).status_code == 204
 
     not_deleted = await client.post(f"{API}/courses/{course.id}/restore", headers=owner.headers)
-    assert not_deleted.status_code == 409
-    assert not_deleted.json()["code"] == "not_deleted"
+    assert_problem(not_deleted, 409, "not_deleted")
 
     assert (await client.delete(f"{API}/courses/{course.id}", headers=owner.headers)).status_code == 204
     assert (await client.get(f"{API}/courses/{course.id}", headers=owner.headers)).status_code == 404
@@ -168,7 +160,7 @@ async def test_delete_and_restore_bring_back_exactly_what_was_deleted(
     async with app.state.database.sessionmaker() as session:
         hidden = (await session.scalars(select(Lesson).where(Lesson.course_id == course.id))).all()
     assert all(lesson.deleted_at is not None for lesson in hidden)
-    deletion = (await db_course(app, course.id)).deletion_id
+    deletion = (await fresh_row(app, Course, course.id)).deletion_id
     assert {lesson.deletion_id == deletion for lesson in hidden} == {True, False}
 
     restored = await client.post(f"{API}/courses/{course.id}/restore", headers=owner.headers)
@@ -199,7 +191,7 @@ async def test_delete_permissions_and_trash(app: FastAPI, client: httpx.AsyncCli
     assert (await client.delete(f"{API}/courses/{course.id}", headers=owner.headers)).status_code == 204
     assert (await client.get(f"{API}/courses/trash", headers=co.headers)).json()["total"] == 0
     assert (await client.post(f"{API}/courses/{course.id}/restore", headers=co.headers)).status_code == 404
-    assert (await db_course(app, course.id)).deleted_at is not None
+    assert (await fresh_row(app, Course, course.id)).deleted_at is not None
 
 
 async def test_co_instructors(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -209,14 +201,12 @@ async def test_co_instructors(app: FastAPI, client: httpx.AsyncClient) -> None:
     course = await create_course(app, owner, status="draft")
     url = f"{API}/courses/{course.id}/instructors"
     not_instructor = await client.post(url, json={"user_id": student.id}, headers=owner.headers)
-    assert not_instructor.status_code == 422
-    assert not_instructor.json()["code"] == "not_an_instructor"
+    assert_problem(not_instructor, 422, "not_an_instructor")
     unknown = await client.post(url, json={"user_id": str(uuid.uuid4())}, headers=owner.headers)
     assert unknown.status_code == 422
     assert (await client.post(url, json={"user_id": co.id}, headers=owner.headers)).status_code == 201
     duplicate = await client.post(url, json={"user_id": co.id}, headers=owner.headers)
-    assert duplicate.status_code == 409
-    assert duplicate.json()["code"] == "already_instructor"
+    assert_problem(duplicate, 409, "already_instructor")
     owner_again = await client.post(url, json={"user_id": owner.id}, headers=owner.headers)
     assert owner_again.status_code == 409
     # The co-instructor now sees the draft and may edit it, but not manage instructors.
@@ -225,8 +215,7 @@ async def test_co_instructors(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert (await client.post(url, json={"user_id": co.id}, headers=co.headers)).status_code == 403
     assert (await client.delete(f"{url}/{co.id}", headers=owner.headers)).status_code == 204
     gone = await client.delete(f"{url}/{co.id}", headers=owner.headers)
-    assert gone.status_code == 404
-    assert gone.json()["code"] == "instructor_not_found"
+    assert_problem(gone, 404, "instructor_not_found")
     assert (
         await client.patch(f"{API}/courses/{course.id}", json={"title": "x"}, headers=co.headers)
     ).status_code == 404

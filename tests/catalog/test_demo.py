@@ -31,9 +31,8 @@ from studyhall.demo_content import READING_TYPES, load_school
 from studyhall.identity.models import Role, User
 from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
 from studyhall.models import metadata
-from tests.factories import create_user
+from tests.factories import API, assert_problem, create_user
 
-API = "/api/v1"
 DEMO_INSTRUCTOR = "maya@demo.studyhall.dev"
 #: What the old generated demo looked like: "Text lesson 1", "Part 2", "A intermediate course".
 PLACEHOLDERS = re.compile(
@@ -263,8 +262,7 @@ async def test_the_demo_instructor_sees_a_full_gradebook(app: FastAPI, client: h
         f"{API}/courses/{sql.id}/gradebook",
         headers={"Authorization": f"Bearer {student.json()['access_token']}"},
     )
-    assert denied.status_code == 403
-    assert denied.json()["code"] == "not_course_staff"
+    assert_problem(denied, 403, "not_course_staff")
 
 
 async def _expected_scores(

@@ -13,9 +13,7 @@ from sqlalchemy import select
 from studyhall.catalog.models import Lesson, LessonVersion
 from studyhall.identity.models import Role
 from studyhall.learning.models import LessonCompletion
-from tests.factories import course_lessons, create_course, create_user, enroll_directly
-
-API = "/api/v1"
+from tests.factories import API, assert_problem, course_lessons, create_course, create_user, enroll_directly
 
 XSS = """# Title
 
@@ -82,8 +80,7 @@ async def test_create_lesson_rejects_bad_input(app: FastAPI, client: httpx.Async
     module = await client.post(
         url, json={"title": "x", "type": "text", "module_id": foreign_module["id"]}, headers=owner.headers
     )
-    assert module.status_code == 422
-    assert module.json()["code"] == "invalid_module"
+    assert_problem(module, 422, "invalid_module")
     student = await create_user(app)
     assert (
         await client.post(url, json={"title": "x", "type": "text"}, headers=student.headers)
@@ -147,8 +144,7 @@ async def test_order_stays_dense_under_insert_reorder_delete(app: FastAPI, clien
         response = await client.put(
             f"{API}/courses/{course.id}/lessons/order", json={"lesson_ids": bad}, headers=owner.headers
         )
-        assert response.status_code == 422, bad
-        assert response.json()["code"] == "invalid_lesson_order"
+        assert_problem(response, 422, "invalid_lesson_order")
     assert (await client.delete(f"{API}/lessons/{a.id}", headers=owner.headers)).status_code == 204
     moved = await client.patch(f"{API}/lessons/{c.id}", json={"order": 5}, headers=owner.headers)
     assert moved.json()["order"] == 2
@@ -166,8 +162,7 @@ async def test_order_stays_dense_under_insert_reorder_delete(app: FastAPI, clien
     outline = (await client.get(f"{API}/courses/{course.id}/lessons", headers=owner.headers)).json()
     assert sorted(item["order"] for item in outline["items"]) == [0, 1, 2, 3]
     not_deleted = await client.post(f"{API}/lessons/{a.id}/restore", headers=owner.headers)
-    assert not_deleted.status_code == 409
-    assert not_deleted.json()["code"] == "not_deleted"
+    assert_problem(not_deleted, 409, "not_deleted")
 
 
 async def test_versions(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -194,8 +189,7 @@ async def test_versions(app: FastAPI, client: httpx.AsyncClient) -> None:
     one = await client.get(f"{url}/versions/1", headers=owner.headers)
     assert (one.json()["content"], one.json()["content_html"]) == ("one", "<p>one</p>\n")
     missing = await client.get(f"{url}/versions/9", headers=owner.headers)
-    assert missing.status_code == 404
-    assert missing.json()["code"] == "version_not_found"
+    assert_problem(missing, 404, "version_not_found")
     assert (await client.post(f"{url}/versions/9/restore", headers=owner.headers)).status_code == 404
     assert (await client.get(f"{url}/versions/0", headers=owner.headers)).status_code == 422
     restored = await client.post(f"{url}/versions/1/restore", headers=owner.headers)
@@ -232,8 +226,7 @@ async def test_lesson_access(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert (await client.get(f"{API}/lessons/{first.id}")).status_code == 200
     assert (await client.get(f"{API}/lessons/{second.id}")).status_code == 401
     locked = await client.get(f"{API}/lessons/{second.id}", headers=student.headers)
-    assert locked.status_code == 403
-    assert locked.json()["code"] == "not_enrolled"
+    assert_problem(locked, 403, "not_enrolled")
     opened = await client.get(f"{API}/lessons/{second.id}", headers=enrolled.headers)
     assert opened.status_code == 200
     assert opened.json()["is_completed"] is True
@@ -285,5 +278,4 @@ async def test_lesson_outline_is_a_page_of_up_to_500(app: FastAPI, client: httpx
     assert (visitor["items"], visitor["total"]) == ([], 0)
     for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
         response = await client.get(url, params=bad, headers=owner.headers)
-        assert response.status_code == 422, bad
-        assert response.json()["code"] == "validation_error"
+        assert_problem(response, 422, "validation_error")

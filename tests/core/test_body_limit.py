@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 
 from studyhall.main import create_app
 from tests.conftest import make_settings
-from tests.core.test_errors import assert_problem
+from tests.factories import API, assert_problem
 from tests.servers import free_port, wait_for_port
 
 LIMIT = 1_048_576  # the default
@@ -92,7 +92,7 @@ def assert_too_large(response: httpx.Response) -> None:
     assert response.headers["x-request-id"]
 
 
-LOGIN = "/api/v1/auth/login"
+LOGIN = f"{API}/auth/login"
 JSON = {"content-type": "application/json"}
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urldefrag, urljoin
 
 import httpx
 
 from studyhall.core.errors import DomainError
-from tests.core.test_errors import assert_problem
+from tests.factories import API, assert_problem, subclasses_in_studyhall
 
 HTTP_LEVEL = {
     ("validation_error", 422),
@@ -23,13 +22,6 @@ HTTP_LEVEL = {
     ("forbidden", 403),
     ("rate_limited", 429),
 }
-
-
-def domain_errors(cls: type[DomainError] = DomainError) -> Iterator[type[DomainError]]:
-    for subclass in cls.__subclasses__():
-        if subclass.__module__.startswith("studyhall."):
-            yield subclass
-        yield from domain_errors(subclass)
 
 
 def page_rows(page: str) -> dict[str, list[tuple[str, int]]]:
@@ -44,7 +36,7 @@ def page_rows(page: str) -> dict[str, list[tuple[str, int]]]:
 
 
 async def test_every_error_code_is_listed_with_its_status(client: httpx.AsyncClient) -> None:
-    expected = {(cls.code, cls.status) for cls in domain_errors()} | HTTP_LEVEL
+    expected = {(cls.code, cls.status) for cls in subclasses_in_studyhall(DomainError)} | HTTP_LEVEL
     assert len(expected) > 60  # every domain's errors are loaded
 
     page = await client.get("/docs/errors")
@@ -75,12 +67,12 @@ async def test_meanings_come_from_the_definitions(client: httpx.AsyncClient) -> 
 
 async def test_problem_types_resolve_to_their_entry(client: httpx.AsyncClient) -> None:
     problems = [
-        (await client.get(f"/api/v1/courses/{uuid.uuid4()}"), 404, "course_not_found"),
+        (await client.get(f"{API}/courses/{uuid.uuid4()}"), 404, "course_not_found"),
         (await client.get("/no/such/route"), 404, "not_found"),
-        (await client.get("/api/v1/courses?limit=0"), 422, "validation_error"),
-        (await client.get("/api/v1/auth/me"), 401, "not_authenticated"),
+        (await client.get(f"{API}/courses?limit=0"), 422, "validation_error"),
+        (await client.get(f"{API}/auth/me"), 401, "not_authenticated"),
         (await client.delete("/health"), 405, "method_not_allowed"),
-        (await client.post("/api/v1/auth/login", content=b"x" * 2_000_000), 413, "payload_too_large"),
+        (await client.post(f"{API}/auth/login", content=b"x" * 2_000_000), 413, "payload_too_large"),
     ]
     for response, status, code in problems:
         body = assert_problem(response, status, code)

@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field
 from studyhall.core.deps import SessionDep
 from studyhall.core.errors import Conflict, RateLimited, Unauthenticated
 from studyhall.core.events import OutboxEvent, emit
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+from tests.factories import assert_problem
 
 
 class WidgetAlreadyExists(Conflict):
@@ -80,17 +79,6 @@ def install_probe_routes(app: FastAPI) -> None:
 def probe_app(app: FastAPI) -> FastAPI:
     install_probe_routes(app)
     return app
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    return body
 
 
 async def test_domain_error_renders_its_code_and_detail(

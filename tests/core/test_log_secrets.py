@@ -14,8 +14,7 @@ from studyhall.core.deps import SessionDep
 from studyhall.identity.models import User
 from studyhall.main import create_app
 from tests.conftest import empty_tables
-from tests.core.test_errors import assert_problem
-from tests.factories import DEFAULT_PASSWORD, create_user
+from tests.factories import API, PASSWORD, assert_problem, create_user
 from tests.identity.conftest import client_for
 
 SECRET = "s3cr3t-Value-8d1f0c"
@@ -69,8 +68,8 @@ async def test_sql_echo_shows_statements_but_not_parameters(
     app = create_app(settings.model_copy(update={"database_echo": True}))
     async with app.router.lifespan_context(app), client_for(app) as client:
         response = await client.post(
-            "/api/v1/auth/register",
-            json={"email": "echo@example.com", "password": DEFAULT_PASSWORD, "full_name": SECRET},
+            f"{API}/auth/register",
+            json={"email": "echo@example.com", "password": PASSWORD, "full_name": SECRET},
         )
         await empty_tables(app.state.database.engine)
     assert response.status_code == 201, response.text

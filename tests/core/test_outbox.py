@@ -40,7 +40,7 @@ async def emit_committed(database: Database, count: int, event_type: str = "thin
             emit(session, event_type, {"n": n})
 
 
-async def rows(database: Database) -> list[OutboxEvent]:
+async def outbox_rows(database: Database) -> list[OutboxEvent]:
     async with database.sessionmaker() as session:
         return list((await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all())
 
@@ -57,7 +57,9 @@ async def test_event_is_delivered_once_and_marked_done(database: Database) -> No
     dispatcher = dispatcher_for(database, handlers)
     assert await dispatcher.drain() == 3
     assert sorted(e.payload["n"] for e in seen) == [0, 1, 2]
-    assert all(r.status == OutboxStatus.DONE and r.processed_at is not None for r in await rows(database))
+    assert all(
+        r.status == OutboxStatus.DONE and r.processed_at is not None for r in await outbox_rows(database)
+    )
     assert await dispatcher.drain() == 0, "done events are never delivered again"
 
 
@@ -67,7 +69,7 @@ async def test_rolled_back_transaction_emits_nothing(database: Database) -> None
             emit(session, "thing.happened", {"n": 1})
             await session.flush()
             raise RuntimeError("the change failed")
-    assert await rows(database) == []
+    assert await outbox_rows(database) == []
 
 
 async def test_handler_writes_commit_with_the_done_mark(database: Database) -> None:
@@ -79,12 +81,11 @@ async def test_handler_writes_commit_with_the_done_mark(database: Database) -> N
 
     await emit_committed(database, 1)
     await dispatcher_for(database, handlers).drain()
-    kinds = Counter((r.event_type, r.status) for r in await rows(database))
+    kinds = Counter((r.event_type, r.status) for r in await outbox_rows(database))
     assert kinds == {("thing.happened", "done"): 1, ("thing.followed", "done"): 1}
 
 
-async def test_failure_is_retried_with_exponential_backoff(database: Database) -> None:
-    clock = FakeClock()
+async def test_failure_is_retried_with_exponential_backoff(database: Database, clock: FakeClock) -> None:
     calls: list[int] = []
     handlers = HandlerRegistry()
 
@@ -95,9 +96,9 @@ async def test_failure_is_retried_with_exponential_backoff(database: Database) -
             raise ConnectionError("smtp is down")
 
     await emit_committed(database, 1)
-    dispatcher = dispatcher_for(database, handlers, clock=clock, backoff_base=2.0, max_attempts=5)
+    dispatcher = dispatcher_for(database, handlers, backoff_base=2.0, max_attempts=5)
     assert await dispatcher.run_once() == 1
-    [row] = await rows(database)
+    [row] = await outbox_rows(database)
     assert row.status == OutboxStatus.PENDING and row.attempts == 1
     assert row.last_error == "ConnectionError: smtp is down"
     assert row.available_at == clock.now + timedelta(seconds=2)
@@ -105,17 +106,16 @@ async def test_failure_is_retried_with_exponential_backoff(database: Database) -
     assert await dispatcher.run_once() == 0, "not due before its back-off"
     clock.advance(seconds=2)
     assert await dispatcher.run_once() == 1
-    [row] = await rows(database)
+    [row] = await outbox_rows(database)
     assert row.available_at == clock.now + timedelta(seconds=4)
     clock.advance(seconds=4)
     assert await dispatcher.run_once() == 1
-    [row] = await rows(database)
+    [row] = await outbox_rows(database)
     assert row.status == OutboxStatus.DONE and row.last_error is None
     assert calls == [1, 2, 3]
 
 
-async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
-    clock = FakeClock()
+async def test_event_goes_dead_after_max_attempts(database: Database, clock: FakeClock) -> None:
     handlers = HandlerRegistry()
 
     @handlers.on("thing.happened")
@@ -124,19 +124,20 @@ async def test_event_goes_dead_after_max_attempts(database: Database) -> None:
         raise ValueError("bad payload")
 
     await emit_committed(database, 1)
-    dispatcher = dispatcher_for(database, handlers, clock=clock, max_attempts=3, backoff_base=1.5)
+    dispatcher = dispatcher_for(database, handlers, max_attempts=3, backoff_base=1.5)
     for _ in range(3):
         assert await dispatcher.run_once() == 1
         clock.advance(seconds=3600)
     assert await dispatcher.run_once() == 0
-    [row] = await rows(database)
+    [row] = await outbox_rows(database)
     assert row.status == OutboxStatus.DEAD
     assert row.attempts == 3
     assert row.last_error == "ValueError: bad payload"
 
 
-async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(database: Database) -> None:
-    clock = FakeClock()
+async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(
+    database: Database, clock: FakeClock
+) -> None:
     release = asyncio.Event()
     entered = asyncio.Event()
     deliveries: list[str] = []
@@ -150,15 +151,15 @@ async def test_expired_lease_is_reclaimed_and_stale_worker_cannot_finish(databas
             await release.wait()
 
     await emit_committed(database, 1)
-    stale = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
+    stale = dispatcher_for(database, handlers, lease_seconds=30)
     stale_run = asyncio.create_task(stale.run_once())
     await entered.wait()
     clock.advance(seconds=31)  # the first worker looks dead: its lease expired
-    fresh = dispatcher_for(database, handlers, clock=clock, lease_seconds=30)
+    fresh = dispatcher_for(database, handlers, lease_seconds=30)
     assert await fresh.run_once() == 1
     release.set()
     await stale_run
-    [row] = await rows(database)
+    [row] = await outbox_rows(database)
     assert row.status == OutboxStatus.DONE and row.attempts == 2
     assert deliveries == ["attempt1", "attempt2"]
 

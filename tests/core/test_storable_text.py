@@ -12,12 +12,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from studyhall.catalog.models import Course
 from studyhall.identity.models import AuthSession, Role, User
-from tests.core.test_errors import assert_problem
-from tests.factories import DEFAULT_PASSWORD, course_lessons, create_course, create_user
+from tests.factories import (
+    API,
+    PASSWORD,
+    assert_problem,
+    count_rows,
+    course_lessons,
+    create_course,
+    create_user,
+)
 
 UNSTORABLE_TYPE = "string_unstorable_character"
 
@@ -29,17 +36,12 @@ def assert_unstorable(response: httpx.Response, *locs: list[str | int]) -> None:
     assert {error["type"] for error in errors} == {UNSTORABLE_TYPE}
 
 
-async def count(app: FastAPI, model: type[Any]) -> int:
-    async with app.state.database.sessionmaker() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 def json_body(text: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Send `text` as the JSON body, as is (so escapes like `\\u0000` reach the server)."""
     return {"content": text.encode(), "headers": {**(headers or {}), "content-type": "application/json"}}
 
 
-REGISTER = {"email": "ada@example.com", "password": DEFAULT_PASSWORD, "full_name": "Ada"}
+REGISTER = {"email": "ada@example.com", "password": PASSWORD, "full_name": "Ada"}
 
 
 def register_json(full_name_literal: str) -> dict[str, Any]:
@@ -48,8 +50,8 @@ def register_json(full_name_literal: str) -> dict[str, Any]:
 
 
 async def test_nul_in_a_path_parameter_names_it(client: httpx.AsyncClient) -> None:
-    assert_unstorable(await client.get("/api/v1/courses/%00"), ["path", "course_id"])
-    assert_unstorable(await client.get("/api/v1/courses/intro%00python"), ["path", "course_id"])
+    assert_unstorable(await client.get(f"{API}/courses/%00"), ["path", "course_id"])
+    assert_unstorable(await client.get(f"{API}/courses/intro%00python"), ["path", "course_id"])
 
 
 async def test_nul_in_a_path_without_a_route_is_still_refused(client: httpx.AsyncClient) -> None:
@@ -63,24 +65,24 @@ async def test_nul_in_a_path_without_a_route_is_still_refused(client: httpx.Asyn
 async def test_nul_in_the_query_string_names_the_parameter(
     client: httpx.AsyncClient, query: str, loc: str
 ) -> None:
-    assert_unstorable(await client.get(f"/api/v1/courses?{query}"), ["query", loc])
+    assert_unstorable(await client.get(f"{API}/courses?{query}"), ["query", loc])
 
 
 async def test_nul_in_a_query_parameter_name(client: httpx.AsyncClient) -> None:
-    assert_unstorable(await client.get("/api/v1/courses?a%00b=1"), ["query", "a\ufffdb"])
+    assert_unstorable(await client.get(f"{API}/courses?a%00b=1"), ["query", "a\ufffdb"])
 
 
 async def test_nul_in_a_body_field_is_refused_and_nothing_is_written(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    response = await client.post("/api/v1/auth/register", json={**REGISTER, "full_name": "a\u0000b"})
+    response = await client.post(f"{API}/auth/register", json={**REGISTER, "full_name": "a\u0000b"})
     assert_unstorable(response, ["body", "full_name"])
-    assert await count(app, User) == 0
+    assert await count_rows(app, User) == 0
 
 
 async def test_every_offending_field_is_listed(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/auth/register",
+        f"{API}/auth/register",
         json={"email": "a\u0000@example.com", "password": "p\u0000" * 10, "full_name": "x"},
     )
     assert_unstorable(response, ["body", "email"], ["body", "password"])
@@ -89,11 +91,11 @@ async def test_every_offending_field_is_listed(client: httpx.AsyncClient) -> Non
 async def test_escaped_nul_in_a_nested_list_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
     instructor = await create_user(app, Role.INSTRUCTOR)
     response = await client.post(
-        "/api/v1/courses",
+        f"{API}/courses",
         **json_body('{"title": "Python", "tags": ["python", "ok", "bad\\u0000tag"]}', instructor.headers),
     )
     assert_unstorable(response, ["body", "tags", 2])
-    assert await count(app, Course) == 0
+    assert await count_rows(app, Course) == 0
 
 
 async def test_nul_in_a_nested_object_field(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -111,21 +113,21 @@ async def test_nul_in_a_nested_object_field(app: FastAPI, client: httpx.AsyncCli
             }
         ],
     }
-    response = await client.put(f"/api/v1/lessons/{lesson_id}/quiz", headers=instructor.headers, json=quiz)
+    response = await client.put(f"{API}/lessons/{lesson_id}/quiz", headers=instructor.headers, json=quiz)
     assert_unstorable(response, ["body", "questions", 0, "options", 1, "text"])
 
 
 async def test_nul_in_an_object_key_points_at_the_key(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/auth/register", **json_body('{"full\\u0000name": "x"}'))
+    response = await client.post(f"{API}/auth/register", **json_body('{"full\\u0000name": "x"}'))
     assert_unstorable(response, ["body", "full\ufffdname"])
 
 
 async def test_unpaired_surrogate_is_refused_but_a_pair_is_text(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    lone = await client.post("/api/v1/auth/register", **register_json(r'"a\ud800b"'))
+    lone = await client.post(f"{API}/auth/register", **register_json(r'"a\ud800b"'))
     assert_unstorable(lone, ["body", "full_name"])
-    paired = await client.post("/api/v1/auth/register", **register_json(r'"Ada \ud83d\ude00"'))
+    paired = await client.post(f"{API}/auth/register", **register_json(r'"Ada \ud83d\ude00"'))
     assert paired.status_code == 201, paired.text
     assert paired.json()["full_name"] == "Ada \U0001f600"
     async with app.state.database.sessionmaker() as session:
@@ -133,18 +135,18 @@ async def test_unpaired_surrogate_is_refused_but_a_pair_is_text(
 
 
 async def test_an_escaped_backslash_before_u0000_is_ordinary_text(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/auth/register", **register_json(r'"a\\u0000b"'))
+    response = await client.post(f"{API}/auth/register", **register_json(r'"a\\u0000b"'))
     assert response.status_code == 201, response.text
     assert response.json()["full_name"] == "a\\u0000b"
 
 
 async def test_nul_in_a_form_field(app: FastAPI, client: httpx.AsyncClient) -> None:
     urlencoded = await client.post(
-        "/api/v1/auth/token", data={"username": "a\u0000@example.com", "password": "x"}
+        f"{API}/auth/token", data={"username": "a\u0000@example.com", "password": "x"}
     )
     assert_unstorable(urlencoded, ["body", "username"])
     multipart = await client.post(
-        "/api/v1/auth/token",
+        f"{API}/auth/token",
         data={"username": "ada@example.com", "password": "x\u0000y"},
         files={"unused": ("f.txt", b"binary \x00 content is fine")},
     )
@@ -155,26 +157,26 @@ async def test_nul_in_a_stored_header_is_refused_before_a_session_is_recorded(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     await create_user(app, email="ada@example.com")  # its test token has a session already
-    sessions_before = await count(app, AuthSession)
+    sessions_before = await count_rows(app, AuthSession)
     response = await client.post(
-        "/api/v1/auth/login",
-        json={"email": "ada@example.com", "password": DEFAULT_PASSWORD},
+        f"{API}/auth/login",
+        json={"email": "ada@example.com", "password": PASSWORD},
         headers={"User-Agent": "Mozilla\x00/5.0"},
     )
     assert_unstorable(response, ["header", "user-agent"])
-    assert await count(app, AuthSession) == sessions_before
+    assert await count_rows(app, AuthSession) == sessions_before
     accepted = await client.post(
-        "/api/v1/auth/login",
-        json={"email": "ada@example.com", "password": DEFAULT_PASSWORD},
+        f"{API}/auth/login",
+        json={"email": "ada@example.com", "password": PASSWORD},
         headers={"User-Agent": "Mozilla/5.0 (X11; Linux) caf\xe9".encode("latin-1")},
     )
     assert accepted.status_code == 200, accepted.text
-    assert await count(app, AuthSession) == sessions_before + 1
+    assert await count_rows(app, AuthSession) == sessions_before + 1
 
 
 async def test_ordinary_requests_pass_untouched(client: httpx.AsyncClient) -> None:
-    catalog = await client.get("/api/v1/courses?q=caf%C3%A9%20%2500&skill=c%2B%2B")
+    catalog = await client.get(f"{API}/courses?q=caf%C3%A9%20%2500&skill=c%2B%2B")
     assert catalog.status_code == 200, catalog.text
-    invalid = await client.post("/api/v1/auth/register", **json_body('{"full_name": "\\u00'))
+    invalid = await client.post(f"{API}/auth/register", **json_body('{"full_name": "\\u00'))
     assert_problem(invalid, 422, "validation_error")
     assert [e["type"] for e in invalid.json()["errors"]] == ["json_invalid"]

@@ -1,4 +1,5 @@
-"""Identity test helpers: apps with custom settings, mail readers, a real SMTP server."""
+"""Identity fixtures and helpers: apps with custom settings, clients from other addresses,
+mail readers and a real SMTP server."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from studyhall.main import create_app
 from tests.conftest import empty_tables, make_settings
 from tests.servers import free_port
 
-PASSWORD = "a long enough passphrase"
 AppFactory = Callable[..., Awaitable[FastAPI]]
 
 
@@ -49,28 +49,6 @@ async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactor
 def client_for(app: FastAPI, ip: str = "127.0.0.1") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def register(
-    client: httpx.AsyncClient, email_address: str, password: str = PASSWORD, full_name: str = "Ada Lovelace"
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/auth/register", json={"email": email_address, "password": password, "full_name": full_name}
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def login(client: httpx.AsyncClient, email_address: str, password: str = PASSWORD) -> dict[str, Any]:
-    response = await client.post("/api/v1/auth/login", json={"email": email_address, "password": password})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def parse_mail(data: bytes) -> EmailMessage:

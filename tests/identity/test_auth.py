@@ -16,9 +16,18 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from sqlalchemy import select
 
 from studyhall.identity.models import Role, User
-from tests.core.test_errors import assert_problem
-from tests.factories import access_token_for, create_user
-from tests.identity.conftest import PASSWORD, AppFactory, bearer, client_for, login, register
+from tests.factories import (
+    API,
+    PASSWORD,
+    access_token_for,
+    assert_problem,
+    bearer,
+    create_user,
+    login,
+    register,
+    user_by_email,
+)
+from tests.identity.conftest import AppFactory, client_for
 
 USER_FIELDS = {
     "id",
@@ -31,13 +40,6 @@ USER_FIELDS = {
 }
 
 
-async def load_user(app: FastAPI, email: str) -> User:
-    async with app.state.database.sessionmaker() as session:
-        user = await session.scalar(select(User).where(User.email == email))
-    assert user is not None
-    return user
-
-
 async def test_register_creates_a_student(app: FastAPI, client: httpx.AsyncClient) -> None:
     body = await register(client, "Ada@Example.COM")
     assert body.keys() >= USER_FIELDS
@@ -46,7 +48,7 @@ async def test_register_creates_a_student(app: FastAPI, client: httpx.AsyncClien
     assert body["email_verified"] is False
     assert body["organization_id"] is None
     assert "password_hash" not in body and "password" not in json.dumps(body)
-    user = await load_user(app, "ada@example.com")
+    user = await user_by_email(app, "ada@example.com")
     assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
 
 
@@ -54,7 +56,7 @@ async def test_register_creates_a_student(app: FastAPI, client: httpx.AsyncClien
 async def test_duplicate_email_in_any_case_is_409(client: httpx.AsyncClient, variant: str) -> None:
     await register(client, "ada@example.com")
     response = await client.post(
-        "/api/v1/auth/register", json={"email": variant, "password": PASSWORD, "full_name": "Other"}
+        f"{API}/auth/register", json={"email": variant, "password": PASSWORD, "full_name": "Other"}
     )
     assert_problem(response, 409, "email_taken")
 
@@ -72,7 +74,7 @@ async def test_weak_passwords_are_422(
     app: FastAPI, client: httpx.AsyncClient, password: str, reason: str
 ) -> None:
     response = await client.post(
-        "/api/v1/auth/register",
+        f"{API}/auth/register",
         json={"email": "weak@example.com", "password": password, "full_name": "Weak"},
     )
     body = assert_problem(response, 422, "validation_error")
@@ -85,7 +87,7 @@ async def test_register_rejects_role_and_other_unknown_fields(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     response = await client.post(
-        "/api/v1/auth/register",
+        f"{API}/auth/register",
         json={"email": "mallory@example.com", "password": PASSWORD, "full_name": "M", "role": "admin"},
     )
     body = assert_problem(response, 422, "validation_error")
@@ -100,10 +102,10 @@ async def test_login_returns_a_token_pair_that_works(app: FastAPI, client: httpx
     assert pair["token_type"] == "bearer"
     assert pair["expires_in"] == app.state.settings.access_token_ttl_seconds
     assert pair["refresh_token"] and pair["access_token"].count(".") == 2
-    me = await client.get("/api/v1/auth/me", headers=bearer(pair["access_token"]))
+    me = await client.get(f"{API}/auth/me", headers=bearer(pair["access_token"]))
     assert me.status_code == 200
     assert me.json()["id"] == registered["id"]
-    assert (await load_user(app, "grace@example.com")).last_login_at is not None
+    assert (await user_by_email(app, "grace@example.com")).last_login_at is not None
 
 
 async def test_access_token_carries_the_documented_claims(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -113,7 +115,7 @@ async def test_access_token_carries_the_documented_claims(app: FastAPI, client: 
     assert {"sub", "role", "org", "iat", "exp", "jti"} <= claims.keys()
     assert claims["role"] == "student" and claims["org"] is None
     assert claims["exp"] - claims["iat"] == app.state.settings.access_token_ttl_seconds
-    checked = await client.get("/api/v1/auth/verify", headers=bearer(pair["access_token"]))
+    checked = await client.get(f"{API}/auth/verify", headers=bearer(pair["access_token"]))
     assert checked.status_code == 200
     assert checked.json() == {"valid": True, "sub": claims["sub"], "role": "student", "exp": claims["exp"]}
 
@@ -121,7 +123,7 @@ async def test_access_token_carries_the_documented_claims(app: FastAPI, client: 
 async def test_oauth2_password_form_signs_in(client: httpx.AsyncClient) -> None:
     await register(client, "form@example.com")
     response = await client.post(
-        "/api/v1/auth/token", data={"username": "form@example.com", "password": PASSWORD}
+        f"{API}/auth/token", data={"username": "form@example.com", "password": PASSWORD}
     )
     assert response.status_code == 200
     assert response.json()["token_type"] == "bearer"
@@ -141,10 +143,10 @@ async def test_wrong_password_and_unknown_email_answer_the_same(
 
     monkeypatch.setattr(app.state.passwords, "verify", spy)
     wrong = await client.post(
-        "/api/v1/auth/login", json={"email": "known@example.com", "password": "not it at all"}
+        f"{API}/auth/login", json={"email": "known@example.com", "password": "not it at all"}
     )
     unknown = await client.post(
-        "/api/v1/auth/login", json={"email": "nobody@example.com", "password": PASSWORD}
+        f"{API}/auth/login", json={"email": "nobody@example.com", "password": PASSWORD}
     )
     for response in (wrong, unknown):
         assert_problem(response, 401, "invalid_credentials")
@@ -158,22 +160,22 @@ async def test_deactivated_user_gets_403_only_with_the_right_password(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     actor = await create_user(app, email="disabled@example.com", password=PASSWORD, is_active=False)
-    right = await client.post("/api/v1/auth/login", json={"email": actor.user.email, "password": PASSWORD})
+    right = await client.post(f"{API}/auth/login", json={"email": actor.user.email, "password": PASSWORD})
     assert_problem(right, 403, "account_disabled")
-    wrong = await client.post("/api/v1/auth/login", json={"email": actor.user.email, "password": "x" * 12})
+    wrong = await client.post(f"{API}/auth/login", json={"email": actor.user.email, "password": "x" * 12})
     assert_problem(wrong, 401, "invalid_credentials")
-    assert_problem(await client.get("/api/v1/auth/me", headers=actor.headers), 401, "invalid_token")
+    assert_problem(await client.get(f"{API}/auth/me", headers=actor.headers), 401, "invalid_token")
 
 
 async def test_deleted_user_cannot_sign_in(app: FastAPI, client: httpx.AsyncClient) -> None:
     await register(client, "gone@example.com")
-    user = await load_user(app, "gone@example.com")
+    user = await user_by_email(app, "gone@example.com")
     async with app.state.database.sessionmaker() as session, session.begin():
         row = await session.get(User, user.id)
         assert row is not None
         row.deleted_at = row.created_at
     response = await client.post(
-        "/api/v1/auth/login", json={"email": "gone@example.com", "password": PASSWORD}
+        f"{API}/auth/login", json={"email": "gone@example.com", "password": PASSWORD}
     )
     assert_problem(response, 401, "invalid_credentials")
 
@@ -187,7 +189,7 @@ async def test_bcrypt_hash_is_rehashed_to_argon2_on_login(app: FastAPI, client: 
         assert row is not None
         row.password_hash = legacy
     await login(client, "legacy@example.com")
-    upgraded = (await load_user(app, "legacy@example.com")).password_hash
+    upgraded = (await user_by_email(app, "legacy@example.com")).password_hash
     assert upgraded is not None and upgraded.startswith("$argon2id$")
     await login(client, "legacy@example.com")  # the new hash verifies too
 
@@ -200,7 +202,7 @@ async def test_missing_expired_tampered_and_unsigned_tokens_are_401(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     actor = await create_user(app)
-    assert_problem(await client.get("/api/v1/auth/me"), 401, "not_authenticated")
+    assert_problem(await client.get(f"{API}/auth/me"), 401, "not_authenticated")
     expired = await access_token_for(app, actor.user, ttl=timedelta(seconds=-1))
     header, payload, signature = actor.token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -208,10 +210,10 @@ async def test_missing_expired_tampered_and_unsigned_tokens_are_401(
     unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     wrong_alg = f"{_b64({'alg': 'HS512', 'typ': 'JWT'})}.{payload}.{signature}"
     for token in (expired, tampered, unsigned, wrong_alg, "not-a-token", "a.b.c.d.e"):
-        response = await client.get("/api/v1/auth/me", headers=bearer(token))
+        response = await client.get(f"{API}/auth/me", headers=bearer(token))
         assert_problem(response, 401, "invalid_token")
         assert response.headers["www-authenticate"] == "Bearer"
-    assert (await client.get("/api/v1/auth/me", headers=actor.headers)).status_code == 200
+    assert (await client.get(f"{API}/auth/me", headers=actor.headers)).status_code == 200
 
 
 async def test_jwe_access_tokens_are_opaque_and_accepted(make_app: AppFactory) -> None:
@@ -221,7 +223,7 @@ async def test_jwe_access_tokens_are_opaque_and_accepted(make_app: AppFactory) -
         pair = await login(client, "jwe@example.com")
         assert pair["access_token"].count(".") == 4  # compact JWE
         assert b"jwe@example.com" not in base64.urlsafe_b64decode(pair["access_token"].split(".")[0] + "==")
-        me = await client.get("/api/v1/auth/me", headers=bearer(pair["access_token"]))
+        me = await client.get(f"{API}/auth/me", headers=bearer(pair["access_token"]))
         assert me.status_code == 200 and me.json()["email"] == "jwe@example.com"
 
 
@@ -229,7 +231,7 @@ async def test_update_me_changes_only_the_profile(app: FastAPI, client: httpx.As
     actor = await create_user(app)
     avatar = str(uuid.uuid4())
     response = await client.patch(
-        "/api/v1/auth/me",
+        f"{API}/auth/me",
         headers=actor.headers,
         json={"full_name": "New Name", "bio": "Hi", "avatar_file_id": avatar},
     )
@@ -238,11 +240,11 @@ async def test_update_me_changes_only_the_profile(app: FastAPI, client: httpx.As
     assert response.json()["bio"] == "Hi" and response.json()["avatar_file_id"] == avatar
     for forbidden in ({"role": "admin"}, {"email_verified": True}, {"organization_id": str(uuid.uuid4())}):
         assert_problem(
-            await client.patch("/api/v1/auth/me", headers=actor.headers, json=forbidden),
+            await client.patch(f"{API}/auth/me", headers=actor.headers, json=forbidden),
             422,
             "validation_error",
         )
-    user = await load_user(app, actor.user.email)
+    user = await user_by_email(app, actor.user.email)
     assert user.role == Role.STUDENT and user.email_verified is False and user.organization_id is None
     assert user.full_name == "New Name" and user.bio == "Hi"
 
@@ -254,7 +256,7 @@ async def test_concurrent_registrations_of_one_email_create_one_user(
     responses = await asyncio.gather(
         *(
             client.post(
-                "/api/v1/auth/register",
+                f"{API}/auth/register",
                 json={"email": f"{case}@example.com", "password": PASSWORD, "full_name": "Twin"},
             )
             for case in ("twin", "TWIN", "Twin", "tWin", "twiN")

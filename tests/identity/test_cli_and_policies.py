@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from studyhall.cli import app as cli
 from studyhall.identity import policies
 from studyhall.identity.models import Role, User
-from tests.identity.conftest import login
+from tests.factories import API, login
 
 ADMIN_PASSWORD = "the admin passphrase"
 
@@ -36,7 +36,7 @@ async def test_create_admin_then_sign_in(
     assert "root@example.com" in output and ADMIN_PASSWORD not in output
     pair = await login(client, "root@example.com", ADMIN_PASSWORD)
     me = (
-        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
+        await client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
     ).json()
     assert me["role"] == "admin" and me["email_verified"] is True
 

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from studyhall.cli import app as cli
 from studyhall.config import Settings
 from studyhall.identity.models import AuthSession
-from tests.identity.conftest import PASSWORD, AppFactory, bearer, client_for, register
+from tests.factories import API, PASSWORD, bearer, register
+from tests.identity.conftest import AppFactory, client_for
 from tests.identity.test_rate_limits import assert_limited, attempt_login
 
 PROXY = "10.0.0.5"
@@ -28,13 +29,13 @@ def forwarded(address: str) -> dict[str, str]:
 
 async def login_from(client: httpx.AsyncClient, email: str, forwarded_for: str) -> httpx.Response:
     return await client.post(
-        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=forwarded(forwarded_for)
+        f"{API}/auth/login", json={"email": email, "password": PASSWORD}, headers=forwarded(forwarded_for)
     )
 
 
 async def session_ips(app: FastAPI, client: httpx.AsyncClient, token: str) -> tuple[list[Any], list[Any]]:
     """The IPs `GET /auth/sessions` shows and the ones stored."""
-    listed = await client.get("/api/v1/auth/sessions", headers=bearer(token))
+    listed = await client.get(f"{API}/auth/sessions", headers=bearer(token))
     assert listed.status_code == 200, listed.text
     async with app.state.database.sessionmaker() as session:
         stored = list((await session.scalars(select(AuthSession.ip))).all())

@@ -12,12 +12,18 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from studyhall.identity.models import AuthSession, Role, User
-from tests.core.test_errors import assert_problem
-from tests.factories import Actor, create_organization, create_user
-from tests.identity.test_users_organizations import reload
-from tests.learning.support import events
+from tests.factories import (
+    API,
+    Actor,
+    assert_problem,
+    count_rows,
+    create_organization,
+    create_user,
+    events,
+    fresh_row,
+)
 
-USERS = "/api/v1/users"
+USERS = f"{API}/users"
 Attempt = Callable[[httpx.AsyncClient, Actor, Actor], Awaitable[httpx.Response]]
 
 
@@ -44,20 +50,16 @@ async def active_admins(app: FastAPI) -> int:
 
 
 async def live_session_count(app: FastAPI, actor: Actor) -> int:
-    async with app.state.database.sessionmaker() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(AuthSession)
-            .where(AuthSession.user_id == actor.user.id, AuthSession.revoked_at.is_(None))
-        )
-    return int(count or 0)
+    return await count_rows(
+        app, AuthSession, AuthSession.user_id == actor.user.id, AuthSession.revoked_at.is_(None)
+    )
 
 
 async def assert_untouched_admin(app: FastAPI, client: httpx.AsyncClient, admin: Actor) -> None:
-    user = await reload(app, admin.user.id)
+    user = await fresh_row(app, User, admin.user.id)
     assert (user.role, user.is_active, user.deleted_at, user.token_generation) == (Role.ADMIN, True, None, 0)
     assert await live_session_count(app, admin) == 1
-    assert (await client.get("/api/v1/auth/me", headers=admin.headers)).status_code == 200
+    assert (await client.get(f"{API}/auth/me", headers=admin.headers)).status_code == 200
 
 
 @pytest.mark.parametrize("attempt", [demote, deactivate, delete])
@@ -85,16 +87,16 @@ async def test_adding_the_last_admin_to_an_organisation_with_another_role_is_ref
     admin = await create_user(app, Role.ADMIN)
     organization = await create_organization(app)
     response = await client.post(
-        f"/api/v1/organizations/{organization.id}/members",
+        f"{API}/organizations/{organization.id}/members",
         headers=admin.headers,
         json={"email": admin.user.email, "role": "principal"},
     )
     assert_problem(response, 409, "last_admin")
-    assert (await reload(app, admin.user.id)).organization_id is None
+    assert (await fresh_row(app, User, admin.user.id)).organization_id is None
     await assert_untouched_admin(app, client, admin)
     # As an admin, joining is fine.
     response = await client.post(
-        f"/api/v1/organizations/{organization.id}/members",
+        f"{API}/organizations/{organization.id}/members",
         headers=admin.headers,
         json={"email": admin.user.email, "role": "admin"},
     )

@@ -13,24 +13,22 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
 from studyhall.core.mail import SmtpConfig
-from studyhall.identity.models import OneTimeToken, TokenPurpose, User
-from tests.core.test_errors import assert_problem
-from tests.identity.conftest import (
+from studyhall.identity.models import OneTimeToken, TokenPurpose
+from tests.factories import (
+    API,
     PASSWORD,
-    AppFactory,
-    SmtpSink,
+    assert_problem,
     bearer,
-    client_for,
-    html_of,
+    count_rows,
     login,
-    mails_in,
     register,
-    text_of,
-    token_in,
+    rows,
+    user_by_email,
 )
+from tests.identity.conftest import AppFactory, SmtpSink, client_for, html_of, mails_in, text_of, token_in
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -39,15 +37,8 @@ async def drain(app: FastAPI) -> None:
     await app.state.dispatcher.drain()
 
 
-async def user_row(app: FastAPI, email: str) -> User:
-    async with app.state.database.sessionmaker() as session:
-        user = await session.scalar(select(User).where(User.email == email))
-    assert user is not None
-    return user
-
-
 async def request_reset(client: httpx.AsyncClient, email: str) -> None:
-    response = await client.post("/api/v1/auth/password-reset/request", json={"email": email})
+    response = await client.post(f"{API}/auth/password-reset/request", json={"email": email})
     assert response.status_code == 202
 
 
@@ -67,33 +58,33 @@ async def test_registration_mails_a_verification_link(app: FastAPI, client: http
         stored = (await session.scalars(select(OneTimeToken.token_hash))).all()
     assert token not in stored and len(stored) == 1
 
-    assert (await client.post("/api/v1/auth/verify-email/confirm", json={"token": token})).status_code == 204
-    assert (await user_row(app, "verify@example.com")).email_verified is True
-    again = await client.post("/api/v1/auth/verify-email/confirm", json={"token": token})
+    assert (await client.post(f"{API}/auth/verify-email/confirm", json={"token": token})).status_code == 204
+    assert (await user_by_email(app, "verify@example.com")).email_verified is True
+    again = await client.post(f"{API}/auth/verify-email/confirm", json={"token": token})
     assert_problem(again, 404, "invalid_verification_token")
 
 
 async def test_verification_can_be_requested_again(app: FastAPI, client: httpx.AsyncClient) -> None:
     await register(client, "again@example.com")
     pair = await login(client, "again@example.com")
-    response = await client.post("/api/v1/auth/verify-email/request", headers=bearer(pair["access_token"]))
+    response = await client.post(f"{API}/auth/verify-email/request", headers=bearer(pair["access_token"]))
     assert response.status_code == 202
     await drain(app)
     first, second = mails_in(app.state.settings.mail_dir)
     # Using the newer token retires the older one.
     assert (
         await client.post(
-            "/api/v1/auth/verify-email/confirm", json={"token": token_in(second, "verify-email")}
+            f"{API}/auth/verify-email/confirm", json={"token": token_in(second, "verify-email")}
         )
     ).status_code == 204
     assert_problem(
         await client.post(
-            "/api/v1/auth/verify-email/confirm", json={"token": token_in(first, "verify-email")}
+            f"{API}/auth/verify-email/confirm", json={"token": token_in(first, "verify-email")}
         ),
         404,
         "invalid_verification_token",
     )
-    assert_problem(await client.post("/api/v1/auth/verify-email/request"), 401, "not_authenticated")
+    assert_problem(await client.post(f"{API}/auth/verify-email/request"), 401, "not_authenticated")
 
 
 async def test_password_reset_flow(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -107,29 +98,29 @@ async def test_password_reset_flow(app: FastAPI, client: httpx.AsyncClient) -> N
     assert message["To"] == "reset@example.com" and "Reset your" in message["Subject"]
     token = token_in(message, "reset-password")
     confirmed = await client.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
     )
     assert confirmed.status_code == 204
     await login(client, "reset@example.com", NEW_PASSWORD)
     assert_problem(
-        await client.post("/api/v1/auth/login", json={"email": "reset@example.com", "password": PASSWORD}),
+        await client.post(f"{API}/auth/login", json={"email": "reset@example.com", "password": PASSWORD}),
         401,
         "invalid_credentials",
     )
     # Every earlier session and access token ended.
     assert_problem(
-        await client.post("/api/v1/auth/refresh", json={"refresh_token": session_before["refresh_token"]}),
+        await client.post(f"{API}/auth/refresh", json={"refresh_token": session_before["refresh_token"]}),
         401,
         "invalid_refresh_token",
     )
     assert_problem(
-        await client.get("/api/v1/auth/me", headers=bearer(session_before["access_token"])),
+        await client.get(f"{API}/auth/me", headers=bearer(session_before["access_token"])),
         401,
         "session_revoked",
     )
     # Single use.
     reused = await client.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "yet another passphrase"}
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": "yet another passphrase"}
     )
     assert_problem(reused, 404, "invalid_reset_token")
 
@@ -140,8 +131,7 @@ async def test_reset_for_unknown_email_is_202_and_sends_nothing(
     await request_reset(client, "nobody@example.com")
     await drain(app)
     assert mails_in(app.state.settings.mail_dir) == []
-    async with app.state.database.sessionmaker() as session:
-        assert (await session.scalars(select(OutboxEvent))).all() == []
+    assert await count_rows(app, OutboxEvent) == 0
 
 
 async def test_expired_reset_token_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -162,7 +152,7 @@ async def test_expired_reset_token_is_refused(app: FastAPI, client: httpx.AsyncC
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     response = await client.post(
-        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
     )
     assert_problem(response, 404, "invalid_reset_token")
     await login(client, "late@example.com")  # the password did not change
@@ -177,14 +167,14 @@ async def test_reset_token_cannot_verify_email_and_vice_versa(
     verify_mail, reset_mail = mails_in(app.state.settings.mail_dir)
     assert_problem(
         await client.post(
-            "/api/v1/auth/verify-email/confirm", json={"token": token_in(reset_mail, "reset-password")}
+            f"{API}/auth/verify-email/confirm", json={"token": token_in(reset_mail, "reset-password")}
         ),
         404,
         "invalid_verification_token",
     )
     assert_problem(
         await client.post(
-            "/api/v1/auth/password-reset/confirm",
+            f"{API}/auth/password-reset/confirm",
             json={"token": token_in(verify_mail, "verify-email"), "new_password": NEW_PASSWORD},
         ),
         404,
@@ -239,16 +229,16 @@ async def test_mail_goes_out_over_smtp(make_app: AppFactory, smtp_sink: SmtpSink
         assert html_of(reset_mail).lstrip().startswith("<!doctype html>")
 
         verify = await client.post(
-            "/api/v1/auth/verify-email/confirm", json={"token": token_in(verify_mail, "verify-email")}
+            f"{API}/auth/verify-email/confirm", json={"token": token_in(verify_mail, "verify-email")}
         )
         assert verify.status_code == 204
         reset = await client.post(
-            "/api/v1/auth/password-reset/confirm",
+            f"{API}/auth/password-reset/confirm",
             json={"token": token_in(reset_mail, "reset-password"), "new_password": NEW_PASSWORD},
         )
         assert reset.status_code == 204
         await login(client, "smtp@example.com", NEW_PASSWORD)
-        assert (await user_row(app, "smtp@example.com")).email_verified is True
+        assert (await user_by_email(app, "smtp@example.com")).email_verified is True
 
 
 async def test_unreachable_smtp_server_retries_the_event(make_app: AppFactory) -> None:
@@ -258,10 +248,9 @@ async def test_unreachable_smtp_server_retries_the_event(make_app: AppFactory) -
     async with client_for(app) as client:
         await register(client, "retry@example.com")
         await drain(app)
-    async with app.state.database.sessionmaker() as session:
-        event = await session.scalar(select(OutboxEvent))
-        tokens = (await session.scalars(select(OneTimeToken))).all()
-    assert event is not None and event.status == "pending" and event.attempts == 1
+    [event] = await rows(app, OutboxEvent)
+    tokens = await rows(app, OneTimeToken)
+    assert event.status == "pending" and event.attempts == 1
     assert event.last_error and "SMTP" in event.last_error
     assert tokens == []  # the token of the failed delivery rolled back with it
     assert isinstance(event.id, uuid.UUID)
@@ -276,7 +265,7 @@ async def test_a_reset_token_works_once_under_concurrent_use(app: FastAPI, clien
     responses = await asyncio.gather(
         *(
             client.post(
-                "/api/v1/auth/password-reset/confirm",
+                f"{API}/auth/password-reset/confirm",
                 json={"token": token, "new_password": f"{NEW_PASSWORD} {n}"},
             )
             for n in range(4)

@@ -14,19 +14,19 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import FastAPI
 from oidc_provider_mock import run_server_in_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from studyhall.config import Settings
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.security import hash_opaque_token
 from studyhall.identity.models import OAuthState, OrganizationInvitation, Role, User, UserIdentity
 from tests.conftest import make_settings
-from tests.factories import create_organization, create_user
+from tests.factories import API, assert_problem, count_rows, create_organization, create_user
 
 PROVIDER = "mock"
 CLIENT_ID = "studyhall-test"
-AUTHORIZE = f"/api/v1/auth/oauth/{PROVIDER}/authorize"
-CALLBACK = f"/api/v1/auth/oauth/{PROVIDER}/callback"
+AUTHORIZE = f"{API}/auth/oauth/{PROVIDER}/authorize"
+CALLBACK = f"{API}/auth/oauth/{PROVIDER}/callback"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ async def sign_in(
 
 
 async def me(client: httpx.AsyncClient, access_token: str) -> dict[str, Any]:
-    response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {access_token}"})
+    response = await client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {access_token}"})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -105,11 +105,6 @@ async def me(client: httpx.AsyncClient, access_token: str) -> dict[str, Any]:
 async def identities(app: FastAPI) -> list[UserIdentity]:
     async with app.state.database.sessionmaker() as session:
         return list(await session.scalars(select(UserIdentity)))
-
-
-async def count_users(app: FastAPI) -> int:
-    async with app.state.database.sessionmaker() as session:
-        return int(await session.scalar(select(func.count()).select_from(User)) or 0)
 
 
 async def test_new_account_is_created_and_signed_in(
@@ -133,13 +128,13 @@ async def test_new_account_is_created_and_signed_in(
     async with app.state.database.sessionmaker() as session:
         stored = await session.get(User, identity.user_id)
         assert stored is not None and stored.password_hash is None
-    refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    refreshed = await client.post(f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
     # Signing in again uses the same account.
     again = await sign_in(client, provider, "sub-ada", email="ada@example.com", email_verified=True)
     assert again.status_code == 200, again.text
     assert (await me(client, again.json()["access_token"]))["id"] == user["id"]
-    assert await count_users(app) == 1
+    assert await count_rows(app, User) == 1
 
 
 async def test_pkce_state_and_nonce_are_sent_and_checked(
@@ -189,12 +184,12 @@ async def test_existing_verified_account_is_linked_not_duplicated(
     assert response.status_code == 200, response.text
     user = await me(client, response.json()["access_token"])
     assert user["id"] == str(actor.user.id) and user["role"] == "instructor"
-    assert await count_users(app) == 1
+    assert await count_rows(app, User) == 1
     [identity] = await identities(app)
     assert identity.user_id == actor.user.id and identity.subject == "sub-grace"
     # The password still works for an account whose address was already verified.
     login = await client.post(
-        "/api/v1/auth/login", json={"email": "grace@example.com", "password": actor.password}
+        f"{API}/auth/login", json={"email": "grace@example.com", "password": actor.password}
     )
     assert login.status_code == 200, login.text
 
@@ -203,15 +198,15 @@ async def test_linking_an_unverified_account_ends_its_password_and_sessions(
     app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
 ) -> None:
     squatter = await create_user(app, email="victim@example.com")
-    assert (await client.get("/api/v1/auth/me", headers=squatter.headers)).status_code == 200
+    assert (await client.get(f"{API}/auth/me", headers=squatter.headers)).status_code == 200
 
     response = await sign_in(client, provider, "sub-victim", email="victim@example.com", email_verified=True)
 
     assert response.status_code == 200, response.text
     assert (await me(client, response.json()["access_token"]))["email_verified"] is True
-    assert (await client.get("/api/v1/auth/me", headers=squatter.headers)).status_code == 401
+    assert (await client.get(f"{API}/auth/me", headers=squatter.headers)).status_code == 401
     login = await client.post(
-        "/api/v1/auth/login", json={"email": "victim@example.com", "password": squatter.password}
+        f"{API}/auth/login", json={"email": "victim@example.com", "password": squatter.password}
     )
     assert login.status_code == 401
 
@@ -227,7 +222,7 @@ async def test_linked_subject_signs_in_after_its_email_changed(
 
     assert second.status_code == 200, second.text
     assert (await me(client, second.json()["access_token"]))["id"] == user_id
-    assert await count_users(app) == 1
+    assert await count_rows(app, User) == 1
 
 
 async def test_pending_invitation_attaches_to_the_new_account(
@@ -260,9 +255,7 @@ async def test_replayed_callback_is_rejected(
 
     replay = await client.get(CALLBACK, params=params)
 
-    assert replay.status_code == 400
-    assert replay.json()["code"] == "oauth_state_invalid"
-    assert replay.headers["content-type"] == "application/problem+json"
+    assert_problem(replay, 400, "oauth_state_invalid")
 
 
 async def test_state_is_used_up_even_when_the_exchange_fails(
@@ -272,10 +265,10 @@ async def test_state_is_used_up_even_when_the_exchange_fails(
     state = location.params["state"]
 
     failed = await client.get(CALLBACK, params={"state": state, "code": "not-a-real-code"})
-    assert failed.status_code == 401 and failed.json()["code"] == "oauth_failed"
+    assert_problem(failed, 401, "oauth_failed")
 
     again = await client.get(CALLBACK, params={"state": state, "code": "not-a-real-code"})
-    assert again.status_code == 400 and again.json()["code"] == "oauth_state_invalid"
+    assert_problem(again, 400, "oauth_state_invalid")
 
 
 @pytest.mark.parametrize("params", [{"state": "never-issued", "code": "x"}, {"code": "x"}, {}])
@@ -284,8 +277,7 @@ async def test_unknown_or_missing_state_is_rejected(
 ) -> None:
     response = await client.get(CALLBACK, params=params)
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "oauth_state_invalid"
+    assert_problem(response, 400, "oauth_state_invalid")
 
 
 async def test_tampered_state_is_rejected_and_the_real_one_still_works(
@@ -298,7 +290,7 @@ async def test_tampered_state_is_rejected_and_the_real_one_still_works(
 
     response = await client.get(CALLBACK, params=tampered)
 
-    assert response.status_code == 400 and response.json()["code"] == "oauth_state_invalid"
+    assert_problem(response, 400, "oauth_state_invalid")
     assert (await client.get(CALLBACK, params=params)).status_code == 200
 
 
@@ -312,8 +304,8 @@ async def test_expired_state_is_rejected(
 
     response = await client.get(CALLBACK, params=params)
 
-    assert response.status_code == 400 and response.json()["code"] == "oauth_state_invalid"
-    assert await count_users(app) == 0
+    assert_problem(response, 400, "oauth_state_invalid")
+    assert await count_rows(app, User) == 0
 
 
 async def test_long_expired_attempts_are_swept_when_a_sign_in_starts(
@@ -350,7 +342,7 @@ async def test_state_of_another_provider_is_rejected(
 
     response = await client.get(CALLBACK, params=params)
 
-    assert response.status_code == 400 and response.json()["code"] == "oauth_state_invalid"
+    assert_problem(response, 400, "oauth_state_invalid")
 
 
 async def test_nonce_mismatch_is_rejected(
@@ -363,9 +355,8 @@ async def test_nonce_mismatch_is_rejected(
 
     response = await client.get(CALLBACK, params=params)
 
-    assert response.status_code == 401
-    assert response.json()["code"] == "oauth_failed"
-    assert await count_users(app) == 0
+    assert_problem(response, 401, "oauth_failed")
+    assert await count_rows(app, User) == 0
     assert await identities(app) == []
 
 
@@ -382,9 +373,8 @@ async def test_unverified_or_missing_email_is_403(
 ) -> None:
     response = await sign_in(client, provider, "sub-unverified", **claims)
 
-    assert response.status_code == 403
-    assert response.json()["code"] == "oauth_email_unverified"
-    assert await count_users(app) == 0
+    assert_problem(response, 403, "oauth_email_unverified")
+    assert await count_rows(app, User) == 0
 
 
 async def test_unverified_email_does_not_link_an_existing_account(
@@ -405,8 +395,7 @@ async def test_deactivated_account_is_403(
 
     response = await sign_in(client, provider, "sub-off", email="off@example.com", email_verified=True)
 
-    assert response.status_code == 403
-    assert response.json()["code"] == "account_disabled"
+    assert_problem(response, 403, "account_disabled")
     assert await identities(app) == []
 
 
@@ -420,7 +409,7 @@ async def test_deleted_account_is_403(
 
     response = await sign_in(client, provider, "sub-gone", email="gone@example.com", email_verified=True)
 
-    assert response.status_code == 403 and response.json()["code"] == "account_disabled"
+    assert_problem(response, 403, "account_disabled")
 
 
 async def test_provider_error_is_oauth_denied(
@@ -434,16 +423,14 @@ async def test_provider_error_is_oauth_denied(
 
     response = await client.get(CALLBACK, params=dict(back.params))
 
-    assert response.status_code == 401
-    assert response.json()["code"] == "oauth_denied"
+    assert_problem(response, 401, "oauth_denied")
 
 
 @pytest.mark.parametrize("path", ["authorize", "callback"])
 async def test_unknown_provider_is_404(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(f"/api/v1/auth/oauth/nope/{path}", params={"state": "s", "code": "c"})
+    response = await client.get(f"{API}/auth/oauth/nope/{path}", params={"state": "s", "code": "c"})
 
-    assert response.status_code == 404
-    assert response.json()["code"] == "oauth_provider_not_found"
+    assert_problem(response, 404, "oauth_provider_not_found")
 
 
 async def test_redirect_uri_follows_oauth_redirect_base(

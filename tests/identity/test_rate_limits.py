@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from studyhall.config import Settings
 from studyhall.core.ratelimit import RateLimiter
 from tests.conftest import server_unavailable
-from tests.core.test_errors import assert_problem
-from tests.identity.conftest import PASSWORD, AppFactory, client_for, register
+from tests.factories import API, PASSWORD, assert_problem, register
+from tests.identity.conftest import AppFactory, client_for
 from tests.servers import RedisServer, ServerUnavailable
 
 TIGHT = {
@@ -25,7 +25,7 @@ TIGHT = {
 
 
 async def attempt_login(client: httpx.AsyncClient, email: str) -> httpx.Response:
-    return await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    return await client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
 
 
 def assert_limited(response: httpx.Response) -> None:
@@ -51,7 +51,7 @@ async def test_login_is_limited_per_email_across_ips(make_app: AppFactory) -> No
         assert (await attempt_login(clients[1], "victim@example.com")).status_code == 401
         assert_limited(await attempt_login(clients[2], "VICTIM@example.com"))
         token_form = await clients[2].post(
-            "/api/v1/auth/token", data={"username": "victim@example.com", "password": PASSWORD}
+            f"{API}/auth/token", data={"username": "victim@example.com", "password": PASSWORD}
         )
         assert_limited(token_form)
     finally:
@@ -65,16 +65,16 @@ async def test_register_and_password_reset_are_limited_per_ip(make_app: AppFacto
         await register(client, "r1@example.com")
         await register(client, "r2@example.com")
         limited = await client.post(
-            "/api/v1/auth/register", json={"email": "r3@example.com", "password": PASSWORD, "full_name": "R"}
+            f"{API}/auth/register", json={"email": "r3@example.com", "password": PASSWORD, "full_name": "R"}
         )
         assert_limited(limited)
         for _ in range(2):
             response = await client.post(
-                "/api/v1/auth/password-reset/request", json={"email": "r1@example.com"}
+                f"{API}/auth/password-reset/request", json={"email": "r1@example.com"}
             )
             assert response.status_code == 202
         assert_limited(
-            await client.post("/api/v1/auth/password-reset/request", json={"email": "r1@example.com"})
+            await client.post(f"{API}/auth/password-reset/request", json={"email": "r1@example.com"})
         )
 
 

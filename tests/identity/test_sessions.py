@@ -13,13 +13,11 @@ from sqlalchemy import func, select
 
 from studyhall.core.security import hash_opaque_token
 from studyhall.identity.models import AuthSession
-from tests.core.test_errors import assert_problem
-from tests.factories import create_user
-from tests.identity.conftest import PASSWORD, bearer, login, register
+from tests.factories import API, PASSWORD, assert_problem, bearer, create_user, login, register
 
 
 async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+    return await client.post(f"{API}/auth/refresh", json={"refresh_token": token})
 
 
 async def session_rows(app: FastAPI, user_id: str) -> list[AuthSession]:
@@ -43,7 +41,7 @@ async def test_refresh_rotates_the_token(app: FastAPI, client: httpx.AsyncClient
     assert response.status_code == 200
     new = response.json()
     assert new["refresh_token"] != pair["refresh_token"]
-    assert (await client.get("/api/v1/auth/me", headers=bearer(new["access_token"]))).status_code == 200
+    assert (await client.get(f"{API}/auth/me", headers=bearer(new["access_token"]))).status_code == 200
     rows = await session_rows(app, user_id)
     assert len(rows) == 2
     old, current = rows
@@ -73,7 +71,7 @@ async def test_reusing_a_rotated_token_revokes_the_family(app: FastAPI, client: 
 
 async def test_unknown_refresh_token_is_401(client: httpx.AsyncClient) -> None:
     assert_problem(await refresh(client, "made-up-token"), 401, "invalid_refresh_token")
-    assert_problem(await client.post("/api/v1/auth/refresh", json={}), 422, "validation_error")
+    assert_problem(await client.post(f"{API}/auth/refresh", json={}), 422, "validation_error")
 
 
 async def test_expired_refresh_token_is_401(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -104,13 +102,13 @@ async def test_sessions_list_and_revoke(app: FastAPI, client: httpx.AsyncClient)
     await register(client, "multi@example.com")
     laptop = (
         await client.post(
-            "/api/v1/auth/login",
+            f"{API}/auth/login",
             json={"email": "multi@example.com", "password": PASSWORD},
             headers={"User-Agent": "Laptop/1.0"},
         )
     ).json()
     phone = await login(client, "multi@example.com")
-    listed = await client.get("/api/v1/auth/sessions", headers=bearer(phone["access_token"]))
+    listed = await client.get(f"{API}/auth/sessions", headers=bearer(phone["access_token"]))
     assert listed.status_code == 200
     body = listed.json()
     assert body["total"] == 2 and len(body["items"]) == 2
@@ -121,7 +119,7 @@ async def test_sessions_list_and_revoke(app: FastAPI, client: httpx.AsyncClient)
     laptop = (await refresh(client, laptop["refresh_token"])).json()
     ids = {
         s["id"]
-        for s in (await client.get("/api/v1/auth/sessions", headers=bearer(phone["access_token"]))).json()[
+        for s in (await client.get(f"{API}/auth/sessions", headers=bearer(phone["access_token"]))).json()[
             "items"
         ]
     }
@@ -129,20 +127,20 @@ async def test_sessions_list_and_revoke(app: FastAPI, client: httpx.AsyncClient)
     # Another user cannot revoke it (404), its owner can.
     stranger = await create_user(app)
     assert_problem(
-        await client.delete(f"/api/v1/auth/sessions/{laptop_session['id']}", headers=stranger.headers),
+        await client.delete(f"{API}/auth/sessions/{laptop_session['id']}", headers=stranger.headers),
         404,
         "session_not_found",
     )
     revoked = await client.delete(
-        f"/api/v1/auth/sessions/{laptop_session['id']}", headers=bearer(phone["access_token"])
+        f"{API}/auth/sessions/{laptop_session['id']}", headers=bearer(phone["access_token"])
     )
     assert revoked.status_code == 204
     assert_problem(await refresh(client, laptop["refresh_token"]), 401, "invalid_refresh_token")
-    remaining = (await client.get("/api/v1/auth/sessions", headers=bearer(phone["access_token"]))).json()
+    remaining = (await client.get(f"{API}/auth/sessions", headers=bearer(phone["access_token"]))).json()
     assert remaining["total"] == 1
     assert_problem(
         await client.delete(
-            f"/api/v1/auth/sessions/{laptop_session['id']}", headers=bearer(phone["access_token"])
+            f"{API}/auth/sessions/{laptop_session['id']}", headers=bearer(phone["access_token"])
         ),
         404,
         "session_not_found",
@@ -152,11 +150,11 @@ async def test_sessions_list_and_revoke(app: FastAPI, client: httpx.AsyncClient)
 async def test_logout_revokes_that_session_only(client: httpx.AsyncClient) -> None:
     _, first = await signed_in(client)
     second = await login(client, "sam@example.com")
-    response = await client.post("/api/v1/auth/logout", json={"refresh_token": first["refresh_token"]})
+    response = await client.post(f"{API}/auth/logout", json={"refresh_token": first["refresh_token"]})
     assert response.status_code == 204
     assert_problem(await refresh(client, first["refresh_token"]), 401, "invalid_refresh_token")
     assert_problem(
-        await client.post("/api/v1/auth/logout", json={"refresh_token": first["refresh_token"]}),
+        await client.post(f"{API}/auth/logout", json={"refresh_token": first["refresh_token"]}),
         401,
         "invalid_refresh_token",
     )
@@ -168,15 +166,15 @@ async def test_logout_all_ends_every_session_and_access_token(
 ) -> None:
     user_id, first = await signed_in(client)
     second = await login(client, "sam@example.com")
-    response = await client.post("/api/v1/auth/logout-all", headers=bearer(second["access_token"]))
+    response = await client.post(f"{API}/auth/logout-all", headers=bearer(second["access_token"]))
     assert response.status_code == 204
     for pair in (first, second):
         assert_problem(await refresh(client, pair["refresh_token"]), 401, "invalid_refresh_token")
         assert_problem(
-            await client.get("/api/v1/auth/me", headers=bearer(pair["access_token"])), 401, "session_revoked"
+            await client.get(f"{API}/auth/me", headers=bearer(pair["access_token"])), 401, "session_revoked"
         )
     assert all(row.revoked_at is not None for row in await session_rows(app, user_id))
-    assert_problem(await client.post("/api/v1/auth/logout-all"), 401, "not_authenticated")
+    assert_problem(await client.post(f"{API}/auth/logout-all"), 401, "not_authenticated")
 
 
 async def test_change_password_keeps_only_the_current_session(
@@ -186,33 +184,33 @@ async def test_change_password_keeps_only_the_current_session(
     other = await login(client, "sam@example.com")
     headers = bearer(current["access_token"])
     wrong = await client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         headers=headers,
         json={"current_password": "nope nope nope", "new_password": "x" * 12},
     )
     assert_problem(wrong, 403, "wrong_password")
     weak = await client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         headers=headers,
         json={"current_password": PASSWORD, "new_password": "sam@example.com"},
     )
     assert_problem(weak, 422, "validation_error")
     new_password = "an entirely new passphrase"
     changed = await client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         headers=headers,
         json={"current_password": PASSWORD, "new_password": new_password},
     )
     assert changed.status_code == 204
     # Every access token ends; the other session is revoked; this session refreshes on.
-    assert_problem(await client.get("/api/v1/auth/me", headers=headers), 401, "invalid_token")
+    assert_problem(await client.get(f"{API}/auth/me", headers=headers), 401, "invalid_token")
     assert_problem(await refresh(client, other["refresh_token"]), 401, "invalid_refresh_token")
     renewed = await refresh(client, current["refresh_token"])
     assert renewed.status_code == 200
     assert (
-        await client.get("/api/v1/auth/me", headers=bearer(renewed.json()["access_token"]))
+        await client.get(f"{API}/auth/me", headers=bearer(renewed.json()["access_token"]))
     ).status_code == 200
-    old = await client.post("/api/v1/auth/login", json={"email": "sam@example.com", "password": PASSWORD})
+    old = await client.post(f"{API}/auth/login", json={"email": "sam@example.com", "password": PASSWORD})
     assert_problem(old, 401, "invalid_credentials")
     await login(client, "sam@example.com", new_password)
 
@@ -222,12 +220,10 @@ async def test_deactivated_user_loses_tokens_and_sessions_at_once(
 ) -> None:
     admin = await create_user(app, "admin")
     user_id, pair = await signed_in(client)
-    response = await client.patch(
-        f"/api/v1/users/{user_id}", headers=admin.headers, json={"is_active": False}
-    )
+    response = await client.patch(f"{API}/users/{user_id}", headers=admin.headers, json={"is_active": False})
     assert response.status_code == 200 and response.json()["is_active"] is False
     assert_problem(
-        await client.get("/api/v1/auth/me", headers=bearer(pair["access_token"])), 401, "invalid_token"
+        await client.get(f"{API}/auth/me", headers=bearer(pair["access_token"])), 401, "invalid_token"
     )
     assert_problem(await refresh(client, pair["refresh_token"]), 401, "invalid_refresh_token")
     async with app.state.database.sessionmaker() as session:

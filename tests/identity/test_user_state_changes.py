@@ -10,19 +10,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from studyhall.identity.models import Organization, Role
-from tests.core.test_errors import assert_problem
-from tests.factories import Actor, create_organization, create_user
+from studyhall.identity.models import Organization, Role, User
+from tests.factories import API, Actor, assert_problem, create_organization, create_user, events, fresh_row
 from tests.identity.test_last_admin import live_session_count
-from tests.identity.test_users_organizations import reload
-from tests.learning.support import events
 
-USERS = "/api/v1/users"
+USERS = f"{API}/users"
 PARALLEL = 10
 
 
 def members_url(organization: Organization) -> str:
-    return f"/api/v1/organizations/{organization.id}/members"
+    return f"{API}/organizations/{organization.id}/members"
 
 
 def statuses(responses: list[httpx.Response]) -> Counter[int]:
@@ -80,7 +77,7 @@ async def test_concurrent_deletes_delete_once(app: FastAPI, client: httpx.AsyncC
     for response in responses:
         if response.status_code == 404:
             assert_problem(response, 404, "user_not_found")
-    row = await reload(app, user.user.id)
+    row = await fresh_row(app, User, user.user.id)
     assert row.deleted_at is not None and row.token_generation == 1
     assert await live_session_count(app, user) == 0
     assert len(await events(app, "user.deleted")) == 1
@@ -99,7 +96,7 @@ async def test_concurrent_restores_restore_once(app: FastAPI, client: httpx.Asyn
     # Restoring is idempotent: every request answers the restored user.
     assert statuses(responses) == {200: PARALLEL}
     assert all(r.json()["deleted_at"] is None for r in responses)
-    row = await reload(app, user.user.id)
+    row = await fresh_row(app, User, user.user.id)
     assert row.deleted_at is None and row.deletion_id is None
     assert len(await events(app, "user.restored")) == 1
 
@@ -118,7 +115,7 @@ async def test_concurrent_deactivations_deactivate_once(app: FastAPI, client: ht
 
     assert statuses(responses) == {200: PARALLEL}
     assert all(r.json()["is_active"] is False for r in responses)
-    row = await reload(app, user.user.id)
+    row = await fresh_row(app, User, user.user.id)
     assert row.is_active is False and row.token_generation == 1
     assert await live_session_count(app, user) == 0
     assert len(await events(app, "user.deactivated")) == 1
@@ -145,7 +142,7 @@ async def test_concurrent_member_removals_remove_once(app: FastAPI, client: http
     for response in responses:
         if response.status_code == 404:
             assert_problem(response, 404, "user_not_found")
-    assert (await reload(app, user.user.id)).organization_id is None
+    assert (await fresh_row(app, User, user.user.id)).organization_id is None
     assert len(await events(app, "organization.member_removed")) == 1
 
 
@@ -168,7 +165,7 @@ async def test_concurrent_adds_of_one_member_add_once(app: FastAPI, client: http
 
     assert statuses(responses) == {201: PARALLEL}
     assert all(r.json()["status"] == "added" for r in responses)
-    row = await reload(app, user.user.id)
+    row = await fresh_row(app, User, user.user.id)
     assert row.organization_id == organization.id and row.role == Role.INSTRUCTOR
     assert len(await events(app, "organization.member_added")) == 1
 
@@ -190,7 +187,7 @@ async def test_two_organisations_adding_one_person_at_once_get_one_each_answer(
     )
 
     # Whichever organisation wins, every attempt of the other one is refused.
-    winner = (await reload(app, user.user.id)).organization_id
+    winner = (await fresh_row(app, User, user.user.id)).organization_id
     assert winner in (north.id, south.id)
     for organization, response in zip(targets, responses, strict=True):
         if organization.id == winner:

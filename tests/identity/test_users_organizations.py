@@ -11,16 +11,18 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from studyhall.identity.models import Organization, OrganizationInvitation, Role, User
-from tests.core.test_errors import assert_problem
-from tests.factories import Actor, create_organization, create_user
-from tests.identity.conftest import PASSWORD, login, mails_in, register
-
-
-async def reload(app: FastAPI, user_id: uuid.UUID) -> User:
-    async with app.state.database.sessionmaker() as session:
-        user = await session.get(User, user_id)
-    assert user is not None
-    return user
+from tests.factories import (
+    API,
+    PASSWORD,
+    Actor,
+    assert_problem,
+    create_organization,
+    create_user,
+    fresh_row,
+    login,
+    register,
+)
+from tests.identity.conftest import mails_in
 
 
 @pytest.fixture
@@ -54,28 +56,28 @@ def org(school: dict[str, object], name: str) -> Organization:
 
 async def test_admin_lists_and_filters_users(client: httpx.AsyncClient, school: dict[str, object]) -> None:
     headers = actor(school, "admin").headers
-    everyone = (await client.get("/api/v1/users", headers=headers)).json()
+    everyone = (await client.get(f"{API}/users", headers=headers)).json()
     assert everyone["total"] == 6 and everyone["limit"] == 20 and everyone["offset"] == 0
-    students = (await client.get("/api/v1/users", headers=headers, params={"role": "student"})).json()
+    students = (await client.get(f"{API}/users", headers=headers, params={"role": "student"})).json()
     assert {u["full_name"] for u in students["items"]} == {"Stu Dent", "Sid South"}
     north = (
         await client.get(
-            "/api/v1/users", headers=headers, params={"organization_id": str(org(school, "north").id)}
+            f"{API}/users", headers=headers, params={"organization_id": str(org(school, "north").id)}
         )
     ).json()
     assert north["total"] == 3
-    found = (await client.get("/api/v1/users", headers=headers, params={"q": "TEACH"})).json()
+    found = (await client.get(f"{API}/users", headers=headers, params={"q": "TEACH"})).json()
     assert [u["full_name"] for u in found["items"]] == ["Tess Teacher"]
     by_email = (
-        await client.get("/api/v1/users", headers=headers, params={"q": actor(school, "student").user.email})
+        await client.get(f"{API}/users", headers=headers, params={"q": actor(school, "student").user.email})
     ).json()
     assert [u["id"] for u in by_email["items"]] == [actor(school, "student").id]
-    wildcard = (await client.get("/api/v1/users", headers=headers, params={"q": "%"})).json()
+    wildcard = (await client.get(f"{API}/users", headers=headers, params={"q": "%"})).json()
     assert wildcard["total"] == 0
-    page = (await client.get("/api/v1/users", headers=headers, params={"limit": 2, "offset": 2})).json()
+    page = (await client.get(f"{API}/users", headers=headers, params={"limit": 2, "offset": 2})).json()
     assert len(page["items"]) == 2 and page["total"] == 6
     assert_problem(
-        await client.get("/api/v1/users", headers=headers, params={"limit": 101}), 422, "validation_error"
+        await client.get(f"{API}/users", headers=headers, params={"limit": 101}), 422, "validation_error"
     )
 
 
@@ -83,23 +85,23 @@ async def test_principal_sees_only_their_organisation(
     client: httpx.AsyncClient, school: dict[str, object]
 ) -> None:
     headers = actor(school, "principal").headers
-    listed = (await client.get("/api/v1/users", headers=headers)).json()
+    listed = (await client.get(f"{API}/users", headers=headers)).json()
     assert {u["full_name"] for u in listed["items"]} == {"Pat Principal", "Tess Teacher", "Stu Dent"}
     other = (
         await client.get(
-            "/api/v1/users", headers=headers, params={"organization_id": str(org(school, "south").id)}
+            f"{API}/users", headers=headers, params={"organization_id": str(org(school, "south").id)}
         )
     ).json()
     assert other["total"] == 0
     foreign = actor(school, "south_student").id
-    assert_problem(await client.get(f"/api/v1/users/{foreign}", headers=headers), 404, "user_not_found")
+    assert_problem(await client.get(f"{API}/users/{foreign}", headers=headers), 404, "user_not_found")
     assert_problem(
-        await client.patch(f"/api/v1/users/{foreign}", headers=headers, json={"full_name": "Hacked"}),
+        await client.patch(f"{API}/users/{foreign}", headers=headers, json={"full_name": "Hacked"}),
         404,
         "user_not_found",
     )
     assert (
-        await client.get(f"/api/v1/users/{actor(school, 'student').id}", headers=headers)
+        await client.get(f"{API}/users/{actor(school, 'student').id}", headers=headers)
     ).status_code == 200
 
 
@@ -107,15 +109,11 @@ async def test_users_can_read_themselves_but_not_others(
     client: httpx.AsyncClient, school: dict[str, object]
 ) -> None:
     student = actor(school, "student")
-    assert (await client.get(f"/api/v1/users/{student.id}", headers=student.headers)).json()[
-        "id"
-    ] == student.id
+    assert (await client.get(f"{API}/users/{student.id}", headers=student.headers)).json()["id"] == student.id
     teacher = actor(school, "teacher").id
+    assert_problem(await client.get(f"{API}/users/{teacher}", headers=student.headers), 404, "user_not_found")
     assert_problem(
-        await client.get(f"/api/v1/users/{teacher}", headers=student.headers), 404, "user_not_found"
-    )
-    assert_problem(
-        await client.get(f"/api/v1/users/{uuid.uuid4()}", headers=actor(school, "admin").headers),
+        await client.get(f"{API}/users/{uuid.uuid4()}", headers=actor(school, "admin").headers),
         404,
         "user_not_found",
     )
@@ -129,33 +127,31 @@ async def test_students_and_instructors_reach_no_admin_route(
     target = actor(school, "student").id
     north = org(school, "north").id
     calls = [
-        client.get("/api/v1/users", headers=headers),
-        client.patch(f"/api/v1/users/{target}", headers=headers, json={"role": "admin"}),
-        client.delete(f"/api/v1/users/{target}", headers=headers),
-        client.post(f"/api/v1/users/{target}/restore", headers=headers),
-        client.post("/api/v1/organizations", headers=headers, json={"name": "Mine", "slug": "mine"}),
+        client.get(f"{API}/users", headers=headers),
+        client.patch(f"{API}/users/{target}", headers=headers, json={"role": "admin"}),
+        client.delete(f"{API}/users/{target}", headers=headers),
+        client.post(f"{API}/users/{target}/restore", headers=headers),
+        client.post(f"{API}/organizations", headers=headers, json={"name": "Mine", "slug": "mine"}),
     ]
     for call in calls:
         assert_problem(await call, 403, "insufficient_role")
     # Own organisation: visible (so 403, not 404) but not manageable.
     assert_problem(
-        await client.patch(f"/api/v1/organizations/{north}", headers=headers, json={"name": "X"}),
+        await client.patch(f"{API}/organizations/{north}", headers=headers, json={"name": "X"}),
         403,
         "cannot_manage_user",
     )
     assert_problem(
-        await client.post(
-            f"/api/v1/organizations/{north}/members", headers=headers, json={"email": "a@b.co"}
-        ),
+        await client.post(f"{API}/organizations/{north}/members", headers=headers, json={"email": "a@b.co"}),
         403,
         "cannot_manage_user",
     )
-    assert (await client.get(f"/api/v1/organizations/{north}", headers=headers)).status_code == 200
-    assert (await client.get("/api/v1/users", headers=headers)).status_code == 403
+    assert (await client.get(f"{API}/organizations/{north}", headers=headers)).status_code == 200
+    assert (await client.get(f"{API}/users", headers=headers)).status_code == 403
 
 
 async def test_anonymous_callers_are_401(client: httpx.AsyncClient) -> None:
-    for path in ("/api/v1/users", "/api/v1/organizations", f"/api/v1/users/{uuid.uuid4()}"):
+    for path in (f"{API}/users", f"{API}/organizations", f"{API}/users/{uuid.uuid4()}"):
         response = await client.get(path)
         assert_problem(response, 401, "not_authenticated")
         assert response.headers["www-authenticate"] == "Bearer"
@@ -166,16 +162,16 @@ async def test_principal_manages_own_users_but_never_admins(
 ) -> None:
     headers = actor(school, "principal").headers
     student = actor(school, "student")
-    promoted = await client.patch(f"/api/v1/users/{student.id}", headers=headers, json={"role": "instructor"})
+    promoted = await client.patch(f"{API}/users/{student.id}", headers=headers, json={"role": "instructor"})
     assert promoted.status_code == 200 and promoted.json()["role"] == "instructor"
     assert_problem(
-        await client.patch(f"/api/v1/users/{student.id}", headers=headers, json={"role": "admin"}),
+        await client.patch(f"{API}/users/{student.id}", headers=headers, json={"role": "admin"}),
         403,
         "role_not_assignable",
     )
     assert_problem(
         await client.patch(
-            f"/api/v1/users/{student.id}",
+            f"{API}/users/{student.id}",
             headers=headers,
             json={"organization_id": str(org(school, "south").id)},
         ),
@@ -185,12 +181,12 @@ async def test_principal_manages_own_users_but_never_admins(
     # An admin inside the principal's organisation cannot be changed by the principal.
     north_admin = await create_user(app, Role.ADMIN, organization=org(school, "north"))
     assert_problem(
-        await client.patch(f"/api/v1/users/{north_admin.id}", headers=headers, json={"role": "student"}),
+        await client.patch(f"{API}/users/{north_admin.id}", headers=headers, json={"role": "student"}),
         403,
         "cannot_manage_user",
     )
-    assert (await reload(app, north_admin.user.id)).role == Role.ADMIN
-    assert (await reload(app, student.user.id)).role == Role.INSTRUCTOR
+    assert (await fresh_row(app, User, north_admin.user.id)).role == Role.ADMIN
+    assert (await fresh_row(app, User, student.user.id)).role == Role.INSTRUCTOR
 
 
 async def test_admin_changes_roles_and_organisations(
@@ -199,26 +195,24 @@ async def test_admin_changes_roles_and_organisations(
     headers = actor(school, "admin").headers
     student = actor(school, "student")
     response = await client.patch(
-        f"/api/v1/users/{student.id}",
+        f"{API}/users/{student.id}",
         headers=headers,
         json={"role": "admin", "organization_id": str(org(school, "south").id), "full_name": "Promoted"},
     )
     assert response.status_code == 200
     body = response.json()
     assert body["role"] == "admin" and body["organization_id"] == str(org(school, "south").id)
-    removed = await client.patch(
-        f"/api/v1/users/{student.id}", headers=headers, json={"organization_id": None}
-    )
+    removed = await client.patch(f"{API}/users/{student.id}", headers=headers, json={"organization_id": None})
     assert removed.json()["organization_id"] is None
     assert_problem(
         await client.patch(
-            f"/api/v1/users/{student.id}", headers=headers, json={"organization_id": str(uuid.uuid4())}
+            f"{API}/users/{student.id}", headers=headers, json={"organization_id": str(uuid.uuid4())}
         ),
         422,
         "validation_error",
     )
     assert_problem(
-        await client.patch(f"/api/v1/users/{student.id}", headers=headers, json={"role": "overlord"}),
+        await client.patch(f"{API}/users/{student.id}", headers=headers, json={"role": "overlord"}),
         422,
         "validation_error",
     )
@@ -232,82 +226,82 @@ async def test_delete_and_restore_user(
     pair = await login(client, "leaving@example.com")
     async with app.state.database.sessionmaker() as session:
         user_id = await session.scalar(select(User.id).where(User.email == "leaving@example.com"))
-    assert (await client.delete(f"/api/v1/users/{user_id}", headers=headers)).status_code == 204
+    assert (await client.delete(f"{API}/users/{user_id}", headers=headers)).status_code == 204
     assert_problem(
-        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}),
+        await client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}),
         401,
         "invalid_token",
     )
     assert_problem(
-        await client.post("/api/v1/auth/login", json={"email": "leaving@example.com", "password": PASSWORD}),
+        await client.post(f"{API}/auth/login", json={"email": "leaving@example.com", "password": PASSWORD}),
         401,
         "invalid_credentials",
     )
-    listed = (await client.get("/api/v1/users", headers=headers, params={"q": "leaving"})).json()
+    listed = (await client.get(f"{API}/users", headers=headers, params={"q": "leaving"})).json()
     assert listed["total"] == 0
     with_deleted = (
-        await client.get("/api/v1/users", headers=headers, params={"q": "leaving", "include_deleted": True})
+        await client.get(f"{API}/users", headers=headers, params={"q": "leaving", "include_deleted": True})
     ).json()
     assert with_deleted["total"] == 1 and with_deleted["items"][0]["deleted_at"] is not None
-    assert_problem(await client.delete(f"/api/v1/users/{user_id}", headers=headers), 404, "user_not_found")
+    assert_problem(await client.delete(f"{API}/users/{user_id}", headers=headers), 404, "user_not_found")
 
-    restored = await client.post(f"/api/v1/users/{user_id}/restore", headers=headers)
+    restored = await client.post(f"{API}/users/{user_id}/restore", headers=headers)
     assert restored.status_code == 200 and restored.json()["deleted_at"] is None
     await login(client, "leaving@example.com")
     # Tokens from before the deletion stay dead.
     assert_problem(
-        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}),
+        await client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}),
         401,
         "session_revoked",
     )
     assert_problem(
-        await client.post(f"/api/v1/users/{uuid.uuid4()}/restore", headers=headers), 404, "user_not_found"
+        await client.post(f"{API}/users/{uuid.uuid4()}/restore", headers=headers), 404, "user_not_found"
     )
 
 
 async def test_organisation_crud(client: httpx.AsyncClient, school: dict[str, object]) -> None:
     admin = actor(school, "admin").headers
-    created = await client.post("/api/v1/organizations", headers=admin, json={"name": "West", "slug": "west"})
+    created = await client.post(f"{API}/organizations", headers=admin, json={"name": "West", "slug": "west"})
     assert created.status_code == 201
     body = created.json()
     assert body["slug"] == "west" and body["name"] == "West"
     assert_problem(
-        await client.post("/api/v1/organizations", headers=admin, json={"name": "Again", "slug": "west"}),
+        await client.post(f"{API}/organizations", headers=admin, json={"name": "Again", "slug": "west"}),
         409,
         "organization_slug_taken",
     )
     assert_problem(
-        await client.post("/api/v1/organizations", headers=admin, json={"name": "Bad", "slug": "Not A Slug"}),
+        await client.post(f"{API}/organizations", headers=admin, json={"name": "Bad", "slug": "Not A Slug"}),
         422,
         "validation_error",
     )
-    assert (await client.get("/api/v1/organizations", headers=admin)).json()["total"] == 3
+    assert (await client.get(f"{API}/organizations", headers=admin)).json()["total"] == 3
 
     principal = actor(school, "principal").headers
-    mine = (await client.get("/api/v1/organizations", headers=principal)).json()
+    mine = (await client.get(f"{API}/organizations", headers=principal)).json()
     assert [o["id"] for o in mine["items"]] == [str(org(school, "north").id)]
     assert_problem(
-        await client.get(f"/api/v1/organizations/{body['id']}", headers=principal),
+        await client.get(f"{API}/organizations/{body['id']}", headers=principal),
         404,
         "organization_not_found",
     )
     assert_problem(
-        await client.patch(f"/api/v1/organizations/{body['id']}", headers=principal, json={"name": "Mine"}),
+        await client.patch(f"{API}/organizations/{body['id']}", headers=principal, json={"name": "Mine"}),
         404,
         "organization_not_found",
     )
     renamed = await client.patch(
-        f"/api/v1/organizations/{org(school, 'north').id}", headers=principal, json={"name": "North Academy"}
+        f"{API}/organizations/{org(school, 'north').id}", headers=principal, json={"name": "North Academy"}
     )
     assert renamed.status_code == 200 and renamed.json()["name"] == "North Academy"
     assert_problem(
         await client.patch(
-            f"/api/v1/organizations/{org(school, 'north').id}", headers=principal, json={"slug": "west"}
+            f"{API}/organizations/{org(school, 'north').id}", headers=principal, json={"slug": "west"}
         ),
         409,
         "organization_slug_taken",
     )
-    loner = await client.get("/api/v1/organizations", headers=actor(school, "admin").headers)
+    loner = await client.get(f"{API}/organizations", headers=actor(school, "admin").headers)
     assert loner.status_code == 200
 
 
@@ -318,24 +312,24 @@ async def test_members_are_added_invited_and_removed(
     principal = actor(school, "principal").headers
     loner = await create_user(app, Role.STUDENT, email="loner@example.com")
     added = await client.post(
-        f"/api/v1/organizations/{north.id}/members",
+        f"{API}/organizations/{north.id}/members",
         headers=principal,
         json={"email": "LONER@example.com", "role": "instructor"},
     )
     assert added.status_code == 201
     assert added.json()["status"] == "added"
     assert added.json()["user"]["organization_id"] == str(north.id)
-    assert (await reload(app, loner.user.id)).role == Role.INSTRUCTOR
+    assert (await fresh_row(app, User, loner.user.id)).role == Role.INSTRUCTOR
 
     taken = await client.post(
-        f"/api/v1/organizations/{north.id}/members",
+        f"{API}/organizations/{north.id}/members",
         headers=principal,
         json={"email": actor(school, "south_student").user.email},
     )
     assert_problem(taken, 409, "user_in_other_organization")
     assert_problem(
         await client.post(
-            f"/api/v1/organizations/{north.id}/members",
+            f"{API}/organizations/{north.id}/members",
             headers=principal,
             json={"email": "x@example.com", "role": "admin"},
         ),
@@ -344,7 +338,7 @@ async def test_members_are_added_invited_and_removed(
     )
     assert_problem(
         await client.post(
-            f"/api/v1/organizations/{org(school, 'south').id}/members",
+            f"{API}/organizations/{org(school, 'south').id}/members",
             headers=principal,
             json={"email": "y@example.com"},
         ),
@@ -353,7 +347,7 @@ async def test_members_are_added_invited_and_removed(
     )
 
     invited = await client.post(
-        f"/api/v1/organizations/{north.id}/members",
+        f"{API}/organizations/{north.id}/members",
         headers=principal,
         json={"email": "New.Teacher@example.com", "role": "instructor"},
     )
@@ -373,17 +367,17 @@ async def test_members_are_added_invited_and_removed(
     assert invitation is not None and invitation.accepted_at is not None
     assert str(invitation.accepted_user_id) == joined["id"]
 
-    removed = await client.delete(f"/api/v1/organizations/{north.id}/members/{loner.id}", headers=principal)
+    removed = await client.delete(f"{API}/organizations/{north.id}/members/{loner.id}", headers=principal)
     assert removed.status_code == 204
-    assert (await reload(app, loner.user.id)).organization_id is None
+    assert (await fresh_row(app, User, loner.user.id)).organization_id is None
     assert_problem(
-        await client.delete(f"/api/v1/organizations/{north.id}/members/{loner.id}", headers=principal),
+        await client.delete(f"{API}/organizations/{north.id}/members/{loner.id}", headers=principal),
         404,
         "user_not_found",
     )
     assert_problem(
         await client.delete(
-            f"/api/v1/organizations/{north.id}/members/{actor(school, 'south_student').id}", headers=principal
+            f"{API}/organizations/{north.id}/members/{actor(school, 'south_student').id}", headers=principal
         ),
         404,
         "user_not_found",

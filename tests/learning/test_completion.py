@@ -12,12 +12,15 @@ from studyhall.catalog.access import load_lesson
 from studyhall.catalog.errors import NotEnrolled
 from studyhall.identity.models import Role
 from studyhall.learning.service import record_lesson_completion
-from tests.factories import course_lessons, create_course, create_lesson, create_user
-from tests.learning.support import (
+from tests.factories import (
     API,
     assert_problem,
     complete,
     completion_count,
+    course_lessons,
+    create_course,
+    create_lesson,
+    create_user,
     enroll,
     enrollment_row,
     events,

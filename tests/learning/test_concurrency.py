@@ -8,16 +8,19 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from studyhall.catalog.models import Course
 from studyhall.identity.models import Role
-from tests.factories import course_lessons, create_course, create_user
-from tests.learning.support import (
+from tests.factories import (
     API,
     complete,
     completion_count,
-    course_row,
+    course_lessons,
+    create_course,
+    create_user,
     enroll,
     enrollment_row,
     events,
+    fresh_row,
 )
 
 pytestmark = pytest.mark.postgresql_only
@@ -91,7 +94,7 @@ async def test_concurrent_enrollments_enroll_once(app: FastAPI, client: httpx.As
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 14
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {"already_enrolled"}
-    assert (await course_row(app, course.id)).enrollment_count == 1
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 1
     assert len(await events(app, "enrollment.created")) == 1
 
     # Concurrent re-enrollments after unenrolling re-activate the row once.
@@ -100,7 +103,7 @@ async def test_concurrent_enrollments_enroll_once(app: FastAPI, client: httpx.As
         *(client.post(f"{API}/courses/{course.id}/enroll", headers=student.headers) for _ in range(10))
     )
     assert sorted(r.status_code for r in responses) == [201] + [409] * 9
-    assert (await course_row(app, course.id)).enrollment_count == 1
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 1
 
 
 async def test_concurrent_enrollment_counter_is_exact(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -113,4 +116,4 @@ async def test_concurrent_enrollment_counter_is_exact(app: FastAPI, client: http
     )
 
     assert {r.status_code for r in responses} == {201}
-    assert (await course_row(app, course.id)).enrollment_count == 25
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 25

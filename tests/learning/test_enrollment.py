@@ -7,17 +7,21 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from studyhall.core.db import utcnow
+from studyhall.catalog.models import Course
+from studyhall.core.clock import utcnow
 from studyhall.identity.models import Role
-from tests.factories import course_lessons, create_course, create_organization, create_user
-from tests.learning.support import (
+from tests.factories import (
     API,
     assert_problem,
     complete,
-    course_row,
+    course_lessons,
+    create_course,
+    create_organization,
+    create_user,
     enroll,
     enrollment_row,
     events,
+    fresh_row,
     set_course,
 )
 
@@ -41,7 +45,7 @@ async def test_enroll_creates_an_active_enrollment_and_an_event(
     row = await enrollment_row(app, student, course)
     assert row is not None
     assert str(row.id) == body["id"]
-    assert (await course_row(app, course.id)).enrollment_count == 1
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 1
     assert await events(app, "enrollment.created") == [
         {"enrollment_id": body["id"], "course_id": str(course.id), "user_id": student.id}
     ]
@@ -56,7 +60,7 @@ async def test_enrolling_twice_is_409(app: FastAPI, client: httpx.AsyncClient) -
     response = await client.post(f"{API}/courses/{course.id}/enroll", headers=student.headers)
 
     assert_problem(response, 409, "already_enrolled")
-    assert (await course_row(app, course.id)).enrollment_count == 1
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 1
     assert len(await events(app, "enrollment.created")) == 1
 
 
@@ -102,7 +106,7 @@ async def test_enroll_needs_a_published_visible_free_course(app: FastAPI, client
     # An organisation member can enroll in the organisation's course.
     member = await create_user(app, organization=org)
     await enroll(client, member, org_only)
-    assert (await course_row(app, paid.id)).enrollment_count == 0
+    assert (await fresh_row(app, Course, paid.id)).enrollment_count == 0
     assert len(await events(app, "enrollment.created")) == 1
 
 
@@ -138,7 +142,7 @@ async def test_unenroll_keeps_progress_and_re_enroll_restores_it(
     assert row is not None
     assert row.status == "unenrolled"
     assert row.unenrolled_at is not None
-    assert (await course_row(app, course.id)).enrollment_count == 0
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 0
     mine = (await client.get(f"{API}/enrollments/me", headers=student.headers)).json()
     assert mine["total"] == 0
     assert_problem(await complete(client, student, lessons[2]), 403, "not_enrolled")
@@ -154,7 +158,7 @@ async def test_unenroll_keeps_progress_and_re_enroll_restores_it(
     assert again["status"] == "active"
     assert again["completed_lessons"] == 2
     assert again["progress_percent"] == 50.0
-    assert (await course_row(app, course.id)).enrollment_count == 1
+    assert (await fresh_row(app, Course, course.id)).enrollment_count == 1
     assert len(await events(app, "enrollment.created")) == 2
 
 

@@ -9,8 +9,17 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from studyhall.identity.models import Role
-from tests.factories import course_lessons, create_course, create_organization, create_user
-from tests.learning.support import API, assert_problem, complete, enroll, soft_delete_lesson
+from tests.factories import (
+    API,
+    assert_problem,
+    complete,
+    course_lessons,
+    create_course,
+    create_organization,
+    create_user,
+    enroll,
+    soft_delete_lesson,
+)
 
 
 async def test_roster_lists_students_with_progress(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -10,15 +10,18 @@ from fastapi import FastAPI
 from sqlalchemy import event, select
 
 from studyhall.catalog.access import lesson_access
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.identity.models import Role
 from studyhall.learning import service
 from studyhall.learning.models import VideoPosition
-from tests.factories import Actor, course_lessons, create_course, create_user
-from tests.learning.support import (
+from tests.factories import (
     API,
+    Actor,
     assert_problem,
     completion_count,
+    course_lessons,
+    create_course,
+    create_user,
     enroll,
     enrollment_row,
     events,

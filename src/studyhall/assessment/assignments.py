@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import event_types
 from studyhall.assessment.access import assignment_access
 from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
@@ -20,9 +21,9 @@ from studyhall.assessment.errors import (
 )
 from studyhall.assessment.models import Assignment, Submission, SubmissionStatus
 from studyhall.assessment.schemas import AssignmentIn, AssignmentUpdate, SubmissionGrade, SubmissionIn
-from studyhall.catalog.access import course_access, is_live_in_course
+from studyhall.catalog.access import course_access, is_live_in_course, locked
 from studyhall.catalog.models import Lesson, LessonType
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User
@@ -97,18 +98,23 @@ async def _submission_of(
     session: AsyncSession, assignment_id: uuid.UUID, user_id: uuid.UUID
 ) -> Submission | None:
     return await session.scalar(
-        select(Submission)
-        .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(
+            select(Submission).where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
+        )
     )
 
 
 async def submit(
-    session: AsyncSession, user: User, assignment_id: uuid.UUID, data: SubmissionIn, now: datetime
+    session: AsyncSession,
+    user: User,
+    assignment_id: uuid.UUID,
+    data: SubmissionIn,
+    *,
+    now: datetime | None = None,
 ) -> tuple[Submission, bool]:
     """Submit or resubmit (replacing the earlier one) until graded; (submission, created).
     Submitting completes the assignment lesson the assignment is linked to."""
+    now = now or utcnow()
     access = await assignment_access(session, user, assignment_id)
     access.course.require_student("Only enrolled students submit work")
     assignment = access.assignment
@@ -162,14 +168,14 @@ async def list_submissions(
 
 
 async def grade_submission(
-    session: AsyncSession, user: User, submission_id: uuid.UUID, data: SubmissionGrade, now: datetime
+    session: AsyncSession,
+    user: User,
+    submission_id: uuid.UUID,
+    data: SubmissionGrade,
+    *,
+    now: datetime | None = None,
 ) -> Submission:
-    submission = await session.scalar(
-        select(Submission)
-        .where(Submission.id == submission_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    submission = await session.scalar(locked(select(Submission).where(Submission.id == submission_id)))
     if submission is None:
         raise SubmissionNotFound()
     access = await assignment_access(session, user, submission.assignment_id, not_found=SubmissionNotFound())
@@ -180,12 +186,12 @@ async def grade_submission(
     submission.points = data.points
     submission.feedback = data.feedback
     submission.status = SubmissionStatus.GRADED
-    submission.graded_at = now
+    submission.graded_at = now or utcnow()
     submission.grader_id = user.id
     await session.flush()
     emit(
         session,
-        "submission.graded",
+        event_types.SUBMISSION_GRADED,
         {
             "submission_id": submission.id,
             "assignment_id": assignment.id,

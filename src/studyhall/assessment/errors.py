@@ -1,9 +1,15 @@
-"""Assessment's domain errors. Access errors of every course-internal route (`NotEnrolled`,
-`NotCourseStaff`) are the catalog's (`catalog.errors`), raised through `catalog.access`."""
+"""Assessment's domain errors. The access errors of every route inside a course (`NotEnrolled`,
+`NotCourseStaff`) are the catalog's: import them from `catalog.errors`, never redefine them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from studyhall.assessment.schemas import AttemptStarted
 from studyhall.core.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from studyhall.assessment.models import QuizAttempt
 
 
 class QuizNotFound(NotFound):
@@ -37,8 +43,16 @@ class QuizAttemptsExhausted(Conflict):
 
 
 class AttemptInProgress(Conflict):
+    """Carries the open attempt, when known, under `attempt` (as starting it answered)."""
+
     code = "attempt_in_progress"
     title = "An attempt is already in progress"
+
+    def __init__(self, open_attempt: QuizAttempt | None = None) -> None:
+        if open_attempt is None:
+            super().__init__()
+        else:
+            super().__init__(attempt=AttemptStarted.of(open_attempt).model_dump(mode="json"))
 
 
 class AttemptExpired(Conflict):

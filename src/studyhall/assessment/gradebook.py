@@ -1,5 +1,5 @@
-"""The gradebook (students × quizzes and assignments, computed in SQL, as JSON or CSV) and a
-student's own grades."""
+"""The gradebook (students × quizzes and assignments, computed in SQL; JSON or CSV) and a
+student's own grades. Both are results (dataclasses below) that the router presents."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import io
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, cast, func, select
@@ -17,18 +19,12 @@ from studyhall.assessment import scoring
 from studyhall.assessment.models import (
     Assignment,
     AttemptStatus,
+    GradedKind,
+    GradeStatus,
     Quiz,
     QuizAttempt,
     Submission,
     SubmissionStatus,
-)
-from studyhall.assessment.schemas import (
-    Gradebook,
-    GradebookItem,
-    GradebookRow,
-    GradeStatus,
-    MyGradeItem,
-    MyGrades,
 )
 from studyhall.catalog.access import course_access
 from studyhall.catalog.models import Lesson
@@ -38,6 +34,58 @@ from studyhall.learning.models import Enrollment, EnrollmentStatus
 #: Spreadsheet programs run cells starting with these as formulas.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_ROWS_PER_CHUNK = 200
+
+
+@dataclass(frozen=True, slots=True)
+class GradedItem:
+    """A gradebook column: a quiz (scored in percent, so out of 100) or an assignment."""
+
+    id: uuid.UUID
+    kind: GradedKind
+    title: str
+    max_points: float
+
+
+@dataclass(frozen=True, slots=True)
+class StudentScores:
+    """A gradebook row: one score per column, in column order; None: nothing graded yet."""
+
+    user_id: uuid.UUID
+    full_name: str
+    email: str
+    scores: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CourseGradebook:
+    course_id: uuid.UUID
+    items: list[GradedItem]
+    students: list[StudentScores]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemGrade:
+    """Where one student stands on one quiz or assignment; the scores are set once graded."""
+
+    kind: GradedKind
+    id: uuid.UUID
+    title: str
+    status: GradeStatus
+    max_points: float
+    score_percent: float | None = None
+    points: float | None = None
+    passed: bool | None = None
+    feedback: str | None = None
+    graded_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CourseGrades:
+    """A student's grades in one course; `overall_percent` is None while nothing is graded."""
+
+    course_id: uuid.UUID
+    items: list[ItemGrade]
+    overall_percent: float | None
 
 
 def _live_quizzes(course_id: uuid.UUID, *columns: Any) -> Select[Any]:
@@ -60,13 +108,13 @@ def _live_assignments(course_id: uuid.UUID, *columns: Any) -> Select[Any]:
     )
 
 
-async def _items(session: AsyncSession, course_id: uuid.UUID) -> list[GradebookItem]:
+async def _items(session: AsyncSession, course_id: uuid.UUID) -> list[GradedItem]:
     quizzes = await session.execute(_live_quizzes(course_id, Quiz.id, Quiz.title))
     assignments = await session.execute(
         _live_assignments(course_id, Assignment.id, Assignment.title, Assignment.max_points)
     )
-    return [GradebookItem(id=i, kind="quiz", title=t, max_points=100.0) for i, t in quizzes.all()] + [
-        GradebookItem(id=i, kind="assignment", title=t, max_points=m) for i, t, m in assignments.all()
+    return [GradedItem(id=i, kind="quiz", title=t, max_points=100.0) for i, t in quizzes.all()] + [
+        GradedItem(id=i, kind="assignment", title=t, max_points=m) for i, t, m in assignments.all()
     ]
 
 
@@ -107,7 +155,7 @@ def _key(text_id: str) -> str:
     return text_id.replace("-", "").lower()
 
 
-async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUID) -> Gradebook:
+async def course_gradebook(session: AsyncSession, user: User, course_id: uuid.UUID) -> CourseGradebook:
     """Five queries whatever the number of students and items."""
     (await course_access(session, user, course_id)).require_staff()
     items = await _items(session, course_id)
@@ -120,7 +168,7 @@ async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUI
     scores = await _scores(session, course_id)
     item_keys = [item.id.hex for item in items]
     rows = [
-        GradebookRow.model_construct(
+        StudentScores(
             user_id=user_id,
             full_name=name,
             email=email,
@@ -128,13 +176,13 @@ async def build_gradebook(session: AsyncSession, user: User, course_id: uuid.UUI
         )
         for user_id, name, email in students.all()
     ]
-    return Gradebook.model_construct(course_id=course_id, items=items, students=rows)
+    return CourseGradebook(course_id=course_id, items=items, students=rows)
 
 
 # -- a student's own grades -------------------------------------------------------------
 
 
-async def my_grades(session: AsyncSession, user: User, course_id: uuid.UUID) -> MyGrades:
+async def my_grades(session: AsyncSession, user: User, course_id: uuid.UUID) -> CourseGrades:
     """The caller's grades in a course, for enrolled students: seven queries whatever the
     number of items and attempts. Only the caller's own rows are read, and no answer key."""
     access = await course_access(session, user, course_id)
@@ -175,16 +223,16 @@ async def my_grades(session: AsyncSession, user: User, course_id: uuid.UUID) -> 
         _assignment_grade(assignment_id, title, max_points, submission_by_assignment.get(assignment_id))
         for assignment_id, title, max_points in assignments.all()
     ]
-    return MyGrades(course_id=course_id, items=items, overall_percent=_overall_percent(items))
+    return CourseGrades(course_id=course_id, items=items, overall_percent=_overall_percent(items))
 
 
-def _quiz_grade(quiz_id: uuid.UUID, title: str, max_points: float, attempts: Sequence[Any]) -> MyGradeItem:
+def _quiz_grade(quiz_id: uuid.UUID, title: str, max_points: float, attempts: Sequence[Any]) -> ItemGrade:
     """The best graded attempt counts (the gradebook's score); else the latest one awaiting
     review; else the quiz is in progress (an open or expired attempt) or not started."""
     graded = [a for a in attempts if a.status == AttemptStatus.GRADED]
     if graded:
         best = max(graded, key=lambda a: (a.score_percent or 0.0, a.number))
-        return MyGradeItem(
+        return ItemGrade(
             kind="quiz",
             id=quiz_id,
             title=title,
@@ -198,22 +246,22 @@ def _quiz_grade(quiz_id: uuid.UUID, title: str, max_points: float, attempts: Seq
     pending = [a for a in attempts if a.status == AttemptStatus.PENDING_REVIEW]
     if pending:
         latest = max(pending, key=lambda a: a.number)
-        return MyGradeItem(
+        return ItemGrade(
             kind="quiz", id=quiz_id, title=title, status="pending_review", max_points=latest.max_points
         )
     status: GradeStatus = "in_progress" if attempts else "not_started"
-    return MyGradeItem(kind="quiz", id=quiz_id, title=title, status=status, max_points=max_points)
+    return ItemGrade(kind="quiz", id=quiz_id, title=title, status=status, max_points=max_points)
 
 
 def _assignment_grade(
     assignment_id: uuid.UUID, title: str, max_points: float, submission: Any | None
-) -> MyGradeItem:
+) -> ItemGrade:
     if submission is None or submission.status != SubmissionStatus.GRADED:
         status: GradeStatus = "not_started" if submission is None else "submitted"
-        return MyGradeItem(
+        return ItemGrade(
             kind="assignment", id=assignment_id, title=title, status=status, max_points=max_points
         )
-    return MyGradeItem(
+    return ItemGrade(
         kind="assignment",
         id=assignment_id,
         title=title,
@@ -226,7 +274,7 @@ def _assignment_grade(
     )
 
 
-def _overall_percent(items: list[MyGradeItem]) -> float | None:
+def _overall_percent(items: list[ItemGrade]) -> float | None:
     """Points-weighted over graded items: a 50-point essay weighs ten times a 5-point quiz."""
     graded = [item for item in items if item.status == "graded" and item.points is not None]
     if not graded:
@@ -236,10 +284,6 @@ def _overall_percent(items: list[MyGradeItem]) -> float | None:
     )
 
 
-def gradebook_json(book: Gradebook) -> bytes:
-    return book.model_dump_json().encode()
-
-
 def safe_cell(value: object) -> object:
     """Neutralise spreadsheet formula injection in text cells."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
@@ -247,7 +291,7 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def gradebook_csv(book: Gradebook) -> Iterator[str]:
+def gradebook_csv(book: CourseGradebook) -> Iterator[str]:
     """One header line, then one line per student; RFC 4180 quoting by the csv module."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 
 
 class QuestionType(StrEnum):
@@ -34,6 +35,12 @@ class ShowAnswers(StrEnum):
     #: Once they passed, or have no attempt left (never with unlimited attempts, unless they pass).
     AFTER_LAST_ATTEMPT = "after_last_attempt"
     NEVER = "never"
+
+
+#: A gradebook column, and what a student's grade is of.
+GradedKind = Literal["quiz", "assignment"]
+#: Where a student stands on one quiz or assignment (their own grades).
+GradeStatus = Literal["not_started", "in_progress", "pending_review", "graded", "submitted"]
 
 
 class SubmissionStatus(StrEnum):

@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from studyhall.assessment import assignments, gradebook, scoring, service
-from studyhall.assessment.models import Quiz, Submission
+from studyhall.assessment import assignments, gradebook, service
 from studyhall.assessment.schemas import (
     AssignmentIn,
     AssignmentRead,
@@ -22,8 +21,6 @@ from studyhall.assessment.schemas import (
     AttemptSummary,
     Gradebook,
     MyGrades,
-    QuestionResult,
-    QuestionResultWithKey,
     QuizForStaff,
     QuizForStudent,
     QuizIn,
@@ -33,7 +30,6 @@ from studyhall.assessment.schemas import (
     SubmissionRead,
 )
 from studyhall.catalog.access import CourseRole
-from studyhall.core.clock import ClockDep
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
@@ -45,66 +41,6 @@ _AUTH = error_responses(401)
 _NOT_FOUND = error_responses(404, status_404="Not found, or not visible to the caller")
 _CONFLICT = error_responses(409, status_409="The resource's state does not allow this")
 _COMMON = error_responses(401, 403, 404, status_403="Not course staff, or not enrolled")
-
-
-def _quiz_view(quiz: Quiz, role: CourseRole) -> QuizForStaff | QuizForStudent:
-    fields = {
-        "id": quiz.id,
-        "lesson_id": quiz.lesson_id,
-        "course_id": quiz.course_id,
-        "title": quiz.title,
-        "passing_score": quiz.passing_score,
-        "max_attempts": quiz.max_attempts,
-        "time_limit_minutes": quiz.time_limit_minutes,
-        "shuffle_questions": quiz.shuffle_questions,
-        "show_answers": quiz.show_answers,
-        "revision": quiz.revision,
-        "updated_at": quiz.updated_at,
-    }
-    if role == CourseRole.STAFF:
-        return QuizForStaff.model_validate({**fields, "questions": quiz.questions})
-    questions = [scoring.public_question(q) for q in quiz.questions]
-    return QuizForStudent.model_validate({**fields, "questions": questions})
-
-
-def _summary_fields(view: service.AttemptView) -> dict[str, Any]:
-    attempt = view.attempt
-    return {
-        "id": attempt.id,
-        "quiz_id": attempt.quiz_id,
-        "user_id": attempt.user_id,
-        "number": attempt.number,
-        "status": attempt.status,
-        "started_at": attempt.started_at,
-        "deadline_at": attempt.deadline_at,
-        "submitted_at": attempt.submitted_at,
-        "score_percent": attempt.score_percent,
-        "points": attempt.points,
-        "max_points": attempt.max_points,
-        "passed": attempt.passed,
-        "answers_shown": view.answers_shown,
-    }
-
-
-def _question_results(
-    results: list[dict[str, Any]], answers_shown: bool
-) -> list[QuestionResultWithKey] | list[QuestionResult]:
-    """Stored results as the caller may see them: with the answer key, or only their answers."""
-    if answers_shown:
-        return [QuestionResultWithKey.model_validate({**r, "is_correct": r["correct"]}) for r in results]
-    return [QuestionResult.model_validate(r) for r in results]
-
-
-def _result(view: service.AttemptView) -> AttemptResult:
-    attempt = view.attempt
-    return AttemptResult.model_validate(
-        {
-            **_summary_fields(view),
-            "score_percent": attempt.score_percent or 0.0,
-            "points": attempt.points or 0.0,
-            "results": _question_results(attempt.results or [], view.answers_shown),
-        }
-    )
 
 
 @router.put(
@@ -121,7 +57,7 @@ async def put_quiz(
 ) -> QuizForStaff | QuizForStudent:
     quiz, created = await service.put_quiz(session, user, lesson_id, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return _quiz_view(quiz, CourseRole.STAFF)
+    return QuizForStaff.of(quiz)
 
 
 @router.get(
@@ -136,7 +72,7 @@ async def get_quiz(
     lesson_id: uuid.UUID, session: SessionDep, user: CurrentUser
 ) -> QuizForStaff | QuizForStudent:
     quiz, role = await service.get_quiz(session, user, lesson_id)
-    return _quiz_view(quiz, role)
+    return (QuizForStaff if role == CourseRole.STAFF else QuizForStudent).of(quiz)
 
 
 @router.post(
@@ -148,11 +84,9 @@ async def get_quiz(
     "`409 attempt_in_progress` (with the open attempt under `attempt`) when one is open.",
     responses={**_COMMON, **_CONFLICT},
 )
-async def start_attempt(
-    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
-) -> AttemptStarted:
-    attempt = await service.start_attempt(session, user, quiz_id, clock())
-    return service.started_view(attempt)
+async def start_attempt(quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AttemptStarted:
+    attempt = await service.start_attempt(session, user, quiz_id)
+    return AttemptStarted.of(attempt)
 
 
 @router.get(
@@ -164,10 +98,10 @@ async def start_attempt(
     responses=_COMMON,
 )
 async def list_attempts(
-    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep, clock: ClockDep
+    quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep
 ) -> Page[AttemptSummary]:
-    views, total = await service.list_attempts(session, user, quiz_id, page, clock())
-    return Page.of([AttemptSummary.model_validate(_summary_fields(view)) for view in views], total, page)
+    views, total = await service.list_attempts(session, user, quiz_id, page)
+    return Page.of([AttemptSummary.of(view) for view in views], total, page)
 
 
 @router.get(
@@ -179,19 +113,8 @@ async def list_attempts(
     "staff and, as the quiz's `show_answers` allows, for the student (`answers_shown`).",
     responses={**_AUTH, **_NOT_FOUND},
 )
-async def get_attempt(
-    attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep
-) -> AttemptRead:
-    view = await service.get_attempt(session, user, attempt_id, clock())
-    attempt = view.attempt
-    results = None if attempt.results is None else _question_results(attempt.results, view.answers_shown)
-    return AttemptRead.model_validate(
-        {
-            **_summary_fields(view),
-            "questions": [scoring.public_question(q) for q in attempt.questions],
-            "results": results,
-        }
-    )
+async def get_attempt(attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AttemptRead:
+    return AttemptRead.of(await service.get_attempt(session, user, attempt_id))
 
 
 @router.post(
@@ -206,10 +129,9 @@ async def get_attempt(
     responses={**_AUTH, **_NOT_FOUND, **_CONFLICT, **error_responses(422)},
 )
 async def submit_attempt(
-    attempt_id: uuid.UUID, body: AttemptSubmit, session: SessionDep, user: CurrentUser, clock: ClockDep
+    attempt_id: uuid.UUID, body: AttemptSubmit, session: SessionDep, user: CurrentUser
 ) -> AttemptResult:
-    attempt = await service.submit_attempt(session, user, attempt_id, dict(body.answers), clock())
-    return _result(attempt)
+    return AttemptResult.of(await service.submit_attempt(session, user, attempt_id, dict(body.answers)))
 
 
 @router.post(
@@ -222,10 +144,9 @@ async def submit_attempt(
     responses={**_COMMON, **_CONFLICT, **error_responses(422)},
 )
 async def grade_attempt(
-    attempt_id: uuid.UUID, body: AttemptGrade, session: SessionDep, user: CurrentUser, clock: ClockDep
+    attempt_id: uuid.UUID, body: AttemptGrade, session: SessionDep, user: CurrentUser
 ) -> AttemptResult:
-    attempt = await service.grade_attempt(session, user, attempt_id, body.root, clock())
-    return _result(attempt)
+    return AttemptResult.of(await service.grade_attempt(session, user, attempt_id, body.root))
 
 
 # -- assignments -----------------------------------------------------------------------
@@ -292,10 +213,6 @@ async def delete_assignment(assignment_id: uuid.UUID, session: SessionDep, user:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _submission(submission: Submission) -> SubmissionRead:
-    return SubmissionRead.model_validate(submission)
-
-
 @router.post(
     "/assignments/{assignment_id}/submissions",
     response_model=SubmissionRead,
@@ -311,12 +228,11 @@ async def submit_work(
     body: SubmissionIn,
     session: SessionDep,
     user: CurrentUser,
-    clock: ClockDep,
     response: Response,
 ) -> SubmissionRead:
-    submission, created = await assignments.submit(session, user, assignment_id, body, clock())
+    submission, created = await assignments.submit(session, user, assignment_id, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return _submission(submission)
+    return SubmissionRead.model_validate(submission)
 
 
 @router.get(
@@ -330,7 +246,7 @@ async def list_submissions(
     assignment_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep
 ) -> Page[SubmissionRead]:
     rows, total = await assignments.list_submissions(session, user, assignment_id, page)
-    return Page.of([_submission(s) for s in rows], total, page)
+    return Page.of([SubmissionRead.model_validate(s) for s in rows], total, page)
 
 
 @router.post(
@@ -342,9 +258,10 @@ async def list_submissions(
     responses={**_COMMON, **error_responses(422)},
 )
 async def grade_submission(
-    submission_id: uuid.UUID, body: SubmissionGrade, session: SessionDep, user: CurrentUser, clock: ClockDep
+    submission_id: uuid.UUID, body: SubmissionGrade, session: SessionDep, user: CurrentUser
 ) -> SubmissionRead:
-    return _submission(await assignments.grade_submission(session, user, submission_id, body, clock()))
+    graded = await assignments.grade_submission(session, user, submission_id, body)
+    return SubmissionRead.model_validate(graded)
 
 
 @router.get(
@@ -363,14 +280,14 @@ async def get_gradebook(
     user: CurrentUser,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Any:
-    book = await gradebook.build_gradebook(session, user, course_id)
+    book = await gradebook.course_gradebook(session, user, course_id)
     if format == "csv":
         headers = {"Content-Disposition": f'attachment; filename="gradebook-{course_id}.csv"'}
         return StreamingResponse(
             gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8", headers=headers
         )
     # Serialised once by Pydantic's compiled serializer; `response_model` still documents it.
-    return Response(gradebook.gradebook_json(book), media_type="application/json")
+    return Response(Gradebook.of(book).model_dump_json(), media_type="application/json")
 
 
 @router.get(
@@ -385,4 +302,4 @@ async def get_gradebook(
     responses=_COMMON,
 )
 async def my_grades(course_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> MyGrades:
-    return await gradebook.my_grades(session, user, course_id)
+    return MyGrades.of(await gradebook.my_grades(session, user, course_id))

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from studyhall.assessment.models import AttemptStatus, QuestionType, ShowAnswers, SubmissionStatus
+from studyhall.assessment.models import (
+    AttemptStatus,
+    GradedKind,
+    GradeStatus,
+    QuestionType,
+    ShowAnswers,
+    SubmissionStatus,
+)
+
+if TYPE_CHECKING:  # the services import this module (request bodies)
+    from studyhall.assessment.gradebook import CourseGradebook, CourseGrades
+    from studyhall.assessment.models import Quiz, QuizAttempt
+    from studyhall.assessment.service import AttemptView
 
 MAX_QUESTIONS = 200
 MAX_OPTIONS = 26
@@ -89,7 +101,8 @@ class OptionWithAnswer(OptionRead):
 
 
 class QuestionRead(BaseModel):
-    """A question as a student sees it: no answer key."""
+    """A question as a student sees it: no answer key. A stored question validates into it
+    without its options' `is_correct` (fields a response model does not declare are dropped)."""
 
     id: uuid.UUID
     type: QuestionType
@@ -119,6 +132,11 @@ class _QuizBase(BaseModel):
     revision: int
     updated_at: datetime
 
+    @classmethod
+    def of(cls, quiz: Quiz) -> Self:
+        fields = {name: getattr(quiz, name) for name in _QuizBase.model_fields}
+        return cls.model_validate({**fields, "questions": quiz.questions})
+
 
 class QuizForStudent(_QuizBase):
     view: Literal["student"] = "student"
@@ -144,6 +162,10 @@ class AttemptStarted(BaseModel):
     started_at: datetime
     deadline_at: datetime | None
     questions: list[QuestionRead]
+
+    @classmethod
+    def of(cls, attempt: QuizAttempt) -> AttemptStarted:
+        return cls.model_validate(attempt, from_attributes=True)
 
 
 class AttemptSubmit(BaseModel):
@@ -180,6 +202,32 @@ _ANSWERS_SHOWN = Field(
 QuestionResults = list[QuestionResultWithKey] | list[QuestionResult]
 
 
+def _question_results(results: list[dict[str, Any]], answers_shown: bool) -> QuestionResults:
+    """Stored results as the caller may see them: with the answer key, or only their answers."""
+    if answers_shown:
+        return [QuestionResultWithKey.model_validate({**r, "is_correct": r["correct"]}) for r in results]
+    return [QuestionResult.model_validate(r) for r in results]
+
+
+def _attempt_fields(view: AttemptView) -> dict[str, Any]:
+    attempt = view.attempt
+    return {
+        "id": attempt.id,
+        "quiz_id": attempt.quiz_id,
+        "user_id": attempt.user_id,
+        "number": attempt.number,
+        "status": attempt.status,
+        "started_at": attempt.started_at,
+        "deadline_at": attempt.deadline_at,
+        "submitted_at": attempt.submitted_at,
+        "score_percent": attempt.score_percent,
+        "points": attempt.points,
+        "max_points": attempt.max_points,
+        "passed": attempt.passed,
+        "answers_shown": view.answers_shown,
+    }
+
+
 class AttemptResult(BaseModel):
     id: uuid.UUID
     quiz_id: uuid.UUID
@@ -192,6 +240,18 @@ class AttemptResult(BaseModel):
     submitted_at: datetime | None
     answers_shown: bool = _ANSWERS_SHOWN
     results: QuestionResults
+
+    @classmethod
+    def of(cls, view: AttemptView) -> AttemptResult:
+        attempt = view.attempt
+        return cls.model_validate(
+            {
+                **_attempt_fields(view),
+                "score_percent": attempt.score_percent or 0.0,
+                "points": attempt.points or 0.0,
+                "results": _question_results(attempt.results or [], view.answers_shown),
+            }
+        )
 
 
 class AttemptSummary(BaseModel):
@@ -209,12 +269,24 @@ class AttemptSummary(BaseModel):
     passed: bool | None
     answers_shown: bool = _ANSWERS_SHOWN
 
+    @classmethod
+    def of(cls, view: AttemptView) -> Self:
+        return cls.model_validate(_attempt_fields(view))
+
 
 class AttemptRead(AttemptSummary):
     """An attempt with its questions (no answer key) and, once submitted, its results."""
 
     questions: list[QuestionRead]
     results: QuestionResults | None
+
+    @classmethod
+    def of(cls, view: AttemptView) -> Self:
+        attempt = view.attempt
+        results = None if attempt.results is None else _question_results(attempt.results, view.answers_shown)
+        return cls.model_validate(
+            {**_attempt_fields(view), "questions": attempt.questions, "results": results}
+        )
 
 
 class AttemptGrade(RootModel[dict[uuid.UUID, Annotated[float, Field(ge=0, le=1000)]]]):
@@ -310,7 +382,7 @@ class SubmissionGrade(BaseModel):
 
 class GradebookItem(BaseModel):
     id: uuid.UUID
-    kind: Literal["quiz", "assignment"]
+    kind: GradedKind
     title: str
     max_points: float = Field(description="100 for quizzes (scores are percentages)")
 
@@ -330,12 +402,25 @@ class Gradebook(BaseModel):
     items: list[GradebookItem]
     students: list[GradebookRow]
 
-
-GradeStatus = Literal["not_started", "in_progress", "pending_review", "graded", "submitted"]
+    @classmethod
+    def of(cls, book: CourseGradebook) -> Gradebook:
+        """Constructed without validation: the service typed every value, and a gradebook has
+        a row per student."""
+        items = [
+            GradebookItem.model_construct(id=i.id, kind=i.kind, title=i.title, max_points=i.max_points)
+            for i in book.items
+        ]
+        students = [
+            GradebookRow.model_construct(
+                user_id=s.user_id, full_name=s.full_name, email=s.email, scores=s.scores
+            )
+            for s in book.students
+        ]
+        return cls.model_construct(course_id=book.course_id, items=items, students=students)
 
 
 class MyGradeItem(BaseModel):
-    kind: Literal["quiz", "assignment"]
+    kind: GradedKind
     id: uuid.UUID = Field(description="The quiz's or the assignment's id")
     title: str
     status: GradeStatus = Field(
@@ -358,3 +443,11 @@ class MyGrades(BaseModel):
         description="Points-weighted over graded items (sum of points over sum of max_points); null "
         "while nothing is graded"
     )
+
+    @classmethod
+    def of(cls, grades: CourseGrades) -> MyGrades:
+        return cls(
+            course_id=grades.course_id,
+            items=[MyGradeItem.model_validate(item, from_attributes=True) for item in grades.items],
+            overall_percent=grades.overall_percent,
+        )

@@ -40,17 +40,6 @@ def attempt_questions(questions: list[Question], *, shuffle: bool, seed: uuid.UU
     return ordered
 
 
-def public_question(question: Question) -> dict[str, Any]:
-    """A question without its answer key."""
-    return {
-        "id": question["id"],
-        "type": question["type"],
-        "text": question["text"],
-        "points": question["points"],
-        "options": [{"id": o["id"], "text": o["text"]} for o in question["options"]],
-    }
-
-
 def max_points(questions: list[Question]) -> float:
     return float(sum(q["points"] for q in questions))
 

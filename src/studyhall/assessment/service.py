@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import event_types
 from studyhall.assessment import scoring
 from studyhall.assessment.access import attempt_course_access, quiz_access
 from studyhall.assessment.completion import complete_activity_lesson
@@ -24,9 +25,10 @@ from studyhall.assessment.errors import (
     QuizNotFound,
 )
 from studyhall.assessment.models import AttemptStatus, Quiz, QuizAttempt, ShowAnswers
-from studyhall.assessment.schemas import AttemptStarted, QuizIn
-from studyhall.catalog.access import CourseRole, lesson_access
+from studyhall.assessment.schemas import QuizIn
+from studyhall.catalog.access import CourseRole, lesson_access, locked
 from studyhall.catalog.models import LessonType
+from studyhall.core.clock import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User
@@ -93,7 +95,8 @@ async def get_quiz(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> t
 
 @dataclass(frozen=True, slots=True)
 class AttemptView:
-    """An attempt and whether the caller may see its answer key."""
+    """An attempt as one caller may see it: the row, and whether its answer key is theirs to
+    see (staff always; its student as the quiz's `show_answers` allows)."""
 
     attempt: QuizAttempt
     answers_shown: bool
@@ -130,28 +133,18 @@ async def _student_view(session: AsyncSession, attempt: QuizAttempt) -> AttemptV
     return AttemptView(attempt, await _student_sees_answers(session, quiz, attempt.user_id))
 
 
-def started_view(attempt: QuizAttempt) -> AttemptStarted:
-    return AttemptStarted.model_validate(
-        {
-            "id": attempt.id,
-            "quiz_id": attempt.quiz_id,
-            "number": attempt.number,
-            "status": attempt.status,
-            "started_at": attempt.started_at,
-            "deadline_at": attempt.deadline_at,
-            "questions": [scoring.public_question(q) for q in attempt.questions],
-        }
-    )
-
-
 async def _expire_overdue(
-    session: AsyncSession, now: datetime, *, quiz_id: uuid.UUID, user_id: uuid.UUID | None = None
+    session: AsyncSession,
+    *,
+    quiz_id: uuid.UUID,
+    user_id: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Attempts expire lazily: whoever next touches them (start, list, read) marks them."""
     statement = update(QuizAttempt).where(
         QuizAttempt.quiz_id == quiz_id,
         QuizAttempt.status == AttemptStatus.IN_PROGRESS,
-        QuizAttempt.deadline_at < now - SUBMIT_GRACE,
+        QuizAttempt.deadline_at < (now or utcnow()) - SUBMIT_GRACE,
     )
     if user_id is not None:
         statement = statement.where(QuizAttempt.user_id == user_id)
@@ -170,7 +163,7 @@ async def _check_can_start(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID
         )
     )
     if open_attempt is not None:
-        raise AttemptInProgress(attempt=started_view(open_attempt).model_dump(mode="json"))
+        raise AttemptInProgress(open_attempt)
     taken = await session.scalar(
         select(func.count())
         .select_from(QuizAttempt)
@@ -182,11 +175,14 @@ async def _check_can_start(session: AsyncSession, quiz: Quiz, user_id: uuid.UUID
     return number
 
 
-async def start_attempt(session: AsyncSession, user: User, quiz_id: uuid.UUID, now: datetime) -> QuizAttempt:
+async def start_attempt(
+    session: AsyncSession, user: User, quiz_id: uuid.UUID, *, now: datetime | None = None
+) -> QuizAttempt:
+    now = now or utcnow()
     access = await quiz_access(session, user, quiz_id)
     access.course.require_student("Only enrolled students take quizzes")
     quiz = access.quiz
-    await _expire_overdue(session, now, quiz_id=quiz.id, user_id=user.id)
+    await _expire_overdue(session, quiz_id=quiz.id, user_id=user.id, now=now)
     number = await _check_can_start(session, quiz, user.id)
     attempt_id = uuid.uuid4()
     attempt = QuizAttempt(
@@ -215,10 +211,7 @@ async def start_attempt(session: AsyncSession, user: User, quiz_id: uuid.UUID, n
 
 async def _own_attempt_for_update(session: AsyncSession, user: User, attempt_id: uuid.UUID) -> QuizAttempt:
     attempt = await session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(select(QuizAttempt).where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user.id))
     )
     if attempt is None:
         raise AttemptNotFound()
@@ -226,8 +219,14 @@ async def _own_attempt_for_update(session: AsyncSession, user: User, attempt_id:
 
 
 async def submit_attempt(
-    session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, object], now: datetime
+    session: AsyncSession,
+    user: User,
+    attempt_id: uuid.UUID,
+    answers: dict[uuid.UUID, object],
+    *,
+    now: datetime | None = None,
 ) -> AttemptView:
+    now = now or utcnow()
     attempt = await _own_attempt_for_update(session, user, attempt_id)
     access = await attempt_course_access(session, user, attempt)
     access.course.require_student()
@@ -264,14 +263,15 @@ def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> N
 
 
 async def grade_attempt(
-    session: AsyncSession, user: User, attempt_id: uuid.UUID, grades: dict[uuid.UUID, float], now: datetime
+    session: AsyncSession,
+    user: User,
+    attempt_id: uuid.UUID,
+    grades: dict[uuid.UUID, float],
+    *,
+    now: datetime | None = None,
 ) -> AttemptView:
-    attempt = await session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    now = now or utcnow()
+    attempt = await session.scalar(locked(select(QuizAttempt).where(QuizAttempt.id == attempt_id)))
     if attempt is None:
         raise AttemptNotFound()
     access = await attempt_course_access(session, user, attempt)
@@ -283,7 +283,7 @@ async def grade_attempt(
     await session.flush()
     emit(
         session,
-        "quiz.graded",
+        event_types.QUIZ_GRADED,
         {
             "attempt_id": attempt.id,
             "quiz_id": attempt.quiz_id,
@@ -300,7 +300,7 @@ async def grade_attempt(
     return AttemptView(attempt, answers_shown=True)  # staff see everything
 
 
-async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, now: datetime) -> AttemptView:
+async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID) -> AttemptView:
     """Its student (while they may see the course) and the course staff."""
     attempt = await session.get(QuizAttempt, attempt_id)
     if attempt is None:
@@ -308,20 +308,20 @@ async def get_attempt(session: AsyncSession, user: User, attempt_id: uuid.UUID, 
     access = (await attempt_course_access(session, user, attempt)).course
     if attempt.user_id != user.id and not access.is_staff:
         raise AttemptNotFound()
-    await _expire_overdue(session, now, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
+    await _expire_overdue(session, quiz_id=attempt.quiz_id, user_id=attempt.user_id)
     if attempt.user_id == user.id:
         return await _student_view(session, attempt)
     return AttemptView(attempt, answers_shown=True)
 
 
 async def list_attempts(
-    session: AsyncSession, user: User, quiz_id: uuid.UUID, params: PageParams, now: datetime
+    session: AsyncSession, user: User, quiz_id: uuid.UUID, params: PageParams
 ) -> tuple[list[AttemptView], int]:
     """Staff see every attempt; a student sees their own."""
     access = await quiz_access(session, user, quiz_id)
     access.course.require_member()
     quiz, is_staff = access.quiz, access.course.is_staff
-    await _expire_overdue(session, now, quiz_id=quiz.id, user_id=None if is_staff else user.id)
+    await _expire_overdue(session, quiz_id=quiz.id, user_id=None if is_staff else user.id)
     statement = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id)
     if not is_staff:
         statement = statement.where(QuizAttempt.user_id == user.id)

@@ -10,7 +10,8 @@ from typing import Any, cast
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 
 
 class CourseLevel(StrEnum):

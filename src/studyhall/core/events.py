@@ -26,7 +26,8 @@ from sqlalchemy import JSON, Index, String, Text, and_, func, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base
 
 if TYPE_CHECKING:
     from studyhall.core.metrics import Metrics
@@ -77,7 +78,7 @@ Handler = Callable[[Event, AsyncSession], Awaitable[None]]
 
 
 class HandlerRegistry:
-    """Event type → handlers. Domains register theirs in their `handlers.py`."""
+    """Event type → handlers. The application fills one from `studyhall.subscribers`."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
@@ -96,10 +97,6 @@ class HandlerRegistry:
 
     def event_types(self) -> Iterable[str]:
         return self._handlers.keys()
-
-
-#: The application's registry; domain `handlers.py` modules register on it at import.
-registry = HandlerRegistry()
 
 
 def emit(session: AsyncSession, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
@@ -128,7 +125,6 @@ class OutboxDispatcher:
         lease_seconds: float = 60.0,
         poll_interval: float = 1.0,
         metrics: Metrics | None = None,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.handlers = handlers
@@ -138,7 +134,6 @@ class OutboxDispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
         self.metrics = metrics
-        self.clock = clock
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -202,7 +197,7 @@ class OutboxDispatcher:
         """One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED): safe across
         dispatchers on PostgreSQL; on SQLite the write lock serialises claimers."""
         token = uuid.uuid4()
-        now = self.clock()
+        now = utcnow()
         due_ids = (
             select(OutboxEvent.id)
             .where(self._due(now))
@@ -247,7 +242,7 @@ class OutboxDispatcher:
                     .where(OutboxEvent.id == event.id, OutboxEvent.claim_token == token)
                     .values(
                         status=OutboxStatus.DONE,
-                        processed_at=self.clock(),
+                        processed_at=utcnow(),
                         lease_expires_at=None,
                         last_error=None,
                     )
@@ -267,10 +262,10 @@ class OutboxDispatcher:
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
         values: dict[str, Any] = {"last_error": error, "claim_token": None, "lease_expires_at": None}
         if dead:
-            values.update(status=OutboxStatus.DEAD, processed_at=self.clock())
+            values.update(status=OutboxStatus.DEAD, processed_at=utcnow())
         else:
             delay = timedelta(seconds=backoff_seconds(event.attempt, self.backoff_base))
-            values.update(status=OutboxStatus.PENDING, available_at=self.clock() + delay)
+            values.update(status=OutboxStatus.PENDING, available_at=utcnow() + delay)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(
                 update(OutboxEvent)

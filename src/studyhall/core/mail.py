@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 
 logger = structlog.get_logger(__name__)
 

@@ -22,7 +22,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from studyhall.config import Settings, TokenEncryption
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 
 _T = TypeVar("_T")
 

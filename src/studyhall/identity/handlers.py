@@ -1,9 +1,9 @@
 """Identity's outbox event handlers: the emails (verification, password reset, invitation).
 
-They run after the request committed. A handler creates the single-use token in its own
-transaction and puts it only in the mail, so no table ever holds a usable token. Delivery
-is at least once: a retried event mails a fresh token, and a token from a delivery whose
-transaction rolled back never works.
+`studyhall.subscribers` says which events each one handles. They run after the request
+committed. A handler creates the single-use token in its own transaction and puts it only in
+the mail, so no table ever holds a usable token. Delivery is at least once: a retried event
+mails a fresh token, and a token from a delivery whose transaction rolled back never works.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core.db import session_settings
-from studyhall.core.events import Event, registry
+from studyhall.core.events import Event
 from studyhall.core.mail import MailService, mail_service
 from studyhall.identity import service
 from studyhall.identity.models import Organization, OrganizationInvitation, TokenPurpose, User
@@ -52,14 +52,12 @@ async def _send_verification(event: Event, session: AsyncSession, user: User) ->
     )
 
 
-@registry.on(service.USER_REGISTERED, service.EMAIL_VERIFICATION_REQUESTED)
 async def send_email_verification(event: Event, session: AsyncSession) -> None:
     user = await _live_user(session, event)
     if user is not None and not user.email_verified:
         await _send_verification(event, session, user)
 
 
-@registry.on(service.PASSWORD_RESET_REQUESTED)
 async def send_password_reset(event: Event, session: AsyncSession) -> None:
     user = await _live_user(session, event)
     if user is None:
@@ -83,7 +81,6 @@ async def send_password_reset(event: Event, session: AsyncSession) -> None:
     )
 
 
-@registry.on(service.INVITATION_CREATED)
 async def send_invitation(event: Event, session: AsyncSession) -> None:
     invitation = await session.get(OrganizationInvitation, uuid.UUID(str(event.payload["invitation_id"])))
     if invitation is None or invitation.accepted_at is not None:

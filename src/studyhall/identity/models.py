@@ -9,7 +9,8 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 
 
 class Role(StrEnum):

@@ -29,7 +29,6 @@ from studyhall.identity.errors import OAuthDenied, OAuthFailed, OAuthStateInvali
 from studyhall.identity.models import Role
 from studyhall.identity.schemas import (
     EmailVerificationConfirm,
-    InvitationRead,
     LoginRequest,
     MemberAdd,
     MemberAddResult,
@@ -104,7 +103,7 @@ async def _login(
     ip, email_key = _login_limits_keys(client.ip, email)
     await limiter.hit("login-ip", settings.rate_limit_login, ip)
     await limiter.hit("login-email", settings.rate_limit_login, email_key)
-    return await service.login(session, config, email=email, password=password, client=client)
+    return TokenPair.of(await service.login(session, config, email=email, password=password, client=client))
 
 
 _LOGIN_ERRORS = error_responses(
@@ -176,7 +175,9 @@ async def token(
 async def refresh(
     body: RefreshRequest, session: SessionDep, config: AuthConfigDep, client: ClientInfoDep
 ) -> TokenPair:
-    return await service.refresh(session, config, refresh_token=body.refresh_token, client=client)
+    return TokenPair.of(
+        await service.refresh(session, config, refresh_token=body.refresh_token, client=client)
+    )
 
 
 @auth_router.post(
@@ -589,10 +590,7 @@ async def update_organization(
 async def add_member(
     organization_id: uuid.UUID, body: MemberAdd, actor: CurrentUser, session: SessionDep
 ) -> MemberAddResult:
-    added = await service.add_member(session, actor, organization_id, body)
-    if added.user is not None:
-        return MemberAddResult(status="added", user=UserRead.model_validate(added.user))
-    return MemberAddResult(status="invited", invitation=InvitationRead.model_validate(added.invitation))
+    return MemberAddResult.of(await service.add_member(session, actor, organization_id, body))
 
 
 @organizations_router.delete(
@@ -735,7 +733,7 @@ async def oauth_callback(
         code_verifier=started.code_verifier,
         nonce=started.nonce,
     )
-    return await service.oauth_sign_in(
+    tokens = await service.oauth_sign_in(
         session,
         config,
         provider=identity.provider,
@@ -745,6 +743,7 @@ async def oauth_callback(
         name=identity.name,
         client=client,
     )
+    return TokenPair.of(tokens)
 
 
 router.include_router(auth_router)

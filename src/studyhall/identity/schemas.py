@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from studyhall.identity.models import Role
+
+if TYPE_CHECKING:  # the service imports this module (request bodies)
+    from studyhall.identity.service import IssuedTokens, MemberAdded
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 256
@@ -85,6 +88,10 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int = Field(description="Seconds until the access token expires")
+
+    @classmethod
+    def of(cls, tokens: IssuedTokens) -> TokenPair:
+        return cls.model_validate(tokens, from_attributes=True)
 
 
 class RefreshRequest(StrictBody):
@@ -206,3 +213,9 @@ class MemberAddResult(BaseModel):
     status: Literal["added", "invited"]
     user: UserRead | None = None
     invitation: InvitationRead | None = None
+
+    @classmethod
+    def of(cls, added: MemberAdded) -> MemberAddResult:
+        if added.user is not None:
+            return cls(status="added", user=UserRead.model_validate(added.user))
+        return cls(status="invited", invitation=InvitationRead.model_validate(added.invitation))

@@ -17,8 +17,9 @@ from sqlalchemy import CursorResult, Select, and_, delete, false, or_, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import event_types
 from studyhall.config import Settings
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.errors import InvalidInput
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
@@ -68,7 +69,6 @@ from studyhall.identity.schemas import (
     MeUpdate,
     OrganizationCreate,
     OrganizationUpdate,
-    TokenPair,
     UserUpdate,
     password_matches_email,
 )
@@ -76,18 +76,6 @@ from studyhall.identity.schemas import (
 USER_AGENT_MAX = 400
 #: Expired sign-in attempts are kept this long (for investigating replays), then deleted.
 OAUTH_STATE_RETENTION = timedelta(days=1)
-
-# Event types (payloads carry ids only; handlers load what they need).
-USER_REGISTERED = "user.registered"
-PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105
-EMAIL_VERIFICATION_REQUESTED = "user.email_verification_requested"
-INVITATION_CREATED = "organization.invitation_created"
-MEMBER_ADDED = "organization.member_added"
-MEMBER_REMOVED = "organization.member_removed"
-USER_DELETED = "user.deleted"
-USER_RESTORED = "user.restored"
-USER_DEACTIVATED = "user.deactivated"
-USER_ACTIVATED = "user.activated"
 
 
 @dataclass(frozen=True)
@@ -113,6 +101,17 @@ class AuthConfig:
 class ClientInfo:
     ip: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """What signing in and refreshing hand back: a fresh access token and the session's new
+    refresh token (single-use)."""
+
+    access_token: str
+    refresh_token: str
+    #: Seconds until the access token expires.
+    expires_in: int
 
 
 def normalize_email(email: str) -> str:
@@ -179,7 +178,7 @@ async def register(
     user = await create_user(session, passwords, email=email, password=password, full_name=full_name)
     await _accept_pending_invitation(session, user)
     await session.flush()
-    emit(session, USER_REGISTERED, {"user_id": user.id})
+    emit(session, event_types.USER_REGISTERED, {"user_id": user.id})
     return user
 
 
@@ -203,7 +202,7 @@ async def _accept_pending_invitation(session: AsyncSession, user: User) -> None:
 
 async def login(
     session: AsyncSession, config: AuthConfig, *, email: str, password: str, client: ClientInfo
-) -> TokenPair:
+) -> IssuedTokens:
     """Unknown email and wrong password cost one hash verification each and answer the
     same `401 invalid_credentials`; a disabled account is told so only with the right password."""
     user = await get_user_by_email(session, email)
@@ -227,7 +226,7 @@ async def _start_session(
     family_id: uuid.UUID | None = None,
     family_created_at: datetime | None = None,
     row_id: uuid.UUID | None = None,
-) -> TokenPair:
+) -> IssuedTokens:
     now = utcnow()
     refresh_token = new_opaque_token()
     row = AuthSession(
@@ -243,7 +242,7 @@ async def _start_session(
     )
     session.add(row)
     await session.flush()
-    return TokenPair(
+    return IssuedTokens(
         access_token=issue_access_token(config, user, row.family_id),
         refresh_token=refresh_token,
         expires_in=int(config.access_ttl.total_seconds()),
@@ -332,7 +331,7 @@ async def oauth_sign_in(
     email_verified: bool,
     name: str | None,
     client: ClientInfo,
-) -> TokenPair:
+) -> IssuedTokens:
     """Signs in the user linked to (provider, subject); otherwise links the account with the
     provider's verified email, or creates a student account for it (a pending organisation
     invitation attaches, as on registration). Returns the same pair as a password login."""
@@ -380,7 +379,7 @@ async def oauth_sign_in(
     identity.last_login_at = now
     await session.flush()
     if created:
-        emit(session, USER_REGISTERED, {"user_id": user.id})
+        emit(session, event_types.USER_REGISTERED, {"user_id": user.id})
     return await _start_session(session, config, user, client)
 
 
@@ -403,7 +402,7 @@ async def _link_identity(
 
 async def refresh(
     session: AsyncSession, config: AuthConfig, *, refresh_token: str, client: ClientInfo
-) -> TokenPair:
+) -> IssuedTokens:
     """Rotation: the presented token is revoked by one conditional UPDATE, so of two
     concurrent refreshes exactly one wins; presenting a rotated token again revokes its
     whole family (`RefreshTokenReused`, which the caller must commit before answering)."""
@@ -471,8 +470,10 @@ def end_access_tokens(user: User) -> None:
     user.token_generation = user.token_generation + 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TokenHolder:
+    """The user an access token names, and whether its session is still signed in."""
+
     user: User
     #: Whether the access token's session (refresh-token family) still has a live token.
     session_live: bool
@@ -583,12 +584,12 @@ async def request_password_reset(session: AsyncSession, email: str) -> None:
     disabled addresses get nothing, and the caller cannot tell the difference."""
     user = await get_user_by_email(session, email)
     if user is not None and user.is_active:
-        emit(session, PASSWORD_RESET_REQUESTED, {"user_id": user.id})
+        emit(session, event_types.USER_PASSWORD_RESET_REQUESTED, {"user_id": user.id})
 
 
 async def request_email_verification(session: AsyncSession, user: User) -> None:
     if not user.email_verified:
-        emit(session, EMAIL_VERIFICATION_REQUESTED, {"user_id": user.id})
+        emit(session, event_types.USER_EMAIL_VERIFICATION_REQUESTED, {"user_id": user.id})
 
 
 async def issue_one_time_token(
@@ -812,7 +813,11 @@ async def _set_active(session: AsyncSession, actor: User, user: User, is_active:
     if not is_active:
         end_access_tokens(user)
         await revoke_user_sessions(session, user.id)
-    emit(session, USER_ACTIVATED if is_active else USER_DEACTIVATED, {"user_id": user.id, "by": actor.id})
+    emit(
+        session,
+        event_types.USER_ACTIVATED if is_active else event_types.USER_DEACTIVATED,
+        {"user_id": user.id, "by": actor.id},
+    )
 
 
 async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> None:
@@ -826,7 +831,7 @@ async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) ->
     end_access_tokens(user)
     await revoke_user_sessions(session, user.id)
     await session.flush()
-    emit(session, USER_DELETED, {"user_id": user.id, "by": actor.id})
+    emit(session, event_types.USER_DELETED, {"user_id": user.id, "by": actor.id})
 
 
 async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
@@ -838,7 +843,7 @@ async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -
         user.deleted_at = None
         user.deletion_id = None
         await session.flush()
-        emit(session, USER_RESTORED, {"user_id": user.id, "by": actor.id})
+        emit(session, event_types.USER_RESTORED, {"user_id": user.id, "by": actor.id})
     return user
 
 
@@ -903,8 +908,11 @@ async def update_organization(
     return organization
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class MemberAdded:
+    """Adding a member: the account that joined, or the invitation sent to an address
+    without one (exactly one of them is set)."""
+
     user: User | None = None
     invitation: OrganizationInvitation | None = None
 
@@ -951,7 +959,7 @@ async def add_member(
     invitation.accepted_user_id = None
     invitation.created_at = utcnow()
     await session.flush()
-    emit(session, INVITATION_CREATED, {"invitation_id": invitation.id})
+    emit(session, event_types.ORGANIZATION_INVITATION_CREATED, {"invitation_id": invitation.id})
     return MemberAdded(invitation=invitation)
 
 
@@ -972,7 +980,11 @@ async def _join(
     user.role = role.value
     await session.flush()
     if joined:
-        emit(session, MEMBER_ADDED, {"organization_id": organization.id, "user_id": user.id, "by": actor.id})
+        emit(
+            session,
+            event_types.ORGANIZATION_MEMBER_ADDED,
+            {"organization_id": organization.id, "user_id": user.id, "by": actor.id},
+        )
     return MemberAdded(user=user)
 
 
@@ -987,4 +999,8 @@ async def remove_member(
         raise CannotManageUser("Only admins change admins")
     user.organization_id = None
     await session.flush()
-    emit(session, MEMBER_REMOVED, {"organization_id": organization.id, "user_id": user.id, "by": actor.id})
+    emit(
+        session,
+        event_types.ORGANIZATION_MEMBER_REMOVED,
+        {"organization_id": organization.id, "user_id": user.id, "by": actor.id},
+    )

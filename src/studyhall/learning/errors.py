@@ -1,5 +1,5 @@
-"""Learning's domain errors. Access errors of every course-internal route (`NotEnrolled`,
-`NotCourseStaff`) are the catalog's (`catalog.errors`), raised through `catalog.access`."""
+"""Learning's domain errors. The access errors of every route inside a course (`NotEnrolled`,
+`NotCourseStaff`) are the catalog's: import them from `catalog.errors`, never redefine them."""
 
 from __future__ import annotations
 

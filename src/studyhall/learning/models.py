@@ -9,7 +9,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, UUIDPrimaryKey, utcnow
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base, UUIDPrimaryKey
 
 
 class EnrollmentStatus(StrEnum):

@@ -31,10 +31,11 @@ from sqlalchemy import Select, and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import event_types
 from studyhall.catalog.errors import NotEnrolled
 from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
 from studyhall.catalog.policies import visible_condition
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams
 from studyhall.identity.models import User
@@ -61,9 +62,6 @@ COMPLETED_BY_ACTIVITY = {
 }
 #: Heartbeats refresh `last_activity_at` at most this often (they stay one small write).
 ACTIVITY_RESOLUTION = timedelta(seconds=60)
-
-ENROLLMENT_CREATED = "enrollment.created"
-COURSE_COMPLETED = "course.completed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +259,7 @@ async def enroll(
     await _adjust_enrollment_count(session, course.id, +1)
     emit(
         session,
-        ENROLLMENT_CREATED,
+        event_types.ENROLLMENT_CREATED,
         {"enrollment_id": enrollment_id, "course_id": course.id, "user_id": user.id},
     )
     enrollment = await session.scalar(
@@ -487,7 +485,7 @@ async def _complete(
             enrollment.completion_emitted_at = now
             emit(
                 session,
-                COURSE_COMPLETED,
+                event_types.COURSE_COMPLETED,
                 {
                     "enrollment_id": enrollment.id,
                     "course_id": course_id,

@@ -1,0 +1,28 @@
+"""Every outbox subscriber, in one table: open this file to see what runs when an event is
+delivered. Handlers live in their domain's `handlers.py` as plain functions; nothing
+registers itself on import. docs/events.md describes the events and their payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from studyhall import event_types
+from studyhall.core.events import Handler, HandlerRegistry
+from studyhall.identity import handlers as identity
+
+SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
+    event_types.USER_REGISTERED: (identity.send_email_verification,),
+    event_types.USER_EMAIL_VERIFICATION_REQUESTED: (identity.send_email_verification,),
+    event_types.USER_PASSWORD_RESET_REQUESTED: (identity.send_password_reset,),
+    event_types.ORGANIZATION_INVITATION_CREATED: (identity.send_invitation,),
+}
+
+
+def handler_registry() -> HandlerRegistry:
+    """A registry holding exactly the subscribers above (each application builds its own)."""
+    registry = HandlerRegistry()
+    for event_type, handlers in SUBSCRIBERS.items():
+        for handler in handlers:
+            registry.on(event_type)(handler)
+    return registry
