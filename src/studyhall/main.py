@@ -13,7 +13,7 @@ from studyhall import __version__
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.config import Settings
-from studyhall.core.cache import redis_pool, redis_probe
+from studyhall.core.cache import CACHE_INFO_KEY, redis_pool, redis_probe, response_cache
 from studyhall.core.db import Database
 from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, registry, wake_dispatcher_after_commit
@@ -52,6 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dispatcher = _create_dispatcher(settings, database, metrics)
     database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
     redis = redis_pool(settings.redis_url) if settings.redis_url else None
+    cache = response_cache(
+        ttl=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries, redis=redis
+    )
+    database.provide(CACHE_INFO_KEY, cache)
+    database.after_commit.append(cache.after_commit)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await dispatcher.stop()
+            await cache.aclose()
             await database.dispose()
             if redis is not None:
                 await redis.aclose()
@@ -74,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.metrics = metrics
+    app.state.cache = cache
     app.state.dispatcher = dispatcher
     app.state.health = _create_health_checker(settings, database, redis)
     app.state.passwords, app.state.tokens = security_from_settings(settings)

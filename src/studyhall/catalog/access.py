@@ -23,6 +23,7 @@ in `catalog.service`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff, NotEnrolled
 from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
-from studyhall.catalog.policies import can_view_course, is_course_staff
+from studyhall.catalog.policies import CourseFacts, can_view_course, is_course_staff
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
 from studyhall.learning.service import is_actively_enrolled
@@ -224,19 +225,35 @@ class LessonAccess:
         return LessonContext(self.lesson, self.course.context)
 
 
+def course_role(
+    user: User | None, course: CourseFacts, instructor_ids: Collection[uuid.UUID], *, enrolled: bool
+) -> CourseRole | None:
+    """The one rule: staff see their course whatever its status; anyone else must be able to
+    see it now (`can_view_course`), else None (the requested resource is their 404). Among
+    those, an active enrollment makes a student. Works on a loaded `Course` or on a Core row
+    of a hot read that fetched the enrollment along with the course."""
+    if is_course_staff(user, course, instructor_ids):
+        return CourseRole.STAFF
+    if not can_view_course(user, course, instructor_ids):
+        return None
+    return CourseRole.STUDENT if enrolled else CourseRole.VIEWER
+
+
 async def resolve_course_access(
     session: AsyncSession, user: User | None, context: CourseContext, not_found: DomainError
 ) -> CourseAccess:
-    """The one rule: staff see their course whatever its status; anyone else must be able to
-    see it now (`can_view_course`), else `not_found` (the requested resource's own 404).
-    Among those, an active enrollment (asked of learning) makes a student."""
-    if context.is_staff(user):
-        return CourseAccess(context, CourseRole.STAFF)
-    if not context.is_visible_to(user):
+    """`course_role` for a loaded course, asking learning about the enrollment only when it
+    decides anything (a visible course, a signed-in caller who does not run it)."""
+    role = course_role(user, context.course, context.instructor_ids, enrolled=False)
+    if role is None:
         raise not_found
-    if user is not None and await is_actively_enrolled(session, user.id, context.course.id):
-        return CourseAccess(context, CourseRole.STUDENT)
-    return CourseAccess(context, CourseRole.VIEWER)
+    if (
+        role is CourseRole.VIEWER
+        and user is not None
+        and await is_actively_enrolled(session, user.id, context.course.id)
+    ):
+        role = CourseRole.STUDENT
+    return CourseAccess(context, role)
 
 
 async def course_access(
