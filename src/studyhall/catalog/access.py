@@ -4,8 +4,10 @@ Two layers:
 
 - Loaders (`load_course`, `load_lesson`): a live (non-deleted) course or lesson with what
   permission checks need (`CourseContext`), and nothing decided yet.
-- The access rule (`resolve_course_access`): whether the caller may see the course *now* and,
-  if so, their role in it (`CourseAccess`): course staff, an enrolled student, or a viewer.
+- The access rule (`course_role`, applied to a loaded course by `resolve_course_access`):
+  whether the caller may see the course *now* and, if so, their role in it (`CourseAccess`):
+  course staff, an enrolled student, or a viewer. The catalog's hot reads apply `course_role`
+  to the Core row they read the course and the caller's enrollment into, in one statement.
   Everything that works inside a course (lessons, progress, quizzes, attempts, assignments,
   submissions, the roster, the gradebook) goes through it, directly (`course_access`,
   `lesson_access`) or through a resource's own loader built on them (assessment's

@@ -88,7 +88,7 @@ class Course(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
 
 
 # PostgreSQL only: GIN indexes for the catalog's text search and tags/skills filters. Their
-# expressions must stay identical to catalog.service.search_vector()/json_array_contains().
+# expressions must stay identical to catalog.queries.search_vector()/json_array_contains().
 _courses = cast(Table, Course.__table__)
 Index(
     "ix_courses_search",
