@@ -62,6 +62,7 @@ from studyhall.catalog.models import (
     Visibility,
 )
 from studyhall.catalog.policies import (
+    CourseFacts,
     audience_condition,
     audience_of,
     can_create_course,
@@ -212,7 +213,9 @@ async def find_course(session: AsyncSession, id_or_slug: str) -> Row[Any] | None
     return await fetch_one(session, statements.course_by_slug, {"slug": value})
 
 
-def require_visible(user: User | None, course: Any, instructor_ids: Sequence[uuid.UUID]) -> CourseRole:
+def require_visible(
+    user: User | None, course: CourseFacts, instructor_ids: Sequence[uuid.UUID]
+) -> CourseRole:
     """The caller's role in a course they may see; `course_not_found` otherwise."""
     role = course_role(user, course, instructor_ids, enrolled=False)
     if role is None:
