@@ -163,7 +163,7 @@ def _is_listed(user: Caller | None, course: asyncpg.Record) -> bool:
 
 
 def _course_card(course: asyncpg.Record, progress: tuple[int, int] | None) -> dict[str, Any]:
-    card = {key: course[key] for key in course.keys()}  # noqa: SIM118 (Record is not a Mapping)
+    card = {key: course[key] for key in course.keys() if key != "total"}  # noqa: SIM118 (Record is not a Mapping)
     for key in ("id", "owner_id", "organization_id"):
         card[key] = str(card[key]) if card[key] is not None else None
     for key in ("tags", "skills"):
@@ -236,13 +236,15 @@ async def catalog(request: Request) -> Response:
     if order is None:
         raise Problem(422, "validation_error")
     condition = " AND ".join(where)
+    count = f"SELECT count(*) FROM courses c WHERE {condition}"  # noqa: S608
     async with request.app.state.pool.acquire() as conn:
+        # The total rides along with the page (one statement), as StudyHall reads it.
         courses = await conn.fetch(
-            f"SELECT {COURSE_COLUMNS} FROM courses c WHERE {condition} ORDER BY {order} "  # noqa: S608
-            f"LIMIT {limit} OFFSET {offset}",
+            f"SELECT {COURSE_COLUMNS}, ({count}) AS total FROM courses c WHERE {condition} "  # noqa: S608
+            f"ORDER BY {order} LIMIT {limit} OFFSET {offset}",
             *args,
         )
-        total = await conn.fetchval(f"SELECT count(*) FROM courses c WHERE {condition}", *args)  # noqa: S608
+        total = courses[0]["total"] if courses else (await conn.fetchval(count, *args) if offset else 0)
         items = await _cards(conn, user, list(courses))
     return _json({"items": items, "total": total, "limit": limit, "offset": offset})
 

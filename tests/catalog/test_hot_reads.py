@@ -1,6 +1,6 @@
 """The catalog's hot reads are a fixed, small number of statements, whatever the size of what
 they show: the lesson page is one statement after the caller's, a course detail three (four
-for an enrolled student), a catalog page two (three for a signed-in caller); from the cache,
+for an enrolled student), a catalog page one (two for a signed-in caller); from the cache,
 none but the caller's own."""
 
 from __future__ import annotations
@@ -84,8 +84,16 @@ async def test_catalog_page_statements(app: FastAPI, client: httpx.AsyncClient) 
     for _ in range(3):
         await create_course(app, teacher, lessons=1)
     student = await create_user(app)
-    assert await selects(app, client, f"{API}/courses", {}) == 2  # total, page
-    assert await selects(app, client, f"{API}/courses", student.headers) == 4  # + the caller, their flags
+    assert await selects(app, client, f"{API}/courses", {}) == 1  # the page, carrying the total
+    assert await selects(app, client, f"{API}/courses", student.headers) == 3  # + the caller, their flags
+    page = (await client.get(f"{API}/courses", params={"limit": 2, "offset": 1})).json()
+    assert (len(page["items"]), page["total"]) == (2, 3)
+    # Past the last page no row carries the total: a second statement counts.
+    assert await selects(app, client, f"{API}/courses?offset=3", {}) == 2
+    past = (await client.get(f"{API}/courses", params={"offset": 3})).json()
+    assert (past["items"], past["total"], past["offset"]) == ([], 3, 3)
+    empty = (await client.get(f"{API}/courses", params={"level": "advanced"})).json()
+    assert (empty["items"], empty["total"]) == ([], 0)
 
 
 async def test_a_cached_page_costs_only_the_callers_statements(database_url: str, tmp_path: Path) -> None:

@@ -52,18 +52,27 @@ def etag_of(body: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PageEntry:
-    """A catalog page's body and the ids of its courses (whose flags a signed-in caller needs)."""
+    """A catalog page's body and the ids of its courses (whose flags a signed-in caller needs;
+    kept as hex until then: anonymous callers never need them)."""
 
-    course_ids: list[uuid.UUID]
+    course_hex_ids: bytes
     body: bytes
 
+    @classmethod
+    def of(cls, course_ids: list[uuid.UUID], body: bytes) -> PageEntry:
+        return cls(b",".join(course_id.hex.encode() for course_id in course_ids), body)
+
+    @property
+    def course_ids(self) -> list[uuid.UUID]:
+        return [uuid.UUID(hex=item.decode()) for item in self.course_hex_ids.split(b",") if item]
+
     def encode(self) -> bytes:
-        return b",".join(course_id.hex.encode() for course_id in self.course_ids) + b"\n" + self.body
+        return self.course_hex_ids + b"\n" + self.body
 
     @classmethod
     def decode(cls, data: bytes) -> PageEntry:
         ids, _, body = data.partition(b"\n")
-        return cls([uuid.UUID(hex=item.decode()) for item in ids.split(b",") if item], body)
+        return cls(ids, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,8 @@ class CourseFactsEntry:
     status: str
     visibility: str
     instructor_ids: list[uuid.UUID]
-    lesson_ids: list[uuid.UUID]
+    #: The outline's lessons (as strings until an enrolled caller's overlay needs them).
+    lesson_ids: list[str]
     lesson_count: int
     deleted_at: None = None
 
@@ -116,7 +126,7 @@ class CourseEntry:
             status=header["status"],
             visibility=header["visibility"],
             instructor_ids=[uuid.UUID(item) for item in header["instructor_ids"]],
-            lesson_ids=[uuid.UUID(item) for item in header["lesson_ids"]],
+            lesson_ids=header["lesson_ids"],
             lesson_count=header["lesson_count"],
         )
         return cls(facts, body, header["etag"])

@@ -221,7 +221,10 @@ class CatalogQuery:
 
 @dataclass(frozen=True, slots=True)
 class CatalogStatements:
+    #: A page of course cards, each row also carrying the `total` of the whole listing (an
+    #: uncorrelated subquery the database evaluates once): one statement for page and total.
     page: Select[Any]
+    #: The total alone, for a page past the end (no row to carry it).
     count: Select[Any]
 
 
@@ -268,14 +271,14 @@ def _kept_catalog_statements(dialect: str, audience: Audience, shape: _Shape) ->
 
 def _catalog_statements(dialect: str, listed: ColumnElement[Any], shape: _Shape) -> CatalogStatements:
     conditions = [courses.c.deleted_at.is_(None), listed, *_filter_conditions(dialect, shape)]
+    count = select(func.count()).select_from(courses).where(*conditions)
     page = (
-        select(*_card_columns(dialect))
+        select(*_card_columns(dialect), count.correlate(None).scalar_subquery().label("total"))
         .where(*conditions)
         .order_by(*_ORDER[shape.sort])
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
     )
-    count = select(func.count()).select_from(courses).where(*conditions)
     return CatalogStatements(page=page, count=count)
 
 

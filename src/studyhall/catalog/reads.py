@@ -8,6 +8,7 @@ they are; only the courses a caller is enrolled in are changed for them. See
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,8 +49,10 @@ async def catalog_page(
         progress = await service.caller_progress(session, user, [row.id for row in rows])
         return JSONBody(presenters.course_page(rows, total, params, progress).model_dump_json().encode())
     shared = await _shared_page(session, user, query, params)
+    if user is None:
+        return JSONBody(shared.body)
     progress = await service.caller_progress(session, user, shared.course_ids)
-    if not progress:
+    if not progress:  # enrolled in none of these courses: the shared page is theirs too
         return JSONBody(shared.body)
     page = Page[CourseRead].model_validate_json(shared.body)
     for item in page.items:
@@ -67,7 +70,7 @@ async def _shared_page(
         return PageEntry.decode(found.value)
     rows, total = await service.list_catalog(session, user, query, params)
     body = presenters.course_page(rows, total, params, {}).model_dump_json().encode()
-    entry = PageEntry([row.id for row in rows], body)
+    entry = PageEntry.of([row.id for row in rows], body)
     await cache.store(NAMESPACE, key, entry.encode(), found.generation)
     return entry
 
@@ -83,7 +86,7 @@ async def course_detail(session: AsyncSession, user: User | None, id_or_slug: st
     if completed is None:  # not enrolled: nothing of the caller's own
         return JSONBody(shared.body, shared.etag)
     detail = CourseDetail.model_validate_json(shared.body)
-    current = set(course.lesson_ids)
+    current = {uuid.UUID(lesson_id) for lesson_id in course.lesson_ids}
     _set_flags(detail, CourseProgress(len(completed & current), course.lesson_count))
     for lesson in detail.lessons:
         lesson.is_completed = lesson.id in completed
@@ -110,7 +113,7 @@ async def _shared_course(session: AsyncSession, id_or_slug: str) -> CourseEntry 
         status=row.status,
         visibility=row.visibility,
         instructor_ids=list(row.instructor_ids),
-        lesson_ids=[lesson.id for lesson in lessons],
+        lesson_ids=[str(lesson.id) for lesson in lessons],
         lesson_count=row.lesson_count,
     )
     entry = CourseEntry(facts, body, etag_of(body))
