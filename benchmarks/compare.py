@@ -54,6 +54,8 @@ RESET_PROGRESS = (
 class HotScenario:
     scenario: Scenario
     writes: bool = False
+    #: Served from StudyHall's response cache when warm: also measured with the cache off.
+    cached: bool = False
 
 
 def hot_scenarios(learning: LearningSeed, catalog: CatalogData) -> list[HotScenario]:
@@ -79,10 +81,16 @@ def hot_scenarios(learning: LearningSeed, catalog: CatalogData) -> list[HotScena
     )
     return [
         HotScenario(
-            Scenario("catalog_page_student", "GET", f"{API}/courses?limit=20&level=intermediate", student)
+            Scenario("catalog_page_student", "GET", f"{API}/courses?limit=20&level=intermediate", student),
+            cached=True,
         ),
-        HotScenario(Scenario("catalog_page_anonymous", "GET", f"{API}/courses?limit=20&level=intermediate")),
-        HotScenario(Scenario("course_detail", "GET", f"{API}/courses/{catalog.detail_slug}", student)),
+        HotScenario(
+            Scenario("catalog_page_anonymous", "GET", f"{API}/courses?limit=20&level=intermediate"),
+            cached=True,
+        ),
+        HotScenario(
+            Scenario("course_detail", "GET", f"{API}/courses/{catalog.detail_slug}", student), cached=True
+        ),
         HotScenario(
             Scenario(
                 "lesson_page",
@@ -150,15 +158,15 @@ async def reset_progress(url: str) -> None:
 def row(name: str, ours: Measurement, reference: Measurement) -> str:
     ratio = ours.rps / reference.rps if reference.rps else float("nan")
     return (
-        f"{name:<24} {ours.rps:>8.0f} {ours.p50:>7.1f} {ours.p99:>7.1f} {ours.errors:>5}   "
+        f"{name:<34} {ours.rps:>8.0f} {ours.p50:>7.1f} {ours.p99:>7.1f} {ours.errors:>5}   "
         f"{reference.rps:>8.0f} {reference.p50:>7.1f} {reference.p99:>7.1f} {reference.errors:>5}   "
         f"{ratio:>5.2f}"
     )
 
 
 HEADER = (
-    f"{'':<24} {'StudyHall':^30}   {'raw reference':^30}\n"
-    f"{'endpoint':<24} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'err':>5}   "
+    f"{'':<34} {'StudyHall':^30}   {'raw reference':^30}\n"
+    f"{'endpoint':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'err':>5}   "
     f"{'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'err':>5}   {'ratio':>5}"
 )
 
@@ -174,23 +182,34 @@ async def compare(args: argparse.Namespace) -> None:
         scenarios = [
             s for s in hot_scenarios(learning, catalog) if not args.only or s.scenario.name in args.only
         ]
-        with serving(url, data_dir) as ours_url, serving_reference(url) as reference_url:
+        with (
+            serving(url, data_dir) as ours_url,
+            serving(url, data_dir, {"CACHE_TTL_SECONDS": "0"}) as uncached_url,
+            serving_reference(url) as reference_url,
+        ):
             print(
                 f"{args.courses} courses, {args.enrollments} enrolled; one process each; "
-                f"concurrency {args.concurrency}, {args.duration:.0f} s per run\n{HEADER}",
+                f"concurrency {args.concurrency}, {args.duration:.0f} s per run\n"
+                "StudyHall's cache is warm (a hit per request) unless the row says (no cache): "
+                "CACHE_TTL_SECONDS=0, a miss per request\n"
+                f"{HEADER}",
                 flush=True,
             )
             for hot in scenarios:
-                results = []
-                for base_url in (ours_url, reference_url):
-                    if hot.writes:
-                        await reset_progress(url)
-                    results.append(
-                        await measure_scenario(
-                            hot.scenario, base_url, concurrency=args.concurrency, duration=args.duration
+                runs = [(hot.scenario.name, ours_url)]
+                if hot.cached:
+                    runs.append((f"{hot.scenario.name} (no cache)", uncached_url))
+                for name, studyhall_url in runs:
+                    results = []
+                    for base_url in (studyhall_url, reference_url):
+                        if hot.writes:
+                            await reset_progress(url)
+                        results.append(
+                            await measure_scenario(
+                                hot.scenario, base_url, concurrency=args.concurrency, duration=args.duration
+                            )
                         )
-                    )
-                print(row(hot.scenario.name, *results), flush=True)
+                    print(row(name, *results), flush=True)
     finally:
         server.remove()
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from benchmarks.sessions import mint_token, session_rows
+from studyhall import demo_content
 from studyhall.catalog.models import Course, Lesson
+from studyhall.catalog.rendering import render_markdown
 from studyhall.config import Settings
 from studyhall.core.clock import utcnow
 from studyhall.core.security import security_from_settings
@@ -26,6 +29,10 @@ if TYPE_CHECKING:
 
 BENCH_SECRET = "benchmark-secret-key-0123456789abcdef-0123456789"  # noqa: S105 (throwaway server)
 API = "/api/v1"
+#: A real lesson page (about 2 KB of Markdown, from the demo school) as every lesson's content.
+LESSON_MARKDOWN = (
+    Path(demo_content.__file__).parent / "statistics-without-tears" / "averages-and-spread.md"
+).read_text()
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ async def seed_learning(
                         "title": f"Lesson {n + 1}",
                         "type": "video" if n == 0 else "text",
                         "position": n,
+                        "content": LESSON_MARKDOWN,
+                        "content_html": render_markdown(LESSON_MARKDOWN),
                     }
                     for n, lid in enumerate(lesson_ids)
                 ],

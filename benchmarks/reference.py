@@ -32,18 +32,20 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from studyhall.catalog.rendering import render_markdown
 from studyhall.core.security import InvalidToken, TokenCodec
 
 VIDEO_COMPLETION_RATIO = 0.9
 ACTIVITY_RESOLUTION = timedelta(seconds=60)
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
+#: A course card with its co-instructors aggregated in the same statement, as StudyHall reads it.
 COURSE_COLUMNS = (
     "c.id, c.slug, c.title, c.subtitle, c.description, c.category, c.tags, c.level, c.language, "
     "c.duration_minutes, c.price_cents, c.currency, c.visibility, c.status, c.organization_id, "
     "c.owner_id, c.skills, c.certificate_enabled, c.created_at, c.updated_at, c.published_at, "
-    "c.lesson_count, c.enrollment_count"
+    "c.lesson_count, c.enrollment_count, "
+    "array((SELECT ci.user_id FROM course_instructors ci WHERE ci.course_id = c.id "
+    "ORDER BY ci.added_at, ci.user_id)) AS instructor_ids"
 )
 SORTS = {
     "newest": "c.published_at DESC, c.id DESC",
@@ -160,25 +162,27 @@ def _is_listed(user: Caller | None, course: asyncpg.Record) -> bool:
     )
 
 
-def _course_card(
-    course: asyncpg.Record, instructor_ids: list[uuid.UUID], progress: tuple[int, int] | None
-) -> dict[str, Any]:
-    card = {key: course[key] for key in course.keys()}  # noqa: SIM118 (Record is not a Mapping)
+def _course_card(course: asyncpg.Record, progress: tuple[int, int] | None) -> dict[str, Any]:
+    card = {key: course[key] for key in course.keys() if key != "total"}  # noqa: SIM118 (Record is not a Mapping)
     for key in ("id", "owner_id", "organization_id"):
         card[key] = str(card[key]) if card[key] is not None else None
     for key in ("tags", "skills"):
         card[key] = json.loads(card[key]) if isinstance(card[key], str) else card[key]
     for key in ("created_at", "updated_at", "published_at"):
         card[key] = _iso(card[key])
-    card["instructor_ids"] = [str(i) for i in instructor_ids]
+    card["instructor_ids"] = [str(i) for i in course["instructor_ids"]]
     card["is_enrolled"] = progress is not None
-    card["progress_percent"] = (
-        round(100 * progress[0] / progress[1], 2) if progress and progress[1] else (0.0 if progress else None)
-    )
+    card["progress_percent"] = _percent(progress)
     return card
 
 
-INSTRUCTORS = "SELECT course_id, user_id FROM course_instructors WHERE course_id = ANY($1::uuid[])"
+def _percent(progress: tuple[int, int] | None) -> float | None:
+    """(done, total) as StudyHall shows it; None when not enrolled."""
+    if progress is None:
+        return None
+    return round(100 * min(progress[0], progress[1]) / progress[1], 2) if progress[1] else 0.0
+
+
 PROGRESS = """
 SELECT e.course_id, c.lesson_count,
        (SELECT count(*) FROM lesson_completions lc JOIN lessons l ON l.id = lc.lesson_id
@@ -192,13 +196,10 @@ async def _cards(
     conn: asyncpg.Connection, user: Caller | None, courses: list[asyncpg.Record]
 ) -> list[dict[str, Any]]:
     ids = [course["id"] for course in courses]
-    instructors: dict[uuid.UUID, list[uuid.UUID]] = {course_id: [] for course_id in ids}
-    for course_id, user_id in await conn.fetch(INSTRUCTORS, ids):
-        instructors[course_id].append(user_id)
     progress = {}
-    if user is not None:
+    if user is not None and ids:
         progress = {row[0]: (row[2], row[1]) for row in await conn.fetch(PROGRESS, user.id, ids)}
-    return [_course_card(c, instructors[c["id"]], progress.get(c["id"])) for c in courses]
+    return [_course_card(c, progress.get(c["id"])) for c in courses]
 
 
 def _page(request: Request) -> tuple[int, int]:
@@ -220,7 +221,7 @@ async def catalog(request: Request) -> Response:
         raise Problem(501, "not_implemented")
     where = ["c.deleted_at IS NULL", "c.status = 'published'"]
     args: list[Any] = []
-    if user is None:
+    if user is None or (user.role != "admin" and user.organization_id is None):
         where.append("c.visibility = 'public'")
     elif user.role != "admin":
         args.append(user.organization_id)
@@ -235,15 +236,24 @@ async def catalog(request: Request) -> Response:
     if order is None:
         raise Problem(422, "validation_error")
     condition = " AND ".join(where)
+    count = f"SELECT count(*) FROM courses c WHERE {condition}"  # noqa: S608
     async with request.app.state.pool.acquire() as conn:
+        # The total rides along with the page (one statement), as StudyHall reads it.
         courses = await conn.fetch(
-            f"SELECT {COURSE_COLUMNS} FROM courses c WHERE {condition} ORDER BY {order} "  # noqa: S608
-            f"LIMIT {limit} OFFSET {offset}",
+            f"SELECT {COURSE_COLUMNS}, ({count}) AS total FROM courses c WHERE {condition} "  # noqa: S608
+            f"ORDER BY {order} LIMIT {limit} OFFSET {offset}",
             *args,
         )
-        total = await conn.fetchval(f"SELECT count(*) FROM courses c WHERE {condition}", *args)  # noqa: S608
+        total = courses[0]["total"] if courses else (await conn.fetchval(count, *args) if offset else 0)
         items = await _cards(conn, user, list(courses))
     return _json({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+COURSE_COMPLETIONS = """
+SELECT e.id, lc.lesson_id FROM enrollments e
+LEFT JOIN lesson_completions lc ON lc.user_id = e.user_id AND lc.course_id = e.course_id
+WHERE e.user_id = $1 AND e.course_id = $2 AND e.status = 'active'
+"""
 
 
 async def course_detail(request: Request) -> Response:
@@ -255,28 +265,30 @@ async def course_detail(request: Request) -> Response:
         where, value = "c.slug = $1", key.lower()  # type: ignore[assignment]
     async with request.app.state.pool.acquire() as conn:
         course = await conn.fetchrow(
-            f"SELECT {COURSE_COLUMNS} FROM courses c WHERE {where} AND c.deleted_at IS NULL",  # noqa: S608
+            f"SELECT {COURSE_COLUMNS}, c.deleted_at FROM courses c "  # noqa: S608
+            f"WHERE c.deleted_at IS NULL AND {where}",
             value,
         )
         if course is None:
             raise Problem(404, "course_not_found")
-        card = (await _cards(conn, user, [course]))[0]
-        instructor_ids = [uuid.UUID(i) for i in card["instructor_ids"]]
-        if not (_is_listed(user, course) or _is_staff(user, course, instructor_ids)):
-            raise Problem(404, "course_not_found")
         modules = await conn.fetch(
             "SELECT id, course_id, title, description, position, created_at, updated_at FROM modules "
-            "WHERE course_id = $1 AND deleted_at IS NULL ORDER BY position, id",
+            "WHERE course_id = $1 AND deleted_at IS NULL ORDER BY position, created_at, id",
             course["id"],
         )
         lessons = await conn.fetch(
-            "SELECT l.id, l.module_id, l.title, l.type, l.position, l.duration_minutes, l.is_preview, "
-            "lc.lesson_id IS NOT NULL AS done FROM lessons l LEFT JOIN lesson_completions lc "
-            "ON lc.lesson_id = l.id AND lc.user_id = $2 "
-            "WHERE l.course_id = $1 AND l.deleted_at IS NULL ORDER BY l.position, l.id",
+            "SELECT id, module_id, title, type, position, duration_minutes, is_preview FROM lessons "
+            "WHERE course_id = $1 AND deleted_at IS NULL ORDER BY position, created_at, id",
             course["id"],
-            user.id if user is not None and card["is_enrolled"] else None,
         )
+        if not (_is_listed(user, course) or _is_staff(user, course, course["instructor_ids"])):
+            raise Problem(404, "course_not_found")
+        enrollment = await conn.fetch(COURSE_COMPLETIONS, user.id, course["id"]) if user is not None else []
+    completed = {row["lesson_id"] for row in enrollment if row["lesson_id"] is not None}
+    current = {row["id"] for row in lessons}
+    progress = (len(completed & current), course["lesson_count"]) if enrollment else None
+    card = _course_card(course, progress)
+    del card["deleted_at"]
     card["modules"] = [
         {
             "id": str(m["id"]),
@@ -298,7 +310,7 @@ async def course_detail(request: Request) -> Response:
             "order": row["position"],
             "duration_minutes": row["duration_minutes"],
             "is_preview": row["is_preview"],
-            "is_completed": row["done"],
+            "is_completed": row["id"] in completed,
         }
         for row in lessons
     ]
@@ -308,7 +320,8 @@ async def course_detail(request: Request) -> Response:
 # -- lessons -----------------------------------------------------------------------------
 
 LESSON_ACCESS = """
-SELECT l.id, l.course_id, l.module_id, l.title, l.type, l.position, l.content, l.duration_minutes,
+SELECT l.id, l.course_id, l.module_id, l.title, l.type, l.position, l.content, l.content_html,
+       l.duration_minutes,
        l.is_preview, l.version, l.extra, l.created_at, l.updated_at,
        c.status, c.visibility, c.organization_id, c.owner_id,
        ARRAY(SELECT ci.user_id FROM course_instructors ci WHERE ci.course_id = c.id) AS instructor_ids,
@@ -349,7 +362,7 @@ async def lesson_page(request: Request) -> Response:
             "type": row["type"],
             "order": row["position"],
             "content": row["content"],
-            "content_html": render_markdown(row["content"]),
+            "content_html": row["content_html"],
             "duration_minutes": row["duration_minutes"],
             "is_preview": row["is_preview"],
             "version": row["version"],

@@ -250,7 +250,8 @@ async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
 
     from benchmarks.sessions import mint_token, session_rows
     from studyhall.catalog.models import Course, Lesson
-    from studyhall.catalog.service import CatalogQuery, catalog_statement
+    from studyhall.catalog.policies import PUBLIC
+    from studyhall.catalog.queries import CatalogQuery, catalog_statements
     from studyhall.core.security import TokenCodec
     from studyhall.identity.models import AuthSession, User
     from studyhall.learning.models import Enrollment
@@ -334,6 +335,7 @@ async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
                     "title": f"Lesson {p}",
                     "type": "text",
                     "content": "# Lesson",
+                    "content_html": "<h1>Lesson</h1>\n",
                     "duration_minutes": 5,
                     "is_preview": p == 0,
                     "position": p,
@@ -375,10 +377,10 @@ async def seed_catalog(url: str, courses: int, enrollments: int) -> CatalogData:
             CatalogQuery(tag="python"),
             CatalogQuery(q="python"),
         ):
-            statement = catalog_statement("postgresql", None, query)
+            statements, values = catalog_statements("postgresql", PUBLIC, query)
             for shown in (
-                statement.limit(20),
-                select(func.count()).select_from(statement.order_by(None).subquery()),
+                statements.page.params(values, limit=20, offset=0),
+                statements.count.params(values),
             ):
                 compiled = shown.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
                 plan.append(f"-- {query}")
@@ -474,7 +476,9 @@ async def measure(scenario: Scenario, base_url: str, *, concurrency: int, durati
     return (await measure_scenario(scenario, base_url, concurrency=concurrency, duration=duration)).line()
 
 
-def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def boot_server(
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -486,6 +490,7 @@ def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[byt
         # Limits stay on (their cost is part of the figures) but never trip here.
         "RATE_LIMIT_LOGIN": "1000000/minute",
         "RATE_LIMIT_REGISTER": "1000000/minute",
+        **(settings or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "studyhall.cli", "serve", "--port", str(port), "--no-migrate"],
@@ -497,9 +502,10 @@ def boot_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[byt
 
 
 @contextlib.contextmanager
-def serving(database_url: str, data_dir: Path) -> Iterator[str]:
-    """`studyhall serve` on the database for the duration of the block; yields its base URL."""
-    process, base_url = boot_server(database_url, data_dir)
+def serving(database_url: str, data_dir: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+    """`studyhall serve` on the database for the duration of the block (with these extra
+    settings, as environment variables); yields its base URL."""
+    process, base_url = boot_server(database_url, data_dir, settings)
     try:
         yield base_url
     finally:

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None
     seed_demo: SeedDemo = SeedDemo.AUTO
     redis_url: str | None = None
+    #: How long a cached catalog page or course outline may be served (the most enrollment
+    #: counts may lag); 0 turns the cache off. Writes invalidate it at once.
+    cache_ttl_seconds: float = Field(5.0, ge=0, le=3600)
+    #: Entries of the in-process cache (used when `REDIS_URL` is unset), per process.
+    cache_max_entries: int = Field(2000, ge=1)
     broker_url: str | None = None
     storage_url: str | None = None
     smtp_url: str | None = Field(None, repr=False)

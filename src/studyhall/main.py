@@ -18,7 +18,7 @@ from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.config import Settings
 from studyhall.core.body_limit import BodyLimitMiddleware
-from studyhall.core.cache import redis_pool, redis_probe
+from studyhall.core.cache import CACHE_INFO_KEY, redis_pool, redis_probe, response_cache
 from studyhall.core.db import Database
 from studyhall.core.error_docs import router as error_docs_router
 from studyhall.core.errors import install_error_handlers
@@ -59,6 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dispatcher = _create_dispatcher(settings, database, metrics)
     database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
     redis = redis_pool(settings.redis_url) if settings.redis_url else None
+    cache = response_cache(
+        ttl=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries, redis=redis
+    )
+    database.provide(CACHE_INFO_KEY, cache)
+    database.after_commit.append(cache.after_commit)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await dispatcher.stop()
+            await cache.aclose()
             await database.dispose()
             if redis is not None:
                 await redis.aclose()
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.metrics = metrics
+    app.state.cache = cache
     app.state.dispatcher = dispatcher
     app.state.health = _create_health_checker(settings, database, redis)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
@@ -95,12 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_openapi(app)
     _install_middleware(app, settings, metrics)
     _import_domain_errors()
+    # A request is matched against the routes in this order, one by one (a few microseconds
+    # each): the routers of the hot paths (lesson complete and heartbeat; catalog, course and
+    # lesson pages; /auth/me) come first.
+    app.include_router(learning_router, prefix=API_PREFIX)
+    app.include_router(catalog_router, prefix=API_PREFIX)
+    app.include_router(identity_router, prefix=API_PREFIX)
+    app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(service_router)
     app.include_router(error_docs_router)
-    app.include_router(learning_router, prefix=API_PREFIX)
-    app.include_router(assessment_router, prefix=API_PREFIX)
-    app.include_router(identity_router, prefix=API_PREFIX)
-    app.include_router(catalog_router, prefix=API_PREFIX)
     return app
 
 

@@ -4,8 +4,10 @@ Two layers:
 
 - Loaders (`load_course`, `load_lesson`): a live (non-deleted) course or lesson with what
   permission checks need (`CourseContext`), and nothing decided yet.
-- The access rule (`resolve_course_access`): whether the caller may see the course *now* and,
-  if so, their role in it (`CourseAccess`): course staff, an enrolled student, or a viewer.
+- The access rule (`course_role`, applied to a loaded course by `resolve_course_access`):
+  whether the caller may see the course *now* and, if so, their role in it (`CourseAccess`):
+  course staff, an enrolled student, or a viewer. The catalog's hot reads apply `course_role`
+  to the Core row they read the course and the caller's enrollment into, in one statement.
   Everything that works inside a course (lessons, progress, quizzes, attempts, assignments,
   submissions, the roster, the gradebook) goes through it, directly (`course_access`,
   `lesson_access`) or through a resource's own loader built on them (assessment's
@@ -23,6 +25,7 @@ in `catalog.service`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -32,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff, NotEnrolled
 from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
-from studyhall.catalog.policies import can_view_course, is_course_staff
+from studyhall.catalog.policies import CourseFacts, can_view_course, is_course_staff
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
 from studyhall.learning.service import is_actively_enrolled
@@ -224,19 +227,35 @@ class LessonAccess:
         return LessonContext(self.lesson, self.course.context)
 
 
+def course_role(
+    user: User | None, course: CourseFacts, instructor_ids: Collection[uuid.UUID], *, enrolled: bool
+) -> CourseRole | None:
+    """The one rule: staff see their course whatever its status; anyone else must be able to
+    see it now (`can_view_course`), else None (the requested resource is their 404). Among
+    those, an active enrollment makes a student. Works on a loaded `Course` or on a Core row
+    of a hot read that fetched the enrollment along with the course."""
+    if is_course_staff(user, course, instructor_ids):
+        return CourseRole.STAFF
+    if not can_view_course(user, course, instructor_ids):
+        return None
+    return CourseRole.STUDENT if enrolled else CourseRole.VIEWER
+
+
 async def resolve_course_access(
     session: AsyncSession, user: User | None, context: CourseContext, not_found: DomainError
 ) -> CourseAccess:
-    """The one rule: staff see their course whatever its status; anyone else must be able to
-    see it now (`can_view_course`), else `not_found` (the requested resource's own 404).
-    Among those, an active enrollment (asked of learning) makes a student."""
-    if context.is_staff(user):
-        return CourseAccess(context, CourseRole.STAFF)
-    if not context.is_visible_to(user):
+    """`course_role` for a loaded course, asking learning about the enrollment only when it
+    decides anything (a visible course, a signed-in caller who does not run it)."""
+    role = course_role(user, context.course, context.instructor_ids, enrolled=False)
+    if role is None:
         raise not_found
-    if user is not None and await is_actively_enrolled(session, user.id, context.course.id):
-        return CourseAccess(context, CourseRole.STUDENT)
-    return CourseAccess(context, CourseRole.VIEWER)
+    if (
+        role is CourseRole.VIEWER
+        and user is not None
+        and await is_actively_enrolled(session, user.id, context.course.id)
+    ):
+        role = CourseRole.STUDENT
+    return CourseAccess(context, role)
 
 
 async def course_access(

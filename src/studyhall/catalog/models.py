@@ -7,9 +7,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from studyhall.catalog.rendering import render_markdown
 from studyhall.core.clock import utcnow
 from studyhall.core.db import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 
@@ -77,7 +89,7 @@ class Course(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
 
 
 # PostgreSQL only: GIN indexes for the catalog's text search and tags/skills filters. Their
-# expressions must stay identical to catalog.service.search_vector()/json_array_contains().
+# expressions must stay identical to catalog.queries.search_vector()/json_array_contains().
 _courses = cast(Table, Course.__table__)
 Index(
     "ix_courses_search",
@@ -132,8 +144,12 @@ class Lesson(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16))
-    #: Markdown as written by the author; rendered and sanitised on read.
+    #: Markdown as written by the author.
     content: Mapped[str] = mapped_column(Text, default="")
+    #: `content` rendered and sanitised (`catalog.rendering`), once per write instead of on
+    #: every read: setting `content` on a lesson sets it (see `_render_content` below);
+    #: SQL that writes `content` directly must write this too.
+    content_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     duration_minutes: Mapped[int] = mapped_column(default=0)
     is_preview: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Dense 0-based order among the course's current lessons (`order` in the API).
@@ -141,6 +157,11 @@ class Lesson(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     version: Mapped[int] = mapped_column(default=1)
     #: Type-specific settings (video asset ids, file ids, ...), owned by the domain of that type.
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@event.listens_for(Lesson.content, "set")
+def _render_content(lesson: Lesson, content: str | None, _old: object, _initiator: object) -> None:
+    lesson.content_html = render_markdown(content or "")
 
 
 class LessonVersion(UUIDPrimaryKey, Base):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
-from studyhall.catalog import service
-from studyhall.catalog.models import CourseLevel, CourseStatus
+from studyhall.catalog import presenters, reads, service
+from studyhall.catalog.cache import etag_of
+from studyhall.catalog.models import CourseLevel, CourseStatus, Lesson
+from studyhall.catalog.queries import CatalogQuery
 from studyhall.catalog.schemas import (
     CatalogSort,
     CourseCreate,
@@ -56,12 +57,17 @@ IfNoneMatch = Annotated[
 ]
 
 
-def _etag_response(body: bytes, if_none_match: str | None) -> Response:
+def _json(body: bytes) -> Response:
+    """A body the catalog serialised itself (validated once, in `catalog.presenters`)."""
+    return Response(body, media_type="application/json")
+
+
+def _etag_response(body: bytes, if_none_match: str | None, etag: str | None = None) -> Response:
     """The JSON body with a weak ETag of its bytes, or `304` when the client's is current.
 
     The body includes the caller's own flags, so one user's tag never matches another's view;
     `Cache-Control: private` keeps shared caches from storing it."""
-    etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+    etag = etag or etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
     if if_none_match is not None:
         offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
@@ -101,11 +107,12 @@ async def list_courses(
     course_status: Annotated[
         CourseStatus | None, Query(alias="status", description="Staff: only courses in this status")
     ] = None,
-) -> Page[CourseRead]:
+) -> Response:
     """Published courses visible to the caller (organization-only courses for its members),
     each with `lesson_count`, `enrollment_count` and the caller's `is_enrolled` and
-    `progress_percent`. Newest first by default."""
-    query = service.CatalogQuery(
+    `progress_percent`. Newest first by default. `enrollment_count` may lag a few seconds
+    (the catalog is cached; see the API docs)."""
+    query = CatalogQuery(
         q=q,
         category=category,
         level=level,
@@ -118,7 +125,7 @@ async def list_courses(
         mine=mine,
         status=course_status,
     )
-    return await service.list_catalog(session, user, query, page)
+    return _json((await reads.catalog_page(session, user, query, page)).body)
 
 
 @router.post(
@@ -132,7 +139,7 @@ async def create_course(session: SessionDep, user: CurrentUser, body: CourseCrea
     """Instructors, principals and admins. The caller becomes the owner; the course starts as
     a `draft` under a unique slug made from its title."""
     course = await service.create_course(session, user, body)
-    return await service.course_card(session, user, course)
+    return await _card(session, user, course.id)
 
 
 @router.get(
@@ -143,7 +150,9 @@ async def create_course(session: SessionDep, user: CurrentUser, body: CourseCrea
 )
 async def course_trash(session: SessionDep, user: StaffUser, page: PageParamsDep) -> Page[CourseRead]:
     """Soft-deleted courses the caller owns (principals: their organization's; admins: all)."""
-    return await service.list_trash(session, user, page)
+    rows, total = await service.list_trash(session, user, page)
+    progress = await service.caller_progress(session, user, [row.id for row in rows])
+    return presenters.course_page(rows, total, page, progress)
 
 
 @router.get(
@@ -159,8 +168,8 @@ async def get_course(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """By id or slug. Carries an `ETag`; send it back in `If-None-Match` to get `304`."""
-    detail = await service.course_detail(session, user, course_id)
-    return _etag_response(detail.model_dump_json().encode(), if_none_match)
+    detail = await reads.course_detail(session, user, course_id)
+    return _etag_response(detail.body, if_none_match, detail.etag)
 
 
 @router.patch(
@@ -174,7 +183,7 @@ async def update_course(
 ) -> CourseRead:
     """The owner, co-instructors, the organization's principal and admins."""
     course = await service.update_course(session, user, course_id, body)
-    return await service.course_card(session, user, course)
+    return await _card(session, user, course.id)
 
 
 @router.delete(
@@ -199,14 +208,20 @@ async def restore_course(session: SessionDep, user: CurrentUser, course_id: uuid
     """Brings back the course and exactly the modules and lessons its delete removed (not
     those deleted separately before). `409 not_deleted` when it is not deleted."""
     course = await service.restore_course(session, user, course_id)
-    return await service.course_card(session, user, course)
+    return await _card(session, user, course.id)
+
+
+async def _card(session: SessionDep, user: CurrentUser, course_id: uuid.UUID) -> CourseRead:
+    """The course as it stands after a change, with the caller's flags."""
+    row, progress = await service.course_card(session, user, course_id)
+    return presenters.course_read(row, progress)
 
 
 async def _transition(
     session: SessionDep, user: CurrentUser, course_id: uuid.UUID, to: CourseStatus
 ) -> CourseRead:
     course = await service.set_course_status(session, user, course_id, to)
-    return await service.course_card(session, user, course)
+    return await _card(session, user, course.id)
 
 
 @router.post(
@@ -258,7 +273,7 @@ async def add_instructor(
     """The owner, the organization's principal or an admin. The user must be an active
     instructor (`422 not_an_instructor`)."""
     course = await service.add_instructor(session, user, course_id, body.user_id)
-    return await service.course_card(session, user, course)
+    return await _card(session, user, course.id)
 
 
 @router.delete(
@@ -288,7 +303,7 @@ async def create_module(
     session: SessionDep, user: CurrentUser, course_id: uuid.UUID, body: ModuleCreate
 ) -> ModuleRead:
     """Course staff. Inserted at `order` (0-based), or appended."""
-    return service.module_read(await service.create_module(session, user, course_id, body))
+    return presenters.module_read(await service.create_module(session, user, course_id, body))
 
 
 @router.patch(
@@ -298,7 +313,7 @@ async def update_module(
     session: SessionDep, user: CurrentUser, module_id: uuid.UUID, body: ModuleUpdate
 ) -> ModuleRead:
     """Course staff. A new `order` moves the module; the others close up."""
-    return service.module_read(await service.update_module(session, user, module_id, body))
+    return presenters.module_read(await service.update_module(session, user, module_id, body))
 
 
 @router.delete(
@@ -320,7 +335,7 @@ async def delete_module(session: SessionDep, user: CurrentUser, module_id: uuid.
 )
 async def restore_module(session: SessionDep, user: CurrentUser, module_id: uuid.UUID) -> ModuleRead:
     """Course staff. Brings back the module and the lessons its delete removed."""
-    return service.module_read(await service.restore_module(session, user, module_id))
+    return presenters.module_read(await service.restore_module(session, user, module_id))
 
 
 # ---------------------------------------------------------------- lessons
@@ -339,7 +354,7 @@ async def create_lesson(
     """Course staff. Inserted at `order` (0-based, course-wide), or appended. Its content is
     version 1. `422 invalid_module` when `module_id` is not a module of this course."""
     lesson = await service.create_lesson(session, user, course_id, body)
-    return await service.lesson_read(session, user, lesson)
+    return await _lesson_read(session, user, lesson)
 
 
 #: A whole course outline fits in one page by default: its readers (the lesson sidebar) want it all.
@@ -364,7 +379,9 @@ async def lesson_outline(
     (`limit` 1-500, default 500: the whole outline of almost any course at once). Carries
     an `ETag`."""
     outline = await service.lesson_outline(session, user, course_id, page)
-    return _etag_response(outline.model_dump_json().encode(), if_none_match)
+    items = presenters.lesson_outline(outline.lessons, outline.completed)
+    body = Page[LessonOutline].of(items, outline.total, page).model_dump_json().encode()
+    return _etag_response(body, if_none_match)
 
 
 @router.put(
@@ -379,7 +396,7 @@ async def reorder_lessons(
     """Course staff. `lesson_ids` must be exactly the course's current lessons, each once
     (`422 invalid_lesson_order`)."""
     lessons = await service.reorder_lessons(session, user, course_id, body.lesson_ids)
-    return service.outline_of(lessons)
+    return presenters.lesson_outline(lessons)
 
 
 @router.get(
@@ -394,7 +411,14 @@ async def reorder_lessons(
 async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
     """Course staff and enrolled students; anyone who can see the course for preview lessons.
     `content` is the Markdown as written, `content_html` its sanitised rendering."""
-    return await service.get_lesson(session, user, lesson_id)
+    row = await service.get_lesson(session, user, lesson_id)
+    return presenters.lesson_read(row, is_completed=row.is_completed)
+
+
+async def _lesson_read(session: SessionDep, user: CurrentUser, lesson: Lesson) -> LessonRead:
+    """A lesson after a change, with the caller's `is_completed`."""
+    completed = await service.has_completed(session, user, lesson.id)
+    return presenters.lesson_read(lesson, is_completed=completed)
 
 
 @router.patch(
@@ -405,7 +429,7 @@ async def update_lesson(
 ) -> LessonRead:
     """Course staff. A changed `title` or `content` becomes a new version."""
     lesson = await service.update_lesson(session, user, lesson_id, body)
-    return await service.lesson_read(session, user, lesson)
+    return await _lesson_read(session, user, lesson)
 
 
 @router.delete(
@@ -431,7 +455,7 @@ async def delete_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.
 async def restore_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID) -> LessonRead:
     """Course staff."""
     lesson = await service.restore_lesson(session, user, lesson_id)
-    return await service.lesson_read(session, user, lesson)
+    return await _lesson_read(session, user, lesson)
 
 
 @router.get(
@@ -444,7 +468,8 @@ async def list_versions(
     session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, page: PageParamsDep
 ) -> Page[LessonVersionSummary]:
     """Course staff. Newest first."""
-    return await service.list_versions(session, user, lesson_id, page)
+    versions, total = await service.list_versions(session, user, lesson_id, page)
+    return Page[LessonVersionSummary].of([presenters.version_summary(v) for v in versions], total, page)
 
 
 VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number (1 = as created)")]
@@ -460,7 +485,7 @@ async def get_version(
     session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, number: VersionNumber
 ) -> LessonVersionRead:
     """Course staff. `404 version_not_found` when there is no such version."""
-    return await service.get_version(session, user, lesson_id, number)
+    return presenters.version_read(await service.get_version(session, user, lesson_id, number))
 
 
 @router.post(
@@ -474,4 +499,4 @@ async def restore_version(
 ) -> LessonRead:
     """Course staff. Version `number`'s title and content become current as a new version."""
     lesson = await service.restore_version(session, user, lesson_id, number)
-    return await service.lesson_read(session, user, lesson)
+    return await _lesson_read(session, user, lesson)

@@ -1,4 +1,12 @@
-"""Catalog services. Other domains use the loaders here to reach courses and lessons."""
+"""Catalog rules: who may list, read and change courses, modules, lessons and versions.
+
+Services take the session and the acting user, apply the rules and return what they read or
+changed: Core rows for the hot reads (see `catalog.queries`), entities for the authoring
+routes, `(items, total)` for lists. Routers turn them into schemas (`catalog.presenters`);
+the catalog page and course detail go through `catalog.reads`, which adds the cache.
+Every write that changes what the catalog shows calls `catalog_changed` (the cache).
+Other domains reach courses and lessons through `catalog.access`, not through this module.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +17,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Text,
-    and_,
-    cast,
-    delete,
-    exists,
-    func,
-    literal_column,
-    or_,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, Row, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import event_types
+from studyhall.catalog import queries
 from studyhall.catalog.access import (
     CourseContext,
     CourseRole,
     course_access,
+    course_role,
     is_live_in_course,
-    lesson_access,
     load_course,
     lock_course_item,
     locked,
     recount_lessons,
 )
+from studyhall.catalog.cache import catalog_changed
 from studyhall.catalog.errors import (
     AlreadyInstructor,
     CourseEmpty,
@@ -51,6 +47,7 @@ from studyhall.catalog.errors import (
     NotAnInstructor,
     NotCourseStaff,
     NotDeleted,
+    NotEnrolled,
     OrganizationForbidden,
     OrganizationRequired,
     ParentDeleted,
@@ -59,46 +56,38 @@ from studyhall.catalog.errors import (
 from studyhall.catalog.models import (
     Course,
     CourseInstructor,
-    CourseLevel,
     CourseStatus,
     Lesson,
-    LessonType,
     LessonVersion,
     Module,
     Visibility,
 )
 from studyhall.catalog.policies import (
+    CourseFacts,
+    audience_condition,
+    audience_of,
     can_create_course,
     can_delete_course,
-    can_view_course,
-    listed_condition,
     staff_condition,
 )
+from studyhall.catalog.queries import CatalogQuery, fetch_all, fetch_one, hot_reads
 from studyhall.catalog.rendering import render_markdown
 from studyhall.catalog.schemas import (
-    CatalogSort,
     CourseCreate,
-    CourseDetail,
-    CourseRead,
     CourseUpdate,
     LessonCreate,
-    LessonOutline,
-    LessonRead,
     LessonUpdate,
-    LessonVersionRead,
-    LessonVersionSummary,
     ModuleCreate,
-    ModuleRead,
     ModuleUpdate,
 )
-from studyhall.core.db import utcnow
+from studyhall.core.clock import utcnow
 from studyhall.core.errors import Unauthenticated
 from studyhall.core.events import emit
-from studyhall.core.pagination import Page, PageParams, fetch_page
+from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.errors import InsufficientRole
 from studyhall.identity.models import Role, User
 from studyhall.identity.policies import is_admin, is_principal, is_staff
-from studyhall.learning.service import completed_lesson_ids, progress_for_courses
+from studyhall.learning.service import CourseProgress, completed_lesson_ids
 
 _SLUG_MAX = 200
 
@@ -108,13 +97,6 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:_SLUG_MAX].rstrip("-") or "course"
-
-
-def _parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 async def _claim_slug(session: AsyncSession, course: Course, title: str) -> None:
@@ -180,303 +162,164 @@ def _require_owner_level(context: CourseContext, user: User) -> None:
 # ---------------------------------------------------------------- reading courses
 
 
-async def _instructors_by_course(
-    session: AsyncSession, course_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    result: dict[uuid.UUID, list[uuid.UUID]] = {course_id: [] for course_id in course_ids}
-    if not course_ids:
-        return result
-    rows = await session.execute(
-        select(CourseInstructor.course_id, CourseInstructor.user_id)
-        .where(CourseInstructor.course_id.in_(course_ids))
-        .order_by(CourseInstructor.added_at, CourseInstructor.user_id)
+async def list_catalog(
+    session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
+) -> tuple[list[Row[Any]], int]:
+    """One page of the catalog (course cards, `queries.CARD_COLUMNS` and `instructor_ids`)
+    and the total, in one statement whatever the page size (two past the last page)."""
+    dialect = queries.dialect_of(session)
+    if query.for_staff:
+        listed = _staff_listing(user, query)
+        statements, values = queries.catalog_statements(dialect, listed, query)
+    else:
+        statements, values = queries.catalog_statements(dialect, audience_of(user), query)
+    rows = await fetch_all(
+        session, statements.page, {**values, "limit": params.limit, "offset": params.offset}
     )
-    for course_id, user_id in rows.all():
-        result[course_id].append(user_id)
-    return result
+    if rows:
+        return rows, int(rows[0].total)
+    total = await fetch_one(session, statements.count, values) if params.offset else None
+    return rows, int(total[0]) if total is not None else 0
 
 
-def _course_fields(course: Course) -> dict[str, Any]:
+def _staff_listing(user: User | None, query: CatalogQuery) -> ColumnElement[bool]:
+    """`mine` (the courses I run, any status) or `status` (among those I may see): staff only."""
+    if user is None:
+        raise Unauthenticated("Sign in to use `mine` or `status`")
+    if not is_staff(user):
+        raise InsufficientRole("`mine` and `status` are for instructors, principals and admins")
+    if query.mine:
+        return staff_condition(user, all_for_admin=False)
+    return or_(audience_condition(audience_of(user)), staff_condition(user))
+
+
+async def caller_progress(
+    session: AsyncSession, user: User | None, course_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, CourseProgress]:
+    """The caller's progress in those of the courses they are actively enrolled in (the
+    `is_enrolled`/`progress_percent` flags of course cards), in one statement."""
+    if user is None or not course_ids:
+        return {}
+    statement = hot_reads(queries.dialect_of(session)).progress
+    rows = await fetch_all(session, statement, {"user_id": user.id, "course_ids": list(course_ids)})
     return {
-        "id": course.id,
-        "slug": course.slug,
-        "title": course.title,
-        "subtitle": course.subtitle,
-        "description": course.description,
-        "category": course.category,
-        "tags": list(course.tags or []),
-        "level": course.level,
-        "language": course.language,
-        "duration_minutes": course.duration_minutes,
-        "price_cents": course.price_cents,
-        "currency": course.currency,
-        "visibility": course.visibility,
-        "status": course.status,
-        "organization_id": course.organization_id,
-        "owner_id": course.owner_id,
-        "skills": list(course.skills or []),
-        "certificate_enabled": course.certificate_enabled,
-        "created_at": course.created_at,
-        "updated_at": course.updated_at,
-        "published_at": course.published_at,
-        "lesson_count": course.lesson_count,
-        "enrollment_count": course.enrollment_count,
+        row.course_id: CourseProgress(completed_lessons=int(row.done), total_lessons=int(row.lesson_count))
+        for row in rows
     }
 
 
-async def course_cards(
-    session: AsyncSession, user: User | None, courses: Sequence[Course]
-) -> list[CourseRead]:
-    """Courses as API objects, with instructors and the caller's flags loaded in bulk:
-    two queries whatever the number of courses."""
-    ids = [course.id for course in courses]
-    instructors = await _instructors_by_course(session, ids)
-    progress = await progress_for_courses(session, user.id, ids) if user is not None else {}
-    cards = []
-    for course in courses:
-        mine = progress.get(course.id)
-        cards.append(
-            CourseRead(
-                **_course_fields(course),
-                instructor_ids=instructors[course.id],
-                is_enrolled=mine is not None,
-                progress_percent=mine.progress_percent if mine is not None else None,
-            )
-        )
-    return cards
+async def find_course(session: AsyncSession, id_or_slug: str) -> Row[Any] | None:
+    """A live course's card (with `deleted_at`) by id or slug; visibility is the caller's check."""
+    kind, value = queries.course_lookup(id_or_slug)
+    statements = hot_reads(queries.dialect_of(session))
+    if kind == "id":
+        return await fetch_one(session, statements.course_by_id, {"course_id": value})
+    return await fetch_one(session, statements.course_by_slug, {"slug": value})
 
 
-async def course_card(session: AsyncSession, user: User | None, course: Course) -> CourseRead:
-    return (await course_cards(session, user, [course]))[0]
+def require_visible(
+    user: User | None, course: CourseFacts, instructor_ids: Sequence[uuid.UUID]
+) -> CourseRole:
+    """The caller's role in a course they may see; `course_not_found` otherwise."""
+    role = course_role(user, course, instructor_ids, enrolled=False)
+    if role is None:
+        raise CourseNotFound()
+    return role
 
 
-async def _find_course(session: AsyncSession, id_or_slug: str) -> Course | None:
-    course_id = _parse_uuid(id_or_slug)
-    key = Course.id == course_id if course_id is not None else Course.slug == id_or_slug.lower()
-    return await session.scalar(select(Course).where(key, Course.deleted_at.is_(None)))
+async def course_outline(
+    session: AsyncSession, course_id: uuid.UUID
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """A course's current modules and lessons, in order (the detail's outline)."""
+    statements = hot_reads(queries.dialect_of(session))
+    modules = await fetch_all(session, statements.modules, {"course_id": course_id})
+    lessons = await fetch_all(session, statements.outline, {"course_id": course_id})
+    return modules, lessons
 
 
-async def _completed_lesson_ids(
+async def completions_in_course(
     session: AsyncSession, user: User | None, course_id: uuid.UUID
-) -> set[uuid.UUID]:
+) -> set[uuid.UUID] | None:
+    """The lessons the caller completed in a course they are actively enrolled in; None when
+    they are not enrolled."""
     if user is None:
-        return set()
-    return await completed_lesson_ids(session, user.id, course_id=course_id)
+        return None
+    statement = hot_reads(queries.dialect_of(session)).course_completions
+    rows = await fetch_all(session, statement, {"user_id": user.id, "course_id": course_id})
+    if not rows:
+        return None
+    return {row.lesson_id for row in rows if row.lesson_id is not None}
 
 
-def _current_lessons_statement(course_id: uuid.UUID) -> Select[Lesson]:
-    return (
-        select(Lesson)
-        .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
-        .order_by(Lesson.position, Lesson.created_at, Lesson.id)
-    )
-
-
-async def _current_lessons(session: AsyncSession, course_id: uuid.UUID) -> list[Lesson]:
-    return list((await session.scalars(_current_lessons_statement(course_id))).all())
-
-
-async def _current_modules(session: AsyncSession, course_id: uuid.UUID) -> list[Module]:
-    rows = await session.scalars(
-        select(Module)
-        .where(Module.course_id == course_id, Module.deleted_at.is_(None))
-        .order_by(Module.position, Module.created_at, Module.id)
-    )
-    return list(rows.all())
-
-
-def module_read(module: Module) -> ModuleRead:
-    return ModuleRead(
-        id=module.id,
-        course_id=module.course_id,
-        title=module.title,
-        description=module.description,
-        order=module.position,
-        created_at=module.created_at,
-        updated_at=module.updated_at,
-    )
-
-
-def _outline(lessons: Sequence[Lesson], completed: set[uuid.UUID]) -> list[LessonOutline]:
-    return [
-        LessonOutline(
-            id=lesson.id,
-            module_id=lesson.module_id,
-            title=lesson.title,
-            type=LessonType(lesson.type),
-            order=lesson.position,
-            duration_minutes=lesson.duration_minutes,
-            is_preview=lesson.is_preview,
-            is_completed=lesson.id in completed,
-        )
-        for lesson in lessons
-    ]
-
-
-async def course_detail(session: AsyncSession, user: User | None, id_or_slug: str) -> CourseDetail:
-    course = await _find_course(session, id_or_slug)
-    if course is None:
+async def course_card(
+    session: AsyncSession, user: User | None, course_id: uuid.UUID
+) -> tuple[Row[Any], CourseProgress | None]:
+    """A course's card as it stands in this transaction and the caller's progress in it: what
+    the authoring routes answer after a change."""
+    statement = hot_reads(queries.dialect_of(session)).course_by_id
+    row = await fetch_one(session, statement, {"course_id": course_id})
+    if row is None:
         raise CourseNotFound()
-    card = await course_card(session, user, course)
-    if not can_view_course(user, course, frozenset(card.instructor_ids)):
-        raise CourseNotFound()
-    modules = await _current_modules(session, course.id)
-    lessons = await _current_lessons(session, course.id)
-    completed = await _completed_lesson_ids(session, user, course.id) if card.is_enrolled else set()
-    return CourseDetail(
-        **card.model_dump(),
-        modules=[module_read(module) for module in modules],
-        lessons=_outline(lessons, completed),
-    )
+    progress = await caller_progress(session, user, [course_id])
+    return row, progress.get(course_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OutlinePage:
+    lessons: list[Lesson]
+    total: int
+    completed: set[uuid.UUID]
 
 
 async def lesson_outline(
     session: AsyncSession, user: User | None, course_id: uuid.UUID, params: PageParams
-) -> Page[LessonOutline]:
+) -> OutlinePage:
     """Staff and enrolled students see every lesson; others who can see the course, the previews."""
     access = await course_access(session, user, course_id)
-    statement = _current_lessons_statement(course_id)
+    statement = queries.current_lessons_statement(course_id)
     completed: set[uuid.UUID] = set()
     if access.role is CourseRole.VIEWER:
         statement = statement.where(Lesson.is_preview)
-    else:
-        completed = await _completed_lesson_ids(session, user, course_id)
+    elif user is not None:
+        completed = await completed_lesson_ids(session, user.id, course_id=course_id)
     lessons, total = await fetch_page(session, statement, params)
-    return Page[LessonOutline].of(_outline(lessons, completed), total, params)
+    return OutlinePage(lessons, total, completed)
 
 
-# ---------------------------------------------------------------- the catalog
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogQuery:
-    q: str | None = None
-    category: str | None = None
-    level: CourseLevel | None = None
-    tag: str | None = None
-    skill: str | None = None
-    instructor_id: uuid.UUID | None = None
-    organization_id: uuid.UUID | None = None
-    free: bool | None = None
-    sort: CatalogSort = CatalogSort.NEWEST
-    mine: bool = False
-    status: CourseStatus | None = None
-
-
-def text_search_condition(dialect: str, q: str) -> ColumnElement[bool]:
-    """Course search over title, description and tags.
-
-    PostgreSQL: full-text search on the same expression as the GIN index
-    `ix_courses_search` (migration 0005). Elsewhere: every word must appear (LIKE)."""
-    if dialect == "postgresql":
-        # A materialized CTE: PostgreSQL finds the matches once through the GIN index instead
-        # of walking a sort index and computing every course's tsvector (EXPLAIN-checked).
-        matches = search_vector().bool_op("@@")(
-            func.websearch_to_tsquery(literal_column("'english'::regconfig"), q)
-        )
-        found = select(Course.id).where(matches).cte("search_matches").prefix_with("MATERIALIZED")
-        return Course.id.in_(select(found.c.id))
-    conditions = []
-    for word in q.lower().split()[:10]:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                func.lower(Course.title).like(pattern, escape="\\"),
-                func.lower(Course.description).like(pattern, escape="\\"),
-                func.lower(cast(Course.tags, Text)).like(pattern, escape="\\"),
-            )
-        )
-    return and_(*conditions) if conditions else true()
-
-
-def search_vector() -> ColumnElement[Any]:
-    """`to_tsvector('english', title || ' ' || description || ' ' || tags::text)`; keep it identical
-    to the expression of the index in migration 0005, or PostgreSQL will not use the index."""
-    space: ColumnElement[str] = literal_column("' '")
-    document = (
-        Course.title.op("||")(space)
-        .op("||")(Course.description)
-        .op("||")(space)
-        .op("||")(cast(Course.tags, Text))
+async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> Row[Any]:
+    """The lesson page, in one statement: staff and enrolled students read any lesson; anyone
+    who sees the course, its previews. The row carries the caller's `is_completed`."""
+    row = await fetch_one(
+        session,
+        hot_reads(queries.dialect_of(session)).lesson_page,
+        {"lesson_id": lesson_id, "user_id": user.id if user is not None else None},
     )
-    return func.to_tsvector(literal_column("'english'::regconfig"), document)
-
-
-def json_array_contains(dialect: str, column: Any, value: str) -> ColumnElement[bool]:
-    """`value` is an element of the JSON array `column` (indexed by GIN on PostgreSQL)."""
-    if dialect == "postgresql":
-        return cast(column, JSONB).contains(func.jsonb_build_array(value))
-    element = func.json_each(column).table_valued("value").alias("element")
-    return exists(select(1).select_from(element).where(element.c.value == value))
-
-
-def catalog_statement(dialect: str, user: User | None, query: CatalogQuery) -> Select[Any]:
-    if query.mine or query.status is not None:
+    role = course_role(user, row, row.instructor_ids, enrolled=row.enrolled) if row is not None else None
+    if row is None or role is None:
+        raise LessonNotFound()
+    if not row.is_preview and role is CourseRole.VIEWER:
         if user is None:
-            raise Unauthenticated("Sign in to use `mine` or `status`")
-        if not is_staff(user):
-            raise InsufficientRole("`mine` and `status` are for instructors, principals and admins")
-    statement = select(Course).where(Course.deleted_at.is_(None))
-    if query.mine:
-        assert user is not None
-        statement = statement.where(staff_condition(user, all_for_admin=False))
-    elif query.status is not None:
-        assert user is not None
-        statement = statement.where(or_(listed_condition(user), staff_condition(user)))
-    else:
-        statement = statement.where(listed_condition(user))
-    if query.status is not None:
-        statement = statement.where(Course.status == query.status)
-    search = query.q.strip() if query.q else ""
-    if search:
-        statement = statement.where(text_search_condition(dialect, search))
-    if query.category is not None:
-        statement = statement.where(Course.category == query.category)
-    if query.level is not None:
-        statement = statement.where(Course.level == query.level)
-    if query.tag is not None:
-        statement = statement.where(json_array_contains(dialect, Course.tags, query.tag.strip().lower()))
-    if query.skill is not None:
-        statement = statement.where(json_array_contains(dialect, Course.skills, query.skill.strip().lower()))
-    if query.instructor_id is not None:
-        co_taught = select(CourseInstructor.course_id).where(CourseInstructor.user_id == query.instructor_id)
-        statement = statement.where(or_(Course.owner_id == query.instructor_id, Course.id.in_(co_taught)))
-    if query.organization_id is not None:
-        statement = statement.where(Course.organization_id == query.organization_id)
-    if query.free is not None:
-        statement = statement.where(Course.price_cents == 0 if query.free else Course.price_cents > 0)
-    order: list[Any]
-    # Each order matches an index (status, key, id) read forwards or backwards.
-    if query.sort == CatalogSort.TITLE:
-        order = [Course.title, Course.id]
-    elif query.sort == CatalogSort.POPULAR:
-        order = [Course.enrollment_count.desc(), Course.id.desc()]
-    else:
-        order = [Course.published_at.desc(), Course.id.desc()]
-    return statement.order_by(*order)
+            raise Unauthenticated("Sign in and enroll to open this lesson")
+        raise NotEnrolled("Enroll in the course to open this lesson")
+    return row
 
 
-async def list_catalog(
-    session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
-) -> Page[CourseRead]:
-    """One page of the catalog in four queries at most, whatever the page size."""
-    statement = catalog_statement(session.get_bind().dialect.name, user, query)
-    courses, total = await fetch_page(session, statement, params)
-    return Page[CourseRead].of(await course_cards(session, user, courses), total, params)
+async def has_completed(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> bool:
+    return user is not None and bool(await completed_lesson_ids(session, user.id, lesson_id=lesson_id))
 
 
-async def list_trash(session: AsyncSession, user: User, params: PageParams) -> Page[CourseRead]:
+async def list_trash(session: AsyncSession, user: User, params: PageParams) -> tuple[list[Row[Any]], int]:
     """Deleted courses the caller may restore (owner, the organization's principal, admins)."""
-    statement = select(Course).where(Course.deleted_at.is_not(None))
+    courses = queries.courses.c
+    statement = queries.card_select(queries.dialect_of(session)).where(courses.deleted_at.is_not(None))
     if not is_admin(user):
-        conditions: list[ColumnElement[bool]] = [Course.owner_id == user.id]
+        conditions: list[ColumnElement[bool]] = [courses.owner_id == user.id]
         if is_principal(user) and user.organization_id is not None:
-            conditions.append(Course.organization_id == user.organization_id)
+            conditions.append(courses.organization_id == user.organization_id)
         statement = statement.where(or_(*conditions))
-    courses, total = await fetch_page(
-        session, statement.order_by(Course.deleted_at.desc(), Course.id), params
+    return await queries.fetch_rows_page(
+        session, statement.order_by(courses.deleted_at.desc(), courses.id), params
     )
-    return Page[CourseRead].of(await course_cards(session, user, courses), total, params)
 
 
 # ---------------------------------------------------------------- writing courses
@@ -495,7 +338,8 @@ async def create_course(session: AsyncSession, user: User, data: CourseCreate) -
         status=CourseStatus.DRAFT,
     )
     await _claim_slug(session, course, data.title)
-    emit(session, "course.created", {"course_id": course.id, "owner_id": user.id})
+    emit(session, event_types.COURSE_CREATED, {"course_id": course.id, "owner_id": user.id})
+    await catalog_changed(session)
     return course
 
 
@@ -514,6 +358,7 @@ async def update_course(
         setattr(course, key, value)
     course.updated_at = utcnow()
     await session.flush()
+    await catalog_changed(session)
     return course
 
 
@@ -530,14 +375,15 @@ async def set_course_status(
             course.published_at = utcnow()
         course.updated_at = utcnow()
         await session.flush()
-        emit(session, f"course.{_STATUS_EVENTS[status]}", {"course_id": course.id, "by": user.id})
+        emit(session, _STATUS_EVENTS[status], {"course_id": course.id, "by": user.id})
+        await catalog_changed(session)
     return course
 
 
 _STATUS_EVENTS = {
-    CourseStatus.PUBLISHED: "published",
-    CourseStatus.DRAFT: "unpublished",
-    CourseStatus.ARCHIVED: "archived",
+    CourseStatus.PUBLISHED: event_types.COURSE_PUBLISHED,
+    CourseStatus.DRAFT: event_types.COURSE_UNPUBLISHED,
+    CourseStatus.ARCHIVED: event_types.COURSE_ARCHIVED,
 }
 
 
@@ -560,7 +406,8 @@ async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID)
         .values(**stamp)
         .execution_options(synchronize_session=False)
     )
-    emit(session, "course.deleted", {"course_id": course_id, "by": user.id})
+    emit(session, event_types.COURSE_DELETED, {"course_id": course_id, "by": user.id})
+    await catalog_changed(session)
 
 
 async def restore_course(session: AsyncSession, user: User, course_id: uuid.UUID) -> Course:
@@ -587,7 +434,8 @@ async def restore_course(session: AsyncSession, user: User, course_id: uuid.UUID
     await session.flush()
     await recount_lessons(session, course_id)
     await session.refresh(course)
-    emit(session, "course.restored", {"course_id": course_id, "by": user.id})
+    emit(session, event_types.COURSE_RESTORED, {"course_id": course_id, "by": user.id})
+    await catalog_changed(session)
     return course
 
 
@@ -631,13 +479,15 @@ async def remove_instructor(
 
 
 async def _touch(session: AsyncSession, course_id: uuid.UUID) -> None:
-    """Bump `updated_at` (course ETags and caches key on it)."""
+    """A change of the course's content or staff: bump its `updated_at` (and so its detail's
+    ETag) and invalidate the catalog cache."""
     await session.execute(
         update(Course)
         .where(Course.id == course_id)
         .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    await catalog_changed(session)
 
 
 # ---------------------------------------------------------------- ordering
@@ -806,37 +656,6 @@ async def _check_module(session: AsyncSession, course_id: uuid.UUID, module_id: 
         raise InvalidModule()
 
 
-async def lesson_read(session: AsyncSession, user: User | None, lesson: Lesson) -> LessonRead:
-    completed = user is not None and bool(await completed_lesson_ids(session, user.id, lesson_id=lesson.id))
-    return LessonRead(
-        id=lesson.id,
-        course_id=lesson.course_id,
-        module_id=lesson.module_id,
-        title=lesson.title,
-        type=LessonType(lesson.type),
-        order=lesson.position,
-        content=lesson.content,
-        content_html=render_markdown(lesson.content),
-        duration_minutes=lesson.duration_minutes,
-        is_preview=lesson.is_preview,
-        version=lesson.version,
-        is_completed=completed,
-        extra=dict(lesson.extra or {}),
-        created_at=lesson.created_at,
-        updated_at=lesson.updated_at,
-    )
-
-
-async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> LessonRead:
-    """Staff and enrolled students read any lesson; anyone who sees the course, its previews."""
-    access = await lesson_access(session, user, lesson_id)
-    if not access.lesson.is_preview:
-        if user is None:
-            raise Unauthenticated("Sign in and enroll to open this lesson")
-        access.course.require_member("Enroll in the course to open this lesson")
-    return await lesson_read(session, user, access.lesson)
-
-
 async def create_lesson(
     session: AsyncSession, user: User, course_id: uuid.UUID, data: LessonCreate
 ) -> Lesson:
@@ -865,7 +684,7 @@ async def create_lesson(
     await _touch(session, course_id)
     await session.flush()
     await session.refresh(lesson)
-    emit(session, "lesson.created", {"lesson_id": lesson.id, "course_id": course_id})
+    emit(session, event_types.LESSON_CREATED, {"lesson_id": lesson.id, "course_id": course_id})
     return lesson
 
 
@@ -875,7 +694,13 @@ async def _new_version(session: AsyncSession, user: User, lesson: Lesson, title:
     number = await session.scalar(
         update(Lesson)
         .where(Lesson.id == lesson.id)
-        .values(version=Lesson.version + 1, title=title, content=content, updated_at=utcnow())
+        .values(
+            version=Lesson.version + 1,
+            title=title,
+            content=content,
+            content_html=render_markdown(content),
+            updated_at=utcnow(),
+        )
         .returning(Lesson.version)
         .execution_options(synchronize_session=False)
     )
@@ -915,7 +740,7 @@ async def reorder_lessons(
     session: AsyncSession, user: User, course_id: uuid.UUID, lesson_ids: Sequence[uuid.UUID]
 ) -> list[Lesson]:
     await staff_course(session, user, course_id, for_update=True)
-    lessons = await _current_lessons(session, course_id)
+    lessons = (await session.scalars(queries.current_lessons_statement(course_id))).all()
     current = {lesson.id: lesson.position for lesson in lessons}
     if len(lesson_ids) != len(set(lesson_ids)) or set(lesson_ids) != set(current):
         missing = len(set(current) - set(lesson_ids))
@@ -939,17 +764,13 @@ async def _refreshed_lessons(session: AsyncSession, course_id: uuid.UUID) -> lis
     return list(rows.all())
 
 
-def outline_of(lessons: Sequence[Lesson]) -> list[LessonOutline]:
-    return _outline(lessons, set())
-
-
 async def delete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> None:
     lesson, context = await _staff_lesson(session, user, lesson_id)
     lesson.deleted_at = utcnow()
     lesson.deletion_id = uuid.uuid4()
     await session.flush()
     await _after_structure_change(session, context.course.id)
-    emit(session, "lesson.deleted", {"lesson_id": lesson_id, "course_id": context.course.id})
+    emit(session, event_types.LESSON_DELETED, {"lesson_id": lesson_id, "course_id": context.course.id})
 
 
 async def restore_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> Lesson:
@@ -969,21 +790,20 @@ async def restore_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID
 
 async def list_versions(
     session: AsyncSession, user: User, lesson_id: uuid.UUID, params: PageParams
-) -> Page[LessonVersionSummary]:
+) -> tuple[list[LessonVersion], int]:
+    """A lesson's versions, newest first (course staff)."""
     await _staff_lesson(session, user, lesson_id)
     statement = (
         select(LessonVersion)
         .where(LessonVersion.lesson_id == lesson_id)
         .order_by(LessonVersion.version.desc())
     )
-    rows, total = await fetch_page(session, statement, params)
-    items = [
-        LessonVersionSummary(
-            version=row.version, title=row.title, created_at=row.created_at, author_id=row.author_id
-        )
-        for row in rows
-    ]
-    return Page[LessonVersionSummary].of(items, total, params)
+    return await fetch_page(session, statement, params)
+
+
+async def get_version(session: AsyncSession, user: User, lesson_id: uuid.UUID, number: int) -> LessonVersion:
+    await _staff_lesson(session, user, lesson_id)
+    return await _version(session, lesson_id, number)
 
 
 async def _version(session: AsyncSession, lesson_id: uuid.UUID, number: int) -> LessonVersion:
@@ -993,25 +813,6 @@ async def _version(session: AsyncSession, lesson_id: uuid.UUID, number: int) -> 
     if version is None:
         raise VersionNotFound()
     return version
-
-
-def version_read(version: LessonVersion) -> LessonVersionRead:
-    return LessonVersionRead(
-        lesson_id=version.lesson_id,
-        version=version.version,
-        title=version.title,
-        created_at=version.created_at,
-        author_id=version.author_id,
-        content=version.content,
-        content_html=render_markdown(version.content),
-    )
-
-
-async def get_version(
-    session: AsyncSession, user: User, lesson_id: uuid.UUID, number: int
-) -> LessonVersionRead:
-    await _staff_lesson(session, user, lesson_id)
-    return version_read(await _version(session, lesson_id, number))
 
 
 async def restore_version(session: AsyncSession, user: User, lesson_id: uuid.UUID, number: int) -> Lesson:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, Uuid
 
 from studyhall.config import Settings
-from studyhall.core.clock import utcnow as utcnow  # the one clock; re-exported for older imports
+from studyhall.core.clock import utcnow
 from studyhall.core.errors import DomainError
 
 NAMING_CONVENTION = {

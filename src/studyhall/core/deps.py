@@ -12,13 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.config import Settings
 from studyhall.core.db import Database
 
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain function in
+# its thread pool, a hop that costs more than the function itself.
 
-def get_database(request: Request) -> Database:
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
