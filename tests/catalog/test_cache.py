@@ -25,6 +25,7 @@ from studyhall.main import create_app
 from tests.catalog.test_catalog import count_statements
 from tests.conftest import empty_tables, make_settings
 from tests.factories import (
+    API,
     Actor,
     complete_directly,
     course_lessons,
@@ -35,7 +36,6 @@ from tests.factories import (
 )
 from tests.servers import RedisServer
 
-API = "/api/v1"
 CATALOG = f"{API}/courses"
 
 AppFactory = Callable[..., Awaitable[FastAPI]]

@@ -16,14 +16,13 @@ from studyhall.identity.models import Role
 from tests.catalog.test_catalog import count_statements
 from tests.conftest import make_settings
 from tests.factories import (
+    API,
     complete_directly,
     course_lessons,
     create_course,
     create_user,
     enroll_directly,
 )
-
-API = "/api/v1"
 
 
 @pytest.fixture
