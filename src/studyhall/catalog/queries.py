@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -264,7 +264,7 @@ class _Shape:
     sort: CatalogSort
 
 
-@cache
+@lru_cache(maxsize=512)  # audiences x filter combinations in use; an organisation is an audience
 def _kept_catalog_statements(dialect: str, audience: Audience, shape: _Shape) -> CatalogStatements:
     return _catalog_statements(dialect, audience_condition(audience), shape)
 
