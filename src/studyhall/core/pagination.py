@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -23,12 +23,15 @@ class PageParams(BaseModel):
     offset: int = Field(0, ge=0)
 
 
-def page_params(*, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> Callable[..., PageParams]:
+def page_params(
+    *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT
+) -> Callable[..., Awaitable[PageParams]]:
     """The `limit`/`offset` query dependency of a list; out-of-range values are `422`."""
     assert 1 <= default <= maximum <= LARGEST_LIMIT
 
     # Bounds as defaults, not in `Annotated`: string annotations cannot see this closure.
-    def dependency(
+    # `async`: FastAPI would run a plain function in a worker thread.
+    async def dependency(
         limit: int = Query(default, ge=1, le=maximum, description=f"Page size (1-{maximum})"),
         offset: int = Query(0, ge=0, le=2**31 - 1, description="Items to skip"),
     ) -> PageParams:
