@@ -12,6 +12,12 @@ from the same state: completions and positions are wiped before each run, so bot
 first completions. The table gives requests/s, p50 and p99 for each and the ratio
 StudyHall / reference of the throughputs: on a shared, noisy machine only the ratio is
 comparable between runs.
+
+`--sqlite` also runs StudyHall embedded: the seeded PostgreSQL data is copied row for row
+into a migrated SQLite file (same ids, same tokens), and each scenario then loads StudyHall
+on SQLite too, printed next to its PostgreSQL figures with the ratio SQLite / PostgreSQL.
+
+    ./dev bench --compare --sqlite --only lesson_complete --only auth_me --duration 5
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from benchmarks.run import (
     serving,
 )
 from studyhall.core.migrate import upgrade
+from studyhall.models import metadata
 
 RESET_PROGRESS = (
     "DELETE FROM lesson_completions",
@@ -142,6 +149,12 @@ async def reset_progress(url: str) -> None:
     await asyncio.sleep(2)
     engine = create_async_engine(url)
     try:
+        if engine.dialect.name == "sqlite":  # one writer at a time: no table locks to take
+            async with engine.begin() as conn:
+                for statement in RESET_PROGRESS:
+                    await conn.exec_driver_sql(statement)
+                await conn.exec_driver_sql("ANALYZE")
+            return
         async with engine.begin() as conn:
             await conn.exec_driver_sql(
                 "LOCK TABLE enrollments, lesson_completions, video_positions, outbox_events"
@@ -155,20 +168,67 @@ async def reset_progress(url: str) -> None:
         await engine.dispose()
 
 
-def row(name: str, ours: Measurement, reference: Measurement) -> str:
-    ratio = ours.rps / reference.rps if reference.rps else float("nan")
-    return (
-        f"{name:<34} {ours.rps:>8.0f} {ours.p50:>7.1f} {ours.p99:>7.1f} {ours.errors:>5}   "
-        f"{reference.rps:>8.0f} {reference.p50:>7.1f} {reference.p99:>7.1f} {reference.errors:>5}   "
-        f"{ratio:>5.2f}"
+def _figures(measured: Measurement) -> str:
+    return f"{measured.rps:>8.0f} {measured.p50:>7.1f} {measured.p99:>7.1f} {measured.errors:>5}"
+
+
+def _ratio(ours: Measurement, other: Measurement) -> float:
+    return ours.rps / other.rps if other.rps else float("nan")
+
+
+def row(name: str, ours: Measurement, reference: Measurement, embedded: Measurement | None = None) -> str:
+    line = f"{name:<34} {_figures(ours)}   {_figures(reference)}   {_ratio(ours, reference):>5.2f}"
+    if embedded is not None:
+        line += f"   {_figures(embedded)}   {_ratio(embedded, ours):>6.2f}"
+    return line
+
+
+_COLUMNS = f"{'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'err':>5}"
+
+
+def header(sqlite: bool) -> str:
+    titles = f"{'':<34} {'StudyHall':^30}   {'raw reference':^30}"
+    columns = f"{'endpoint':<34} {_COLUMNS}   {_COLUMNS}   {'ratio':>5}"
+    if sqlite:
+        titles += f"   {'':5}   {'StudyHall on SQLite':^30}"
+        columns += f"   {_COLUMNS}   {'SQL/PG':>6}"
+    return f"{titles}\n{columns}"
+
+
+async def copy_into_sqlite(source_url: str, path: Path) -> str:
+    """A migrated SQLite file holding every row of the seeded PostgreSQL database: the same
+    ids, so the same requests and tokens serve both."""
+    target_url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(target_url)
+    source, target = create_async_engine(source_url), create_async_engine(target_url)
+    try:
+        async with source.connect() as reading, target.begin() as writing:
+            for table in metadata.sorted_tables:
+                rows = [dict(r) for r in (await reading.execute(table.select())).mappings()]
+                for start in range(0, len(rows), 5_000):
+                    await writing.execute(table.insert(), rows[start : start + 5_000])
+            await writing.exec_driver_sql("ANALYZE")
+    finally:
+        await source.dispose()
+        await target.dispose()
+    return target_url
+
+
+@contextlib.contextmanager
+def serving_embedded(sqlite_url: str | None, data_dir: Path) -> Iterator[str | None]:
+    if sqlite_url is None:
+        yield None
+        return
+    with serving(sqlite_url, data_dir) as base_url:
+        yield base_url
+
+
+async def measure_on(url: str, base_url: str, hot: HotScenario, args: argparse.Namespace) -> Measurement:
+    if hot.writes:
+        await reset_progress(url)
+    return await measure_scenario(
+        hot.scenario, base_url, concurrency=args.concurrency, duration=args.duration
     )
-
-
-HEADER = (
-    f"{'':<34} {'StudyHall':^30}   {'raw reference':^30}\n"
-    f"{'endpoint':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'err':>5}   "
-    f"{'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'err':>5}   {'ratio':>5}"
-)
 
 
 async def compare(args: argparse.Namespace) -> None:
@@ -182,17 +242,19 @@ async def compare(args: argparse.Namespace) -> None:
         scenarios = [
             s for s in hot_scenarios(learning, catalog) if not args.only or s.scenario.name in args.only
         ]
+        sqlite_url = await copy_into_sqlite(url, data_dir / "embedded.db") if args.sqlite else None
         with (
             serving(url, data_dir) as ours_url,
             serving(url, data_dir, {"CACHE_TTL_SECONDS": "0"}) as uncached_url,
             serving_reference(url) as reference_url,
+            serving_embedded(sqlite_url, data_dir / "embedded") as embedded_url,
         ):
             print(
                 f"{args.courses} courses, {args.enrollments} enrolled; one process each; "
                 f"concurrency {args.concurrency}, {args.duration:.0f} s per run\n"
                 "StudyHall's cache is warm (a hit per request) unless the row says (no cache): "
                 "CACHE_TTL_SECONDS=0, a miss per request\n"
-                f"{HEADER}",
+                f"{header(args.sqlite)}",
                 flush=True,
             )
             for hot in scenarios:
@@ -200,15 +262,12 @@ async def compare(args: argparse.Namespace) -> None:
                 if hot.cached:
                     runs.append((f"{hot.scenario.name} (no cache)", uncached_url))
                 for name, studyhall_url in runs:
-                    results = []
-                    for base_url in (studyhall_url, reference_url):
-                        if hot.writes:
-                            await reset_progress(url)
-                        results.append(
-                            await measure_scenario(
-                                hot.scenario, base_url, concurrency=args.concurrency, duration=args.duration
-                            )
-                        )
+                    results = [
+                        await measure_on(url, studyhall_url, hot, args),
+                        await measure_on(url, reference_url, hot, args),
+                    ]
+                    if sqlite_url is not None and embedded_url is not None and studyhall_url == ours_url:
+                        results.append(await measure_on(sqlite_url, embedded_url, hot, args))
                     print(row(name, *results), flush=True)
     finally:
         server.remove()
@@ -216,6 +275,9 @@ async def compare(args: argparse.Namespace) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--courses", type=int, default=1000, help="published courses in the catalog")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="also run StudyHall on an SQLite copy of the data (--compare)"
+    )
 
 
 if __name__ == "__main__":

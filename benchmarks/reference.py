@@ -94,8 +94,9 @@ def _uuid(value: str, not_found: str) -> uuid.UUID:
 # -- authentication: one query for the user and their session ------------------------------
 
 USER_AND_SESSION = """
-SELECT u.id, u.email, u.full_name, u.role, u.organization_id, u.email_verified, u.created_at,
-       u.is_active, u.deleted_at, u.token_generation,
+SELECT u.email, u.password_hash, u.full_name, u.bio, u.avatar_file_id, u.role, u.organization_id,
+       u.is_active, u.email_verified, u.token_generation, u.last_login_at, u.id, u.created_at,
+       u.updated_at, u.deleted_at, u.deletion_id,
        EXISTS (SELECT 1 FROM auth_sessions s
                WHERE s.user_id = u.id AND s.family_id = $2 AND s.revoked_at IS NULL) AS session_live
 FROM users u WHERE u.id = $1
@@ -133,10 +134,16 @@ async def me(request: Request) -> Response:
             "id": str(row["id"]),
             "email": row["email"],
             "full_name": row["full_name"],
+            "bio": row["bio"],
+            "avatar_file_id": str(row["avatar_file_id"]) if row["avatar_file_id"] else None,
             "role": row["role"],
             "organization_id": str(row["organization_id"]) if row["organization_id"] else None,
             "email_verified": row["email_verified"],
+            "is_active": row["is_active"],
             "created_at": _iso(row["created_at"]),
+            "updated_at": _iso(row["updated_at"]),
+            "last_login_at": _iso(row["last_login_at"]),
+            "deleted_at": _iso(row["deleted_at"]),
         }
     )
 
@@ -144,14 +151,14 @@ async def me(request: Request) -> Response:
 # -- courses -----------------------------------------------------------------------------
 
 
-def _is_staff(user: Caller | None, course: asyncpg.Record, instructor_ids: list[uuid.UUID]) -> bool:
+def _is_staff(user: Caller | None, course: Any, instructor_ids: list[uuid.UUID]) -> bool:
     if user is None:
         return False
     principal = user.role == "principal" and course["organization_id"] == user.organization_id
     return user.role == "admin" or user.id == course["owner_id"] or user.id in instructor_ids or principal
 
 
-def _is_listed(user: Caller | None, course: asyncpg.Record) -> bool:
+def _is_listed(user: Caller | None, course: Any) -> bool:
     if course["status"] != "published":
         return False
     if course["visibility"] == "public":
@@ -319,7 +326,9 @@ async def course_detail(request: Request) -> Response:
 
 # -- lessons -----------------------------------------------------------------------------
 
-LESSON_ACCESS = """
+# The lesson page's statement (`catalog.queries`): the columns the page shows, instructors
+# aggregated into the row.
+LESSON_PAGE = """
 SELECT l.id, l.course_id, l.module_id, l.title, l.type, l.position, l.content, l.content_html,
        l.duration_minutes,
        l.is_preview, l.version, l.extra, l.created_at, l.updated_at,
@@ -333,14 +342,39 @@ LEFT JOIN enrollments e ON e.course_id = c.id AND e.user_id = $2 AND e.status = 
 WHERE l.id = $1 AND l.deleted_at IS NULL AND c.deleted_at IS NULL
 """
 
+# The learning writes' lookup (`catalog.access.lesson_access`): lesson and course entities,
+# one row per instructor.
+LESSON_ACCESS = """
+SELECT l.course_id, l.module_id, l.title, l.type, l.content, l.duration_minutes, l.is_preview,
+       l.position, l.version, l.extra, l.id, l.created_at, l.updated_at, l.deleted_at, l.deletion_id,
+       c.slug, c.title AS course_title, c.subtitle, c.description, c.category, c.tags, c.skills,
+       c.level, c.language, c.duration_minutes AS course_duration_minutes, c.price_cents, c.currency,
+       c.visibility, c.status, c.organization_id, c.owner_id, c.certificate_enabled, c.published_at,
+       c.lesson_count, c.enrollment_count, c.id AS course_row_id, c.created_at AS course_created_at,
+       c.updated_at AS course_updated_at, c.deleted_at AS course_deleted_at,
+       c.deletion_id AS course_deletion_id,
+       ci.user_id AS instructor_id, e.id AS enrollment_id, e.last_activity_at,
+       EXISTS (SELECT 1 FROM lesson_completions lc WHERE lc.user_id = $2 AND lc.lesson_id = l.id)
+         AS is_completed
+FROM lessons l JOIN courses c ON c.id = l.course_id
+LEFT JOIN course_instructors ci ON ci.course_id = c.id
+LEFT JOIN enrollments e ON e.course_id = c.id AND e.user_id = $2 AND e.status = 'active'
+WHERE l.id = $1 AND l.deleted_at IS NULL AND c.deleted_at IS NULL
+"""
 
-async def _lesson(conn: asyncpg.Connection, user: Caller | None, lesson_id: str) -> asyncpg.Record:
+
+async def _lesson(
+    conn: asyncpg.Connection, user: Caller | None, lesson_id: str, query: str = LESSON_ACCESS
+) -> dict[str, Any]:
     """The lesson with everything access needs, in one query; 404 when the caller may not
     know it exists."""
-    row = await conn.fetchrow(
-        LESSON_ACCESS, _uuid(lesson_id, "lesson_not_found"), user.id if user is not None else None
-    )
-    if row is None or not (_is_listed(user, row) or _is_staff(user, row, row["instructor_ids"])):
+    rows = await conn.fetch(query, _uuid(lesson_id, "lesson_not_found"), user.id if user is not None else None)
+    if not rows:
+        raise Problem(404, "lesson_not_found")
+    row = dict(rows[0].items())
+    if "instructor_id" in row:
+        row["instructor_ids"] = [r["instructor_id"] for r in rows if r["instructor_id"] is not None]
+    if not (_is_listed(user, row) or _is_staff(user, row, row["instructor_ids"])):
         raise Problem(404, "lesson_not_found")
     return row
 
@@ -348,7 +382,7 @@ async def _lesson(conn: asyncpg.Connection, user: Caller | None, lesson_id: str)
 async def lesson_page(request: Request) -> Response:
     user = await caller(request, required=False)
     async with request.app.state.pool.acquire() as conn:
-        row = await _lesson(conn, user, request.path_params["lesson_id"])
+        row = await _lesson(conn, user, request.path_params["lesson_id"], LESSON_PAGE)
     staff = _is_staff(user, row, row["instructor_ids"])
     if not (row["is_preview"] or staff or row["enrollment_id"] is not None):
         raise Problem(401 if user is None else 403, "not_authenticated" if user is None else "not_enrolled")
@@ -374,7 +408,7 @@ async def lesson_page(request: Request) -> Response:
     )
 
 
-def _learnable(user: Caller, row: asyncpg.Record) -> None:
+def _learnable(user: Caller, row: dict[str, Any]) -> None:
     if not _is_listed(user, row) and not _is_staff(user, row, row["instructor_ids"]):
         raise Problem(404, "lesson_not_found")
     if row["status"] != "published":
@@ -400,23 +434,31 @@ VALUES ($1, $2, $3, 'pending', 0, $4, $4)
 """
 
 
-def _completion(enrollment: asyncpg.Record, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+LOCK_ENROLLMENT = """
+SELECT id, completed_at, completion_emitted_at FROM enrollments
+WHERE user_id = $1 AND course_id = $2 AND status = 'active' FOR UPDATE
+"""
+STAMP_ENROLLMENT = """
+UPDATE enrollments SET completed_at = $3, completion_emitted_at = $4, last_activity_at = $2 WHERE id = $1
+"""
+
+
+def _completion(enrollment_id: uuid.UUID, user: Caller, row: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
-        "enrollment_id": str(enrollment["id"]),
+        "enrollment_id": str(enrollment_id),
         "course_id": str(row["course_id"]),
-        "user_id": str(enrollment["user_id"]),
+        "user_id": str(user.id),
         "completed_at": _iso(now),
     }
 
 
 async def _complete(
-    conn: asyncpg.Connection, user: Caller, row: asyncpg.Record, now: datetime
-) -> tuple[asyncpg.Record, int, int]:
+    conn: asyncpg.Connection, user: Caller, row: dict[str, Any], now: datetime
+) -> tuple[datetime | None, int, int]:
     """Lock the enrollment, insert the completion once, count, stamp the enrollment."""
-    enrollment = await conn.fetchrow(
-        "SELECT id, user_id, completed_at, completion_emitted_at FROM enrollments WHERE id = $1 FOR UPDATE",
-        row["enrollment_id"],
-    )
+    enrollment = await conn.fetchrow(LOCK_ENROLLMENT, user.id, row["course_id"])
+    if enrollment is None:
+        raise Problem(403, "not_enrolled")
     await conn.execute(COMPLETE, user.id, row["id"], row["course_id"], now)
     done, total = await conn.fetchrow(COUNT_PROGRESS, user.id, row["course_id"])
     completed_at, emitted_at = enrollment["completed_at"], enrollment["completion_emitted_at"]
@@ -425,17 +467,10 @@ async def _complete(
         if emitted_at is None:
             emitted_at = now
             await conn.execute(
-                OUTBOX, uuid.uuid4(), "course.completed", _completion(enrollment, row, now), now
+                OUTBOX, uuid.uuid4(), "course.completed", _completion(enrollment["id"], user, row, now), now
             )
-    enrollment = await conn.fetchrow(
-        "UPDATE enrollments SET last_activity_at = $2, completed_at = $3, completion_emitted_at = $4 "
-        "WHERE id = $1 RETURNING course_id, completed_at, last_activity_at",
-        row["enrollment_id"],
-        now,
-        completed_at,
-        emitted_at,
-    )
-    return enrollment, done, total
+    await conn.execute(STAMP_ENROLLMENT, enrollment["id"], now, completed_at, emitted_at)
+    return completed_at, done, total
 
 
 async def complete_lesson(request: Request) -> Response:
@@ -447,14 +482,14 @@ async def complete_lesson(request: Request) -> Response:
         _learnable(user, row)
         if row["type"] in ("quiz", "assignment"):
             raise Problem(409, "completed_by_activity")
-        enrollment, done, total = await _complete(conn, user, row, now)
+        completed_at, done, total = await _complete(conn, user, row, now)
     return _json(
         {
-            "course_id": str(enrollment["course_id"]),
+            "course_id": str(row["course_id"]),
             "lesson_id": str(row["id"]),
             "is_completed": True,
-            "completed_at": _iso(enrollment["completed_at"]),
-            "last_activity_at": _iso(enrollment["last_activity_at"]),
+            "completed_at": _iso(completed_at),
+            "last_activity_at": _iso(now),
             "completed_lessons": done,
             "total_lessons": total,
             "progress_percent": round(100 * done / total, 2) if total else 0.0,

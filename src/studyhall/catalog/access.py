@@ -25,12 +25,12 @@ in `catalog.service`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Row, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff, NotEnrolled
@@ -38,6 +38,7 @@ from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.catalog.policies import CourseFacts, can_view_course, is_course_staff
 from studyhall.core.errors import DomainError
 from studyhall.identity.models import User
+from studyhall.learning.queries import AnySelect, CallerEnrollment, caller_enrollment, join_caller_enrollment
 from studyhall.learning.service import is_actively_enrolled
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
@@ -216,10 +217,14 @@ class CourseAccess:
 
 @dataclass(frozen=True, slots=True)
 class LessonAccess:
-    """A live lesson and the caller's access to its course."""
+    """A live lesson and the caller's access to its course, with what the lookup learned on
+    the way: the caller's active enrollment (whatever their role: an admin may be enrolled
+    too) and whether they completed the lesson."""
 
     lesson: Lesson
     course: CourseAccess
+    enrollment: CallerEnrollment | None
+    lesson_completed: bool
 
     @property
     def context(self) -> LessonContext:
@@ -242,15 +247,22 @@ def course_role(
 
 
 async def resolve_course_access(
-    session: AsyncSession, user: User | None, context: CourseContext, not_found: DomainError
+    session: AsyncSession,
+    user: User | None,
+    context: CourseContext,
+    not_found: DomainError,
+    *,
+    enrolled: bool | None = None,
 ) -> CourseAccess:
-    """`course_role` for a loaded course, asking learning about the enrollment only when it
-    decides anything (a visible course, a signed-in caller who does not run it)."""
-    role = course_role(user, context.course, context.instructor_ids, enrolled=False)
+    """`course_role` for a loaded course. The enrollment is asked of learning only when it
+    decides anything (a visible course, a signed-in caller who does not run it), unless the
+    caller's lookup already read it (`enrolled`)."""
+    role = course_role(user, context.course, context.instructor_ids, enrolled=bool(enrolled))
     if role is None:
         raise not_found
     if (
         role is CourseRole.VIEWER
+        and enrolled is None
         and user is not None
         and await is_actively_enrolled(session, user.id, context.course.id)
     ):
@@ -275,6 +287,28 @@ async def course_access(
     return await resolve_course_access(session, user, context, not_found)
 
 
+def _lesson_access_statement() -> AnySelect:
+    """The lesson, its course, one row per instructor (none: one row with NULL) and the
+    caller's enrollment and completion, in one query. Built once, with the ids bound at
+    execution, so its compiled form is cached under a key computed once."""
+    statement = (
+        select(Lesson, Course, CourseInstructor.user_id.label("instructor_id"))
+        .join(Course, Course.id == Lesson.course_id)
+        .outerjoin(CourseInstructor, CourseInstructor.course_id == Course.id)
+        .where(
+            Lesson.id == bindparam("lesson_id"),
+            Lesson.deleted_at.is_(None),
+            Course.deleted_at.is_(None),
+        )
+    )
+    return join_caller_enrollment(
+        statement, course_id=Course.id, lesson_id=Lesson.id, caller_id=bindparam("caller_id")
+    )
+
+
+_LESSON_ACCESS = _lesson_access_statement()
+
+
 async def lesson_access(
     session: AsyncSession,
     user: User | None,
@@ -283,10 +317,20 @@ async def lesson_access(
     not_found: DomainError | None = None,
 ) -> LessonAccess:
     """A live lesson and the caller's access to its course; `not_found` (default
-    `lesson_not_found`) when either is deleted or the course is not visible to them."""
+    `lesson_not_found`) when either is deleted or the course is not visible to them.
+    One query: every lesson route (complete, heartbeat, lesson page, quizzes) starts here."""
     not_found = not_found or LessonNotFound()
-    try:
-        context = await load_lesson(session, lesson_id)
-    except LessonNotFound:
-        raise not_found from None
-    return LessonAccess(context.lesson, await resolve_course_access(session, user, context.course, not_found))
+    rows: Sequence[Row[*tuple[Any, ...]]] = (
+        await session.execute(
+            _LESSON_ACCESS, {"lesson_id": lesson_id, "caller_id": user.id if user is not None else None}
+        )
+    ).all()
+    if not rows:
+        raise not_found
+    first = rows[0]
+    instructor_ids = frozenset(row.instructor_id for row in rows if row.instructor_id is not None)
+    enrollment = caller_enrollment(first)
+    access = await resolve_course_access(
+        session, user, CourseContext(first.Course, instructor_ids), not_found, enrolled=enrollment is not None
+    )
+    return LessonAccess(first.Lesson, access, enrollment, bool(first.lesson_completed))

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,11 +18,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator, Uuid
 
 from studyhall.config import Settings
 from studyhall.core.clock import utcnow
-from studyhall.core.errors import DomainError
+from studyhall.core.errors import DatabaseUnavailable, DomainError
+
+#: Seconds a request waits for the embedded database's one connection before failing.
+SQLITE_QUEUE_TIMEOUT = 30.0
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -102,25 +107,47 @@ def create_engine(settings: Settings) -> AsyncEngine:
     error messages or in the `DATABASE_ECHO` log; statements still do."""
     if settings.is_sqlite:
         _ensure_sqlite_dir(settings.database_url)
+        # One connection: every transaction takes SQLite's write lock up front, so a process
+        # gains nothing from more, and its requests then queue for the connection in order
+        # instead of polling for the lock (the busy handler sleeps, and gives up after
+        # `timeout`); other processes on the same file still wait on the lock itself.
         engine = create_async_engine(
             settings.database_url,
             echo=settings.database_echo,
             hide_parameters=True,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_QUEUE_TIMEOUT,
             connect_args={"timeout": 5},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         echo=settings.database_echo,
         hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
         pool_timeout=settings.health_check_timeout * 4,
         connect_args={"timeout": settings.health_check_timeout * 2},
     )
+    event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
+    return engine
+
+
+def _replace_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Dead connections are handled without a pre-ping round trip per checkout.
+
+    A pooled connection the server closed (restart, `pg_terminate_backend`, idle timeout)
+    is known locally: the driver saw its socket close. Raising `DisconnectionError` makes
+    the pool replace it before the request sends anything. A connection that dies unseen
+    (a network cut) fails its request once: `session_scope` answers 503 and SQLAlchemy
+    invalidates it, and with it every older pooled connection."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the database closed this pooled connection")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -169,13 +196,21 @@ class Database:
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commit when the caller finishes, roll back when it raises
-        (unless the error is a `DomainError` that `keeps_changes`)."""
+        (unless the error is a `DomainError` that `keeps_changes`). A database connection
+        lost on the way is `DatabaseUnavailable` (503): the pool has dropped it, so a retry
+        gets a fresh one; the request's changes are not committed (unless the connection
+        was cut during the COMMIT itself, whose outcome nobody can know)."""
         async with self.sessionmaker() as session:
             try:
                 yield session
                 await session.commit()
             except DomainError as exc:
                 await (session.commit() if exc.keeps_changes else session.rollback())
+                raise
+            except DBAPIError as exc:
+                await session.rollback()
+                if exc.connection_invalidated:
+                    raise DatabaseUnavailable() from exc
                 raise
             except BaseException:
                 await session.rollback()

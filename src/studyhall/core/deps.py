@@ -1,4 +1,9 @@
-"""Request-scoped dependencies shared by every router."""
+"""Request-scoped dependencies shared by every router.
+
+Every request goes through these, so they are kept cheap: `async def` (FastAPI runs a plain
+`def` dependency in a worker thread, a thread hop per call) and flat (each layer of
+sub-dependencies is solved per request), reading `request.app.state` directly.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from studyhall.core.db import Database
 
 # Dependencies are `async def` even when they do not await: FastAPI runs a plain function in
 # its thread pool, a hop that costs more than the function itself.
-
 
 async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
@@ -38,9 +42,10 @@ def client_ip(request: Request) -> str | None:
         return None
 
 
-async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, before the
     response is sent (scope="function"), rolled back when it raises."""
+    database: Database = request.app.state.database
     async with database.session_scope() as session:
         yield session
 

@@ -92,6 +92,19 @@ class RateLimited(DomainError):
         self.headers["Retry-After"] = str(max(1, retry_after))
 
 
+class DatabaseUnavailable(DomainError):
+    """The database connection was lost mid-request (a restart, a network cut): nothing was
+    committed and a retry gets a fresh connection."""
+
+    code = "database_unavailable"
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or "The database connection was lost; retry the request")
+        self.headers["Retry-After"] = "1"
+
+
 def error_entry(loc: list[str | int], msg: str, type: str) -> dict[str, Any]:
     """One entry of a problem's `errors`: the shape of every validation error, whether
     the schema or a service found it."""

@@ -1,15 +1,30 @@
-"""Structured logging: JSON lines (or a console renderer) carrying the request context."""
+"""Structured logging: JSON lines (or a console renderer) carrying the request context.
+
+Every request logs one line, so the path of a log call is kept short:
+
+- a call below the level is dropped first thing (`filter_by_level`), before any processing;
+- structlog renders its own events once, in its processor chain, and hands the finished line
+  to the standard library, whose handler writes it as is (`_Formatter`); only records of
+  other libraries (uvicorn, SQLAlchemy, asyncio) go through structlog's `ProcessorFormatter`;
+- the standard library does not look up the calling frame, thread or process of a record
+  (its documented optimisations): the lines do not show them.
+
+Records still go through the standard library's loggers and handlers, so its level settings
+and handlers (and pytest's `caplog`) see every event.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
 _SENSITIVE_KEYS = {"password", "token", "access_token", "refresh_token", "secret", "authorization"}
+#: Marks a record whose message structlog has already rendered.
+_RENDERED = "_studyhall_rendered"
 
 
 def _redact_secrets(
@@ -33,7 +48,40 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _Formatter(structlog.stdlib.ProcessorFormatter):
+    """Lines structlog rendered pass through; other libraries' records are rendered here."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.__dict__.get(_RENDERED):
+            return str(record.msg)
+        return super().format(record)
+
+
+def _hand_over_rendered(
+    renderer: structlog.types.Processor,
+) -> structlog.types.Processor:
+    """The last processor: render the event, then pass the line to the standard library."""
+
+    def hand_over(
+        logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> tuple[tuple[Any, ...], Mapping[str, Any]]:
+        line = renderer(logger, method, event_dict)
+        return (line,), {"extra": {_RENDERED: True}}
+
+    return hand_over
+
+
+def _skip_record_lookups() -> None:
+    """The standard library's documented logging optimisations: no caller frame, thread or
+    process lookups for each record (our lines do not show them)."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    _skip_record_lookups()
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -45,12 +93,17 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.format_exc_info,
+            _hand_over_rendered(renderer),
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    formatter = _Formatter(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -43,9 +45,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        #: The labelled children of each (method, route, status) seen: `labels()` takes a lock
+        #: and builds a key on every call, several times the cost of counting.
+        self._request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        series = self._request_series.get((method, route, status))
+        if series is None:
+            series = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._request_series[(method, route, status)] = series
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

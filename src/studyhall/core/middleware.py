@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 logger = structlog.get_logger("studyhall.request")
+#: The standard library's side of `logger`: its level check is cached, so a request costs
+#: nothing to log when the access line is disabled (`LOG_LEVEL` above `INFO`).
+_access_log = logging.getLogger("studyhall.request")
 
 
 def _incoming_request_id(scope: Scope) -> str:
@@ -77,6 +81,8 @@ class RequestContextMiddleware:
         route = _route_template(scope)
         method = scope.get("method", "GET")
         self.metrics.observe_request(method, route, status, seconds)
+        if not _access_log.isEnabledFor(logging.INFO):
+            return
         logger.info(
             "request",
             method=method,

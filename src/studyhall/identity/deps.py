@@ -1,4 +1,7 @@
-"""Authentication dependencies: `CurrentUser`, `OptionalUser`, `require_role(...)`."""
+"""Authentication dependencies: `CurrentUser`, `OptionalUser`, `require_role(...)`.
+
+They run on nearly every request: `async def` (a plain `def` dependency costs a worker-thread
+hop) and flat (`CurrentUser` needs only the session and the bearer token)."""
 
 from __future__ import annotations
 
@@ -21,17 +24,17 @@ from studyhall.identity.service import AuthConfig, ClientInfo, user_with_session
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_token_codec(request: Request) -> security.TokenCodec:
+async def get_token_codec(request: Request) -> security.TokenCodec:
     codec: security.TokenCodec = request.app.state.tokens
     return codec
 
 
-def get_password_hasher(request: Request) -> security.PasswordHasher:
+async def get_password_hasher(request: Request) -> security.PasswordHasher:
     hasher: security.PasswordHasher = request.app.state.passwords
     return hasher
 
 
-def get_oauth_providers(request: Request) -> OAuthProviders:
+async def get_oauth_providers(request: Request) -> OAuthProviders:
     providers: OAuthProviders = request.app.state.oauth
     return providers
 
@@ -63,20 +66,20 @@ async def user_from_access_token(session: AsyncSession, codec: security.TokenCod
     return found.user
 
 
-async def get_optional_user(
-    session: SessionDep,
-    codec: TokenCodecDep,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> User | None:
+BearerToken = Annotated[str | None, Depends(bearer_scheme)]
+
+
+async def get_optional_user(request: Request, session: SessionDep, token: BearerToken) -> User | None:
     if not token:
         return None
-    return await user_from_access_token(session, codec, token)
+    return await user_from_access_token(session, request.app.state.tokens, token)
 
 
-async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
-    if user is None:
+async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> User:
+    """The signed-in caller: one flat dependency (session, bearer token), no layers."""
+    if not token:
         raise Unauthenticated("Sign in: send `Authorization: Bearer <access_token>`")
-    return user
+    return await user_from_access_token(session, request.app.state.tokens, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -100,7 +103,7 @@ StaffUser = require_role(Role.INSTRUCTOR, Role.PRINCIPAL, Role.ADMIN)
 AdminOrPrincipalUser = require_role(Role.ADMIN, Role.PRINCIPAL)
 
 
-def get_auth_config(request: Request) -> AuthConfig:
+async def get_auth_config(request: Request) -> AuthConfig:
     state = request.app.state
     config: AuthConfig | None = getattr(state, "auth_config", None)
     if config is None:
@@ -109,14 +112,14 @@ def get_auth_config(request: Request) -> AuthConfig:
     return config
 
 
-def get_client_info(request: Request) -> ClientInfo:
+async def get_client_info(request: Request) -> ClientInfo:
     return ClientInfo(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
@@ -126,13 +129,10 @@ ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
-async def get_access_claims(
-    _user: CurrentUser,
-    codec: TokenCodecDep,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> dict[str, Any]:
+async def get_access_claims(request: Request, _user: CurrentUser, token: BearerToken) -> dict[str, Any]:
     """The claims of the caller's (already validated) access token."""
     assert token is not None
+    codec: security.TokenCodec = request.app.state.tokens
     return codec.decode(token)
 
 

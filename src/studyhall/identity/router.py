@@ -64,7 +64,6 @@ def _login_limits_keys(client_ip: str | None, email: str) -> tuple[str, str]:
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserRead,
     summary="Create an account",
     description=(
         "Creates a `student` account (the role cannot be chosen here; unknown fields are "
@@ -118,7 +117,6 @@ _LOGIN_ERRORS = error_responses(
 
 @auth_router.post(
     "/login",
-    response_model=TokenPair,
     summary="Sign in",
     description=(
         "Returns an access token (a short-lived JWT, or JWE with `TOKEN_ENCRYPTION=jwe`) and a "
@@ -141,7 +139,6 @@ async def login(
 
 @auth_router.post(
     "/token",
-    response_model=TokenPair,
     summary="Sign in (OAuth2 password grant form)",
     description=(
         "The same as `POST /auth/login`, as an OAuth2 password-grant form "
@@ -162,7 +159,6 @@ async def token(
 
 @auth_router.post(
     "/refresh",
-    response_model=TokenPair,
     summary="Exchange a refresh token for a new pair",
     description=(
         "Refresh tokens are single-use: each refresh revokes the presented token and returns "
@@ -217,7 +213,6 @@ async def logout_all(user: CurrentUser, session: SessionDep) -> Response:
 
 @auth_router.get(
     "/sessions",
-    response_model=Page[SessionRead],
     summary="My active sessions",
     description=(
         "One entry per signed-in device (a refresh-token family, whose `id` stays the same "
@@ -238,7 +233,7 @@ async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParams
         )
         for row in rows
     ]
-    return Page.of(items, total, page)
+    return Page[SessionRead].of(items, total, page)
 
 
 @auth_router.delete(
@@ -260,7 +255,6 @@ async def revoke_session(session_id: uuid.UUID, user: CurrentUser, session: Sess
 
 @auth_router.get(
     "/me",
-    response_model=UserRead,
     summary="The signed-in user",
     responses=error_responses(401, 422),
 )
@@ -270,7 +264,6 @@ async def me(user: CurrentUser) -> UserRead:
 
 @auth_router.patch(
     "/me",
-    response_model=UserRead,
     summary="Update my profile",
     description="Only `full_name`, `bio` and `avatar_file_id`; any other field is `422`.",
     responses=error_responses(401, 422),
@@ -390,7 +383,6 @@ async def confirm_email_verification(body: EmailVerificationConfirm, session: Se
 
 @auth_router.get(
     "/verify",
-    response_model=TokenCheck,
     summary="Check the bearer token",
     description="`{valid: true, sub, role, exp}` for a live token; `401` otherwise.",
     responses=error_responses(401, 422),
@@ -404,7 +396,6 @@ async def verify(user: CurrentUser, claims: AccessClaims) -> TokenCheck:
 
 @users_router.get(
     "",
-    response_model=Page[UserRead],
     summary="List users",
     description=(
         "Admins see every user; principals only their organisation's. Filters: `role`, `q` "
@@ -430,12 +421,11 @@ async def list_users(
         organization_id=organization_id,
         include_deleted=include_deleted,
     )
-    return Page.of([UserRead.model_validate(row) for row in rows], total, page)
+    return Page[UserRead].of([UserRead.model_validate(row) for row in rows], total, page)
 
 
 @users_router.get(
     "/{user_id}",
-    response_model=UserRead,
     summary="One user",
     description="Admins, the user's organisation principal and the user themselves; `404` for anyone else.",
     responses=error_responses(401, 422, 404, status_404="`user_not_found`"),
@@ -446,7 +436,6 @@ async def get_user(user_id: uuid.UUID, actor: CurrentUser, session: SessionDep) 
 
 @users_router.patch(
     "/{user_id}",
-    response_model=UserRead,
     summary="Change a user",
     description=(
         "Admins change anyone. A principal changes non-admin users of their organisation and "
@@ -492,7 +481,6 @@ async def delete_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep)
 
 @users_router.post(
     "/{user_id}/restore",
-    response_model=UserRead,
     summary="Restore a soft-deleted user",
     description="Admins only. Idempotent. Tokens issued before the deletion stay invalid.",
     responses=error_responses(401, 422, 403, 404, status_404="`user_not_found`"),
@@ -507,7 +495,6 @@ async def restore_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep
 @organizations_router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=OrganizationRead,
     summary="Create an organisation",
     description="Admins only. `slug` is unique (`409 organization_slug_taken`).",
     responses=error_responses(401, 422, 403, 409, status_409="`organization_slug_taken`"),
@@ -520,7 +507,6 @@ async def create_organization(
 
 @organizations_router.get(
     "",
-    response_model=Page[OrganizationRead],
     summary="List organisations",
     description="Admins see all; everyone else sees only their own organisation.",
     responses=error_responses(401, 422),
@@ -529,12 +515,11 @@ async def list_organizations(
     actor: CurrentUser, session: SessionDep, page: PageParamsDep
 ) -> Page[OrganizationRead]:
     rows, total = await service.list_organizations(session, actor, page)
-    return Page.of([OrganizationRead.model_validate(row) for row in rows], total, page)
+    return Page[OrganizationRead].of([OrganizationRead.model_validate(row) for row in rows], total, page)
 
 
 @organizations_router.get(
     "/{organization_id}",
-    response_model=OrganizationRead,
     summary="One organisation",
     description="Admins and the organisation's members; `404` for anyone else.",
     responses=error_responses(401, 422, 404, status_404="`organization_not_found`"),
@@ -549,7 +534,6 @@ async def get_organization(
 
 @organizations_router.patch(
     "/{organization_id}",
-    response_model=OrganizationRead,
     summary="Change an organisation",
     description="Admins and the organisation's principal.",
     responses=error_responses(
@@ -567,7 +551,6 @@ async def update_organization(
 @organizations_router.post(
     "/{organization_id}/members",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberAddResult,
     summary="Add a member, or invite an address",
     description=(
         "Admins and the organisation's principal. An existing account joins at once with the "
@@ -672,7 +655,6 @@ async def oauth_authorize(
 @auth_router.get(
     "/oauth/{provider}/callback",
     name="oauth_callback",
-    response_model=TokenPair,
     summary="Finish signing in with a provider",
     description=(
         "Where the provider sends the browser back with `code` and `state`. The `state` must "

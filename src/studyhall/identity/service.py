@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, and_, delete, false, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, delete, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -479,6 +479,22 @@ class TokenHolder:
     session_live: bool
 
 
+#: The statement behind every authenticated request, built once: SQLAlchemy caches its
+#: compiled form under a cache key computed once per statement object, and the ids are bound
+#: at execution.
+_USER_WITH_SESSION_STATE = select(
+    User,
+    select(AuthSession.id)
+    .where(
+        AuthSession.user_id == User.id,
+        AuthSession.family_id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+    )
+    .exists()
+    .label("session_live"),
+).where(User.id == bindparam("user_id"))
+
+
 async def user_with_session_state(
     session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> TokenHolder | None:
@@ -486,17 +502,8 @@ async def user_with_session_state(
     runs on every authenticated request. Rotation revokes a family's token and inserts its
     successor in one transaction, so a live family always has exactly one unrevoked row;
     its expiry is not checked, as access tokens expire long before refresh tokens."""
-    live = (
-        select(AuthSession.id)
-        .where(
-            AuthSession.user_id == User.id,
-            AuthSession.family_id == session_id,
-            AuthSession.revoked_at.is_(None),
-        )
-        .exists()
-        .label("session_live")
-    )
-    row = (await session.execute(select(User, live).where(User.id == user_id))).one_or_none()
+    result = await session.execute(_USER_WITH_SESSION_STATE, {"user_id": user_id, "session_id": session_id})
+    row = result.one_or_none()
     return None if row is None else TokenHolder(user=row[0], session_live=bool(row[1]))
 
 

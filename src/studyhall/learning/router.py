@@ -74,7 +74,7 @@ async def my_enrollments(
     user: CurrentUser, session: SessionDep, params: PageParamsDep
 ) -> Page[MyEnrollmentRead]:
     items, total = await service.my_enrollments(session, user, params)
-    return Page.of([MyEnrollmentRead.of(item) for item in items], total, params)
+    return Page[MyEnrollmentRead].of([MyEnrollmentRead.of(item) for item in items], total, params)
 
 
 @router.get(
@@ -95,7 +95,7 @@ async def my_enrollments(
 )
 async def roster(access: CourseAccessDep, session: SessionDep, params: PageParamsDep) -> Page[RosterEntry]:
     items, total = await service.course_roster(session, access, params)
-    return Page.of([RosterEntry.of(item) for item in items], total, params)
+    return Page[RosterEntry].of([RosterEntry.of(item) for item in items], total, params)
 
 
 @router.get(
@@ -199,4 +199,4 @@ async def continue_learning(
     user: CurrentUser, session: SessionDep, params: PageParamsDep
 ) -> Page[ContinueItem]:
     items, total = await service.continue_learning(session, user, params)
-    return Page.of([ContinueItem.of(item) for item in items], total, params)
+    return Page[ContinueItem].of([ContinueItem.of(item) for item in items], total, params)

@@ -12,6 +12,7 @@ from studyhall.catalog.models import Course, Lesson
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment
 from studyhall.learning.service import (
+    CompletionState,
     CourseProgress,
     DetailedProgress,
     EnrollmentProgress,
@@ -165,14 +166,14 @@ class CompletionRead(ProgressFields):
     last_activity_at: datetime | None
 
     @classmethod
-    def of(cls, item: EnrollmentProgress, lesson_id: uuid.UUID, is_completed: bool) -> CompletionRead:
+    def of(cls, state: CompletionState, lesson_id: uuid.UUID, is_completed: bool) -> CompletionRead:
         return cls(
-            course_id=item.enrollment.course_id,
+            course_id=state.course_id,
             lesson_id=lesson_id,
             is_completed=is_completed,
-            completed_at=item.enrollment.completed_at,
-            last_activity_at=item.enrollment.last_activity_at,
-            **cls.values(item.progress),
+            completed_at=state.completed_at,
+            last_activity_at=state.last_activity_at,
+            **cls.values(state.progress),
         )
 
 

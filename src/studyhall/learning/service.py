@@ -22,12 +22,12 @@ courses filter with the same rule in SQL (`catalog.policies.visible_condition`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Select, and_, delete, exists, func, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,39 +129,50 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+# The hot paths (complete, heartbeat) use Core statements on the tables, built once with their
+# values bound at execution: SQLAlchemy computes a statement's cache key once per statement
+# object and skips the ORM's per-execution compile state for plain columns.
+_courses = cast(Table, Course.__table__)
+_lessons = cast(Table, Lesson.__table__)
+_enrollments = cast(Table, Enrollment.__table__)
+_completions = cast(Table, LessonCompletion.__table__)
+_positions = cast(Table, VideoPosition.__table__)
+
+
+def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
+    """A statement that needs the dialect's INSERT, built once for each database."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+def _on(session: AsyncSession, statements: dict[str, Any]) -> Any:
+    return statements[session.get_bind().dialect.name]
+
+
 def _completed_count(user_id: Any, course_id: Any) -> Any:
     """Completions of current lessons, as a scalar subquery (the primary key and the
     (user_id, course_id) index serve it)."""
     return (
         select(func.count())
-        .select_from(LessonCompletion)
-        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+        .select_from(_completions.join(_lessons, _lessons.c.id == _completions.c.lesson_id))
         .where(
-            LessonCompletion.user_id == user_id,
-            LessonCompletion.course_id == course_id,
-            Lesson.deleted_at.is_(None),
+            _completions.c.user_id == user_id,
+            _completions.c.course_id == course_id,
+            _lessons.c.deleted_at.is_(None),
         )
         .scalar_subquery()
     )
 
 
+_COUNT_PROGRESS = select(
+    _completed_count(bindparam("user_id"), bindparam("course_id")),
+    select(_courses.c.lesson_count).where(_courses.c.id == bindparam("course_id")).scalar_subquery(),
+)
+
+
 async def _count_progress(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> CourseProgress:
-    total = select(Course.lesson_count).where(Course.id == course_id).scalar_subquery()
-    done, lessons = (await session.execute(select(_completed_count(user_id, course_id), total))).one()
+    result = await session.execute(_COUNT_PROGRESS, {"user_id": user_id, "course_id": course_id})
+    done, lessons = result.one()
     return CourseProgress(completed_lessons=int(done or 0), total_lessons=int(lessons or 0))
-
-
-async def _lock_active_enrollment(
-    session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
-) -> Enrollment:
-    enrollment = await session.scalar(
-        _active_enrollment_query(user_id, course_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if enrollment is None:
-        raise NotEnrolled()
-    return enrollment
 
 
 async def _active_enrollment(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> Enrollment:
@@ -466,35 +477,113 @@ async def course_progress(session: AsyncSession, user: User, context: CourseAcce
 # -- completion --------------------------------------------------------------------------
 
 
-async def _complete(
-    session: AsyncSession, user_id: uuid.UUID, lesson: Lesson, now: datetime
-) -> tuple[Enrollment, CourseProgress]:
-    course_id = lesson.course_id
-    enrollment = await _lock_active_enrollment(session, user_id, course_id)
-    await session.execute(
-        _insert(session, LessonCompletion)
-        .values(user_id=user_id, lesson_id=lesson.id, course_id=course_id, completed_at=now)
+@dataclass(frozen=True, slots=True)
+class CompletionState:
+    """An enrollment's state after one of its lessons was marked or un-marked."""
+
+    course_id: uuid.UUID
+    completed_at: datetime | None
+    last_activity_at: datetime | None
+    progress: CourseProgress
+
+
+#: Marking (or un-marking) a lesson, in four statements: lock the enrollment, write the
+#: completion, count, stamp the enrollment. The lock makes concurrent completions of one
+#: enrollment run one after the other, so the last lesson sets `completed_at` and emits
+#: `course.completed` exactly once.
+_LOCK_ACTIVE_ENROLLMENT = (
+    select(_enrollments.c.id, _enrollments.c.completed_at, _enrollments.c.completion_emitted_at)
+    .where(
+        _enrollments.c.user_id == bindparam("user_id"),
+        _enrollments.c.course_id == bindparam("course_id"),
+        _enrollments.c.status == EnrollmentStatus.ACTIVE,
+    )
+    .with_for_update()
+)
+_INSERT_COMPLETION = _per_dialect(
+    lambda insert: (
+        insert(_completions)
+        .values(
+            user_id=bindparam("user_id"),
+            lesson_id=bindparam("lesson_id"),
+            course_id=bindparam("course_id"),
+            completed_at=bindparam("now"),
+        )
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
     )
+)
+_DELETE_COMPLETION = delete(_completions).where(
+    _completions.c.user_id == bindparam("user_id"), _completions.c.lesson_id == bindparam("lesson_id")
+)
+_STAMP_ENROLLMENT = (
+    update(_enrollments)
+    .where(_enrollments.c.id == bindparam("enrollment_id"))
+    .values(
+        last_activity_at=bindparam("now"),
+        completed_at=bindparam("new_completed_at"),
+        completion_emitted_at=bindparam("new_emitted_at"),
+    )
+)
+
+
+async def _lock_active_enrollment(
+    session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
+) -> tuple[uuid.UUID, datetime | None, datetime | None]:
+    """(id, completed_at, completion_emitted_at) of the active enrollment, locked until
+    commit; `NotEnrolled` when there is none."""
+    result = await session.execute(_LOCK_ACTIVE_ENROLLMENT, {"user_id": user_id, "course_id": course_id})
+    locked = result.first()
+    if locked is None:
+        raise NotEnrolled()
+    enrollment_id, completed_at, emitted_at = locked
+    return enrollment_id, completed_at, emitted_at
+
+
+async def _stamp_enrollment(
+    session: AsyncSession,
+    enrollment_id: uuid.UUID,
+    now: datetime,
+    completed_at: datetime | None,
+    emitted_at: datetime | None,
+) -> None:
+    await session.execute(
+        _STAMP_ENROLLMENT,
+        {
+            "enrollment_id": enrollment_id,
+            "now": now,
+            "new_completed_at": completed_at,
+            "new_emitted_at": emitted_at,
+        },
+    )
+
+
+async def _complete(
+    session: AsyncSession, user_id: uuid.UUID, lesson: Lesson, now: datetime
+) -> CompletionState:
+    course_id = lesson.course_id
+    enrollment_id, completed_at, emitted_at = await _lock_active_enrollment(session, user_id, course_id)
+    await session.execute(
+        _on(session, _INSERT_COMPLETION),
+        {"user_id": user_id, "lesson_id": lesson.id, "course_id": course_id, "now": now},
+    )
     progress = await _count_progress(session, user_id, course_id)
-    enrollment.last_activity_at = now
     finished = progress.total_lessons > 0 and progress.completed_lessons >= progress.total_lessons
-    if finished and enrollment.completed_at is None:
-        enrollment.completed_at = now
-        if enrollment.completion_emitted_at is None:
-            enrollment.completion_emitted_at = now
+    if finished and completed_at is None:
+        completed_at = now
+        if emitted_at is None:
+            emitted_at = now
             emit(
                 session,
                 event_types.COURSE_COMPLETED,
                 {
-                    "enrollment_id": enrollment.id,
+                    "enrollment_id": enrollment_id,
                     "course_id": course_id,
                     "user_id": user_id,
                     "completed_at": now,
                 },
             )
-    await session.flush()
-    return enrollment, progress
+    await _stamp_enrollment(session, enrollment_id, now, completed_at, emitted_at)
+    return CompletionState(course_id, completed_at, now, progress)
 
 
 async def record_lesson_completion(
@@ -516,38 +605,56 @@ async def record_lesson_completion(
 
 async def complete_lesson(
     session: AsyncSession, user: User, context: LessonAccess, *, now: datetime | None = None
-) -> EnrollmentProgress:
+) -> CompletionState:
     """`POST /lessons/{id}/complete`: access checks, then the shared completion path."""
     _check_learnable(context)
     _check_marked_by_hand(context)
-    enrollment, progress = await _complete(session, user.id, context.lesson, now or utcnow())
-    return EnrollmentProgress(enrollment, progress)
+    return await _complete(session, user.id, context.lesson, now or utcnow())
 
 
 async def uncomplete_lesson(
     session: AsyncSession, user: User, context: LessonAccess, *, now: datetime | None = None
-) -> EnrollmentProgress:
+) -> CompletionState:
     """Un-mark a lesson (idempotent). Clears `completed_at` when the course is no longer
     complete; `course.completed` is never emitted a second time for the enrollment."""
     now = now or utcnow()
     _check_learnable(context)
     _check_marked_by_hand(context)
     course_id = context.course.course.id
-    enrollment = await _lock_active_enrollment(session, user.id, course_id)
-    await session.execute(
-        delete(LessonCompletion)
-        .where(LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == context.lesson.id)
-        .execution_options(synchronize_session=False)
-    )
+    enrollment_id, completed_at, emitted_at = await _lock_active_enrollment(session, user.id, course_id)
+    await session.execute(_DELETE_COMPLETION, {"user_id": user.id, "lesson_id": context.lesson.id})
     progress = await _count_progress(session, user.id, course_id)
-    enrollment.last_activity_at = now
-    if enrollment.completed_at is not None and progress.completed_lessons < progress.total_lessons:
-        enrollment.completed_at = None
-    await session.flush()
-    return EnrollmentProgress(enrollment, progress)
+    if completed_at is not None and progress.completed_lessons < progress.total_lessons:
+        completed_at = None
+    await _stamp_enrollment(session, enrollment_id, now, completed_at, emitted_at)
+    return CompletionState(course_id, completed_at, now, progress)
 
 
 # -- video -------------------------------------------------------------------------------
+
+_UPSERT_POSITION = _per_dialect(
+    lambda insert: (
+        upsert := insert(_positions).values(
+            user_id=bindparam("user_id"),
+            lesson_id=bindparam("lesson_id"),
+            position_seconds=bindparam("position_seconds"),
+            duration_seconds=bindparam("duration_seconds"),
+            updated_at=bindparam("now"),
+        )
+    ).on_conflict_do_update(
+        index_elements=["user_id", "lesson_id"],
+        set_={
+            "position_seconds": upsert.excluded.position_seconds,
+            "duration_seconds": upsert.excluded.duration_seconds,
+            "updated_at": upsert.excluded.updated_at,
+        },
+    )
+)
+_TOUCH_ENROLLMENT = (
+    update(_enrollments)
+    .where(_enrollments.c.id == bindparam("enrollment_id"))
+    .values(last_activity_at=bindparam("now"))
+)
 
 
 async def save_video_position(
@@ -559,62 +666,38 @@ async def save_video_position(
     *,
     now: datetime | None = None,
 ) -> VideoHeartbeat:
-    """A video heartbeat: one upsert of the position; progress is recomputed only when
-    the position reaches 90 % of the duration and completes the lesson."""
+    """A video heartbeat: one upsert of the position (the lesson's access lookup already read
+    the enrollment and the completion); progress is recomputed only when the position reaches
+    90 % of the duration and completes the lesson."""
     now = now or utcnow()
     _check_learnable(context)
     if context.lesson.type != LessonType.VIDEO:
         raise LessonNotVideo("Positions are saved only for video lessons")
-    lesson_id = context.lesson.id
-    completed = (
-        exists()
-        .where(LessonCompletion.user_id == user.id, LessonCompletion.lesson_id == lesson_id)
-        .correlate(None)
-    )
-    row = (
-        await session.execute(
-            select(Enrollment.id, Enrollment.last_activity_at, completed).where(
-                Enrollment.user_id == user.id,
-                Enrollment.course_id == context.course.course.id,
-                Enrollment.status == EnrollmentStatus.ACTIVE,
-            )
-        )
-    ).first()
-    if row is None:
+    enrollment = context.enrollment
+    if enrollment is None:
         raise NotEnrolled()
-    enrollment_id, last_activity_at, is_completed = row
-    upsert = _insert(session, VideoPosition).values(
-        user_id=user.id,
-        lesson_id=lesson_id,
-        position_seconds=position_seconds,
-        duration_seconds=duration_seconds,
-        updated_at=now,
-    )
+    lesson_id = context.lesson.id
     await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["user_id", "lesson_id"],
-            set_={
-                "position_seconds": upsert.excluded.position_seconds,
-                "duration_seconds": upsert.excluded.duration_seconds,
-                "updated_at": upsert.excluded.updated_at,
-            },
-        )
+        _on(session, _UPSERT_POSITION),
+        {
+            "user_id": user.id,
+            "lesson_id": lesson_id,
+            "position_seconds": position_seconds,
+            "duration_seconds": duration_seconds,
+            "now": now,
+        },
     )
+    is_completed = context.lesson_completed
     if position_seconds >= VIDEO_COMPLETION_RATIO * duration_seconds and not is_completed:
         await _complete(session, user.id, context.lesson, now)
         is_completed = True
-    elif last_activity_at is None or now - last_activity_at >= ACTIVITY_RESOLUTION:
-        await session.execute(
-            update(Enrollment)
-            .where(Enrollment.id == enrollment_id)
-            .values(last_activity_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    elif enrollment.last_activity_at is None or now - enrollment.last_activity_at >= ACTIVITY_RESOLUTION:
+        await session.execute(_TOUCH_ENROLLMENT, {"enrollment_id": enrollment.id, "now": now})
     return VideoHeartbeat(
         lesson_id=lesson_id,
         position_seconds=position_seconds,
         duration_seconds=duration_seconds,
-        is_completed=bool(is_completed),
+        is_completed=is_completed,
         updated_at=now,
     )
 
