@@ -269,7 +269,7 @@ async def course_detail(request: Request) -> Response:
     try:
         where, value = "c.id = $1", uuid.UUID(key)
     except ValueError:
-        where, value = "c.slug = $1", key.lower()  # type: ignore[assignment]
+        where, value = "c.slug = $1", key.lower()
     async with request.app.state.pool.acquire() as conn:
         course = await conn.fetchrow(
             f"SELECT {COURSE_COLUMNS}, c.deleted_at FROM courses c "  # noqa: S608
@@ -368,7 +368,9 @@ async def _lesson(
 ) -> dict[str, Any]:
     """The lesson with everything access needs, in one query; 404 when the caller may not
     know it exists."""
-    rows = await conn.fetch(query, _uuid(lesson_id, "lesson_not_found"), user.id if user is not None else None)
+    rows = await conn.fetch(
+        query, _uuid(lesson_id, "lesson_not_found"), user.id if user is not None else None
+    )
     if not rows:
         raise Problem(404, "lesson_not_found")
     row = dict(rows[0].items())

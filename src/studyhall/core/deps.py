@@ -20,6 +20,7 @@ from studyhall.core.db import Database
 # Dependencies are `async def` even when they do not await: FastAPI runs a plain function in
 # its thread pool, a hop that costs more than the function itself.
 
+
 async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
