@@ -16,7 +16,7 @@ from studyhall.core.db import utcnow
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment, VideoPosition
 from tests.factories import Actor, course_lessons, create_course, create_user
-from tests.learning.support import API, complete, completion_count, enroll, enrollment_row
+from tests.factories import API, complete, completion_count, enroll, enrollment_row
 from tests.statements import count_wire_statements, kinds, queries
 
 
