@@ -12,8 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from studyhall.core.deps import SessionDep
-from tests.factories import assert_problem
-from tests.factories import create_user
+from tests.factories import assert_problem, create_user
 from tests.statements import count_wire_statements, kinds
 
 pytestmark = pytest.mark.postgresql_only

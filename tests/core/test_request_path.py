@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from studyhall.identity.deps import get_current_user
 from studyhall.identity.models import Role
 from studyhall.learning.models import LessonCompletion
-from tests.factories import course_lessons, create_course, create_user
-from tests.factories import API, enroll
+from tests.factories import API, course_lessons, create_course, create_user, enroll
 
 HOT_PATHS = {
     "/api/v1/auth/me",

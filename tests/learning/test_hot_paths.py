@@ -15,8 +15,17 @@ from studyhall.catalog.models import CourseInstructor
 from studyhall.core.db import utcnow
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment, VideoPosition
-from tests.factories import Actor, course_lessons, create_course, create_user
-from tests.factories import API, complete, completion_count, enroll, enrollment_row
+from tests.factories import (
+    API,
+    Actor,
+    complete,
+    completion_count,
+    course_lessons,
+    create_course,
+    create_user,
+    enroll,
+    enrollment_row,
+)
 from tests.statements import count_wire_statements, kinds, queries
 
 
