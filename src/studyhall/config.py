@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     database_pool_size: int = Field(10, ge=1)
     database_max_overflow: int = Field(10, ge=0)
+    #: Seconds to open a PostgreSQL connection; a busy server can take a while under a burst.
+    database_connect_timeout: float = Field(10.0, gt=0)
     database_echo: bool = False
     auto_migrate: bool | None = None
     seed_demo: SeedDemo = SeedDemo.AUTO

@@ -30,7 +30,7 @@ from studyhall.assessment.schemas import (
     SubmissionRead,
 )
 from studyhall.catalog.access import CourseRole
-from studyhall.core.deps import SessionDep
+from studyhall.core.deps import SessionDep, writes_on_read
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.identity.deps import CurrentUser
@@ -97,6 +97,7 @@ async def start_attempt(quiz_id: uuid.UUID, session: SessionDep, user: CurrentUs
     "whether the caller may see the answer key (the quiz's `show_answers`).",
     responses=_COMMON,
 )
+@writes_on_read  # submits attempts whose time ran out
 async def list_attempts(
     quiz_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageParamsDep
 ) -> Page[AttemptSummary]:
@@ -113,6 +114,7 @@ async def list_attempts(
     "staff and, as the quiz's `show_answers` allows, for the student (`answers_shown`).",
     responses={**_AUTH, **_NOT_FOUND},
 )
+@writes_on_read  # submits the attempt if its time ran out
 async def get_attempt(attempt_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AttemptRead:
     return AttemptRead.of(await service.get_attempt(session, user, attempt_id))
 

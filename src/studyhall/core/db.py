@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator, Uuid
 
@@ -98,8 +98,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(connection: Any) -> None:
     """SQLite has no row locks: each transaction takes the write lock up front, so
     read-then-write transactions run one after another (waiting up to busy_timeout)
-    instead of failing or overwriting each other."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    instead of failing or overwriting each other. Reads (`READ_ONLY`) take no lock."""
+    if not connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -131,7 +132,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.health_check_timeout * 4,
-        connect_args={"timeout": settings.health_check_timeout * 2},
+        connect_args={"timeout": settings.database_connect_timeout},
     )
     event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
     return engine
@@ -164,6 +165,48 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+#: Execution option of the connections that serve reads: no transaction around them.
+READ_ONLY = "studyhall_read_only"
+
+
+class WriteInReadOnlySession(RuntimeError):
+    """A read-only unit of work tried to write: a programming error, so a 500 in tests,
+    never a silent write outside a transaction."""
+
+
+class ReadOnlySession(Session):
+    """The session of a read-only unit of work. Its statements run without a transaction
+    around them (PostgreSQL in autocommit; SQLite without `BEGIN IMMEDIATE`), which saves
+    the BEGIN and COMMIT round trips. Under READ COMMITTED, PostgreSQL gives each statement
+    its own snapshot anyway, so a sequence of SELECTs sees the same as it would inside a
+    transaction; row locks (`FOR UPDATE`) would end at once, so a unit that takes one is
+    not read-only. Any write raises `WriteInReadOnlySession`."""
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_write_statements(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise WriteInReadOnlySession("a read-only unit of work sent a write statement")
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise WriteInReadOnlySession("a read-only unit of work flushed changes")
+
+
+def create_read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return async_sessionmaker(
+        engine.execution_options(**options),
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=ReadOnlySession,
+    )
+
+
 #: `Session.info` key of the application's `Settings`: outbox handlers, which get only a
 #: session, read the configuration from there (`session_settings(session)`).
 SETTINGS_INFO_KEY = "studyhall.settings"
@@ -180,7 +223,9 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.sessionmaker = create_session_factory(self.engine)
-        self.sessionmaker.configure(info={SETTINGS_INFO_KEY: settings})
+        self.read_only_sessionmaker = create_read_only_session_factory(self.engine)
+        for factory in (self.sessionmaker, self.read_only_sessionmaker):
+            factory.configure(info={SETTINGS_INFO_KEY: settings})
         #: Called with each committed session (the outbox uses it to wake its dispatcher).
         self.after_commit: list[Callable[[AsyncSession], None]] = []
 
@@ -188,10 +233,22 @@ class Database:
         """Make `value` available as `session.info[key]` in every session of this database."""
         info = dict(self.sessionmaker.kw.get("info") or {})
         info[key] = value
-        self.sessionmaker.configure(info=info)
+        for factory in (self.sessionmaker, self.read_only_sessionmaker):
+            factory.configure(info=info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    @asynccontextmanager
+    async def read_only_scope(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads (`ReadOnlySession`): nothing to commit."""
+        async with self.read_only_sessionmaker() as session:
+            try:
+                yield session
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise DatabaseUnavailable() from exc
+                raise
 
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:

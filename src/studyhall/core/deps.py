@@ -8,8 +8,8 @@ sub-dependencies is solved per request), reading `request.app.state` directly.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,11 +43,34 @@ def client_ip(request: Request) -> str | None:
         return None
 
 
+#: Safe methods run read-only unless their endpoint is marked `writes_on_read`.
+READ_METHODS = frozenset({"GET", "HEAD"})
+_WRITES_ON_READ = "__studyhall_writes_on_read__"
+
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+
+
+def writes_on_read(endpoint: EndpointT) -> EndpointT:
+    """Mark a GET endpoint that writes (an OAuth callback, say): it gets a transaction like
+    any other write. Without the mark a GET that writes fails (`WriteInReadOnlySession`)."""
+    setattr(endpoint, _WRITES_ON_READ, True)
+    return endpoint
+
+
+def is_read_only(request: Request) -> bool:
+    return request.method in READ_METHODS and not getattr(
+        request.scope.get("endpoint"), _WRITES_ON_READ, False
+    )
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, before the
-    response is sent (scope="function"), rolled back when it raises."""
+    """One unit of work per request. A write is one transaction, committed when the handler
+    returns, before the response is sent (scope="function"), rolled back when it raises. A
+    read (GET, HEAD) runs without a transaction: no BEGIN and COMMIT round trips, and on
+    SQLite no write lock (`core.db.ReadOnlySession`)."""
     database: Database = request.app.state.database
-    async with database.session_scope() as session:
+    scope = database.read_only_scope() if is_read_only(request) else database.session_scope()
+    async with scope as session:
         yield session
 
 

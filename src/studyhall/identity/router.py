@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from studyhall.core.deps import SessionDep, SettingsDep
+from studyhall.core.deps import SessionDep, SettingsDep, writes_on_read
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.identity import service
@@ -630,6 +630,7 @@ def _oauth_redirect_uri(request: Request, settings: SettingsDep, provider: str) 
         ),
     },
 )
+@writes_on_read  # stores the sign-in attempt's state
 async def oauth_authorize(
     provider: ProviderName,
     request: Request,
@@ -684,6 +685,7 @@ async def oauth_authorize(
         status_502="`oauth_provider_unavailable`",
     ),
 )
+@writes_on_read  # signs in: creates the account, the identity, the session
 async def oauth_callback(
     provider: ProviderName,
     session: SessionDep,
