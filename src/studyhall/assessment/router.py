@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from studyhall.assessment import assignments, gradebook, service
@@ -33,9 +33,10 @@ from studyhall.catalog.access import CourseRole
 from studyhall.core.deps import SessionDep, writes_on_read
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.core.routing import DomainRouter
 from studyhall.identity.deps import CurrentUser
 
-router = APIRouter(tags=["assessment"])
+router = DomainRouter(tags=["assessment"])
 
 _AUTH = error_responses(401)
 _NOT_FOUND = error_responses(404, status_404="Not found, or not visible to the caller")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import Depends, Header, Path, Query, Response, status
 
 from studyhall.catalog import presenters, reads, service
 from studyhall.catalog.cache import etag_of
@@ -32,9 +32,10 @@ from studyhall.catalog.schemas import (
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import Responses, error_responses
 from studyhall.core.pagination import LARGEST_LIMIT, Page, PageParams, PageParamsDep, page_params
+from studyhall.core.routing import DomainRouter
 from studyhall.identity.deps import CurrentUser, OptionalUser, StaffUser
 
-router = APIRouter(
+router = DomainRouter(
     tags=["catalog"],
     responses=error_responses(
         422, status_422="`validation_error` (see `errors`), or a catalog rule on the input"

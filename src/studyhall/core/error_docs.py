@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from studyhall.core.errors import ERROR_DOCS_PATH, error_catalog
+from studyhall.core.routing import DomainRouter
 
-router = APIRouter(tags=["service"])
+router = DomainRouter(tags=["service"])
 
 
 class ErrorCodeRead(BaseModel):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from studyhall.core.deps import DatabaseDep
 from studyhall.core.events import outbox_counts
 from studyhall.core.health import HealthChecker, HealthReport
 from studyhall.core.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
+from studyhall.core.routing import DomainRouter
 
-router = APIRouter(tags=["service"])
+router = DomainRouter(tags=["service"])
 logger = structlog.get_logger(__name__)
 
 

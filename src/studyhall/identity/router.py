@@ -6,13 +6,14 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from studyhall.core.deps import SessionDep, SettingsDep, writes_on_read
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.core.routing import DomainRouter
 from studyhall.identity import service
 from studyhall.identity.deps import (
     AccessClaims,
@@ -48,10 +49,10 @@ from studyhall.identity.schemas import (
     UserUpdate,
 )
 
-router = APIRouter()
-auth_router = APIRouter(prefix="/auth", tags=["auth"])
-users_router = APIRouter(prefix="/users", tags=["users"])
-organizations_router = APIRouter(prefix="/organizations", tags=["organizations"])
+router = DomainRouter()
+auth_router = DomainRouter(prefix="/auth", tags=["auth"])
+users_router = DomainRouter(prefix="/users", tags=["users"])
+organizations_router = DomainRouter(prefix="/organizations", tags=["organizations"])
 
 
 def _login_limits_keys(client_ip: str | None, email: str) -> tuple[str, str]:

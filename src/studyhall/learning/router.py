@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from studyhall.catalog.deps import CourseAccessDep, LessonAccessDep
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
+from studyhall.core.routing import DomainRouter
 from studyhall.identity.deps import CurrentUser
 from studyhall.learning import service
 from studyhall.learning.schemas import (
@@ -21,7 +22,7 @@ from studyhall.learning.schemas import (
     RosterEntry,
 )
 
-router = APIRouter(tags=["learning"])
+router = DomainRouter(tags=["learning"])
 
 
 @router.post(
