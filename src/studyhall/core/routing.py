@@ -38,8 +38,9 @@ def leading_segment(path: str) -> str | None:
 def _leading_segments(routes: list[BaseRoute]) -> frozenset[str] | None:
     segments = set()
     for route in routes:
-        plain = isinstance(route, APIRoute | APIWebSocketRoute)
-        segment = leading_segment(route.path) if plain else None
+        if not isinstance(route, APIRoute | APIWebSocketRoute):
+            return None
+        segment = leading_segment(route.path)
         if segment is None:
             return None
         segments.add(segment)
