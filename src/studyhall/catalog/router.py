@@ -144,6 +144,44 @@ async def create_course(session: SessionDep, user: CurrentUser, body: CourseCrea
 
 
 @router.get(
+    "/lessons/{lesson_id}",
+    response_model=LessonRead,
+    summary="A lesson with its content",
+    responses={
+        **STAFF_ERRORS,
+        **error_responses(403, status_403="`not_enrolled`: enroll to open this lesson"),
+    },
+)
+async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
+    """Course staff and enrolled students; anyone who can see the course for preview lessons.
+    `content` is the Markdown as written, `content_html` its sanitised rendering."""
+    row = await service.get_lesson(session, user, lesson_id)
+    return presenters.lesson_read(row, is_completed=row.is_completed)
+
+
+@router.patch(
+    "/lessons/{lesson_id}", response_model=LessonRead, summary="Edit a lesson", responses=STAFF_ERRORS
+)
+async def update_lesson(
+    session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, body: LessonUpdate
+) -> LessonRead:
+    """Course staff. A changed `title` or `content` becomes a new version."""
+    lesson = await service.update_lesson(session, user, lesson_id, body)
+    return await _lesson_read(session, user, lesson)
+
+
+@router.delete(
+    "/lessons/{lesson_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a lesson",
+    responses=STAFF_ERRORS,
+)
+async def delete_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID) -> None:
+    """Course staff. The lesson leaves outlines, counts and progress totals until restored."""
+    await service.delete_lesson(session, user, lesson_id)
+
+
+@router.get(
     "/courses/trash",
     response_model=Page[CourseRead],
     summary="Deleted courses I may restore",
@@ -400,48 +438,10 @@ async def reorder_lessons(
     return presenters.lesson_outline(lessons)
 
 
-@router.get(
-    "/lessons/{lesson_id}",
-    response_model=LessonRead,
-    summary="A lesson with its content",
-    responses={
-        **STAFF_ERRORS,
-        **error_responses(403, status_403="`not_enrolled`: enroll to open this lesson"),
-    },
-)
-async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
-    """Course staff and enrolled students; anyone who can see the course for preview lessons.
-    `content` is the Markdown as written, `content_html` its sanitised rendering."""
-    row = await service.get_lesson(session, user, lesson_id)
-    return presenters.lesson_read(row, is_completed=row.is_completed)
-
-
 async def _lesson_read(session: SessionDep, user: CurrentUser, lesson: Lesson) -> LessonRead:
     """A lesson after a change, with the caller's `is_completed`."""
     completed = await service.has_completed(session, user, lesson.id)
     return presenters.lesson_read(lesson, is_completed=completed)
-
-
-@router.patch(
-    "/lessons/{lesson_id}", response_model=LessonRead, summary="Edit a lesson", responses=STAFF_ERRORS
-)
-async def update_lesson(
-    session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID, body: LessonUpdate
-) -> LessonRead:
-    """Course staff. A changed `title` or `content` becomes a new version."""
-    lesson = await service.update_lesson(session, user, lesson_id, body)
-    return await _lesson_read(session, user, lesson)
-
-
-@router.delete(
-    "/lessons/{lesson_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a lesson",
-    responses=STAFF_ERRORS,
-)
-async def delete_lesson(session: SessionDep, user: CurrentUser, lesson_id: uuid.UUID) -> None:
-    """Course staff. The lesson leaves outlines, counts and progress totals until restored."""
-    await service.delete_lesson(session, user, lesson_id)
 
 
 @router.post(

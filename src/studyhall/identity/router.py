@@ -62,6 +62,25 @@ def _login_limits_keys(client_ip: str | None, email: str) -> tuple[str, str]:
 # -- auth ----------------------------------------------------------------------------------
 
 
+@auth_router.get(
+    "/me",
+    summary="The signed-in user",
+    responses=error_responses(401, 422),
+)
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@auth_router.patch(
+    "/me",
+    summary="Update my profile",
+    description="Only `full_name`, `bio` and `avatar_file_id`; any other field is `422`.",
+    responses=error_responses(401, 422),
+)
+async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.update_me(session, user, body))
+
+
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
@@ -252,25 +271,6 @@ async def list_sessions(user: CurrentUser, session: SessionDep, page: PageParams
 async def revoke_session(session_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     await service.revoke_session(session, user, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@auth_router.get(
-    "/me",
-    summary="The signed-in user",
-    responses=error_responses(401, 422),
-)
-async def me(user: CurrentUser) -> UserRead:
-    return UserRead.model_validate(user)
-
-
-@auth_router.patch(
-    "/me",
-    summary="Update my profile",
-    description="Only `full_name`, `bio` and `avatar_file_id`; any other field is `422`.",
-    responses=error_responses(401, 422),
-)
-async def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(await service.update_me(session, user, body))
 
 
 @auth_router.post(

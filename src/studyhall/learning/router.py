@@ -24,6 +24,79 @@ from studyhall.learning.schemas import (
 
 router = DomainRouter(tags=["learning"])
 
+_LESSON_ERRORS = error_responses(
+    401,
+    422,
+    403,
+    404,
+    409,
+    status_403="`not_enrolled`: the caller is not actively enrolled in the lesson's course",
+    status_404="`lesson_not_found`: no such lesson the caller may see",
+    status_409="`course_not_published`; `completed_by_activity` for quiz and assignment lessons",
+)
+
+
+@router.post(
+    "/lessons/{lesson_id}/complete",
+    summary="Mark a lesson complete",
+    description=(
+        "For `text`, `video` and `file` lessons; idempotent. Returns the course progress; completing "
+        "the last current lesson sets the enrollment's `completed_at` and emits `course.completed` "
+        "(once per enrollment). Quiz and assignment lessons complete only through their activity (a "
+        "passing attempt, a submission): `409 completed_by_activity`."
+    ),
+    responses=_LESSON_ERRORS,
+)
+async def complete_lesson(access: LessonAccessDep, user: CurrentUser, session: SessionDep) -> CompletionRead:
+    result = await service.complete_lesson(session, user, access)
+    return CompletionRead.of(result, access.lesson.id, is_completed=True)
+
+
+@router.delete(
+    "/lessons/{lesson_id}/complete",
+    summary="Un-mark a lesson",
+    description=(
+        "Idempotent. Returns the course progress; clears `completed_at` when the course is no "
+        "longer complete (a later completion never emits `course.completed` again). Quiz and "
+        "assignment lessons stay as their activity left them: `409 completed_by_activity`."
+    ),
+    responses=_LESSON_ERRORS,
+)
+async def uncomplete_lesson(
+    access: LessonAccessDep, user: CurrentUser, session: SessionDep
+) -> CompletionRead:
+    result = await service.uncomplete_lesson(session, user, access)
+    return CompletionRead.of(result, access.lesson.id, is_completed=False)
+
+
+@router.put(
+    "/lessons/{lesson_id}/position",
+    summary="Save a video position (heartbeat)",
+    description=(
+        "One small write. `position_seconds` must lie within `[0, duration_seconds]` and "
+        "`duration_seconds` be positive (`422` otherwise). Reaching 90 % of the duration "
+        "completes the lesson like `POST /lessons/{id}/complete`. Only for lessons of type "
+        "`video` (`409 lesson_not_video`)."
+    ),
+    responses=error_responses(
+        401,
+        422,
+        403,
+        404,
+        409,
+        status_403="`not_enrolled`",
+        status_404="`lesson_not_found`",
+        status_409="`lesson_not_video`, or `course_not_published`",
+    ),
+)
+async def save_position(
+    access: LessonAccessDep, body: PositionUpdate, user: CurrentUser, session: SessionDep
+) -> PositionRead:
+    beat = await service.save_video_position(
+        session, user, access, body.position_seconds, body.duration_seconds
+    )
+    return PositionRead.of(beat)
+
 
 @router.post(
     "/courses/{course_id}/enroll",
@@ -111,80 +184,6 @@ async def course_progress(
     access: CourseAccessDep, user: CurrentUser, session: SessionDep
 ) -> CourseProgressRead:
     return CourseProgressRead.of(await service.course_progress(session, user, access))
-
-
-_LESSON_ERRORS = error_responses(
-    401,
-    422,
-    403,
-    404,
-    409,
-    status_403="`not_enrolled`: the caller is not actively enrolled in the lesson's course",
-    status_404="`lesson_not_found`: no such lesson the caller may see",
-    status_409="`course_not_published`; `completed_by_activity` for quiz and assignment lessons",
-)
-
-
-@router.post(
-    "/lessons/{lesson_id}/complete",
-    summary="Mark a lesson complete",
-    description=(
-        "For `text`, `video` and `file` lessons; idempotent. Returns the course progress; completing "
-        "the last current lesson sets the enrollment's `completed_at` and emits `course.completed` "
-        "(once per enrollment). Quiz and assignment lessons complete only through their activity (a "
-        "passing attempt, a submission): `409 completed_by_activity`."
-    ),
-    responses=_LESSON_ERRORS,
-)
-async def complete_lesson(access: LessonAccessDep, user: CurrentUser, session: SessionDep) -> CompletionRead:
-    result = await service.complete_lesson(session, user, access)
-    return CompletionRead.of(result, access.lesson.id, is_completed=True)
-
-
-@router.delete(
-    "/lessons/{lesson_id}/complete",
-    summary="Un-mark a lesson",
-    description=(
-        "Idempotent. Returns the course progress; clears `completed_at` when the course is no "
-        "longer complete (a later completion never emits `course.completed` again). Quiz and "
-        "assignment lessons stay as their activity left them: `409 completed_by_activity`."
-    ),
-    responses=_LESSON_ERRORS,
-)
-async def uncomplete_lesson(
-    access: LessonAccessDep, user: CurrentUser, session: SessionDep
-) -> CompletionRead:
-    result = await service.uncomplete_lesson(session, user, access)
-    return CompletionRead.of(result, access.lesson.id, is_completed=False)
-
-
-@router.put(
-    "/lessons/{lesson_id}/position",
-    summary="Save a video position (heartbeat)",
-    description=(
-        "One small write. `position_seconds` must lie within `[0, duration_seconds]` and "
-        "`duration_seconds` be positive (`422` otherwise). Reaching 90 % of the duration "
-        "completes the lesson like `POST /lessons/{id}/complete`. Only for lessons of type "
-        "`video` (`409 lesson_not_video`)."
-    ),
-    responses=error_responses(
-        401,
-        422,
-        403,
-        404,
-        409,
-        status_403="`not_enrolled`",
-        status_404="`lesson_not_found`",
-        status_409="`lesson_not_video`, or `course_not_published`",
-    ),
-)
-async def save_position(
-    access: LessonAccessDep, body: PositionUpdate, user: CurrentUser, session: SessionDep
-) -> PositionRead:
-    beat = await service.save_video_position(
-        session, user, access, body.position_seconds, body.duration_seconds
-    )
-    return PositionRead.of(beat)
 
 
 @router.get(
