@@ -42,6 +42,7 @@ from studyhall.core.events import OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
+from studyhall.notifications.models import Notification
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -306,6 +307,32 @@ async def soft_delete_lesson(app: FastAPI, lesson: Lesson, *, restore: bool = Fa
             update(Lesson).where(Lesson.id == lesson.id).values(deleted_at=None if restore else utcnow())
         )
         await recount_lessons(session, lesson.course_id)
+
+
+async def create_notification(
+    app: FastAPI, actor: Actor, *, title: str = "Something happened", read: bool = False, **fields: object
+) -> Notification:
+    """A notification of `actor`, as a handler would have made it (of a made-up event),
+    created now by the clock."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        notification = Notification(
+            user_id=actor.user.id,
+            type=fields.pop("type", "course.completed"),
+            title=title,
+            body=fields.pop("body", f"{title}."),
+            data=fields.pop("data", {}),
+            event_id=uuid.uuid4(),
+            read_at=utcnow() if read else None,
+            **fields,
+        )
+        session.add(notification)
+    return notification
+
+
+async def deliver_events(app: FastAPI) -> int:
+    """Runs the handlers of every pending outbox event now (the dispatcher is off in tests)."""
+    handled: int = await app.state.dispatcher.drain()
+    return handled
 
 
 class FakeClock:
