@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import insert, text
+from sqlalchemy.dialects import postgresql
 
+from studyhall.core.clock import utcnow
+from studyhall.notifications import service
 from studyhall.notifications.models import Notification, NotificationPreference
 from tests.factories import (
     API,
@@ -242,3 +247,37 @@ async def test_bad_preference_bodies_are_422(app: FastAPI, client: httpx.AsyncCl
     response = await client.put(PREFERENCES, json=body, headers=me.headers)
     assert_problem(response, 422, "validation_error")
     assert await count_rows(app, NotificationPreference) == 0
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize(
+    ("unread_only", "index"),
+    [(False, "ix_notifications_user_id_created_at"), (True, "ix_notifications_unread")],
+)
+async def test_a_page_of_the_list_is_read_from_an_index(app: FastAPI, unread_only: bool, index: str) -> None:
+    people = [await create_user(app) for _ in range(4)]
+    now = utcnow()
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(
+            insert(Notification),
+            [
+                {
+                    "user_id": person.user.id,
+                    "type": "course.completed",
+                    "title": "T",
+                    "body": "B",
+                    "data": {},
+                    "event_id": uuid.uuid4(),
+                    "created_at": now - timedelta(seconds=n),
+                    "read_at": now if n % 10 else None,
+                }
+                for person in people
+                for n in range(1000)
+            ],
+        )
+        await session.execute(text("ANALYZE notifications"))
+        page = service.notifications_of(people[0].user.id, unread_only=unread_only).limit(20)
+        sql = page.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await session.scalars(text(f"EXPLAIN {sql}"))).all())
+    assert index in plan, plan
+    assert "Sort" not in plan, plan

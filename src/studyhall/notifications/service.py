@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core.clock import utcnow
@@ -73,16 +73,20 @@ def _mine(user: User) -> Any:
     return Notification.user_id == user.id
 
 
+def notifications_of(user_id: uuid.UUID, *, unread_only: bool = False) -> Select[tuple[Notification]]:
+    """A user's notifications, newest first (read backwards from an index on
+    `(user_id, created_at, id)`; the unread ones from its partial twin)."""
+    statement = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        statement = statement.where(Notification.read_at.is_(None))
+    return statement.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
 async def list_notifications(
     session: AsyncSession, user: User, params: PageParams, *, unread_only: bool = False
 ) -> NotificationList:
     """Newest first; `unread_only` keeps the unread ones."""
-    statement = select(Notification).where(_mine(user))
-    if unread_only:
-        statement = statement.where(Notification.read_at.is_(None))
-    items, total = await fetch_page(
-        session, statement.order_by(Notification.created_at.desc(), Notification.id.desc()), params
-    )
+    items, total = await fetch_page(session, notifications_of(user.id, unread_only=unread_only), params)
     unread = total if unread_only else await _unread_count(session, user)
     return NotificationList(items, total, unread)
 
