@@ -73,7 +73,7 @@ def _mine(user: User) -> Any:
     return Notification.user_id == user.id
 
 
-def notifications_of(user_id: uuid.UUID, *, unread_only: bool = False) -> Select[tuple[Notification]]:
+def notifications_of(user_id: uuid.UUID, *, unread_only: bool = False) -> Select[Notification]:
     """A user's notifications, newest first (read backwards from an index on
     `(user_id, created_at, id)`; the unread ones from its partial twin)."""
     statement = select(Notification).where(Notification.user_id == user_id)
