@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,8 +24,8 @@ from studyhall.core.clock import use_clock
 from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
 from studyhall.models import metadata
-from tests.factories import FakeClock
-from tests.servers import IN_CI, PostgresServer, RedisServer, ServerUnavailable
+from tests.factories import AppFactory, FakeClock, SmtpSink
+from tests.servers import IN_CI, PostgresServer, RedisServer, ServerUnavailable, free_port
 
 BACKENDS = ("sqlite", "postgresql")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -157,3 +160,40 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
+    """Builds apps on the test database with setting overrides; tables emptied afterwards."""
+    apps: list[FastAPI] = []
+    async with AsyncExitStack() as stack:
+
+        async def factory(**overrides: Any) -> FastAPI:
+            data_dir = overrides.pop("data_dir", tmp_path / f"var{len(apps)}")
+            application = create_app(make_settings(database_url, data_dir, **overrides))
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            apps.append(application)
+            return application
+
+        try:
+            yield factory
+        finally:
+            if apps:
+                await empty_tables(apps[0].state.database.engine)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) in the test process, for the whole session."""
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(smtp_server: SmtpSink) -> SmtpSink:
+    """The SMTP server, emptied of earlier tests' messages."""
+    smtp_server.clear()
+    return smtp_server

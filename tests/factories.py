@@ -6,19 +6,26 @@
 - The HTTP side: `API`, `assert_problem`, signing up and in, enrolling, completing a lesson,
   and `race`/`outcomes` for the same request fired many times at once.
 - Reading state back: `fresh_row`, `rows`, `count_rows`, `events`, `count_statements`.
+- Mail: `mails_in` (the embedded mailer's files), `text_of`/`html_of`, and `SmtpSink`, what
+  the real SMTP server of the `smtp_sink` fixture received.
 - `FakeClock`, which the `clock` fixture installs for the whole application.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import itertools
+import threading
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -35,12 +42,15 @@ from studyhall.core.events import OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
+from studyhall.notifications.models import Notification
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
 RowT = TypeVar("RowT")
 ClassT = TypeVar("ClassT")
+#: What the `make_app` fixture gives: builds an app on the test database with setting overrides.
+AppFactory = Callable[..., Awaitable[FastAPI]]
 
 
 # -- rows written straight to the database --------------------------------------------------
@@ -299,6 +309,32 @@ async def soft_delete_lesson(app: FastAPI, lesson: Lesson, *, restore: bool = Fa
         await recount_lessons(session, lesson.course_id)
 
 
+async def create_notification(
+    app: FastAPI, actor: Actor, *, title: str = "Something happened", read: bool = False, **fields: object
+) -> Notification:
+    """A notification of `actor`, as a handler would have made it (of a made-up event),
+    created now by the clock."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        notification = Notification(
+            user_id=actor.user.id,
+            type=fields.pop("type", "course.completed"),
+            title=title,
+            body=fields.pop("body", f"{title}."),
+            data=fields.pop("data", {}),
+            event_id=uuid.uuid4(),
+            read_at=utcnow() if read else None,
+            **fields,
+        )
+        session.add(notification)
+    return notification
+
+
+async def deliver_events(app: FastAPI) -> int:
+    """Runs the handlers of every pending outbox event now (the dispatcher is off in tests)."""
+    handled: int = await app.state.dispatcher.drain()
+    return handled
+
+
 class FakeClock:
     """A controllable "now", one second ahead of the real one so rows written just before
     a test step count as past."""
@@ -327,6 +363,11 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert (body["status"], body["code"]) == (status, code)
     assert body["type"].endswith(code)
     return body
+
+
+def client_for(app: FastAPI, ip: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(ip, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -454,3 +495,56 @@ def count_statements(app: FastAPI) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+# -- mail ------------------------------------------------------------------------------------
+
+
+def parse_mail(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def mails_in(directory: Path) -> list[EmailMessage]:
+    """The messages the embedded mailer wrote, oldest first."""
+    if not directory.exists():
+        return []
+    return [parse_mail(path.read_bytes()) for path in sorted(directory.glob("*.eml"))]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+@dataclass
+class SmtpSink:
+    """Collects what a real SMTP server (aiosmtpd) received."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(parse_mail(envelope.original_content or envelope.content))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.envelopes.clear()

@@ -24,6 +24,7 @@ from schemathesis.core.transport import Response
 from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
 from tests.conftest import make_settings
+from tests.factories import create_user
 from tests.servers import PostgresServer
 
 #: The schema is the same whatever the database; this app only describes it.
@@ -100,15 +101,47 @@ def negative_data_rejected(ctx: CheckContext, response: Response, case: schemath
     return None if refused_by_contract(response) else negative_data_rejection(ctx, response, case)
 
 
-@schema.parametrize()
-@settings(
+FUZZ_SETTINGS = settings(
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_never_errors_and_matches_its_schema(case: schemathesis.Case, fuzzed_app: FastAPI) -> None:
+
+
+def call_and_validate(case: schemathesis.Case, app: FastAPI, headers: dict[str, str] | None = None) -> None:
     case.call_and_validate(
-        app=fuzzed_app,
+        app=app,
+        headers=headers,
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
         additional_checks=[positive_data_accepted, negative_data_rejected],
     )
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_api_never_errors_and_matches_its_schema(case: schemathesis.Case, fuzzed_app: FastAPI) -> None:
+    call_and_validate(case, fuzzed_app)
+
+
+@pytest.fixture(scope="module")
+async def signed_in(fuzzed_app: FastAPI) -> dict[str, str]:
+    """The headers of a user of the fuzzed database. Made through a second app on the same
+    database: the fuzzed one runs in schemathesis' own event loop."""
+    helper = create_app(fuzzed_app.state.settings)
+    try:
+        actor = await create_user(helper)
+    finally:
+        await helper.state.database.dispose()
+    return actor.headers
+
+
+#: Routes about the caller's own things, fuzzed signed in too (anonymous, they stop at 401).
+OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences)"
+
+
+@schema.include(path_regex=OWN_ROUTES).parametrize()
+@FUZZ_SETTINGS
+def test_own_routes_signed_in_never_error_and_match_the_schema(
+    case: schemathesis.Case, fuzzed_app: FastAPI, signed_in: dict[str, str]
+) -> None:
+    call_and_validate(case, fuzzed_app, signed_in)

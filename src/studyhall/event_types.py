@@ -40,3 +40,6 @@ COURSE_COMPLETED: Final = "course.completed"
 # -- assessment -------------------------------------------------------------------------
 QUIZ_GRADED: Final = "quiz.graded"
 SUBMISSION_GRADED: Final = "submission.graded"
+
+# -- certificates -----------------------------------------------------------------------
+CERTIFICATE_ISSUED: Final = "certificate.issued"

@@ -36,6 +36,7 @@ from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
+from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
 
 API_PREFIX = "/api/v1"
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
+    app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(service_router)
     app.include_router(error_docs_router)
     return app

@@ -10,12 +10,18 @@ from collections.abc import Mapping
 from studyhall import event_types
 from studyhall.core.events import Handler, HandlerRegistry
 from studyhall.identity import handlers as identity
+from studyhall.notifications import handlers as notifications
 
 SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.USER_REGISTERED: (identity.send_email_verification,),
     event_types.USER_EMAIL_VERIFICATION_REQUESTED: (identity.send_email_verification,),
     event_types.USER_PASSWORD_RESET_REQUESTED: (identity.send_password_reset,),
     event_types.ORGANIZATION_INVITATION_CREATED: (identity.send_invitation,),
+    event_types.ENROLLMENT_CREATED: (notifications.notify_staff_of_enrollment,),
+    event_types.QUIZ_GRADED: (notifications.notify_student_of_quiz_grade,),
+    event_types.SUBMISSION_GRADED: (notifications.notify_student_of_submission_grade,),
+    event_types.COURSE_COMPLETED: (notifications.notify_student_of_completion,),
+    event_types.CERTIFICATE_ISSUED: (notifications.notify_student_of_certificate,),
 }
 
 

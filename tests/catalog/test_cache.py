@@ -27,6 +27,7 @@ from tests.conftest import empty_tables, make_settings
 from tests.factories import (
     API,
     Actor,
+    AppFactory,
     complete_directly,
     course_lessons,
     create_course,
@@ -37,8 +38,6 @@ from tests.factories import (
 from tests.servers import RedisServer
 
 CATALOG = f"{API}/courses"
-
-AppFactory = Callable[..., Awaitable[FastAPI]]
 
 
 @pytest.fixture(params=["memory", "redis"])

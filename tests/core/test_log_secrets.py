@@ -14,8 +14,7 @@ from studyhall.core.deps import SessionDep
 from studyhall.identity.models import User
 from studyhall.main import create_app
 from tests.conftest import empty_tables
-from tests.factories import API, PASSWORD, assert_problem, create_user
-from tests.identity.conftest import client_for
+from tests.factories import API, PASSWORD, assert_problem, client_for, create_user
 
 SECRET = "s3cr3t-Value-8d1f0c"
 ARGON2_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA"

@@ -19,15 +19,16 @@ from studyhall.identity.models import Role, User
 from tests.factories import (
     API,
     PASSWORD,
+    AppFactory,
     access_token_for,
     assert_problem,
     bearer,
+    client_for,
     create_user,
     login,
     register,
     user_by_email,
 )
-from tests.identity.conftest import AppFactory, client_for
 
 USER_FIELDS = {
     "id",

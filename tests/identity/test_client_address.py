@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 from studyhall.cli import app as cli
 from studyhall.config import Settings
 from studyhall.identity.models import AuthSession
-from tests.factories import API, PASSWORD, bearer, register
-from tests.identity.conftest import AppFactory, client_for
+from tests.factories import API, PASSWORD, AppFactory, bearer, client_for, register
 from tests.identity.test_rate_limits import assert_limited, attempt_login
 
 PROXY = "10.0.0.5"

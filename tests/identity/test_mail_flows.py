@@ -20,15 +20,21 @@ from studyhall.identity.models import OneTimeToken, TokenPurpose
 from tests.factories import (
     API,
     PASSWORD,
+    AppFactory,
+    SmtpSink,
     assert_problem,
     bearer,
+    client_for,
     count_rows,
+    html_of,
     login,
+    mails_in,
     register,
     rows,
+    text_of,
     user_by_email,
 )
-from tests.identity.conftest import AppFactory, SmtpSink, client_for, html_of, mails_in, text_of, token_in
+from tests.identity.conftest import token_in
 
 NEW_PASSWORD = "a brand new passphrase"
 

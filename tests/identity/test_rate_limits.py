@@ -13,8 +13,7 @@ from redis.asyncio import Redis
 from studyhall.config import Settings
 from studyhall.core.ratelimit import RateLimiter
 from tests.conftest import server_unavailable
-from tests.factories import API, PASSWORD, assert_problem, register
-from tests.identity.conftest import AppFactory, client_for
+from tests.factories import API, PASSWORD, AppFactory, assert_problem, client_for, register
 from tests.servers import RedisServer, ServerUnavailable
 
 TIGHT = {

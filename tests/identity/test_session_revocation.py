@@ -12,14 +12,15 @@ from fastapi import FastAPI
 from tests.factories import (
     API,
     PASSWORD,
+    AppFactory,
     assert_problem,
     bearer,
+    client_for,
     count_statements,
     create_user,
     login,
     register,
 )
-from tests.identity.conftest import AppFactory, client_for
 from tests.identity.test_sessions import refresh, session_rows, signed_in
 
 ME = f"{API}/auth/me"

@@ -20,9 +20,9 @@ from tests.factories import (
     create_user,
     fresh_row,
     login,
+    mails_in,
     register,
 )
-from tests.identity.conftest import mails_in
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -205,6 +206,14 @@ def create_read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[
         autoflush=False,
         sync_session_class=ReadOnlySession,
     )
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The INSERT of the session's database, with its `ON CONFLICT` clauses
+    (`on_conflict_do_nothing`, `on_conflict_do_update`): PostgreSQL's or SQLite's."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 #: `Session.info` key of the application's `Settings`: outbox handlers, which get only a

@@ -36,6 +36,7 @@ from studyhall.catalog.errors import NotEnrolled
 from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
 from studyhall.catalog.policies import visible_condition
 from studyhall.core.clock import utcnow
+from studyhall.core.db import dialect_insert
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams
 from studyhall.identity.models import User
@@ -120,13 +121,6 @@ class NextLesson:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """The dialect's INSERT (with ON CONFLICT support) for the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 # The hot paths (complete, heartbeat) use Core statements on the tables, built once with their
@@ -240,7 +234,7 @@ async def enroll(
         raise PaymentRequired("This course needs a completed payment before enrolling")
 
     inserted = await session.scalar(
-        _insert(session, Enrollment)
+        dialect_insert(session, Enrollment)
         .values(
             id=uuid.uuid4(),
             user_id=user.id,

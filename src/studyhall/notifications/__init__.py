@@ -1,0 +1,1 @@
+"""In-app notifications, their per-type preferences, and the emails that go with them."""
