@@ -32,6 +32,7 @@ from studyhall.core.openapi import install_problem_openapi
 from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
+from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
 from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     database = Database(settings)
     database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
+    storage = storage_from_settings(settings)
+    database.provide(STORAGE_INFO_KEY, storage)
     dispatcher = _create_dispatcher(settings, database, metrics)
     database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
     redis = redis_pool(settings.redis_url) if settings.redis_url else None
@@ -89,7 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.cache = cache
     app.state.dispatcher = dispatcher
-    app.state.health = _create_health_checker(settings, database, redis)
+    app.state.storage = storage
+    app.state.health = _create_health_checker(settings, database, redis, storage)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
     app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)
     app.state.rate_limiter = (
@@ -128,13 +132,13 @@ def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics)
 
 
 def _create_health_checker(
-    settings: Settings, database: Database, redis: ConnectionPool | None
+    settings: Settings, database: Database, redis: ConnectionPool | None, storage: Storage
 ) -> HealthChecker:
     checker = HealthChecker(version=__version__, timeout=settings.health_check_timeout)
     checker.add("database", database_probe(database.engine), required=True)
     checker.add("cache", redis_probe(redis) if redis is not None else None)
     checker.add("broker", None)
-    checker.add("storage", None)
+    checker.add("storage", storage.probe)
     return checker
 
 
