@@ -40,3 +40,7 @@ COURSE_COMPLETED: Final = "course.completed"
 # -- assessment -------------------------------------------------------------------------
 QUIZ_GRADED: Final = "quiz.graded"
 SUBMISSION_GRADED: Final = "submission.graded"
+
+# -- certificates -----------------------------------------------------------------------
+CERTIFICATE_ISSUED: Final = "certificate.issued"
+CERTIFICATE_REVOKED: Final = "certificate.revoked"

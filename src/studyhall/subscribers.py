@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from studyhall import event_types
+from studyhall.certificates import handlers as certificates
 from studyhall.core.events import Handler, HandlerRegistry
 from studyhall.identity import handlers as identity
 
@@ -16,6 +17,7 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.USER_EMAIL_VERIFICATION_REQUESTED: (identity.send_email_verification,),
     event_types.USER_PASSWORD_RESET_REQUESTED: (identity.send_password_reset,),
     event_types.ORGANIZATION_INVITATION_CREATED: (identity.send_invitation,),
+    event_types.COURSE_COMPLETED: (certificates.issue_certificate,),
 }
 
 
