@@ -16,6 +16,7 @@ import studyhall
 from studyhall import __version__
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
+from studyhall.certificates.router import router as certificates_router
 from studyhall.config import Settings
 from studyhall.core.body_limit import BodyLimitMiddleware
 from studyhall.core.cache import CACHE_INFO_KEY, redis_pool, redis_probe, response_cache
@@ -32,8 +33,8 @@ from studyhall.core.openapi import install_problem_openapi
 from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
-from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
 from studyhall.core.storable_text import StorableTextMiddleware
+from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
+    app.include_router(certificates_router, prefix=API_PREFIX)
     app.include_router(service_router)
     app.include_router(error_docs_router)
     return app

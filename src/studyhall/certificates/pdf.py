@@ -63,7 +63,9 @@ def _frame(pdf: FPDF) -> None:
     pdf.rect(11, 11, pdf.w - 22, pdf.h - 22)
 
 
-def _line(pdf: FPDF, text: str, *, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
+def _line(
+    pdf: FPDF, text: str, *, size: float, bold: bool = False, color: tuple[int, int, int] = INK
+) -> None:
     """One centred paragraph (long titles and names wrap)."""
     pdf.set_font(FONT, "B" if bold else "", size)
     pdf.set_text_color(*color)
@@ -105,11 +107,15 @@ def _verification(pdf: FPDF, document: CertificateDocument) -> None:
     pdf.set_xy(MARGIN_MM, top + 8)
     pdf.set_text_color(*INK)
     pdf.set_font(FONT, "B", 11)
-    pdf.cell(text_width, 6, f"Verification code: {document.verification_code}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        text_width, 6, f"Verification code: {document.verification_code}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     pdf.set_x(MARGIN_MM)
     pdf.set_font(FONT, "", 9)
     pdf.set_text_color(*MUTED)
-    pdf.multi_cell(text_width, 5, f"Verify at {document.verification_url}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        text_width, 5, f"Verify at {document.verification_url}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
 
 
 def _qr_code(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
@@ -127,6 +133,4 @@ def _qr_code(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
             start = column
             while column < len(row) and row[column]:
                 column += 1
-            pdf.rect(
-                x + start * module, y + row_index * module, (column - start) * module, module, style="F"
-            )
+            pdf.rect(x + start * module, y + row_index * module, (column - start) * module, module, style="F")

@@ -180,7 +180,7 @@ async def read_pdf(storage: Storage, certificate: Certificate, app_url: str) -> 
 # -- reading -------------------------------------------------------------------------------
 
 
-def _with_course() -> Select[tuple[Certificate, Course]]:
+def _with_course() -> Select[Certificate, Course]:
     return select(Certificate, Course).join(Course, Course.id == Certificate.course_id)
 
 
