@@ -24,9 +24,17 @@ def _completed_at(event: Event) -> datetime | None:
 
 async def issue_certificate(event: Event, session: AsyncSession) -> None:
     """On `course.completed`: the enrollment's one certificate and its PDF. A repeated
-    delivery finds the certificate issued and only stores its PDF if that is missing."""
+    delivery finds the certificate issued and only stores its PDF if that is missing (the
+    delivery that issued it stored the file but a crash lost it, or the file went missing)."""
     issued = await service.issue_for_enrollment(
         session, uuid.UUID(str(event.payload["enrollment_id"])), _completed_at(event)
     )
-    if issued is not None:
-        await service.ensure_pdf(storage_of(session), issued.certificate, session_settings(session).app_url)
+    if issued is None:
+        return
+    storage, app_url = storage_of(session), session_settings(session).app_url
+    if issued.newly_issued:
+        # Overwrite: a file under this key may be left by an attempt that rolled back, with
+        # that attempt's verification code.
+        await service.store_pdf(storage, issued.certificate, app_url)
+    else:
+        await service.ensure_pdf(storage, issued.certificate, app_url)

@@ -83,7 +83,7 @@ async def issue_for_enrollment(
     ).one_or_none()
     if found is None or not found.Course.certificate_enabled:
         return None
-    enrollment, course, student = found.tuple()
+    enrollment, course, student = found
     certificate_id = certificate_id_for(enrollment.id)
     inserted = await session.scalar(
         _insert(session)
@@ -197,14 +197,14 @@ async def my_certificates(
         .limit(params.limit)
         .offset(params.offset)
     )
-    return [CertificateWithCourse(*row.tuple()) for row in rows.all()], int(total or 0)
+    return [CertificateWithCourse(*row) for row in rows.all()], int(total or 0)
 
 
 async def _load(session: AsyncSession, certificate_id: uuid.UUID) -> CertificateWithCourse:
     found = (await session.execute(_with_course().where(Certificate.id == certificate_id))).one_or_none()
     if found is None:
         raise CertificateNotFound()
-    return CertificateWithCourse(*found.tuple())
+    return CertificateWithCourse(*found)
 
 
 async def certificate_for_download(
