@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ from studyhall.core.events import Event, HandlerRegistry, OutboxDispatcher, Outb
 from studyhall.core.storage import Storage
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment
+from studyhall.main import create_app
+from tests.conftest import empty_tables, make_settings
 from tests.factories import (
     API,
     Actor,
@@ -129,6 +132,31 @@ async def test_completing_a_course_issues_one_certificate_with_its_pdf(
         f"http://localhost:3000/certificates/verify/{certificate.verification_code}",
     ):
         assert expected in text
+
+
+async def test_the_running_dispatcher_issues_the_certificate(database_url: str, tmp_path: Path) -> None:
+    """No draining by hand: the embedded dispatcher, woken by the commit, issues it."""
+    app = create_app(make_settings(database_url, tmp_path / "var", outbox_dispatcher_enabled=True))
+    async with app.router.lifespan_context(app):
+        try:
+            teacher = await create_user(app, Role.INSTRUCTOR)
+            student = await create_user(app, full_name=STUDENT_NAME)
+            course = await create_course(app, teacher, lessons=1, certificate_enabled=True)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                await enroll(client, student, course)
+                [lesson] = await course_lessons(app, course)
+                assert (await complete(client, student, lesson)).status_code == 200
+                for _ in range(100):
+                    listed = (await client.get(f"{API}/certificates", headers=student.headers)).json()
+                    if listed["total"]:
+                        break
+                    await asyncio.sleep(0.05)
+            assert listed["total"] == 1
+            [certificate] = await rows(app, Certificate)
+            assert await app.state.storage.exists(certificate.pdf_key)
+        finally:
+            await empty_tables(app.state.database.engine)
 
 
 async def test_no_certificate_when_the_course_gives_none(
