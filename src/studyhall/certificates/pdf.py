@@ -27,6 +27,7 @@ QR_SIZE_MM = 34
 INK = (33, 37, 41)
 MUTED = (108, 117, 125)
 ACCENT = (31, 78, 121)
+MIN_FONT_SIZE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +65,21 @@ def _frame(pdf: FPDF) -> None:
 
 
 def _line(
-    pdf: FPDF, text: str, *, size: float, bold: bool = False, color: tuple[int, int, int] = INK
+    pdf: FPDF,
+    text: str,
+    *,
+    size: float,
+    bold: bool = False,
+    color: tuple[int, int, int] = INK,
+    max_lines: int = 1,
 ) -> None:
-    """One centred paragraph (long titles and names wrap)."""
-    pdf.set_font(FONT, "B" if bold else "", size)
+    """One centred paragraph; long names and titles wrap, and shrink to fit in `max_lines`."""
+    style = "B" if bold else ""
+    room = (pdf.w - 2 * MARGIN_MM) * max_lines * 0.9  # wrapping breaks between words
+    pdf.set_font(FONT, style, size)
+    while size > MIN_FONT_SIZE and pdf.get_string_width(text) > room:
+        size -= 1
+        pdf.set_font(FONT, style, size)
     pdf.set_text_color(*color)
     pdf.set_x(MARGIN_MM)
     pdf.multi_cell(
@@ -88,15 +100,15 @@ def _body(pdf: FPDF, document: CertificateDocument) -> None:
     pdf.ln(6)
     _line(pdf, "This certifies that", size=13, color=MUTED)
     pdf.ln(2)
-    _line(pdf, document.student_name, size=26, bold=True)
+    _line(pdf, document.student_name, size=26, bold=True, max_lines=2)
     pdf.ln(2)
     _line(pdf, "has completed the course", size=13, color=MUTED)
     pdf.ln(2)
-    _line(pdf, document.course_title, size=20, bold=True, color=ACCENT)
+    _line(pdf, document.course_title, size=20, bold=True, color=ACCENT, max_lines=2)
     pdf.ln(4)
     if document.instructor_names:
         label = "Instructor" if len(document.instructor_names) == 1 else "Instructors"
-        _line(pdf, f"{label}: {', '.join(document.instructor_names)}", size=12)
+        _line(pdf, f"{label}: {', '.join(document.instructor_names)}", size=12, max_lines=2)
     _line(pdf, f"Completed on {document.completed_at:%d %B %Y}", size=12)
 
 
