@@ -9,6 +9,8 @@
 - Mail: `mails_in` (the embedded mailer's files), `text_of`/`html_of`, and `SmtpSink`, what
   the real SMTP server of the `smtp_sink` fixture received.
 - `FakeClock`, which the `clock` fixture installs for the whole application.
+- Certificates: `course_completed_event`, `deliver` (one handler, its own transaction, as
+  the dispatcher runs it) and `issue_certificate_directly`.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event, func, select, update
 
+from studyhall import event_types
 from studyhall.assessment import scoring
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
 from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
+from studyhall.certificates.handlers import issue_certificate
+from studyhall.certificates.models import Certificate
 from studyhall.core.clock import utcnow
-from studyhall.core.events import OutboxEvent
+from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
@@ -333,6 +338,43 @@ async def deliver_events(app: FastAPI) -> int:
     """Runs the handlers of every pending outbox event now (the dispatcher is off in tests)."""
     handled: int = await app.state.dispatcher.drain()
     return handled
+
+
+def course_completed_event(enrollment: Enrollment, completed_at: datetime | None = None) -> Event:
+    """The `course.completed` event learning emits for this enrollment, as a handler sees it."""
+    return Event(
+        id=uuid.uuid4(),
+        type=event_types.COURSE_COMPLETED,
+        payload={
+            "enrollment_id": str(enrollment.id),
+            "course_id": str(enrollment.course_id),
+            "user_id": str(enrollment.user_id),
+            "completed_at": (completed_at or utcnow()).isoformat(),
+        },
+        created_at=utcnow(),
+        attempt=1,
+    )
+
+
+async def deliver(app: FastAPI, handler: Handler, event: Event) -> None:
+    """Runs one handler in a transaction of its own, as the dispatcher and workers do."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await handler(event, session)
+
+
+async def issue_certificate_directly(app: FastAPI, student: Actor, course: Course) -> Certificate:
+    """Enrolls the student, marks the enrollment completed and delivers `course.completed` to
+    the certificates handler: the certificate (the course must have `certificate_enabled`)."""
+    await enroll_directly(app, student, course)
+    enrollment = await enrollment_row(app, student, course)
+    assert enrollment is not None
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Enrollment).where(Enrollment.id == enrollment.id).values(completed_at=utcnow())
+        )
+    await deliver(app, issue_certificate, course_completed_event(enrollment))
+    [certificate] = await rows(app, Certificate, Certificate.enrollment_id == enrollment.id)
+    return certificate
 
 
 class FakeClock:

@@ -16,7 +16,7 @@ from studyhall.core.errors import DomainError
 from tests.factories import subclasses_in_studyhall
 
 SOURCE = Path(studyhall.__file__).parent
-DOMAINS = ("assessment", "catalog", "identity", "learning", "notifications")
+DOMAINS = ("assessment", "catalog", "certificates", "identity", "learning", "notifications")
 #: Modules of a domain that speak HTTP or are the schemas; every other one is service layer.
 HTTP_LAYER = {"router.py", "deps.py", "schemas.py", "presenters.py"}
 #: Still builds its own response models.
@@ -83,3 +83,14 @@ def test_services_know_nothing_of_http() -> None:
         if name.split(".")[0] in {"fastapi", "starlette"}
     }
     assert importing_http == set()
+
+
+def test_every_router_is_a_domain_router() -> None:
+    """`core.routing.DomainRouter` keeps routing cheap; a plain `APIRouter` would be tried
+    route by route for every request that reaches it."""
+    plain = [
+        path.relative_to(SOURCE).as_posix()
+        for path in SOURCE.rglob("*.py")
+        if path.name != "routing.py" and "APIRouter(" in path.read_text()
+    ]
+    assert plain == []

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     rate_limit_register: str = "5/minute"
     rate_limit_password_reset: str = "5/minute"  # noqa: S105
     rate_limit_email_verification: str = "5/hour"
+    #: Public certificate verification, per client IP: enough for people, too few to guess codes.
+    rate_limit_certificate_verify: str = "60/minute"
     #: Public base URL of this API (e.g. `https://api.example.com`); the OAuth redirect URI is
     #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: the URL the
     #: authorize request arrived at (right unless a proxy rewrites the host).
@@ -155,6 +157,7 @@ class Settings(BaseSettings):
         "rate_limit_register",
         "rate_limit_password_reset",
         "rate_limit_email_verification",
+        "rate_limit_certificate_verify",
     )
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:

@@ -43,3 +43,4 @@ SUBMISSION_GRADED: Final = "submission.graded"
 
 # -- certificates -----------------------------------------------------------------------
 CERTIFICATE_ISSUED: Final = "certificate.issued"
+CERTIFICATE_REVOKED: Final = "certificate.revoked"

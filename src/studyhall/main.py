@@ -16,6 +16,7 @@ import studyhall
 from studyhall import __version__
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
+from studyhall.certificates.router import router as certificates_router
 from studyhall.config import Settings
 from studyhall.core.body_limit import BodyLimitMiddleware
 from studyhall.core.cache import CACHE_INFO_KEY, redis_pool, redis_probe, response_cache
@@ -33,6 +34,7 @@ from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 from studyhall.core.storable_text import StorableTextMiddleware
+from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     database = Database(settings)
     database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
+    storage = storage_from_settings(settings)
+    database.provide(STORAGE_INFO_KEY, storage)
     dispatcher = _create_dispatcher(settings, database, metrics)
     database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
     redis = redis_pool(settings.redis_url) if settings.redis_url else None
@@ -90,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.cache = cache
     app.state.dispatcher = dispatcher
-    app.state.health = _create_health_checker(settings, database, redis)
+    app.state.storage = storage
+    app.state.health = _create_health_checker(settings, database, redis, storage)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
     app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)
     app.state.rate_limiter = (
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
+    app.include_router(certificates_router, prefix=API_PREFIX)
     app.include_router(service_router)
     app.include_router(error_docs_router)
     return app
@@ -130,13 +136,13 @@ def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics)
 
 
 def _create_health_checker(
-    settings: Settings, database: Database, redis: ConnectionPool | None
+    settings: Settings, database: Database, redis: ConnectionPool | None, storage: Storage
 ) -> HealthChecker:
     checker = HealthChecker(version=__version__, timeout=settings.health_check_timeout)
     checker.add("database", database_probe(database.engine), required=True)
     checker.add("cache", redis_probe(redis) if redis is not None else None)
     checker.add("broker", None)
-    checker.add("storage", None)
+    checker.add("storage", storage.probe)
     return checker
 
 

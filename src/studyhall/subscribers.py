@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from studyhall import event_types
+from studyhall.certificates import handlers as certificates
 from studyhall.core.events import Handler, HandlerRegistry
 from studyhall.identity import handlers as identity
 from studyhall.notifications import handlers as notifications
@@ -20,7 +21,10 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.ENROLLMENT_CREATED: (notifications.notify_staff_of_enrollment,),
     event_types.QUIZ_GRADED: (notifications.notify_student_of_quiz_grade,),
     event_types.SUBMISSION_GRADED: (notifications.notify_student_of_submission_grade,),
-    event_types.COURSE_COMPLETED: (notifications.notify_student_of_completion,),
+    event_types.COURSE_COMPLETED: (
+        notifications.notify_student_of_completion,
+        certificates.issue_certificate,
+    ),
     event_types.CERTIFICATE_ISSUED: (notifications.notify_student_of_certificate,),
 }
 

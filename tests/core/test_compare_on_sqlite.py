@@ -18,7 +18,7 @@ from tests.factories import create_course, create_user
 pytestmark = pytest.mark.postgresql_only
 
 
-async def rows(url: str, *columns: object) -> list[tuple[object, ...]]:
+async def selected_rows(url: str, *columns: object) -> list[tuple[object, ...]]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
@@ -43,5 +43,5 @@ async def test_the_sqlite_copy_holds_every_row_with_the_same_ids(
         (Course.id, Course.slug, Course.tags, Course.lesson_count, Course.published_at),
         (Lesson.id, Lesson.course_id, Lesson.position),
     ):
-        assert await rows(sqlite_url, *columns) == await rows(database_url, *columns)
-    assert student.user.id in {row[0] for row in await rows(sqlite_url, User.id)}
+        assert await selected_rows(sqlite_url, *columns) == await selected_rows(database_url, *columns)
+    assert student.user.id in {row[0] for row in await selected_rows(sqlite_url, User.id)}

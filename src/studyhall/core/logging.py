@@ -118,6 +118,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root.setLevel(level)
     # uvicorn's access log duplicates our request log line.
     logging.getLogger("uvicorn.access").disabled = True
+    # fontTools reports every table it subsets (PDF rendering) at INFO: a dozen lines per PDF.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from studyhall.core.deps import SessionDep
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import PageParamsDep
+from studyhall.core.routing import DomainRouter
 from studyhall.identity.deps import CurrentUser
 from studyhall.notifications import service
 from studyhall.notifications.schemas import (
@@ -18,7 +19,7 @@ from studyhall.notifications.schemas import (
     ReadAllResult,
 )
 
-router = APIRouter(tags=["notifications"])
+router = DomainRouter(tags=["notifications"])
 
 
 @router.get(

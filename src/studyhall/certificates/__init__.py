@@ -1,0 +1,1 @@
+"""Certificates: issued when an enrollment completes, rendered as PDF, verifiable by code."""

@@ -1,0 +1,141 @@
+"""Object storage: bytes under a key (`certificates/<id>.pdf`), behind one small interface.
+
+The embedded default, `LocalStorage`, keeps objects as files under `DATA_DIR/files` (or the
+folder of a `STORAGE_URL=file:///path`). An S3-compatible backend (`STORAGE_URL=s3://bucket`)
+implements the same `Storage` interface; `storage_from_settings` is the one place that picks
+the backend. Domains reach it through `app.state.storage` (routes) or `storage_of(session)`
+(outbox handlers), never by building one themselves.
+
+Keys are relative, `/`-separated names of letters, digits, `.`, `_` and `-`: no absolute
+paths, no `..`, nothing a backend could resolve outside its own root.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.config import Settings
+
+#: `Session.info` key of the application's storage (see `Database.provide`).
+STORAGE_INFO_KEY = "studyhall.storage"
+
+_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}"
+_KEY = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,15}}")
+
+
+class InvalidStorageKey(ValueError):
+    """A key that is not a plain relative name (absolute, `..`, odd characters)."""
+
+
+class StoredObjectNotFound(LookupError):
+    """No object under this key."""
+
+
+def check_key(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise InvalidStorageKey(f"not a storage key: {key!r}")
+    return key
+
+
+class Storage(abc.ABC):
+    """Where files live. Every method takes a key checked by `check_key`."""
+
+    @abc.abstractmethod
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Store `data` under `key`, replacing what was there. Readers see the old object or
+        the new one, never a partial write."""
+
+    @abc.abstractmethod
+    async def read(self, key: str) -> bytes:
+        """The object's bytes; `StoredObjectNotFound` when there is none."""
+
+    @abc.abstractmethod
+    async def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing key is not an error."""
+
+    @abc.abstractmethod
+    async def probe(self) -> None:
+        """Raise when the storage cannot be used (the health check calls it)."""
+
+
+class LocalStorage(Storage):
+    """Files under one root folder. Writes go to a temporary file in the target folder that is
+    renamed over the target, so a crash never leaves half a file under a key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path_of(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if not path.is_relative_to(self.root):  # a symlink inside the root pointing out of it
+            raise InvalidStorageKey(f"not a storage key: {key!r}")
+        return path
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        path = self.path_of(key)
+        await asyncio.to_thread(_write_atomically, path, data)
+
+    async def read(self, key: str) -> bytes:
+        path = self.path_of(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError as exc:
+            raise StoredObjectNotFound(key) from exc
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.path_of(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path_of(key).unlink, missing_ok=True)
+
+    async def probe(self) -> None:
+        def check() -> None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK):
+                raise PermissionError(f"{self.root} is not writable")
+
+        await asyncio.to_thread(check)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    """The backend `STORAGE_URL` names: unset is `DATA_DIR/files`, `file:///path` a folder."""
+    url = settings.storage_url
+    if not url:
+        return LocalStorage(settings.files_dir)
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
+        return LocalStorage(Path(unquote(parts.path)))
+    raise ValueError(f"STORAGE_URL: unsupported storage {parts.scheme or url!r} (use file:///path)")
+
+
+def storage_of(session: AsyncSession) -> Storage:
+    """The application's storage, from a session of its session factory."""
+    storage: Storage = session.info[STORAGE_INFO_KEY]
+    return storage
