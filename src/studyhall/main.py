@@ -18,6 +18,7 @@ from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.config import Settings
 from studyhall.core.body_limit import BodyLimitMiddleware
+from studyhall.core.broker import Broker, OutboxRelay
 from studyhall.core.cache import CACHE_INFO_KEY, redis_pool, redis_probe, response_cache
 from studyhall.core.db import Database
 from studyhall.core.error_docs import router as error_docs_router
@@ -54,10 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
-    database = Database(settings)
-    database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
+    database = create_database(settings)
     dispatcher = _create_dispatcher(settings, database, metrics)
-    database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
+    broker = Broker(settings.broker_url, settings.broker_namespace) if settings.broker_url else None
+    # Broker mode: this process relays events to the broker; workers handle them.
+    relay = _create_relay(settings, database, broker) if broker is not None else None
+    database.after_commit.append(wake_dispatcher_after_commit(relay or dispatcher))
     redis = redis_pool(settings.redis_url) if settings.redis_url else None
     cache = response_cache(
         ttl=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries, redis=redis
@@ -68,11 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.outbox_dispatcher_enabled:
-            dispatcher.start()
+            (relay or dispatcher).start()
         try:
             yield
         finally:
-            await dispatcher.stop()
+            await (relay or dispatcher).stop()
+            if broker is not None:
+                await broker.close()
             await cache.aclose()
             await database.dispose()
             if redis is not None:
@@ -89,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.cache = cache
     app.state.dispatcher = dispatcher
-    app.state.health = _create_health_checker(settings, database, redis)
+    app.state.relay = relay
+    app.state.broker = broker
+    app.state.health = _create_health_checker(settings, database, redis, broker)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
     app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)
     app.state.rate_limiter = (
@@ -114,6 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def create_database(settings: Settings) -> Database:
+    """The database and the services event handlers read from their session (the mailer):
+    the same for the API and for `studyhall worker`."""
+    database = Database(settings)
+    database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
+    return database
+
+
 def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics) -> OutboxDispatcher:
     return OutboxDispatcher(
         database.sessionmaker,
@@ -128,13 +143,23 @@ def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics)
     )
 
 
+def _create_relay(settings: Settings, database: Database, broker: Broker) -> OutboxRelay:
+    return OutboxRelay(
+        database.sessionmaker,
+        broker,
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_interval=settings.outbox_poll_interval,
+    )
+
+
 def _create_health_checker(
-    settings: Settings, database: Database, redis: ConnectionPool | None
+    settings: Settings, database: Database, redis: ConnectionPool | None, broker: Broker | None
 ) -> HealthChecker:
     checker = HealthChecker(version=__version__, timeout=settings.health_check_timeout)
     checker.add("database", database_probe(database.engine), required=True)
     checker.add("cache", redis_probe(redis) if redis is not None else None)
-    checker.add("broker", None)
+    checker.add("broker", broker.probe if broker is not None else None)
     checker.add("storage", None)
     return checker
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import PrimaryKeyConstraint, String, Text, bindparam, delete, select
+from sqlalchemy import PrimaryKeyConstraint, String, Text, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -79,9 +79,11 @@ _failures = EventFailure.__table__
 
 # Core statements on the tables (not the ORM classes), so results carry `rowcount`.
 _MARK_PROCESSED = _per_dialect(
-    lambda insert: insert(_processed)
-    .values(event_id=bindparam("event_id"), handler=bindparam("handler"), processed_at=bindparam("now"))
-    .on_conflict_do_nothing(index_elements=["event_id", "handler"])
+    lambda insert: (
+        insert(_processed)
+        .values(event_id=bindparam("event_id"), handler=bindparam("handler"), processed_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["event_id", "handler"])
+    )
 )
 
 
@@ -213,7 +215,7 @@ class HandlerRunner:
             dead = failures >= self.policy.max_attempts
             if dead:
                 await session.execute(
-                    _failures.update()
+                    update(EventFailure)
                     .where(EventFailure.event_id == event.id, EventFailure.handler == name)
                     .values(dead_at=now)
                 )
@@ -258,7 +260,9 @@ async def dead_events(session: AsyncSession) -> list[DeadEvent]:
     ]
 
 
-async def forget_dead(session: AsyncSession, event_ids: Collection[uuid.UUID] | None) -> dict[uuid.UUID, list[str]]:
+async def forget_dead(
+    session: AsyncSession, event_ids: Collection[uuid.UUID] | None
+) -> dict[uuid.UUID, list[str]]:
     """Remove the dead marks of these events (all when None), so their handlers get a fresh
     round of attempts; returns the handlers to run again, by event id."""
     query = select(EventFailure).where(EventFailure.dead_at.is_not(None))

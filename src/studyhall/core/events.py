@@ -192,13 +192,67 @@ async def release_claim(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class OutboxDispatcher:
+class OutboxLoop:
+    """Runs `run_once` in a background task: again at once while it finds work, else after
+    `poll_interval` or as soon as `wake()` is called (after a commit that emitted events).
+    An error is logged and retried at the next poll."""
+
+    poll_interval: float = 1.0
+    name = "outbox_loop"
+
+    def __init__(self) -> None:
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        raise NotImplementedError
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run_forever(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception as exc:
+                logger.warning(f"{self.name}_failed", error=f"{type(exc).__name__}: {exc}")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
+                self._wakeup.clear()
+
+    async def drain(self, max_rounds: int = 100) -> int:
+        """Run until nothing is due (tests and the CLI use it)."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = await self.run_once()
+            if handled == 0:
+                break
+            total += handled
+        return total
+
+
+class OutboxDispatcher(OutboxLoop):
     """Embedded mode: claims due events in batches and runs their handlers in-process.
 
     Each handler runs through `core.delivery.HandlerRunner` (its own transaction, a
     processed-events row, failures counted per handler). The row is then marked `done`,
     made due again after the shortest back-off of its failing handlers, or `dead` once no
     handler is left to retry and one of them died."""
+
+    name = "outbox_dispatcher"
 
     def __init__(
         self,
@@ -216,6 +270,7 @@ class OutboxDispatcher:
         # Imported here: the runner's module builds on this one (Event, HandlerRegistry).
         from studyhall.core.delivery import HandlerRunner, RetryPolicy
 
+        super().__init__()
         self.sessionmaker = sessionmaker
         self.handlers = handlers
         self.batch_size = batch_size
@@ -225,36 +280,6 @@ class OutboxDispatcher:
         self.runner = HandlerRunner(
             sessionmaker, handlers, RetryPolicy(max_attempts, backoff_base, backoff_initial), metrics
         )
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    # -- running -------------------------------------------------------------------
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run_forever(), name="outbox-dispatcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run_forever(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                logger.exception("outbox_dispatch_failed")
-                handled = 0
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
-                self._wakeup.clear()
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many events were claimed."""
@@ -262,16 +287,6 @@ class OutboxDispatcher:
         for event in events:
             await self._deliver(event, token)
         return len(events)
-
-    async def drain(self, max_rounds: int = 100) -> int:
-        """Deliver until nothing is due (tests and the CLI use it)."""
-        total = 0
-        for _ in range(max_rounds):
-            handled = await self.run_once()
-            if handled == 0:
-                break
-            total += handled
-        return total
 
     # -- delivering ----------------------------------------------------------------
 
@@ -284,17 +299,23 @@ class OutboxDispatcher:
         now = utcnow()
         if retrying:
             delay = timedelta(seconds=min(r.retry_in for r in retrying))
-            result, values = "retry", {
-                "status": OutboxStatus.PENDING,
-                "available_at": now + delay,
-                "last_error": retrying[0].error,
-            }
+            result, values = (
+                "retry",
+                {
+                    "status": OutboxStatus.PENDING,
+                    "available_at": now + delay,
+                    "last_error": retrying[0].error,
+                },
+            )
         elif dead:
-            result, values = "dead", {
-                "status": OutboxStatus.DEAD,
-                "processed_at": now,
-                "last_error": dead[0].error,
-            }
+            result, values = (
+                "dead",
+                {
+                    "status": OutboxStatus.DEAD,
+                    "processed_at": now,
+                    "last_error": dead[0].error,
+                },
+            )
         else:
             result, values = "done", {"status": OutboxStatus.DONE, "processed_at": now, "last_error": None}
         if await release_claim(self.sessionmaker, token, [event.id], **values) != 1:
