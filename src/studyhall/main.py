@@ -38,6 +38,7 @@ from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
 from studyhall.subscribers import handler_registry
+from studyhall.workers import create_database
 
 API_PREFIX = "/api/v1"
 
@@ -119,14 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service_router)
     app.include_router(error_docs_router)
     return app
-
-
-def create_database(settings: Settings) -> Database:
-    """The database and the services event handlers read from their session (the mailer):
-    the same for the API and for `studyhall worker`."""
-    database = Database(settings)
-    database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
-    return database
 
 
 def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics) -> OutboxDispatcher:

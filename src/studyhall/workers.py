@@ -14,13 +14,22 @@ from prometheus_client import start_http_server
 from studyhall.config import Settings
 from studyhall.core.broker import Broker, EventWorker, OutboxRelay, requeue_dead
 from studyhall.core.db import Database
+from studyhall.core.events import HandlerRegistry
 from studyhall.core.delivery import DeadEvent, HandlerRunner, RetryPolicy, dead_events
 from studyhall.core.logging import configure_logging
 from studyhall.core.metrics import Metrics
-from studyhall.main import create_database
+from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
 from studyhall.subscribers import handler_registry
 
 logger = structlog.get_logger(__name__)
+
+
+def create_database(settings: Settings) -> Database:
+    """The database and the services event handlers read from their session (the mailer):
+    the same for the API and for `studyhall worker` (which does not import the web app)."""
+    database = Database(settings)
+    database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
+    return database
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -45,13 +54,21 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_worker(settings: Settings, *, prefetch: int, metrics_port: int | None = None) -> None:
+async def run_worker(
+    settings: Settings,
+    *,
+    prefetch: int,
+    metrics_port: int | None = None,
+    handlers: HandlerRegistry | None = None,
+) -> None:
+    """Consume until SIGTERM with the subscribers of `studyhall.subscribers` (or `handlers`)."""
     configure_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
     if metrics_port is not None:
         start_http_server(metrics_port, addr="0.0.0.0", registry=metrics.registry)  # noqa: S104
     database = create_database(settings)
-    runner = HandlerRunner(database.sessionmaker, handler_registry(), retry_policy(settings), metrics)
+    registry = handlers or handler_registry()
+    runner = HandlerRunner(database.sessionmaker, registry, retry_policy(settings), metrics)
     stop = _stop_on_signals()
     try:
         await EventWorker(_broker(settings), runner, prefetch=prefetch).run(stop)
