@@ -68,5 +68,8 @@ def started(marker_dir: Path) -> list[str]:
 if __name__ == "__main__":
     if sys.argv[1:] != ["worker"]:
         sys.exit("usage: python -m tests.event_probe worker")
+    # The handlers under their module's name (handler names key the processed rows), not `__main__`.
+    from tests.event_probe import probe_registry as registry
+
     settings = Settings()
-    asyncio.run(run_worker(settings, prefetch=settings.broker_prefetch, handlers=probe_registry()))
+    asyncio.run(run_worker(settings, prefetch=settings.broker_prefetch, handlers=registry()))

@@ -52,7 +52,9 @@ TEST_TRANSPORT_SETTINGS: dict[str, Any] = {
 }
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1
+) -> None:
     """Wait until `check()` is true; fail after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
@@ -84,12 +86,25 @@ class EventTransport:
     def environment(self, **overrides: Any) -> dict[str, str]:
         """The same settings as environment variables, for a subprocess."""
         settings = self.settings(**overrides)
-        names = (
-            "environment secret_key database_url data_dir broker_url broker_namespace broker_prefetch "
-            "event_max_attempts event_backoff_initial_seconds outbox_backoff_base outbox_poll_interval "
-            "outbox_lease_seconds outbox_batch_size password_hash_time_cost password_hash_memory_cost "
-            "app_url log_level"
-        ).split()
+        names = [
+            "environment",
+            "secret_key",
+            "database_url",
+            "data_dir",
+            "broker_url",
+            "broker_namespace",
+            "broker_prefetch",
+            "event_max_attempts",
+            "event_backoff_initial_seconds",
+            "outbox_backoff_base",
+            "outbox_poll_interval",
+            "outbox_lease_seconds",
+            "outbox_batch_size",
+            "password_hash_time_cost",
+            "password_hash_memory_cost",
+            "app_url",
+            "log_level",
+        ]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "BROKER_"))}
         values = {name: getattr(settings, name) for name in names}
         env.update({name.upper(): str(value) for name, value in values.items() if value is not None})
@@ -119,7 +134,9 @@ class EventTransport:
 
     def start_relay(self, **overrides: Any) -> subprocess.Popen[bytes]:
         """`studyhall relay`: publishes what the test commits to the outbox."""
-        return self._spawn([sys.executable, "-m", "studyhall.cli", "relay"], "outbox_relay_started", **overrides)
+        return self._spawn(
+            [sys.executable, "-m", "studyhall.cli", "relay"], "outbox_relay_started", **overrides
+        )
 
     def cli(self, *args: str, **overrides: Any) -> subprocess.CompletedProcess[str]:
         """Run a `studyhall` command against this transport's database and broker."""

@@ -26,7 +26,6 @@ from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
-from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
 from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.openapi import install_problem_openapi

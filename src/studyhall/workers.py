@@ -14,11 +14,11 @@ from prometheus_client import start_http_server
 from studyhall.config import Settings
 from studyhall.core.broker import Broker, EventWorker, OutboxRelay, requeue_dead
 from studyhall.core.db import Database
-from studyhall.core.events import HandlerRegistry
 from studyhall.core.delivery import DeadEvent, HandlerRunner, RetryPolicy, dead_events
+from studyhall.core.events import HandlerRegistry
 from studyhall.core.logging import configure_logging
-from studyhall.core.metrics import Metrics
 from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
+from studyhall.core.metrics import Metrics
 from studyhall.subscribers import handler_registry
 
 logger = structlog.get_logger(__name__)

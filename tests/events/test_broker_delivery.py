@@ -18,7 +18,7 @@ from studyhall.core.broker import Broker
 from studyhall.core.db import Database
 from studyhall.core.delivery import EventFailure, ProcessedEvent
 from studyhall.core.events import OutboxEvent, OutboxStatus, emit
-from tests.event_probe import ECHOED, HANDLED, PING, effects, started
+from tests.event_probe import ECHOED, PING, effects, started
 from tests.servers import RabbitMQServer
 from tests.transport import EventTransport, eventually
 
@@ -199,10 +199,10 @@ async def test_a_failing_handler_goes_dead_and_events_retry_sends_it_back(
 async def test_two_relays_and_two_workers_handle_each_event_once(
     database: Database, event_transport: EventTransport, markers: Path
 ) -> None:
-    ids = await ping(database, markers, 300)
+    workers = [event_transport.start_worker(probes=True) for _ in range(2)]
     for _ in range(2):
         event_transport.start_relay(outbox_batch_size=20)
-    workers = [event_transport.start_worker(probes=True) for _ in range(2)]
+    ids = await ping(database, markers, 300)
 
     await eventually(lambda: handled_once(database, ids), timeout=60)
     assert dict(await effects(database.sessionmaker, ECHOED)) == once_each(ids)

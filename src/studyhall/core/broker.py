@@ -30,10 +30,10 @@ import aiormq
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
-    AbstractRobustConnection,
 )
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -137,31 +137,42 @@ def decode_message(message: AbstractIncomingMessage) -> tuple[Event, list[str] |
 
 
 class Broker:
-    """One robust connection (it reconnects by itself and restores channels, queues and
-    consumers), opened at first use, and the topology declared on it."""
+    """A connection opened at first use and opened again after it was lost (the relay and
+    the worker call `connection()` for each new round), and the topology on it."""
 
-    def __init__(self, url: str, namespace: str = "studyhall", *, reconnect_interval: float = 1.0) -> None:
+    def __init__(self, url: str, namespace: str = "studyhall") -> None:
         self.url = url
         self.topology = Topology(namespace)
-        self.reconnect_interval = reconnect_interval
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._admin: AbstractChannel | None = None
+        #: Set when the current connection closes (aio-pika's `is_closed` stays false when
+        #: the broker is the one that closed it).
+        self.lost = asyncio.Event()
         self._lock = asyncio.Lock()
 
-    async def connection(self) -> AbstractRobustConnection:
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None and not self.lost.is_set()
+
+    async def connection(self) -> AbstractConnection:
         async with self._lock:
-            if self._connection is None:
-                self._connection = await aio_pika.connect_robust(
-                    self.url, reconnect_interval=self.reconnect_interval, timeout=PUBLISH_TIMEOUT
-                )
+            if not self.is_connected:
+                await self.close()
+                lost = self.lost = asyncio.Event()
+                connection = await aio_pika.connect(self.url, timeout=PUBLISH_TIMEOUT)
+                connection.close_callbacks.add(lambda *_: lost.set())
+                self._connection = connection
+            assert self._connection is not None
             return self._connection
 
     async def channel(self, *, prefetch: int | None = None) -> AbstractChannel:
         """A channel with publisher confirms, on which the topology is declared."""
-        channel = await (await self.connection()).channel(publisher_confirms=True)
-        if prefetch is not None:
-            await channel.set_qos(prefetch_count=prefetch)
-        await self._declare(channel)
+        connection = await self.connection()
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            channel = await connection.channel(publisher_confirms=True)
+            if prefetch is not None:
+                await channel.set_qos(prefetch_count=prefetch)
+            await self._declare(channel)
         return channel
 
     async def _declare(self, channel: AbstractChannel) -> tuple[AbstractExchange, AbstractQueue]:
@@ -178,7 +189,7 @@ class Broker:
     async def queue_depths(self) -> dict[str, int]:
         """Messages ready in the work and dead-letter queues (one round trip each); also the
         broker health probe."""
-        if self._admin is None or self._admin.is_closed:
+        if self._admin is None or not self.is_connected:
             self._admin = await self.channel()
         depths = {}
         for name in (self.topology.work_queue, self.topology.dead_queue):
@@ -190,11 +201,11 @@ class Broker:
         await self.queue_depths()
 
     async def close(self) -> None:
-        if self._connection is not None:
+        connection, self._connection, self._admin = self._connection, None, None
+        if connection is not None:
             with contextlib.suppress(Exception):
-                await self._connection.close()
-        self._connection = None
-        self._admin = None
+                async with asyncio.timeout(PUBLISH_TIMEOUT):
+                    await connection.close()
 
 
 async def publish_confirmed(
@@ -238,10 +249,9 @@ class OutboxRelay(OutboxLoop):
         self._channel: AbstractChannel | None = None
 
     async def _exchange(self) -> AbstractExchange:
-        if self._channel is None:
+        """The exchange on our channel, opened again (with the connection) after a loss."""
+        if self._channel is None or not self.broker.is_connected:
             self._channel = await self.broker.channel()
-        if self._channel.is_closed:
-            raise BrokerUnavailable("the broker connection is down")
         return await self.broker.exchange(self._channel)
 
     async def run_once(self) -> int:
@@ -284,20 +294,39 @@ class EventWorker:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._delay_queues: set[str] = set()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, reconnect_interval: float = 1.0) -> None:
         """Consume until `stop` is set, then stop consuming, finish the messages held, and
-        close the connection."""
+        close the connection. A lost connection is opened again after `reconnect_interval`
+        (the messages it held are redelivered by the broker)."""
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+            except Exception as exc:
+                logger.warning("event_worker_disconnected", error=f"{type(exc).__name__}: {exc}")
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=reconnect_interval)
+        await self.broker.close()
+        logger.info("event_worker_stopped")
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         self._channel = await self.broker.channel(prefetch=self.prefetch)
+        self._delay_queues.clear()
         queue = await self._channel.get_queue(self.broker.topology.work_queue, ensure=False)
         consumer_tag = await queue.consume(self._on_message)
         logger.info("event_worker_started", queue=queue.name, prefetch=self.prefetch)
-        await stop.wait()
-        with contextlib.suppress(Exception):
-            await queue.cancel(consumer_tag)
+        stopping = asyncio.ensure_future(stop.wait())
+        lost = asyncio.ensure_future(self.broker.lost.wait())
+        await asyncio.wait((stopping, lost), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        lost.cancel()
+        if stop.is_set():
+            with contextlib.suppress(Exception):
+                await queue.cancel(consumer_tag)
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
-        await self.broker.close()
-        logger.info("event_worker_stopped")
+        if not stop.is_set():
+            raise BrokerUnavailable("the connection to the broker was lost")
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
