@@ -56,7 +56,11 @@ def once_each(ids: list[str]) -> dict[str, int]:
 
 
 async def handled_once(database: Database, ids: list[str]) -> bool:
-    return dict(await effects(database.sessionmaker)) == once_each(ids)
+    """Both probe handlers took effect for each of `ids`."""
+    expected = once_each(ids)
+    return dict(await effects(database.sessionmaker)) == expected and (
+        dict(await effects(database.sessionmaker, ECHOED)) == expected
+    )
 
 
 async def processed_rows(database: Database) -> int:

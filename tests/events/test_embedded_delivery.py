@@ -79,7 +79,9 @@ async def test_each_handler_takes_effect_once_and_only_failed_handlers_retry(
         handlers = set((await session.scalars(select(ProcessedEvent.handler))).all())
         failures = (await session.scalars(select(EventFailure))).all()
     assert handlers == {"tests.event_probe.record_probe", "tests.event_probe.echo_probe"}
-    assert [(f.handler, f.attempts, f.dead_at) for f in failures] == [("tests.event_probe.record_probe", 1, None)]
+    assert [(f.handler, f.attempts, f.dead_at) for f in failures] == [
+        ("tests.event_probe.record_probe", 1, None)
+    ]
 
 
 async def test_a_redelivered_event_does_not_repeat_any_effect(database: Database, markers: Path) -> None:
