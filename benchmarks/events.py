@@ -105,8 +105,8 @@ async def _handled(database: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(ProcessedEvent)) or 0)
 
 
-async def _wait_handled(database: Database, total: int, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_handled(database: Database, total: int, limit_seconds: float = 300) -> None:
+    deadline = time.monotonic() + limit_seconds
     while await _handled(database) < total:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {await _handled(database)} of {total} handled")
