@@ -13,7 +13,8 @@ A test of another domain that wants its handlers to run through the broker:
 
     @pytest.fixture
     def settings(event_transport: EventTransport) -> Settings:
-        return event_transport.settings()           # the app relays to the broker
+        # broker mode; the app's relay runs (the harness turns the in-process loop off by default)
+        return event_transport.settings(outbox_dispatcher_enabled=True)
 
     async def test_something(client, event_transport):
         event_transport.start_worker()               # `studyhall worker`, the real table

@@ -142,3 +142,19 @@ async def test_two_dispatchers_at_once_take_each_effect_once(database: Database,
     assert dict(await effects(database.sessionmaker)) == dict.fromkeys(ids, 1)
     assert dict(await effects(database.sessionmaker, ECHOED)) == dict.fromkeys(ids, 1)
     assert len(started(markers)) == 200
+
+
+@pytest.mark.sqlite_only
+def test_worker_and_relay_refuse_to_start_without_a_broker(database_url: str, tmp_path: Path) -> None:
+    cli = EventTransport(database_url, None, tmp_path / "var")
+    for command in ("worker", "relay"):
+        result = cli.cli(command)
+        assert result.returncode == 2
+        assert "BROKER_URL is not set" in result.stderr
+
+
+def test_max_attempts_keeps_its_former_name() -> None:
+    from studyhall.config import Settings
+
+    assert Settings(outbox_max_attempts=3).event_max_attempts == 3
+    assert Settings(event_max_attempts=4).event_max_attempts == 4
