@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from studyhall.core.db import Database
-from studyhall.core.delivery import EventFailure, ProcessedEvent
+from studyhall.core.broker import requeue_dead
+from studyhall.core.delivery import EventFailure, ProcessedEvent, dead_events
 from studyhall.core.events import OutboxDispatcher, OutboxEvent, OutboxStatus, emit
 from tests.event_probe import ECHOED, PING, effects, probe_registry, started
 from tests.factories import FakeClock
@@ -129,8 +130,9 @@ async def test_dead_after_max_attempts_then_events_retry_requeues_it(
     assert dict(await effects(database.sessionmaker)) == {event_id: 1}
     assert dict(await effects(database.sessionmaker, ECHOED)) == {event_id: 1}
     assert (await ping_row(database, event_id)).status == OutboxStatus.DONE
-    assert cli.cli("events", "dead").stdout.strip() == "no dead events"
-    assert cli.cli("events", "retry", event_id).returncode == 1, "no longer dead"
+    async with database.sessionmaker() as session:
+        assert await dead_events(session) == []
+    assert await requeue_dead(database.sessionmaker, [uuid.UUID(event_id)], None) == {}, "no longer dead"
 
 
 @pytest.mark.postgresql_only
