@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from studyhall.core.db import Database
 from studyhall.core.broker import requeue_dead
+from studyhall.core.db import Database
 from studyhall.core.delivery import EventFailure, ProcessedEvent, dead_events
 from studyhall.core.events import OutboxDispatcher, OutboxEvent, OutboxStatus, emit
 from tests.event_probe import ECHOED, PING, effects, probe_registry, started
