@@ -6,6 +6,7 @@
     ./dev bench --only auth_me_under_login   # GET /auth/me p99 alone vs during logins
     ./dev bench --only lesson_complete --only video_heartbeat --enrollments 10000
     ./dev bench --compare            # hot endpoints vs the raw reference, with ratios
+    ./dev bench --events             # relay + workers on RabbitMQ (benchmarks/events.py)
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
 published course with `--enrollments` enrolled students (default 10,000; see
@@ -533,7 +534,11 @@ async def main() -> None:
         help="the hot endpoints side by side with the raw reference (benchmarks/compare.py)",
     )
     compare_arguments(parser)
+    events_arguments(parser)
     args = parser.parse_args()
+    if args.events:
+        await bench_events(args)
+        return
     if args.compare:
         args.concurrency = args.concurrency or 32
         await compare(args)
@@ -582,5 +587,7 @@ async def bench_catalog(server: PostgresServer, data_dir: Path, size: int, args:
 if __name__ == "__main__":
     from benchmarks.compare import add_arguments as compare_arguments
     from benchmarks.compare import compare
+    from benchmarks.events import add_arguments as events_arguments
+    from benchmarks.events import bench_events
 
     asyncio.run(main())

@@ -25,7 +25,8 @@ from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
 from studyhall.models import metadata
 from tests.factories import AppFactory, FakeClock, SmtpSink
-from tests.servers import IN_CI, PostgresServer, RedisServer, ServerUnavailable, free_port
+from tests.servers import IN_CI, PostgresServer, RabbitMQServer, RedisServer, ServerUnavailable, free_port
+from tests.transport import EventTransport
 
 BACKENDS = ("sqlite", "postgresql")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -77,6 +78,30 @@ def redis_server() -> Iterator[RedisServer]:
         server_unavailable(f"Redis tests need a local server: {exc}")
     yield server
     server.remove()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server() -> Iterator[RabbitMQServer]:
+    """One RabbitMQ node for the session (it takes seconds to boot); see tests/transport.py."""
+    try:
+        server = RabbitMQServer().start()
+    except ServerUnavailable as exc:
+        server_unavailable(f"broker tests need RabbitMQ: {exc}")
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def event_transport(
+    database_url: str, rabbitmq_server: RabbitMQServer, tmp_path: Path
+) -> Iterator[EventTransport]:
+    """Relays and workers (subprocesses) on the test database and the session's broker, in
+    a namespace of their own; see tests/transport.py."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    transport = EventTransport(database_url, rabbitmq_server.url, data_dir)
+    yield transport
+    transport.stop_all()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -138,12 +163,14 @@ async def empty_tables(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         try:
             yield application
         finally:
+            if "event_transport" in request.fixturenames:  # its processes write to the tables
+                request.getfixturevalue("event_transport").stop_all()
             await empty_tables(application.state.database.engine)
 
 

@@ -190,3 +190,109 @@ class RedisServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+RABBITMQ_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+def rabbitmq_server_script() -> str:
+    """The real start script: Debian's `/usr/sbin/rabbitmq-server` wrapper forces the
+    system paths (/var/lib/rabbitmq), which a throwaway node must not share."""
+    if Path(RABBITMQ_SCRIPT).exists():
+        return RABBITMQ_SCRIPT
+    binary = shutil.which("rabbitmq-server")
+    if binary is None:
+        raise ServerUnavailable("rabbitmq-server is not installed (Debian package `rabbitmq-server`)")
+    return binary
+
+
+def _rabbitmq_user() -> str | None:
+    """RabbitMQ's node runs as the `rabbitmq` user when we are root, like the packaged service."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("rabbitmq")
+    except KeyError:
+        return None
+    return "rabbitmq"
+
+
+@dataclass
+class RabbitMQServer:
+    """A throwaway RabbitMQ node (no plugins) with its own node name, ports and directories.
+
+    `restart()` keeps the data directory, so durable queues and persistent messages survive
+    it, as on a production broker. Booting takes a few seconds (Erlang)."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="studyhall-rabbitmq-")))
+    port: int = field(default_factory=free_port)
+    dist_port: int = field(default_factory=free_port)
+    script: str = field(default_factory=rabbitmq_server_script)
+    user: str | None = field(default_factory=_rabbitmq_user)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def nodename(self) -> str:
+        return f"studyhall-{self.port}@localhost"
+
+    def _environment(self) -> dict[str, str]:
+        plugins = self.root / "enabled_plugins"
+        plugins.write_text("[].\n")
+        config = self.root / "rabbitmq.conf"
+        config.write_text("loopback_users = none\nlog.console = false\nlog.file.level = warning\n")
+        return {
+            **{k: v for k, v in os.environ.items() if k in {"PATH", "LANG", "LC_ALL"}},
+            "HOME": str(self.root),
+            "RABBITMQ_NODENAME": self.nodename,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.root / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
+            "RABBITMQ_CONFIG_FILE": str(config),
+            "RABBITMQ_PID_FILE": str(self.root / "rabbitmq.pid"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "+S 1:1 +sbwt none",
+        }
+
+    def start(self, timeout: float = 90.0) -> RabbitMQServer:
+        environment = self._environment()
+        if self.user:
+            for path in (self.root, *self.root.rglob("*")):
+                shutil.chown(path, user=self.user)
+        self.process = subprocess.Popen(
+            [self.script],
+            env=environment,
+            user=self.user,
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port, timeout=timeout)
+        except TimeoutError as exc:
+            self.stop()
+            raise ServerUnavailable(f"RabbitMQ did not start: {exc} (logs in {self.root / 'log'})") from exc
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 migrate_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
+events_app = typer.Typer(help="Dead events: list them and requeue them.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 
 @app.command()
@@ -193,6 +195,89 @@ def _print_demo(report: SeedReport) -> None:
     typer.echo("demo logins (password for all: " + report.logins[0][2] + "):", err=True)
     for email, role, _password in report.logins:
         typer.echo(f"  {role:<11} {email}", err=True)
+
+
+@app.command()
+def worker(
+    prefetch: Annotated[
+        int | None, typer.Option(min=1, help="Messages held at once (default: BROKER_PREFETCH)")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (default: none)")
+    ] = None,
+) -> None:
+    """Handle events from the broker (BROKER_URL); several may run. Stops on SIGTERM after
+    finishing the messages it holds."""
+    from studyhall.workers import run_worker
+
+    settings = _broker_settings()
+    asyncio.run(
+        run_worker(settings, prefetch=prefetch or settings.broker_prefetch, metrics_port=metrics_port)
+    )
+
+
+@app.command()
+def relay() -> None:
+    """Relay committed events to the broker without serving the API (the API processes do
+    it too unless OUTBOX_DISPATCHER_ENABLED=false). Stops on SIGTERM."""
+    from studyhall.workers import run_relay
+
+    asyncio.run(run_relay(_broker_settings()))
+
+
+def _broker_settings() -> Settings:
+    settings = Settings()
+    if not settings.broker_url:
+        typer.echo("error: BROKER_URL is not set (without a broker, `serve` handles events)", err=True)
+        raise typer.Exit(2)
+    return settings
+
+
+@events_app.command("dead")
+def events_dead() -> None:
+    """List dead events: id, type, handler, attempts, last error, when it died."""
+    from studyhall.workers import list_dead
+
+    rows = asyncio.run(list_dead(Settings()))
+    if not rows:
+        typer.echo("no dead events")
+        return
+    typer.echo("event_id\ttype\thandler\tattempts\tdead_at\tlast_error")
+    for row in rows:
+        error = (row.last_error or "").replace("\n", " ")
+        typer.echo(
+            f"{row.event_id}\t{row.event_type}\t{row.handler}\t{row.attempts}\t"
+            f"{row.dead_at.isoformat()}\t{error}"
+        )
+
+
+@events_app.command("retry")
+def events_retry(
+    event_id: Annotated[str | None, typer.Argument(help="The dead event to requeue")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Requeue every dead event")] = False,
+) -> None:
+    """Requeue dead events for their dead handlers (republished in broker mode; due again
+    in embedded mode)."""
+    import uuid
+
+    from studyhall.workers import retry_dead
+
+    if all_ == (event_id is not None):
+        typer.echo("error: give one event id or --all", err=True)
+        raise typer.Exit(2)
+    ids = None
+    if event_id is not None:
+        try:
+            ids = [uuid.UUID(event_id)]
+        except ValueError as exc:
+            typer.echo(f"error: not an event id: {event_id}", err=True)
+            raise typer.Exit(2) from exc
+    requeued = asyncio.run(retry_dead(Settings(), ids))
+    if ids is not None and not requeued:
+        typer.echo(f"error: event {event_id} is not dead", err=True)
+        raise typer.Exit(1)
+    handlers = sum(len(names) for names in requeued.values())
+    typer.echo(f"requeued {len(requeued)} event(s), {handlers} handler(s)")
 
 
 @app.command()

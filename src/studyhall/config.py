@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-development-only-secret-key"  # noqa: S105 (refused outside development)
@@ -77,7 +77,13 @@ class Settings(BaseSettings):
     cache_ttl_seconds: float = Field(5.0, ge=0, le=3600)
     #: Entries of the in-process cache (used when `REDIS_URL` is unset), per process.
     cache_max_entries: int = Field(2000, ge=1)
-    broker_url: str | None = None
+    #: RabbitMQ (`amqp://user:pass@host:5672/vhost`): API processes relay events to it and
+    #: `studyhall worker` handles them. Unset: the API processes handle events themselves.
+    broker_url: str | None = Field(None, repr=False)
+    #: Prefix of the exchange and queues, so several installations can share one broker.
+    broker_namespace: str = Field("studyhall", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    #: Unacknowledged messages one worker holds (and handles concurrently) at most.
+    broker_prefetch: int = Field(64, ge=1, le=10_000)
     storage_url: str | None = None
     smtp_url: str | None = Field(None, repr=False)
     log_level: str = "INFO"
@@ -90,7 +96,13 @@ class Settings(BaseSettings):
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
     outbox_poll_interval: float = Field(1.0, gt=0)
     outbox_batch_size: int = Field(50, ge=1, le=1000)
-    outbox_max_attempts: int = Field(8, ge=1)
+    #: Failures of a handler before its event is dead for it (`OUTBOX_MAX_ATTEMPTS` is the
+    #: former name, still read).
+    event_max_attempts: int = Field(
+        8, ge=1, validation_alias=AliasChoices("event_max_attempts", "outbox_max_attempts")
+    )
+    #: Retry n waits `EVENT_BACKOFF_INITIAL_SECONDS * OUTBOX_BACKOFF_BASE ** (n - 1)` seconds.
+    event_backoff_initial_seconds: float = Field(2.0, gt=0)
     outbox_backoff_base: float = Field(2.0, gt=0)
     outbox_lease_seconds: float = Field(60.0, gt=0)
     outbox_dispatcher_enabled: bool = True

@@ -19,6 +19,7 @@ from studyhall.catalog.router import router as catalog_router
 from studyhall.certificates.router import router as certificates_router
 from studyhall.config import Settings
 from studyhall.core.body_limit import BodyLimitMiddleware
+from studyhall.core.broker import Broker, OutboxRelay
 from studyhall.core.cache import CACHE_INFO_KEY, redis_pool, redis_probe, response_cache
 from studyhall.core.db import Database
 from studyhall.core.error_docs import router as error_docs_router
@@ -26,7 +27,6 @@ from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
-from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
 from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.openapi import install_problem_openapi
@@ -34,12 +34,13 @@ from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 from studyhall.core.storable_text import StorableTextMiddleware
-from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
+from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import router as identity_router
 from studyhall.learning.router import router as learning_router
 from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
+from studyhall.workers import create_database
 
 API_PREFIX = "/api/v1"
 
@@ -57,12 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
-    database = Database(settings)
-    database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
     storage = storage_from_settings(settings)
-    database.provide(STORAGE_INFO_KEY, storage)
+    database = create_database(settings, storage)
     dispatcher = _create_dispatcher(settings, database, metrics)
-    database.after_commit.append(wake_dispatcher_after_commit(dispatcher))
+    broker = Broker(settings.broker_url, settings.broker_namespace) if settings.broker_url else None
+    # Broker mode: this process relays events to the broker; workers handle them.
+    relay = _create_relay(settings, database, broker) if broker is not None else None
+    database.after_commit.append(wake_dispatcher_after_commit(relay or dispatcher))
     redis = redis_pool(settings.redis_url) if settings.redis_url else None
     cache = response_cache(
         ttl=settings.cache_ttl_seconds, max_entries=settings.cache_max_entries, redis=redis
@@ -73,11 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.outbox_dispatcher_enabled:
-            dispatcher.start()
+            (relay or dispatcher).start()
         try:
             yield
         finally:
-            await dispatcher.stop()
+            await (relay or dispatcher).stop()
+            if broker is not None:
+                await broker.close()
             await cache.aclose()
             await database.dispose()
             if redis is not None:
@@ -95,7 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = cache
     app.state.dispatcher = dispatcher
     app.state.storage = storage
-    app.state.health = _create_health_checker(settings, database, redis, storage)
+    app.state.relay = relay
+    app.state.broker = broker
+    app.state.health = _create_health_checker(settings, database, redis, broker, storage)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
     app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)
     app.state.rate_limiter = (
@@ -127,21 +133,36 @@ def _create_dispatcher(settings: Settings, database: Database, metrics: Metrics)
         database.sessionmaker,
         handler_registry(),
         batch_size=settings.outbox_batch_size,
-        max_attempts=settings.outbox_max_attempts,
+        max_attempts=settings.event_max_attempts,
         backoff_base=settings.outbox_backoff_base,
+        backoff_initial=settings.event_backoff_initial_seconds,
         lease_seconds=settings.outbox_lease_seconds,
         poll_interval=settings.outbox_poll_interval,
         metrics=metrics,
     )
 
 
+def _create_relay(settings: Settings, database: Database, broker: Broker) -> OutboxRelay:
+    return OutboxRelay(
+        database.sessionmaker,
+        broker,
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_interval=settings.outbox_poll_interval,
+    )
+
+
 def _create_health_checker(
-    settings: Settings, database: Database, redis: ConnectionPool | None, storage: Storage
+    settings: Settings,
+    database: Database,
+    redis: ConnectionPool | None,
+    broker: Broker | None,
+    storage: Storage,
 ) -> HealthChecker:
     checker = HealthChecker(version=__version__, timeout=settings.health_check_timeout)
     checker.add("database", database_probe(database.engine), required=True)
     checker.add("cache", redis_probe(redis) if redis is not None else None)
-    checker.add("broker", None)
+    checker.add("broker", broker.probe if broker is not None else None)
     checker.add("storage", storage.probe)
     return checker
 

@@ -51,6 +51,25 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'studyhall_db_pool_connections{state="checked_out"}' in text
     assert 'studyhall_outbox_events{status="pending"} 0.0' in text
     assert 'studyhall_outbox_events{status="dead"} 0.0' in text
+    assert "studyhall_outbox_lag_seconds 0.0" in text
+
+
+async def test_metrics_count_handler_runs_in_embedded_mode(app: FastAPI, client: httpx.AsyncClient) -> None:
+    from studyhall import event_types
+    from studyhall.core.events import emit
+    from studyhall.identity.handlers import send_password_reset
+
+    async with app.state.database.sessionmaker() as session, session.begin():
+        emit(
+            session,
+            event_types.USER_PASSWORD_RESET_REQUESTED,
+            {"user_id": "00000000-0000-0000-0000-000000000001"},
+        )
+    await app.state.dispatcher.drain()
+    name = f"{send_password_reset.__module__}.{send_password_reset.__qualname__}"
+    text = (await client.get("/metrics")).text
+    assert f'studyhall_event_handler_done_total{{handler="{name}"}} 1.0' in text
+    assert f'studyhall_event_handler_duration_seconds_count{{handler="{name}"}} 1.0' in text
 
 
 @pytest.mark.postgresql_only

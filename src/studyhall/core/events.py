@@ -1,11 +1,12 @@
 """Transactional outbox: events are rows written in the same transaction as the change.
 
-`emit()` adds a row; a dispatcher claims pending rows, runs the handlers registered for
-the event type and marks the row done in the *same* transaction as the handlers' writes.
-Delivery is at least once (a crash after an external side effect, e.g. an email, but
-before commit repeats it), so handlers must be idempotent: guard database effects with a
-unique key (`INSERT ... ON CONFLICT DO NOTHING`, or a row keyed by `event.id`), and make
-external calls safe to repeat.
+`emit()` adds a row. Without a broker, the `OutboxDispatcher` claims due rows and runs their
+handlers in-process (through `core.delivery.HandlerRunner`: one transaction per handler,
+recorded in `processed_events`, so each handler's database effect happens once). With
+`BROKER_URL`, `core.broker.OutboxRelay` claims them the same way and publishes them to
+RabbitMQ instead, for `studyhall worker` to handle. Delivery is at least once: an external
+side effect (an email) can repeat when a process dies after it but before its commit, so
+external calls must be safe to repeat.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from pydantic_core import to_jsonable_python
@@ -36,7 +37,6 @@ logger = structlog.get_logger(__name__)
 
 OUTBOX_PENDING_FLAG = "outbox_pending"
 MAX_BACKOFF_SECONDS = 3600.0
-MAX_ERROR_LENGTH = 2000
 
 
 class OutboxStatus(StrEnum):
@@ -44,6 +44,7 @@ class OutboxStatus(StrEnum):
     PROCESSING = "processing"
     DONE = "done"
     DEAD = "dead"
+    RELAYED = "relayed"  # published to the broker (broker mode); workers handle it there
 
 
 class OutboxEvent(Base):
@@ -107,44 +108,111 @@ def emit(session: AsyncSession, event_type: str, payload: dict[str, Any]) -> Out
     return event
 
 
-def backoff_seconds(attempt: int, base: float) -> float:
-    return float(min(MAX_BACKOFF_SECONDS, base**attempt))
+def backoff_seconds(attempt: int, base: float, initial: float | None = None) -> float:
+    """Seconds before retry number `attempt`: `initial * base ** (attempt - 1)`, capped at an
+    hour; `initial` defaults to `base` (so `base ** attempt`)."""
+    first = base if initial is None else initial
+    return float(min(MAX_BACKOFF_SECONDS, first * base ** (attempt - 1)))
 
 
-class OutboxDispatcher:
-    """Claims due events in batches and delivers them to their handlers."""
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(OutboxEvent.status == OutboxStatus.PENDING, OutboxEvent.available_at <= now),
+        and_(
+            OutboxEvent.status == OutboxStatus.PROCESSING,
+            OutboxEvent.lease_expires_at < now,
+        ),
+    )
 
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        handlers: HandlerRegistry,
-        *,
-        batch_size: int = 50,
-        max_attempts: int = 8,
-        backoff_base: float = 2.0,
-        lease_seconds: float = 60.0,
-        poll_interval: float = 1.0,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.handlers = handlers
-        self.batch_size = batch_size
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.lease = timedelta(seconds=lease_seconds)
-        self.poll_interval = poll_interval
-        self.metrics = metrics
+
+async def claim_due_events(
+    sessionmaker: async_sessionmaker[AsyncSession], batch_size: int, lease: timedelta
+) -> tuple[uuid.UUID, list[Event]]:
+    """Claim up to `batch_size` due events under a fresh token and lease, oldest first.
+
+    One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED): safe across claimers
+    (dispatchers, relays) on PostgreSQL; on SQLite the write lock serialises them. An event
+    whose lease expired (its claimer died) is due again."""
+    token = uuid.uuid4()
+    now = utcnow()
+    due_ids = (
+        select(OutboxEvent.id)
+        .where(_due(now))
+        .order_by(OutboxEvent.created_at)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(due_ids), _due(now))
+            .values(
+                status=OutboxStatus.PROCESSING,
+                claim_token=token,
+                lease_expires_at=now + lease,
+                attempts=OutboxEvent.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = (
+            await session.execute(
+                select(
+                    OutboxEvent.id,
+                    OutboxEvent.event_type,
+                    OutboxEvent.payload,
+                    OutboxEvent.created_at,
+                    OutboxEvent.attempts,
+                )
+                .where(OutboxEvent.claim_token == token)
+                .order_by(OutboxEvent.created_at)
+            )
+        ).all()
+    return token, [Event(*row) for row in rows]
+
+
+async def release_claim(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    token: uuid.UUID,
+    event_ids: Iterable[uuid.UUID],
+    **values: Any,
+) -> int:
+    """Set `values` on the claimed events, ending the claim; a claim lost to another
+    claimer (expired lease) is left alone. Returns how many rows were still ours."""
+    ids = list(event_ids)
+    if not ids:
+        return 0
+    async with sessionmaker() as session, session.begin():
+        result = await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(ids), OutboxEvent.claim_token == token)
+            .values(claim_token=None, lease_expires_at=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class OutboxLoop:
+    """Runs `run_once` in a background task: again at once while it finds work, else after
+    `poll_interval` or as soon as `wake()` is called (after a commit that emitted events).
+    An error is logged and retried at the next poll."""
+
+    poll_interval: float = 1.0
+    name = "outbox_loop"
+
+    def __init__(self) -> None:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    # -- running -------------------------------------------------------------------
+    async def run_once(self) -> int:
+        raise NotImplementedError
 
     def wake(self) -> None:
         self._wakeup.set()
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run_forever(), name="outbox-dispatcher")
+            self._task = asyncio.create_task(self._run_forever(), name=self.name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -157,23 +225,16 @@ class OutboxDispatcher:
         while True:
             try:
                 handled = await self.run_once()
-            except Exception:
-                logger.exception("outbox_dispatch_failed")
+            except Exception as exc:
+                logger.warning(f"{self.name}_failed", error=f"{type(exc).__name__}: {exc}")
                 handled = 0
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
                 self._wakeup.clear()
 
-    async def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many events were claimed."""
-        token, events = await self._claim()
-        for event in events:
-            await self._deliver(event, token)
-        return len(events)
-
     async def drain(self, max_rounds: int = 100) -> int:
-        """Deliver until nothing is due (tests and the CLI use it)."""
+        """Run until nothing is due (tests and the CLI use it)."""
         total = 0
         for _ in range(max_rounds):
             handled = await self.run_once()
@@ -182,110 +243,90 @@ class OutboxDispatcher:
             total += handled
         return total
 
-    # -- claiming and delivering ---------------------------------------------------
 
-    def _due(self, now: datetime) -> Any:
-        return or_(
-            and_(OutboxEvent.status == OutboxStatus.PENDING, OutboxEvent.available_at <= now),
-            and_(
-                OutboxEvent.status == OutboxStatus.PROCESSING,
-                OutboxEvent.lease_expires_at < now,
-            ),
+class OutboxDispatcher(OutboxLoop):
+    """Embedded mode: claims due events in batches and runs their handlers in-process.
+
+    Each handler runs through `core.delivery.HandlerRunner` (its own transaction, a
+    processed-events row, failures counted per handler). The row is then marked `done`,
+    made due again after the shortest back-off of its failing handlers, or `dead` once no
+    handler is left to retry and one of them died."""
+
+    name = "outbox_dispatcher"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: HandlerRegistry,
+        *,
+        batch_size: int = 50,
+        max_attempts: int = 8,
+        backoff_base: float = 2.0,
+        backoff_initial: float | None = None,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 1.0,
+        metrics: Metrics | None = None,
+    ) -> None:
+        # Imported here: the runner's module builds on this one (Event, HandlerRegistry).
+        from studyhall.core.delivery import HandlerRunner, RetryPolicy
+
+        super().__init__()
+        self.sessionmaker = sessionmaker
+        self.handlers = handlers
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_interval = poll_interval
+        self.metrics = metrics
+        self.runner = HandlerRunner(
+            sessionmaker, handlers, RetryPolicy(max_attempts, backoff_base, backoff_initial), metrics
         )
 
-    async def _claim(self) -> tuple[uuid.UUID, list[Event]]:
-        """One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED): safe across
-        dispatchers on PostgreSQL; on SQLite the write lock serialises claimers."""
-        token = uuid.uuid4()
-        now = utcnow()
-        due_ids = (
-            select(OutboxEvent.id)
-            .where(self._due(now))
-            .order_by(OutboxEvent.created_at)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(due_ids), self._due(now))
-                .values(
-                    status=OutboxStatus.PROCESSING,
-                    claim_token=token,
-                    lease_expires_at=now + self.lease,
-                    attempts=OutboxEvent.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            rows = (
-                await session.scalars(
-                    select(OutboxEvent)
-                    .where(OutboxEvent.claim_token == token)
-                    .order_by(OutboxEvent.created_at)
-                )
-            ).all()
-        events = [
-            Event(id=r.id, type=r.event_type, payload=r.payload, created_at=r.created_at, attempt=r.attempts)
-            for r in rows
-        ]
-        return token, events
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many events were claimed."""
+        token, events = await claim_due_events(self.sessionmaker, self.batch_size, self.lease)
+        for event in events:
+            await self._deliver(event, token)
+        return len(events)
+
+    # -- delivering ----------------------------------------------------------------
 
     async def _deliver(self, event: Event, token: uuid.UUID) -> None:
-        log = logger.bind(event_id=str(event.id), event_type=event.type, attempt=event.attempt)
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                for handler in self.handlers.handlers_for(event.type):
-                    await handler(event, session)
-                marked = await session.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id == event.id, OutboxEvent.claim_token == token)
-                    .values(
-                        status=OutboxStatus.DONE,
-                        processed_at=utcnow(),
-                        lease_expires_at=None,
-                        last_error=None,
-                    )
-                )
-                if marked.rowcount != 1:  # type: ignore[attr-defined]
-                    raise LeaseLost(f"event {event.id} was reclaimed by another dispatcher")
-        except LeaseLost:
-            log.warning("outbox_lease_lost")
-            self._count(event.type, "lease_lost")
-        except Exception as exc:
-            await self._record_failure(event, token, exc)
-        else:
-            self._count(event.type, "done")
+        from studyhall.core.delivery import Outcome
 
-    async def _record_failure(self, event: Event, token: uuid.UUID, exc: Exception) -> None:
-        dead = event.attempt >= self.max_attempts
-        error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
-        values: dict[str, Any] = {"last_error": error, "claim_token": None, "lease_expires_at": None}
-        if dead:
-            values.update(status=OutboxStatus.DEAD, processed_at=utcnow())
-        else:
-            delay = timedelta(seconds=backoff_seconds(event.attempt, self.backoff_base))
-            values.update(status=OutboxStatus.PENDING, available_at=utcnow() + delay)
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == event.id, OutboxEvent.claim_token == token)
-                .values(**values)
+        results = await self.runner.run(event, skip_dead=event.attempt > 1)
+        retrying = [r for r in results if r.outcome == Outcome.RETRY]
+        dead = [r for r in results if r.outcome == Outcome.DEAD]
+        now = utcnow()
+        if retrying:
+            delay = timedelta(seconds=min(r.retry_in for r in retrying))
+            result, values = (
+                "retry",
+                {
+                    "status": OutboxStatus.PENDING,
+                    "available_at": now + delay,
+                    "last_error": retrying[0].error,
+                },
             )
-        log = logger.bind(event_id=str(event.id), event_type=event.type, attempt=event.attempt)
-        if dead:
-            log.error("outbox_event_dead", error=error)
+        elif dead:
+            result, values = (
+                "dead",
+                {
+                    "status": OutboxStatus.DEAD,
+                    "processed_at": now,
+                    "last_error": dead[0].error,
+                },
+            )
         else:
-            log.warning("outbox_event_retry", error=error)
-        self._count(event.type, "dead" if dead else "retry")
+            result, values = "done", {"status": OutboxStatus.DONE, "processed_at": now, "last_error": None}
+        if await release_claim(self.sessionmaker, token, [event.id], **values) != 1:
+            # Another dispatcher reclaimed it (our lease expired); it finishes the event.
+            logger.warning("outbox_lease_lost", event_id=str(event.id), event_type=event.type)
+            result = "lease_lost"
+        self._count(event.type, result)
 
     def _count(self, event_type: str, result: str) -> None:
         if self.metrics is not None:
             self.metrics.events_processed.labels(event_type, result).inc()
-
-
-class LeaseLost(Exception):
-    """Our claim expired and another dispatcher took the event over."""
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:
@@ -295,11 +336,30 @@ async def outbox_counts(session: AsyncSession) -> dict[str, int]:
     return counts
 
 
-def wake_dispatcher_after_commit(dispatcher: OutboxDispatcher) -> Callable[[AsyncSession], None]:
-    """An after-commit callback: deliver new events now instead of at the next poll."""
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+def wake_dispatcher_after_commit(dispatcher: Wakeable) -> Callable[[AsyncSession], None]:
+    """An after-commit callback: deliver (or relay) new events now, not at the next poll."""
 
     def callback(session: AsyncSession) -> None:
         if session.info.get(OUTBOX_PENDING_FLAG):
             dispatcher.wake()
 
     return callback
+
+
+async def outbox_lag_seconds(session: AsyncSession) -> float:
+    """Age of the oldest event not yet delivered (embedded) or relayed (broker mode); 0 when
+    there is none."""
+    oldest = await session.scalar(
+        select(func.min(OutboxEvent.created_at)).where(
+            OutboxEvent.status.in_((OutboxStatus.PENDING, OutboxStatus.PROCESSING))
+        )
+    )
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:  # SQLite hands aggregates back without the column type
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (utcnow() - oldest).total_seconds())

@@ -44,6 +44,36 @@ class Metrics:
             ["event_type", "result"],
             registry=self.registry,
         )
+        self.events_handled = Counter(
+            "studyhall_event_handler_done_total",
+            "Events whose handler committed its effect, by handler",
+            ["handler"],
+            registry=self.registry,
+        )
+        self.events_failed = Counter(
+            "studyhall_event_handler_failed_total",
+            "Handler runs that raised (each retry counts), by handler",
+            ["handler"],
+            registry=self.registry,
+        )
+        self.handler_latency = Histogram(
+            "studyhall_event_handler_duration_seconds",
+            "Time of a successful handler run, its transaction included, by handler",
+            ["handler"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.relay_lag = Gauge(
+            "studyhall_outbox_lag_seconds",
+            "Age of the oldest outbox event not yet relayed (broker mode) or delivered (embedded)",
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "studyhall_broker_queue_messages",
+            "Messages ready in each broker queue (work, dead letters)",
+            ["queue"],
+            registry=self.registry,
+        )
 
         #: The labelled children of each (method, route, status) seen: `labels()` takes a lock
         #: and builds a key on every call, several times the cost of counting.

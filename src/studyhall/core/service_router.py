@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from studyhall.core.broker import Broker
 from studyhall.core.deps import DatabaseDep
-from studyhall.core.events import outbox_counts
+from studyhall.core.events import outbox_counts, outbox_lag_seconds
 from studyhall.core.health import HealthChecker, HealthReport
 from studyhall.core.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
 from studyhall.core.routing import DomainRouter
 
 router = DomainRouter(tags=["service"])
+#: Seconds /metrics waits for the broker's queue depths.
+BROKER_METRICS_TIMEOUT = 2.0
 logger = structlog.get_logger(__name__)
 
 
@@ -72,6 +77,20 @@ async def metrics(request: Request, database: DatabaseDep) -> Response:
         async with database.sessionmaker() as session:
             for status, count in (await outbox_counts(session)).items():
                 registry.outbox.labels(status).set(count)
+            registry.relay_lag.set(await outbox_lag_seconds(session))
     except Exception as exc:  # metrics must render even when the database is down
         logger.warning("metrics_outbox_unavailable", error=type(exc).__name__)
+    await _observe_queues(request.app.state.broker, registry)
     return Response(registry.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+async def _observe_queues(broker: Broker | None, registry: Metrics) -> None:
+    if broker is None:
+        return
+    try:
+        depths = await asyncio.wait_for(broker.queue_depths(), timeout=BROKER_METRICS_TIMEOUT)
+    except Exception as exc:  # the broker being down shows in /health, not as a failed scrape
+        logger.warning("metrics_broker_unavailable", error=type(exc).__name__)
+        return
+    for queue, depth in depths.items():
+        registry.queue_depth.labels(queue).set(depth)

@@ -1,0 +1,281 @@
+"""Running an event's handlers, exactly once in effect, in both delivery modes.
+
+Delivery is at least once (a redelivered message, an expired lease), so every handler runs
+in its own transaction that first inserts a `processed_events` row keyed by (event id,
+handler name). The primary key makes a second run of the same pair find the row and do
+nothing; a concurrent run waits on the row until the first commits or rolls back. A handler
+that raises rolls back, its row with it, and the failure is counted in `event_failures`;
+after `max_attempts` failures the pair is dead until `studyhall events retry` requeues it.
+
+The embedded dispatcher and the broker worker share this runner, so the retry rules and the
+dead state are the same in both modes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import PrimaryKeyConstraint, String, Text, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from studyhall.core.clock import utcnow
+from studyhall.core.db import Base
+from studyhall.core.events import Event, Handler, HandlerRegistry, backoff_seconds
+
+if TYPE_CHECKING:
+    from studyhall.core.metrics import Metrics
+
+logger = structlog.get_logger(__name__)
+
+MAX_ERROR_LENGTH = 2000
+
+
+class ProcessedEvent(Base):
+    """One row per (event, handler) whose effect has committed."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (PrimaryKeyConstraint("event_id", "handler"),)
+
+    event_id: Mapped[uuid.UUID]
+    handler: Mapped[str] = mapped_column(String(200))
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventFailure(Base):
+    """The failures of one (event, handler): how many, the last error, and whether it is dead."""
+
+    __tablename__ = "event_failures"
+    __table_args__ = (PrimaryKeyConstraint("event_id", "handler"),)
+
+    event_id: Mapped[uuid.UUID]
+    handler: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dead_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+
+
+def handler_name(handler: Handler) -> str:
+    """The stable name a handler's processed and failure rows are keyed by."""
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def _per_dialect(build: Any) -> dict[str, Any]:
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+_processed = ProcessedEvent.__table__
+_failures = EventFailure.__table__
+
+# Core statements on the tables (not the ORM classes), so results carry `rowcount`.
+_MARK_PROCESSED = _per_dialect(
+    lambda insert: (
+        insert(_processed)
+        .values(event_id=bindparam("event_id"), handler=bindparam("handler"), processed_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["event_id", "handler"])
+    )
+)
+
+
+def _count_failure(insert: Any) -> Any:
+    upsert = insert(_failures).values(
+        event_id=bindparam("event_id"),
+        handler=bindparam("handler"),
+        event_type=bindparam("event_type"),
+        attempts=1,
+        last_error=bindparam("error"),
+        failed_at=bindparam("now"),
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=["event_id", "handler"],
+        set_={
+            "attempts": _failures.c.attempts + 1,
+            "last_error": upsert.excluded.last_error,
+            "failed_at": upsert.excluded.failed_at,
+        },
+    ).returning(_failures.c.attempts)
+
+
+_COUNT_FAILURE = _per_dialect(_count_failure)
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # the handler's effect committed now
+    SKIPPED = "skipped"  # it had committed before (a redelivery)
+    RETRY = "retry"  # it failed; try again after `retry_in` seconds
+    DEAD = "dead"  # it failed `max_attempts` times
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerResult:
+    handler: str
+    outcome: Outcome
+    failures: int = 0
+    error: str | None = None
+    retry_in: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential back-off: `initial * base ** (failures - 1)` seconds, capped."""
+
+    max_attempts: int = 8
+    backoff_base: float = 2.0
+    backoff_initial: float | None = None  # default: `backoff_base`, i.e. `base ** failures`
+
+    def delay(self, failures: int) -> float:
+        return backoff_seconds(failures, self.backoff_base, self.backoff_initial)
+
+
+class HandlerRunner:
+    """Runs the handlers of one event, each in its own transaction."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: HandlerRegistry,
+        policy: RetryPolicy,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.handlers = handlers
+        self.policy = policy
+        self.metrics = metrics
+
+    async def run(
+        self, event: Event, *, only: Collection[str] | None = None, skip_dead: bool = False
+    ) -> list[HandlerResult]:
+        """Run the event's handlers (or those named in `only`). `skip_dead` first looks up
+        handlers already dead for this event (needed only when it was delivered before)."""
+        dead = await self._dead_handlers(event.id) if skip_dead else set()
+        results = []
+        for handler in self.handlers.handlers_for(event.type):
+            name = handler_name(handler)
+            if (only is not None and name not in only) or name in dead:
+                continue
+            results.append(await self._run_one(event, handler, name))
+        return results
+
+    async def _dead_handlers(self, event_id: uuid.UUID) -> set[str]:
+        async with self.sessionmaker() as session:
+            rows = await session.scalars(
+                select(EventFailure.handler).where(
+                    EventFailure.event_id == event_id, EventFailure.dead_at.is_not(None)
+                )
+            )
+            return set(rows.all())
+
+    async def _run_one(self, event: Event, handler: Handler, name: str) -> HandlerResult:
+        began = time.perf_counter()
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                statement = _MARK_PROCESSED[session.get_bind().dialect.name]
+                marked = await session.execute(
+                    statement, {"event_id": event.id, "handler": name, "now": utcnow()}
+                )
+                if marked.rowcount == 0:  # type: ignore[attr-defined]
+                    return HandlerResult(name, Outcome.SKIPPED)
+                await handler(event, session)
+        except Exception as exc:
+            result = await self._record_failure(event, name, exc)
+        else:
+            result = HandlerResult(name, Outcome.DONE)
+        self._observe(name, result, time.perf_counter() - began)
+        return result
+
+    async def _record_failure(self, event: Event, name: str, exc: Exception) -> HandlerResult:
+        error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+        now = utcnow()
+        async with self.sessionmaker() as session, session.begin():
+            statement = _COUNT_FAILURE[session.get_bind().dialect.name]
+            failures = int(
+                (
+                    await session.execute(
+                        statement,
+                        {
+                            "event_id": event.id,
+                            "handler": name,
+                            "event_type": event.type,
+                            "error": error,
+                            "now": now,
+                        },
+                    )
+                ).scalar_one()
+            )
+            dead = failures >= self.policy.max_attempts
+            if dead:
+                await session.execute(
+                    update(EventFailure)
+                    .where(EventFailure.event_id == event.id, EventFailure.handler == name)
+                    .values(dead_at=now)
+                )
+        log = logger.bind(event_id=str(event.id), event_type=event.type, handler=name, failures=failures)
+        if dead:
+            log.error("event_handler_dead", error=error)
+            return HandlerResult(name, Outcome.DEAD, failures, error)
+        log.warning("event_handler_retry", error=error)
+        return HandlerResult(name, Outcome.RETRY, failures, error, self.policy.delay(failures))
+
+    def _observe(self, name: str, result: HandlerResult, seconds: float) -> None:
+        if self.metrics is None:
+            return
+        if result.outcome == Outcome.DONE:
+            self.metrics.events_handled.labels(name).inc()
+            self.metrics.handler_latency.labels(name).observe(seconds)
+        elif result.outcome in (Outcome.RETRY, Outcome.DEAD):
+            self.metrics.events_failed.labels(name).inc()
+
+
+# -- dead events: listing and requeueing (the `studyhall events` commands) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadEvent:
+    event_id: uuid.UUID
+    event_type: str
+    handler: str
+    attempts: int
+    last_error: str | None
+    dead_at: datetime
+
+
+async def dead_events(session: AsyncSession) -> list[DeadEvent]:
+    rows = await session.scalars(
+        select(EventFailure).where(EventFailure.dead_at.is_not(None)).order_by(EventFailure.dead_at)
+    )
+    return [
+        DeadEvent(r.event_id, r.event_type, r.handler, r.attempts, r.last_error, r.dead_at)
+        for r in rows.all()
+        if r.dead_at is not None
+    ]
+
+
+async def forget_dead(
+    session: AsyncSession, event_ids: Collection[uuid.UUID] | None
+) -> dict[uuid.UUID, list[str]]:
+    """Remove the dead marks of these events (all when None), so their handlers get a fresh
+    round of attempts; returns the handlers to run again, by event id."""
+    query = select(EventFailure).where(EventFailure.dead_at.is_not(None))
+    if event_ids is not None:
+        query = query.where(EventFailure.event_id.in_(list(event_ids)))
+    rows = (await session.scalars(query.with_for_update())).all()
+    requeued: dict[uuid.UUID, list[str]] = {}
+    for row in rows:
+        requeued.setdefault(row.event_id, []).append(row.handler)
+    if rows:
+        await session.execute(
+            delete(EventFailure).where(
+                EventFailure.dead_at.is_not(None), EventFailure.event_id.in_(list(requeued))
+            )
+        )
+    return requeued
