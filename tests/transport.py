@@ -105,6 +105,10 @@ class EventTransport:
             "password_hash_memory_cost",
             "app_url",
             "log_level",
+            # what handlers send and store through: the worker's mail and files go where the app's do
+            "smtp_url",
+            "mail_from",
+            "storage_url",
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "BROKER_"))}
         values = {name: getattr(settings, name) for name in names}
