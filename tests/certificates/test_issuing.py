@@ -268,19 +268,19 @@ async def test_a_download_renders_a_missing_pdf(
 async def test_a_crash_after_storing_the_pdf_leaves_no_stale_file(
     app: FastAPI, client: httpx.AsyncClient, student: Actor, course: Course, clock: FakeClock
 ) -> None:
-    """The PDF is stored, then the transaction rolls back (here a later handler fails): the
-    retry issues the certificate with a new code and overwrites the file the failed attempt
-    left, so the PDF shows the code that verifies."""
+    """The PDF is stored, then the handler's transaction rolls back (here the process dies
+    before the commit): the retry issues the certificate with a new code and overwrites the
+    file the failed attempt left, so the PDF shows the code that verifies."""
     failures: list[str] = []
 
-    async def fails_once(event: Event, session: AsyncSession) -> None:
+    async def issues_then_dies_once(event: Event, session: AsyncSession) -> None:
+        await issue_certificate(event, session)
         if not failures:
             failures.append(event.type)
             raise RuntimeError("the worker died")
 
     registry = HandlerRegistry()
-    registry.on(event_types.COURSE_COMPLETED)(issue_certificate)
-    registry.on(event_types.COURSE_COMPLETED)(fails_once)
+    registry.on(event_types.COURSE_COMPLETED)(issues_then_dies_once)
     dispatcher = OutboxDispatcher(app.state.database.sessionmaker, registry, backoff_base=2.0)
     await enroll(client, student, course)
     for lesson in await course_lessons(app, course):
