@@ -36,7 +36,7 @@ from studyhall.core.service_router import router as service_router
 from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.identity.oauth import OAuthProviders
-from studyhall.identity.router import router as identity_router
+from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
 from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
@@ -119,7 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # lesson pages; /auth/me) come first.
     app.include_router(learning_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
-    app.include_router(identity_router, prefix=API_PREFIX)
+    for identity_router in identity_routers:
+        app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(certificates_router, prefix=API_PREFIX)

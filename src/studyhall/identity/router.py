@@ -49,7 +49,6 @@ from studyhall.identity.schemas import (
     UserUpdate,
 )
 
-router = DomainRouter()
 auth_router = DomainRouter(prefix="/auth", tags=["auth"])
 users_router = DomainRouter(prefix="/users", tags=["users"])
 organizations_router = DomainRouter(prefix="/organizations", tags=["organizations"])
@@ -731,6 +730,6 @@ async def oauth_callback(
     return TokenPair.of(tokens)
 
 
-router.include_router(auth_router)
-router.include_router(users_router)
-router.include_router(organizations_router)
+#: Included by the application one by one, not through a parent router: each level of
+#: nesting is one more round of route matching per request.
+routers = (auth_router, users_router, organizations_router)
