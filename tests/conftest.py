@@ -6,6 +6,7 @@ binary skips those tests loudly; with CI=true it fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -190,15 +191,16 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture
-async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
-    """Builds apps on the test database with setting overrides; tables emptied afterwards."""
+@contextlib.asynccontextmanager
+async def apps_on(database_url: str, data_dir: Path, **defaults: Any) -> AsyncIterator[AppFactory]:
+    """Builds apps (API processes) on the test database, each with `defaults` and its own
+    setting overrides, each in its own data directory; tables emptied afterwards."""
     apps: list[FastAPI] = []
     async with AsyncExitStack() as stack:
 
         async def factory(**overrides: Any) -> FastAPI:
-            data_dir = overrides.pop("data_dir", tmp_path / f"var{len(apps)}")
-            application = create_app(make_settings(database_url, data_dir, **overrides))
+            directory = overrides.pop("data_dir", data_dir / f"var{len(apps)}")
+            application = create_app(make_settings(database_url, directory, **{**defaults, **overrides}))
             await stack.enter_async_context(application.router.lifespan_context(application))
             apps.append(application)
             return application
@@ -208,6 +210,13 @@ async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactor
         finally:
             if apps:
                 await empty_tables(apps[0].state.database.engine)
+
+
+@pytest.fixture
+async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
+    """Builds apps on the test database with setting overrides; tables emptied afterwards."""
+    async with apps_on(database_url, tmp_path) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="session")

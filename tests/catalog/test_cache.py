@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment
 from studyhall.main import create_app
 from tests.catalog.test_catalog import count_statements
-from tests.conftest import empty_tables, make_settings
+from tests.conftest import apps_on, empty_tables, make_settings
 from tests.factories import (
     API,
     Actor,
@@ -53,23 +52,8 @@ async def app_factory(database_url: str, data_dir: Path, redis_url: str | None) 
         redis = Redis.from_url(redis_url)
         await redis.flushdb()
         await redis.aclose()
-    apps: list[FastAPI] = []
-    async with AsyncExitStack() as stack:
-
-        async def factory(**overrides: Any) -> FastAPI:
-            settings = make_settings(
-                database_url, data_dir / f"var{len(apps)}", redis_url=redis_url, **overrides
-            )
-            application = create_app(settings)
-            await stack.enter_async_context(application.router.lifespan_context(application))
-            apps.append(application)
-            return application
-
-        try:
-            yield factory
-        finally:
-            if apps:
-                await empty_tables(apps[0].state.database.engine)
+    async with apps_on(database_url, data_dir, redis_url=redis_url) as factory:
+        yield factory
 
 
 @pytest.fixture
