@@ -248,10 +248,11 @@ class OutboxLoop:
 class OutboxDispatcher(OutboxLoop):
     """Embedded mode: claims due events in batches and runs their handlers in-process.
 
-    Each handler runs through `core.delivery.HandlerRunner` (its own transaction, a
-    processed-events row, failures counted per handler). The row is then marked `done`,
-    made due again after the shortest back-off of its failing handlers, or `dead` once no
-    handler is left to retry and one of them died."""
+    The batch goes through `core.delivery.HandlerRunner.run_batch` (per handler one
+    transaction over the batch, processed-events rows, failures counted per handler). The
+    rows all done are then marked `done` in one statement; a row is made due again after
+    the shortest back-off of its failing handlers, or `dead` once no handler is left to
+    retry and one of them died."""
 
     name = "outbox_dispatcher"
 
