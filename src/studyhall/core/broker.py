@@ -381,8 +381,10 @@ class EventWorker:
         try:
             results = await self.runner.run_batch(deliveries)
             await self._follow_up(deliveries, results)
-            for message, _ in batch:
-                await message.ack()
+            # One frame for the batch: the batch is the oldest of the messages held, in
+            # delivery order, and every earlier delivery of this channel was settled before
+            # (earlier batches, malformed messages), so "up to the last" is exactly these.
+            await batch[-1][0].ack(multiple=True)
         except Exception as exc:
             logger.warning(
                 "event_messages_requeued", messages=len(batch), error=f"{type(exc).__name__}: {exc}"
