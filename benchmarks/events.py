@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events-count", type=int, default=20_000, help="events for the throughput runs")
     parser.add_argument("--events-rate", type=int, default=500, help="events/s for the latency run")
     parser.add_argument("--events-seconds", type=float, default=20.0, help="length of the latency run")
+    parser.add_argument(
+        "--events-runs",
+        default="1,latency,2",
+        help="which runs, comma-separated: 1 (one worker), latency (one worker), 2 (two workers)",
+    )
 
 
 def _environment(database_url: str, broker_url: str, namespace: str) -> dict[str, str]:
@@ -130,17 +135,22 @@ async def _reset(database: Database) -> None:
 
 
 async def throughput(database: Database, count: int) -> str:
+    created = OutboxEvent.created_at
     await _reset(database)
     writers = [_write(database, 200) for _ in range(count // 200)]
     for start in range(0, len(writers), 4):  # four transactions at once
         await asyncio.gather(*writers[start : start + 4])
     await _wait_handled(database, count)
     async with database.sessionmaker() as session:
-        first = await session.scalar(select(func.min(OutboxEvent.created_at)))
+        first, written = (await session.execute(select(func.min(created), func.max(created)))).one()
+        relayed = await session.scalar(select(func.max(OutboxEvent.processed_at)))
         last = await session.scalar(select(func.max(ProcessedEvent.processed_at)))
-    assert first is not None and last is not None
     seconds = (last - first).total_seconds()
-    return f"{count} events in {seconds:.2f} s: {count / seconds:,.0f} events/s (commit to handled)"
+    return (
+        f"{count} events in {seconds:.2f} s: {count / seconds:,.0f} events/s (commit to handled; "
+        f"all written after {(written - first).total_seconds():.2f} s, "
+        f"relayed after {(relayed - first).total_seconds():.2f} s)"
+    )
 
 
 async def latency(database: Database, rate: int, seconds: float) -> str:
@@ -175,15 +185,17 @@ async def bench_events(args: argparse.Namespace) -> None:
         await upgrade(url)
         database = Database(Settings(environment="production", secret_key=BENCH_SECRET, database_url=url))
         print(f"PostgreSQL on port {postgres.port}, RabbitMQ on port {broker.port}", flush=True)
-        with transport(url, broker.url, "bench1", workers=1):
-            print("1 worker, throughput:", await throughput(database, args.events_count), flush=True)
-            print(
-                "1 worker, fixed rate:",
-                await latency(database, args.events_rate, args.events_seconds),
-                flush=True,
-            )
-        with transport(url, broker.url, "bench2", workers=2):
-            print("2 workers, throughput:", await throughput(database, args.events_count), flush=True)
+        runs = set(args.events_runs.split(","))
+        if runs & {"1", "latency"}:
+            with transport(url, broker.url, "bench1", workers=1):
+                if "1" in runs:
+                    print("1 worker, throughput:", await throughput(database, args.events_count), flush=True)
+                if "latency" in runs:
+                    fixed_rate = await latency(database, args.events_rate, args.events_seconds)
+                    print("1 worker, fixed rate:", fixed_rate, flush=True)
+        if "2" in runs:
+            with transport(url, broker.url, "bench2", workers=2):
+                print("2 workers, throughput:", await throughput(database, args.events_count), flush=True)
         await database.dispose()
     finally:
         broker.remove()
