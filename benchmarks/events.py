@@ -22,11 +22,11 @@ Figures on the 2-core development machine, shared with other test runs (load ave
 during the runs; they vary by a third from run to run), `./dev bench --events` (20,000
 events; 500/s for 20 s), worker prefetch 256, relay batch 500:
 
-| | one event per transaction | batches (`HandlerRunner.run_batch`) |
-|---|---|---|
-| 1 worker, events/s | 231 (194 under py-spy) | 725, 610, 568 |
-| 1 worker at 500/s, p50 / p99 | 12.5 s p99 (writer reached 240/s only) | 221 ms / 907 ms at 436/s; 1,060 ms / 2,950 ms at 460/s |
-| 2 workers, events/s | 283 (194 under py-spy) | 245, 414, 849 |
+- one event per transaction (before batches): 1 worker 231 events/s, 2 workers 283/s, p99
+  12.5 s at 500/s; under py-spy: 194/s, 194/s, p50 7.8 s / p99 9.6 s (the writer at 240/s);
+- batches (`HandlerRunner.run_batch`), three runs: 1 worker 725, 568 and (under py-spy)
+  610 events/s; 2 workers 245, 849 and (under py-spy) 414/s; at 500/s (the writer reached
+  436/s and 460/s) p50 221 ms / p99 907 ms, then p50 1,060 ms / p99 2,950 ms.
 
 Targets: >= 2,000 events/s, p99 < 1 s at 500/s. With batches the worker keeps up with the
 relay in every run (the last event is handled within 0.1 to 0.25 s of being relayed): the
