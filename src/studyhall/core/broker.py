@@ -332,8 +332,8 @@ class EventWorker:
         self._held.clear()
         self._closing = False
         queue = await self._channel.get_queue(self.broker.topology.work_queue, ensure=False)
-        batches = asyncio.create_task(self._handle_batches(), name="event_worker_batches")
         consumer_tag = await queue.consume(self._on_message)
+        batches = asyncio.create_task(self._handle_batches(), name="event_worker_batches")
         logger.info("event_worker_started", queue=queue.name, prefetch=self.prefetch, batch=self.batch_size)
         stopping = asyncio.ensure_future(stop.wait())
         lost = asyncio.ensure_future(self.broker.lost.wait())
