@@ -12,8 +12,28 @@ events into the outbox from this process, committed in small transactions:
 
 "Written" is the event's `created_at` (set in the writer's transaction, just before its
 commit); "handled" is the `processed_at` of the handler's processed-events row, stamped in
-the handler's own transaction, which then commits. The relay polls every 50 ms when idle
-(`OUTBOX_POLL_INTERVAL`; the API processes' relay is woken by their own commits instead).
+the handler's own transaction, which then commits (in a batch: stamped when the batch's
+transaction starts, which commits a few milliseconds later). The relay polls every 50 ms
+when idle (`OUTBOX_POLL_INTERVAL`; the API processes' relay is woken by their own commits
+instead). The throughput line also says when the last event was written and relayed, so a
+run shows which stage bounds it.
+
+Figures on the 2-core development machine, shared with other test runs (load average 3 to 5
+during the runs; they vary by a third from run to run), `./dev bench --events` (20,000
+events; 500/s for 20 s), worker prefetch 256, relay batch 500:
+
+- one event per transaction (before batches): 1 worker 231 events/s, 2 workers 283/s, p99
+  12.5 s at 500/s; under py-spy: 194/s, 194/s, p50 7.8 s / p99 9.6 s (the writer at 240/s);
+- batches (`HandlerRunner.run_batch`), three runs: 1 worker 725, 568 and (under py-spy)
+  610 events/s; 2 workers 245, 849 and (under py-spy) 414/s; at 500/s (the writer reached
+  436/s and 460/s) p50 221 ms / p99 907 ms, then p50 1,060 ms / p99 2,950 ms.
+
+Targets: >= 2,000 events/s, p99 < 1 s at 500/s. With batches the worker keeps up with the
+relay in every run (the last event is handled within 0.1 to 0.25 s of being relayed): the
+relay is now the bound, and a second worker adds nothing it can use. Its cost is per AMQP
+message (aio-pika/aiormq framing, one socket write and one confirm per message: about two
+thirds of its profile), as is most of what remains of the worker's (frame parsing, a task per
+delivery). The writer wrote 1,850 to 3,700 events/s in these runs.
 """
 
 from __future__ import annotations
@@ -58,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events-count", type=int, default=20_000, help="events for the throughput runs")
     parser.add_argument("--events-rate", type=int, default=500, help="events/s for the latency run")
     parser.add_argument("--events-seconds", type=float, default=20.0, help="length of the latency run")
+    parser.add_argument(
+        "--events-runs",
+        default="1,latency,2",
+        help="which runs, comma-separated: 1 (one worker), latency (one worker), 2 (two workers)",
+    )
 
 
 def _environment(database_url: str, broker_url: str, namespace: str) -> dict[str, str]:
@@ -130,17 +155,22 @@ async def _reset(database: Database) -> None:
 
 
 async def throughput(database: Database, count: int) -> str:
+    created = OutboxEvent.created_at
     await _reset(database)
     writers = [_write(database, 200) for _ in range(count // 200)]
     for start in range(0, len(writers), 4):  # four transactions at once
         await asyncio.gather(*writers[start : start + 4])
     await _wait_handled(database, count)
     async with database.sessionmaker() as session:
-        first = await session.scalar(select(func.min(OutboxEvent.created_at)))
+        first, written = (await session.execute(select(func.min(created), func.max(created)))).one()
+        relayed = await session.scalar(select(func.max(OutboxEvent.processed_at)))
         last = await session.scalar(select(func.max(ProcessedEvent.processed_at)))
-    assert first is not None and last is not None
     seconds = (last - first).total_seconds()
-    return f"{count} events in {seconds:.2f} s: {count / seconds:,.0f} events/s (commit to handled)"
+    return (
+        f"{count} events in {seconds:.2f} s: {count / seconds:,.0f} events/s (commit to handled; "
+        f"all written after {(written - first).total_seconds():.2f} s, "
+        f"relayed after {(relayed - first).total_seconds():.2f} s)"
+    )
 
 
 async def latency(database: Database, rate: int, seconds: float) -> str:
@@ -175,15 +205,17 @@ async def bench_events(args: argparse.Namespace) -> None:
         await upgrade(url)
         database = Database(Settings(environment="production", secret_key=BENCH_SECRET, database_url=url))
         print(f"PostgreSQL on port {postgres.port}, RabbitMQ on port {broker.port}", flush=True)
-        with transport(url, broker.url, "bench1", workers=1):
-            print("1 worker, throughput:", await throughput(database, args.events_count), flush=True)
-            print(
-                "1 worker, fixed rate:",
-                await latency(database, args.events_rate, args.events_seconds),
-                flush=True,
-            )
-        with transport(url, broker.url, "bench2", workers=2):
-            print("2 workers, throughput:", await throughput(database, args.events_count), flush=True)
+        runs = set(args.events_runs.split(","))
+        if runs & {"1", "latency"}:
+            with transport(url, broker.url, "bench1", workers=1):
+                if "1" in runs:
+                    print("1 worker, throughput:", await throughput(database, args.events_count), flush=True)
+                if "latency" in runs:
+                    fixed_rate = await latency(database, args.events_rate, args.events_seconds)
+                    print("1 worker, fixed rate:", fixed_rate, flush=True)
+        if "2" in runs:
+            with transport(url, broker.url, "bench2", workers=2):
+                print("2 workers, throughput:", await throughput(database, args.events_count), flush=True)
         await database.dispose()
     finally:
         broker.remove()

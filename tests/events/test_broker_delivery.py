@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from studyhall.config import Settings
-from studyhall.core.broker import Broker
+from studyhall.core.broker import Broker, event_message, publish_confirmed
 from studyhall.core.db import Database
 from studyhall.core.delivery import EventFailure, ProcessedEvent
-from studyhall.core.events import OutboxEvent, OutboxStatus, emit
+from studyhall.core.events import Event, OutboxEvent, OutboxStatus, emit
 from tests.event_probe import ECHOED, PING, effects, started
 from tests.servers import RabbitMQServer
 from tests.transport import EventTransport, eventually
@@ -214,3 +214,54 @@ async def test_two_relays_and_two_workers_handle_each_event_once(
     assert len(runs) == 300, "no event was handled twice"
     pids = {name.split("-")[-2] for name in runs}
     assert pids == {str(w.pid) for w in workers}, "both workers took part"
+
+
+async def all_relayed(database: Database) -> bool:
+    async with database.sessionmaker() as session:
+        statuses = await session.scalars(select(OutboxEvent.status).where(OutboxEvent.event_type == PING))
+        return set(statuses.all()) == {OutboxStatus.RELAYED}
+
+
+async def test_worker_batch_with_a_failing_event_and_a_redelivered_batch(
+    database: Database, event_transport: EventTransport, markers: Path, tmp_path: Path
+) -> None:
+    fault = tmp_path / "fault"
+    fault.touch()
+    event_transport.start_relay()
+    ids = await ping(database, markers, 5)
+    [failing] = await ping(database, markers, fail_while=str(fault))
+    ids += [failing, *await ping(database, markers, 6)]
+    await eventually(lambda: all_relayed(database), timeout=30)
+    event_transport.start_worker(probes=True)  # it receives all 12 at once: batches of 8
+
+    async def others_done() -> bool:
+        return len(await effects(database.sessionmaker)) == 11 and (
+            dict(await effects(database.sessionmaker, ECHOED)) == once_each(ids)
+        )
+
+    await eventually(others_done, timeout=30)
+    assert failing not in await effects(database.sessionmaker)
+    fault.unlink()
+    await eventually(lambda: handled_once(database, ids), timeout=30)
+    runs = started(markers)
+    retried = [name for name in runs if failing in name]
+    assert len(runs) - len(retried) == 11, "the others ran in their first attempt only"
+    assert len(retried) >= 2, "the failing one was retried"
+    async with database.sessionmaker() as session:
+        failures = (await session.scalars(select(EventFailure))).all()
+    assert [(f.event_id, f.dead_at) for f in failures] == [(uuid.UUID(failing), None)]
+
+    # The same messages again (as after a lost ack): their processed rows stop every handler.
+    broker = Broker(str(event_transport.broker_url), event_transport.namespace)
+    try:
+        async with database.sessionmaker() as session:
+            rows = (await session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == PING))).all()
+        events = [Event(r.id, r.event_type, r.payload, r.created_at, 1) for r in rows]
+        exchange = await broker.exchange(await broker.channel())
+        assert all(await publish_confirmed(exchange, [(event_message(e), e.type) for e in events]))
+    finally:
+        await broker.close()
+    # A new event behind them: once it took effect, the worker had handled those before it.
+    [last] = await ping(database, markers)
+    await eventually(lambda: handled_once(database, [*ids, last]), timeout=30)
+    assert [name for name in started(markers) if last not in name] == runs, "no handler ran again"

@@ -135,10 +135,20 @@ async def test_dead_after_max_attempts_then_events_retry_requeues_it(
     assert await requeue_dead(database.sessionmaker, [uuid.UUID(event_id)], None) == {}, "no longer dead"
 
 
+async def warm_pool(database: Database, connections: int) -> None:
+    async def connect() -> None:
+        async with database.sessionmaker() as session:
+            await session.execute(select(1))
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(*(connect() for _ in range(connections)))
+
+
 @pytest.mark.postgresql_only
 async def test_two_dispatchers_at_once_take_each_effect_once(database: Database, markers: Path) -> None:
     ids = await ping(database, markers, 200)
     first, second = dispatcher(database, batch_size=10), dispatcher(database, batch_size=10)
+    await warm_pool(database, 4)  # else one can drain all while the other still connects
     counts = await asyncio.gather(first.drain(max_rounds=1000), second.drain(max_rounds=1000))
     assert all(count > 0 for count in counts), counts
     assert dict(await effects(database.sessionmaker)) == dict.fromkeys(ids, 1)

@@ -39,7 +39,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studyhall.core.clock import utcnow
-from studyhall.core.delivery import HandlerResult, HandlerRunner, Outcome, forget_dead
+from studyhall.core.delivery import Delivery, HandlerResult, HandlerRunner, Outcome, forget_dead
 from studyhall.core.events import (
     Event,
     OutboxEvent,
@@ -63,6 +63,8 @@ PUBLISH_TIMEOUT = 10.0
 #: Seconds before a message whose handling failed outright (the database is down) is
 #: returned to the queue, so a broken dependency does not spin the worker.
 REQUEUE_PAUSE = 1.0
+#: Seconds the worker waits for more messages before it handles a batch that is not full.
+BATCH_WAIT = 0.005
 
 
 class BrokerUnavailable(RuntimeError):
@@ -281,18 +283,33 @@ class OutboxRelay(OutboxLoop):
 
 
 class EventWorker:
-    """Consumes the work queue (at most `prefetch` unacknowledged messages, handled
-    concurrently) and runs each event's handlers through the `HandlerRunner`. A message is
-    acknowledged only after its handlers committed and its retries and dead letters were
-    confirmed by the broker; a worker that dies leaves it to be redelivered."""
+    """Consumes the work queue (at most `prefetch` unacknowledged messages) and runs the
+    events through the `HandlerRunner` in batches: the messages held when a batch starts
+    (waiting up to `batch_wait` seconds for more, at most `batch_size`, by default half the
+    prefetch so the next batch arrives while one is handled). A message is acknowledged
+    only after its handlers committed and its retries and dead letters were confirmed by
+    the broker; a worker that dies leaves it to be redelivered."""
 
-    def __init__(self, broker: Broker, runner: HandlerRunner, *, prefetch: int) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        runner: HandlerRunner,
+        *,
+        prefetch: int,
+        batch_size: int | None = None,
+        batch_wait: float = BATCH_WAIT,
+    ) -> None:
         self.broker = broker
         self.runner = runner
         self.prefetch = prefetch
+        self.batch_size = batch_size or max(1, prefetch // 2)
+        self.batch_wait = batch_wait
         self._channel: AbstractChannel | None = None
-        self._inflight: set[asyncio.Task[Any]] = set()
         self._delay_queues: set[str] = set()
+        #: Messages received and not yet in a batch, in delivery order.
+        self._held: list[tuple[AbstractIncomingMessage, Delivery]] = []
+        self._arrived = asyncio.Event()
+        self._closing = False
 
     async def run(self, stop: asyncio.Event, *, reconnect_interval: float = 1.0) -> None:
         """Consume until `stop` is set, then stop consuming, finish the messages held, and
@@ -312,9 +329,12 @@ class EventWorker:
     async def _consume(self, stop: asyncio.Event) -> None:
         self._channel = await self.broker.channel(prefetch=self.prefetch)
         self._delay_queues.clear()
+        self._held.clear()
+        self._closing = False
         queue = await self._channel.get_queue(self.broker.topology.work_queue, ensure=False)
         consumer_tag = await queue.consume(self._on_message)
-        logger.info("event_worker_started", queue=queue.name, prefetch=self.prefetch)
+        batches = asyncio.create_task(self._handle_batches(), name="event_worker_batches")
+        logger.info("event_worker_started", queue=queue.name, prefetch=self.prefetch, batch=self.batch_size)
         stopping = asyncio.ensure_future(stop.wait())
         lost = asyncio.ensure_future(self.broker.lost.wait())
         await asyncio.wait((stopping, lost), return_when=asyncio.FIRST_COMPLETED)
@@ -323,37 +343,69 @@ class EventWorker:
         if stop.is_set():
             with contextlib.suppress(Exception):
                 await queue.cancel(consumer_tag)
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        else:
+            self._held.clear()  # their channel is gone: the broker redelivers them
+        self._closing = True
+        self._arrived.set()
+        await asyncio.gather(batches, return_exceptions=True)
         if not stop.is_set():
             raise BrokerUnavailable("the connection to the broker was lost")
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
         try:
             event, only = decode_message(message)
         except ValueError as exc:
             logger.error("event_message_malformed", message_id=message.message_id, error=str(exc))
             await message.reject(requeue=False)
             return
+        self._held.append((message, Delivery(event, only, redelivered=bool(message.redelivered))))
+        self._arrived.set()
+
+    async def _handle_batches(self) -> None:
+        """Handle the held messages, a batch at a time, until closing and none is left."""
+        while True:
+            if not self._held:
+                if self._closing:
+                    return
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            if len(self._held) < self.batch_size and not self._closing:
+                await asyncio.sleep(self.batch_wait)  # a few milliseconds for more to arrive
+            batch = self._held[: self.batch_size]
+            del self._held[: self.batch_size]
+            await self._handle(batch)
+
+    async def _handle(self, batch: list[tuple[AbstractIncomingMessage, Delivery]]) -> None:
+        deliveries = [delivery for _, delivery in batch]
         try:
-            results = await self.runner.run(event, only=only, skip_dead=bool(message.redelivered))
-            await self._follow_up(event, results)
-            await message.ack()
+            results = await self.runner.run_batch(deliveries)
+            await self._follow_up(deliveries, results)
+            # One frame for the batch: the batch is the oldest of the messages held, in
+            # delivery order, and every earlier delivery of this channel was settled before
+            # (earlier batches, malformed messages), so "up to the last" is exactly these.
+            await batch[-1][0].ack(multiple=True)
         except Exception as exc:
             logger.warning(
-                "event_message_requeued", event_id=str(event.id), error=f"{type(exc).__name__}: {exc}"
+                "event_messages_requeued", messages=len(batch), error=f"{type(exc).__name__}: {exc}"
             )
             await asyncio.sleep(REQUEUE_PAUSE)
-            with contextlib.suppress(Exception):
-                await message.nack(requeue=True)
+            for message, _ in batch:
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
 
-    async def _follow_up(self, event: Event, results: list[HandlerResult]) -> None:
-        """Schedule the retries and publish the dead letters, confirmed, before the ack."""
+    async def _follow_up(self, deliveries: list[Delivery], results: list[list[HandlerResult]]) -> None:
+        """Schedule the retries and publish the dead letters, confirmed, before the acks."""
         assert self._channel is not None
+        messages: list[tuple[aio_pika.Message, str]] = []
+        for delivery, event_results in zip(deliveries, results, strict=True):
+            messages += await self._follow_up_messages(delivery.event, event_results)
+        if messages and not all(await publish_confirmed(self._channel.default_exchange, messages)):
+            raise BrokerUnavailable("a retry or dead letter was not confirmed")
+
+    async def _follow_up_messages(
+        self, event: Event, results: list[HandlerResult]
+    ) -> list[tuple[aio_pika.Message, str]]:
         messages: list[tuple[aio_pika.Message, str]] = []
         for result in results:
             if result.outcome == Outcome.RETRY:
@@ -364,8 +416,7 @@ class EventWorker:
                 dead = event_message(event, attempt=result.failures, handlers=[result.handler])
                 dead.headers["x-studyhall-error"] = result.error or ""
                 messages.append((dead, self.broker.topology.dead_queue))
-        if messages and not all(await publish_confirmed(self._channel.default_exchange, messages)):
-            raise BrokerUnavailable("a retry or dead letter was not confirmed")
+        return messages
 
     async def _delay_queue(self, delay_ms: int) -> str:
         """The retry queue for this delay: its messages expire into the work queue."""

@@ -8,14 +8,18 @@ that raises rolls back, its row with it, and the failure is counted in `event_fa
 after `max_attempts` failures the pair is dead until `studyhall events retry` requeues it.
 
 The embedded dispatcher and the broker worker share this runner, so the retry rules and the
-dead state are the same in both modes.
+dead state are the same in both modes. Both hand it a batch of events (`run_batch`): per
+handler, the batch's events run in ONE transaction of that handler, whose multi-row
+processed-events insert (`ON CONFLICT DO NOTHING RETURNING event_id`) picks the events new to
+it. If the handler raises for any of them, that transaction rolls back whole and the batch
+runs again one event per transaction, so only the failing event is retried or dead.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -77,13 +81,21 @@ def _per_dialect(build: Any) -> dict[str, Any]:
 _processed = ProcessedEvent.__table__
 _failures = EventFailure.__table__
 
-# Core statements on the tables (not the ORM classes), so results carry `rowcount`.
+# Core statements on the tables (not the ORM classes), built once, so results carry
+# `rowcount`. Given a list of parameter sets, the RETURNING form runs as one multi-row
+# INSERT and returns only the rows it inserted: the events new to the handler.
 _MARK_PROCESSED = _per_dialect(
     lambda insert: (
         insert(_processed)
         .values(event_id=bindparam("event_id"), handler=bindparam("handler"), processed_at=bindparam("now"))
         .on_conflict_do_nothing(index_elements=["event_id", "handler"])
     )
+)
+_MARK_BATCH_PROCESSED = {
+    dialect: statement.returning(_processed.c.event_id) for dialect, statement in _MARK_PROCESSED.items()
+}
+_DEAD_HANDLERS = select(_failures.c.event_id, _failures.c.handler).where(
+    _failures.c.event_id.in_(bindparam("event_ids", expanding=True)), _failures.c.dead_at.is_not(None)
 )
 
 
@@ -137,8 +149,19 @@ class RetryPolicy:
         return backoff_seconds(failures, self.backoff_base, self.backoff_initial)
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event to handle: for the handlers named in `only` (None: all of its type);
+    `redelivered` first looks up the handlers already dead for it (needed only when it was
+    delivered before)."""
+
+    event: Event
+    only: Collection[str] | None = None
+    redelivered: bool = False
+
+
 class HandlerRunner:
-    """Runs the handlers of one event, each in its own transaction."""
+    """Runs the handlers of a batch of events, each handler in its own transaction."""
 
     def __init__(
         self,
@@ -151,29 +174,85 @@ class HandlerRunner:
         self.handlers = handlers
         self.policy = policy
         self.metrics = metrics
+        self._names: dict[Handler, str] = {}
 
     async def run(
         self, event: Event, *, only: Collection[str] | None = None, skip_dead: bool = False
     ) -> list[HandlerResult]:
-        """Run the event's handlers (or those named in `only`). `skip_dead` first looks up
-        handlers already dead for this event (needed only when it was delivered before)."""
-        dead = await self._dead_handlers(event.id) if skip_dead else set()
-        results = []
-        for handler in self.handlers.handlers_for(event.type):
-            name = handler_name(handler)
-            if (only is not None and name not in only) or name in dead:
-                continue
-            results.append(await self._run_one(event, handler, name))
+        """Run one event's handlers (or those named in `only`)."""
+        [results] = await self.run_batch([Delivery(event, only, skip_dead)])
         return results
 
-    async def _dead_handlers(self, event_id: uuid.UUID) -> set[str]:
+    async def run_batch(self, deliveries: Sequence[Delivery]) -> list[list[HandlerResult]]:
+        """Run the handlers of these events; returns each event's results, in order.
+
+        Handlers run one after the other, each over all of its events of the batch in one
+        transaction; a failing handler never undoes another's effect."""
+        results: list[list[HandlerResult]] = [[] for _ in deliveries]
+        for (handler, name), positions in (await self._plan(deliveries)).items():
+            events = [deliveries[n].event for n in positions]
+            for n, result in zip(positions, await self._run_handler(handler, name, events), strict=True):
+                results[n].append(result)
+        return results
+
+    async def _plan(self, deliveries: Sequence[Delivery]) -> dict[tuple[Handler, str], list[int]]:
+        """Each handler to run, with the positions of the deliveries it runs for."""
+        dead = await self._dead_handlers([d.event.id for d in deliveries if d.redelivered])
+        plan: dict[tuple[Handler, str], list[int]] = {}
+        for n, delivery in enumerate(deliveries):
+            for handler in self.handlers.handlers_for(delivery.event.type):
+                name = self._name(handler)
+                if delivery.only is not None and name not in delivery.only:
+                    continue
+                if (delivery.event.id, name) in dead:
+                    continue
+                plan.setdefault((handler, name), []).append(n)
+        return plan
+
+    def _name(self, handler: Handler) -> str:
+        name = self._names.get(handler)
+        if name is None:
+            name = self._names[handler] = handler_name(handler)
+        return name
+
+    async def _dead_handlers(self, event_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
+        if not event_ids:
+            return set()
         async with self.sessionmaker() as session:
-            rows = await session.scalars(
-                select(EventFailure.handler).where(
-                    EventFailure.event_id == event_id, EventFailure.dead_at.is_not(None)
-                )
-            )
-            return set(rows.all())
+            rows = await session.execute(_DEAD_HANDLERS, {"event_ids": event_ids})
+            return {(event_id, name) for event_id, name in rows.all()}
+
+    async def _run_handler(self, handler: Handler, name: str, events: list[Event]) -> list[HandlerResult]:
+        """One transaction for all the events; one per event when that one fails."""
+        if len(events) == 1:
+            return [await self._run_one(events[0], handler, name)]
+        began = time.perf_counter()
+        try:
+            results = await self._run_together(handler, name, events)
+        except Exception as exc:
+            logger.debug("event_batch_split", handler=name, events=len(events), error=type(exc).__name__)
+            return [await self._run_one(event, handler, name) for event in events]
+        self._observe_batch(name, results, time.perf_counter() - began)
+        return results
+
+    async def _run_together(self, handler: Handler, name: str, events: list[Event]) -> list[HandlerResult]:
+        """The handler over every event new to it, in one transaction; raises (having rolled
+        back, the processed rows with it) if it raised for any."""
+        now = utcnow()
+        # Ascending ids: concurrent batches lock their processed rows in one order.
+        rows = [{"event_id": i, "handler": name, "now": now} for i in sorted({e.id for e in events})]
+        async with self.sessionmaker() as session, session.begin():
+            statement = _MARK_BATCH_PROCESSED[session.get_bind().dialect.name]
+            new = set((await session.scalars(statement, rows)).all())
+            results = []
+            for event in events:
+                if event.id in new:
+                    new.discard(event.id)  # the same event twice in a batch runs once
+                    await handler(event, session)
+                    results.append(HandlerResult(name, Outcome.DONE))
+                else:
+                    results.append(HandlerResult(name, Outcome.SKIPPED))
+        return results
 
     async def _run_one(self, event: Event, handler: Handler, name: str) -> HandlerResult:
         began = time.perf_counter()
@@ -229,11 +308,22 @@ class HandlerRunner:
     def _observe(self, name: str, result: HandlerResult, seconds: float) -> None:
         if self.metrics is None:
             return
+        series = self.metrics.handler_series(name)
         if result.outcome == Outcome.DONE:
-            self.metrics.events_handled.labels(name).inc()
-            self.metrics.handler_latency.labels(name).observe(seconds)
+            series.done.inc()
+            series.latency.observe(seconds)
         elif result.outcome in (Outcome.RETRY, Outcome.DEAD):
-            self.metrics.events_failed.labels(name).inc()
+            series.failed.inc()
+
+    def _observe_batch(self, name: str, results: list[HandlerResult], seconds: float) -> None:
+        """A batch's events each took the batch's time (they committed together)."""
+        done = sum(1 for r in results if r.outcome == Outcome.DONE)
+        if self.metrics is None or not done:
+            return
+        series = self.metrics.handler_series(name)
+        series.done.inc(done)
+        for _ in range(done):
+            series.latency.observe(seconds)
 
 
 # -- dead events: listing and requeueing (the `studyhall events` commands) ---------------

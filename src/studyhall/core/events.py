@@ -31,6 +31,7 @@ from studyhall.core.clock import utcnow
 from studyhall.core.db import Base
 
 if TYPE_CHECKING:
+    from studyhall.core.delivery import HandlerResult
     from studyhall.core.metrics import Metrics
 
 logger = structlog.get_logger(__name__)
@@ -247,10 +248,11 @@ class OutboxLoop:
 class OutboxDispatcher(OutboxLoop):
     """Embedded mode: claims due events in batches and runs their handlers in-process.
 
-    Each handler runs through `core.delivery.HandlerRunner` (its own transaction, a
-    processed-events row, failures counted per handler). The row is then marked `done`,
-    made due again after the shortest back-off of its failing handlers, or `dead` once no
-    handler is left to retry and one of them died."""
+    The batch goes through `core.delivery.HandlerRunner.run_batch` (per handler one
+    transaction over the batch, processed-events rows, failures counted per handler). The
+    rows all done are then marked `done` in one statement; a row is made due again after
+    the shortest back-off of its failing handlers, or `dead` once no handler is left to
+    retry and one of them died."""
 
     name = "outbox_dispatcher"
 
@@ -283,50 +285,59 @@ class OutboxDispatcher(OutboxLoop):
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many events were claimed."""
+        from studyhall.core.delivery import Delivery
+
         token, events = await claim_due_events(self.sessionmaker, self.batch_size, self.lease)
-        for event in events:
-            await self._deliver(event, token)
+        if not events:
+            return 0
+        results = await self.runner.run_batch([Delivery(e, redelivered=e.attempt > 1) for e in events])
+        now = utcnow()
+        unsettled = {
+            e.id: values for e, r in zip(events, results, strict=True) if (values := _unsettled(r, now))
+        }
+        done = [e for e in events if e.id not in unsettled]
+        await self._release(token, done, "done", status=OutboxStatus.DONE, processed_at=now, last_error=None)
+        for event in events:  # the rare ones, one statement each: their values differ
+            if event.id in unsettled:
+                result, row_values = unsettled[event.id]
+                await self._release(token, [event], result, **row_values)
         return len(events)
 
     # -- delivering ----------------------------------------------------------------
 
-    async def _deliver(self, event: Event, token: uuid.UUID) -> None:
-        from studyhall.core.delivery import Outcome
-
-        results = await self.runner.run(event, skip_dead=event.attempt > 1)
-        retrying = [r for r in results if r.outcome == Outcome.RETRY]
-        dead = [r for r in results if r.outcome == Outcome.DEAD]
-        now = utcnow()
-        if retrying:
-            delay = timedelta(seconds=min(r.retry_in for r in retrying))
-            result, values = (
-                "retry",
-                {
-                    "status": OutboxStatus.PENDING,
-                    "available_at": now + delay,
-                    "last_error": retrying[0].error,
-                },
-            )
-        elif dead:
-            result, values = (
-                "dead",
-                {
-                    "status": OutboxStatus.DEAD,
-                    "processed_at": now,
-                    "last_error": dead[0].error,
-                },
-            )
-        else:
-            result, values = "done", {"status": OutboxStatus.DONE, "processed_at": now, "last_error": None}
-        if await release_claim(self.sessionmaker, token, [event.id], **values) != 1:
-            # Another dispatcher reclaimed it (our lease expired); it finishes the event.
-            logger.warning("outbox_lease_lost", event_id=str(event.id), event_type=event.type)
-            result = "lease_lost"
-        self._count(event.type, result)
+    async def _release(self, token: uuid.UUID, events: list[Event], result: str, **values: Any) -> None:
+        """End the claim of these events (one statement), setting `values`."""
+        if not events:
+            return
+        released = await release_claim(self.sessionmaker, token, [e.id for e in events], **values)
+        if released != len(events):
+            # Another dispatcher reclaimed some (our lease expired); it finishes them.
+            logger.warning("outbox_lease_lost", events=len(events) - released)
+        for event in events:
+            self._count(event.type, result)
 
     def _count(self, event_type: str, result: str) -> None:
         if self.metrics is not None:
             self.metrics.events_processed.labels(event_type, result).inc()
+
+
+def _unsettled(results: list[HandlerResult], now: datetime) -> tuple[str, dict[str, Any]] | None:
+    """How an event's outbox row ends when a handler is to retry (due again after the
+    shortest back-off) or dead (none left to retry); None when every handler is done."""
+    from studyhall.core.delivery import Outcome
+
+    retrying = [r for r in results if r.outcome == Outcome.RETRY]
+    if retrying:
+        delay = timedelta(seconds=min(r.retry_in for r in retrying))
+        return "retry", {
+            "status": OutboxStatus.PENDING,
+            "available_at": now + delay,
+            "last_error": retrying[0].error,
+        }
+    dead = [r for r in results if r.outcome == Outcome.DEAD]
+    if dead:
+        return "dead", {"status": OutboxStatus.DEAD, "processed_at": now, "last_error": dead[0].error}
+    return None
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:

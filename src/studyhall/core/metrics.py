@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -78,6 +78,7 @@ class Metrics:
         #: The labelled children of each (method, route, status) seen: `labels()` takes a lock
         #: and builds a key on every call, several times the cost of counting.
         self._request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._handler_series: dict[str, HandlerSeries] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         series = self._request_series.get((method, route, status))
@@ -88,5 +89,23 @@ class Metrics:
         count.inc()
         latency.observe(seconds)
 
+    def handler_series(self, handler: str) -> HandlerSeries:
+        """The labelled children of one event handler, bound once."""
+        series = self._handler_series.get(handler)
+        if series is None:
+            series = HandlerSeries(
+                self.events_handled.labels(handler),
+                self.events_failed.labels(handler),
+                self.handler_latency.labels(handler),
+            )
+            self._handler_series[handler] = series
+        return series
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class HandlerSeries(NamedTuple):
+    done: Any
+    failed: Any
+    latency: Any
