@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from studyhall.config import Settings
@@ -28,19 +27,6 @@ pytestmark = pytest.mark.postgresql_only
 @pytest.fixture
 def settings(event_transport: EventTransport) -> Settings:
     return event_transport.settings()
-
-
-@pytest.fixture
-def database(app: FastAPI) -> Database:
-    db: Database = app.state.database
-    return db
-
-
-@pytest.fixture
-def markers(tmp_path: Path) -> Path:
-    path = tmp_path / "markers"
-    path.mkdir()
-    return path
 
 
 async def ping(database: Database, markers: Path, count: int = 1, **payload: object) -> list[str]:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from studyhall.core.broker import requeue_dead
@@ -20,19 +19,6 @@ from studyhall.core.events import OutboxDispatcher, OutboxEvent, OutboxStatus, e
 from tests.event_probe import ECHOED, PING, effects, probe_registry, started
 from tests.factories import FakeClock
 from tests.transport import EventTransport
-
-
-@pytest.fixture
-def database(app: FastAPI) -> Database:
-    db: Database = app.state.database
-    return db
-
-
-@pytest.fixture
-def markers(tmp_path: Path) -> Path:
-    path = tmp_path / "markers"
-    path.mkdir()
-    return path
 
 
 def dispatcher(database: Database, **kwargs: object) -> OutboxDispatcher:

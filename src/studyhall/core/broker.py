@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aio_pika
@@ -242,12 +242,10 @@ class OutboxRelay(OutboxLoop):
         lease_seconds: float = 60.0,
         poll_interval: float = 1.0,
     ) -> None:
-        super().__init__()
-        self.sessionmaker = sessionmaker
+        super().__init__(
+            sessionmaker, batch_size=batch_size, lease_seconds=lease_seconds, poll_interval=poll_interval
+        )
         self.broker = broker
-        self.batch_size = batch_size
-        self.lease = timedelta(seconds=lease_seconds)
-        self.poll_interval = poll_interval
         self._channel: AbstractChannel | None = None
 
     async def _exchange(self) -> AbstractExchange:

@@ -198,10 +198,21 @@ class OutboxLoop:
     `poll_interval` or as soon as `wake()` is called (after a commit that emitted events).
     An error is logged and retried at the next poll."""
 
-    poll_interval: float = 1.0
     name = "outbox_loop"
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        batch_size: int,
+        lease_seconds: float,
+        poll_interval: float,
+    ) -> None:
+        """Claims come `batch_size` outbox rows at a time, under a lease of `lease_seconds`."""
+        self.sessionmaker = sessionmaker
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_interval = poll_interval
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -272,12 +283,10 @@ class OutboxDispatcher(OutboxLoop):
         # Imported here: the runner's module builds on this one (Event, HandlerRegistry).
         from studyhall.core.delivery import HandlerRunner, RetryPolicy
 
-        super().__init__()
-        self.sessionmaker = sessionmaker
+        super().__init__(
+            sessionmaker, batch_size=batch_size, lease_seconds=lease_seconds, poll_interval=poll_interval
+        )
         self.handlers = handlers
-        self.batch_size = batch_size
-        self.lease = timedelta(seconds=lease_seconds)
-        self.poll_interval = poll_interval
         self.metrics = metrics
         self.runner = HandlerRunner(
             sessionmaker, handlers, RetryPolicy(max_attempts, backoff_base, backoff_initial), metrics
