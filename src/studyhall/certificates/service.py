@@ -14,10 +14,8 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
@@ -33,6 +31,7 @@ from studyhall.certificates.errors import (
 from studyhall.certificates.models import Certificate
 from studyhall.certificates.pdf import CertificateDocument, render_pdf
 from studyhall.core.clock import utcnow
+from studyhall.core.db import dialect_insert
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams
 from studyhall.core.storage import Storage, StoredObjectNotFound
@@ -86,7 +85,7 @@ async def issue_for_enrollment(
     enrollment, course, student = found
     certificate_id = certificate_id_for(enrollment.id)
     inserted = await session.scalar(
-        _insert(session)
+        dialect_insert(session, Certificate)
         .values(
             id=certificate_id,
             enrollment_id=enrollment.id,
@@ -119,12 +118,6 @@ async def issue_for_enrollment(
             },
         )
     return IssuedCertificate(certificate, newly_issued=inserted is not None)
-
-
-def _insert(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(Certificate)
-    return sqlite.insert(Certificate)
 
 
 async def _instructor_names(session: AsyncSession, course: Course) -> list[str]:

@@ -216,6 +216,16 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+def per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
+    """A statement that needs the dialect's INSERT (for its `ON CONFLICT`), built once for
+    each database from `build(insert)`; `for_session` picks the session's."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+def for_session(session: AsyncSession, statements: dict[str, Any]) -> Any:
+    return statements[session.get_bind().dialect.name]
+
+
 #: `Session.info` key of the application's `Settings`: outbox handlers, which get only a
 #: session, read the configuration from there (`session_settings(session)`).
 SETTINGS_INFO_KEY = "studyhall.settings"

@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import PrimaryKeyConstraint, String, Text, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhall.core.clock import utcnow
-from studyhall.core.db import Base
+from studyhall.core.db import Base, for_session, per_dialect
 from studyhall.core.events import Event, Handler, HandlerRegistry, backoff_seconds
 
 if TYPE_CHECKING:
@@ -74,17 +73,13 @@ def handler_name(handler: Handler) -> str:
     return f"{handler.__module__}.{handler.__qualname__}"
 
 
-def _per_dialect(build: Any) -> dict[str, Any]:
-    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
-
-
 _processed = ProcessedEvent.__table__
 _failures = EventFailure.__table__
 
 # Core statements on the tables (not the ORM classes), built once, so results carry
 # `rowcount`. Given a list of parameter sets, the RETURNING form runs as one multi-row
 # INSERT and returns only the rows it inserted: the events new to the handler.
-_MARK_PROCESSED = _per_dialect(
+_MARK_PROCESSED = per_dialect(
     lambda insert: (
         insert(_processed)
         .values(event_id=bindparam("event_id"), handler=bindparam("handler"), processed_at=bindparam("now"))
@@ -118,7 +113,7 @@ def _count_failure(insert: Any) -> Any:
     ).returning(_failures.c.attempts)
 
 
-_COUNT_FAILURE = _per_dialect(_count_failure)
+_COUNT_FAILURE = per_dialect(_count_failure)
 
 
 class Outcome(StrEnum):
@@ -242,7 +237,7 @@ class HandlerRunner:
         # Ascending ids: concurrent batches lock their processed rows in one order.
         rows = [{"event_id": i, "handler": name, "now": now} for i in sorted({e.id for e in events})]
         async with self.sessionmaker() as session, session.begin():
-            statement = _MARK_BATCH_PROCESSED[session.get_bind().dialect.name]
+            statement = for_session(session, _MARK_BATCH_PROCESSED)
             new = set((await session.scalars(statement, rows)).all())
             results = []
             for event in events:
@@ -258,7 +253,7 @@ class HandlerRunner:
         began = time.perf_counter()
         try:
             async with self.sessionmaker() as session, session.begin():
-                statement = _MARK_PROCESSED[session.get_bind().dialect.name]
+                statement = for_session(session, _MARK_PROCESSED)
                 marked = await session.execute(
                     statement, {"event_id": event.id, "handler": name, "now": utcnow()}
                 )
@@ -276,7 +271,7 @@ class HandlerRunner:
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
         now = utcnow()
         async with self.sessionmaker() as session, session.begin():
-            statement = _COUNT_FAILURE[session.get_bind().dialect.name]
+            statement = for_session(session, _COUNT_FAILURE)
             failures = int(
                 (
                     await session.execute(

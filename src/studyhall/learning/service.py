@@ -22,13 +22,12 @@ courses filter with the same rule in SQL (`catalog.policies.visible_condition`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
@@ -36,7 +35,7 @@ from studyhall.catalog.errors import NotEnrolled
 from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
 from studyhall.catalog.policies import visible_condition
 from studyhall.core.clock import utcnow
-from studyhall.core.db import dialect_insert
+from studyhall.core.db import dialect_insert, for_session, per_dialect
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams
 from studyhall.identity.models import User
@@ -131,15 +130,6 @@ _lessons = cast(Table, Lesson.__table__)
 _enrollments = cast(Table, Enrollment.__table__)
 _completions = cast(Table, LessonCompletion.__table__)
 _positions = cast(Table, VideoPosition.__table__)
-
-
-def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
-    """A statement that needs the dialect's INSERT, built once for each database."""
-    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
-
-
-def _on(session: AsyncSession, statements: dict[str, Any]) -> Any:
-    return statements[session.get_bind().dialect.name]
 
 
 def _completed_count(user_id: Any, course_id: Any) -> Any:
@@ -494,7 +484,7 @@ _LOCK_ACTIVE_ENROLLMENT = (
     )
     .with_for_update()
 )
-_INSERT_COMPLETION = _per_dialect(
+_INSERT_COMPLETION = per_dialect(
     lambda insert: (
         insert(_completions)
         .values(
@@ -557,7 +547,7 @@ async def _complete(
     course_id = lesson.course_id
     enrollment_id, completed_at, emitted_at = await _lock_active_enrollment(session, user_id, course_id)
     await session.execute(
-        _on(session, _INSERT_COMPLETION),
+        for_session(session, _INSERT_COMPLETION),
         {"user_id": user_id, "lesson_id": lesson.id, "course_id": course_id, "now": now},
     )
     progress = await _count_progress(session, user_id, course_id)
@@ -626,7 +616,7 @@ async def uncomplete_lesson(
 
 # -- video -------------------------------------------------------------------------------
 
-_UPSERT_POSITION = _per_dialect(
+_UPSERT_POSITION = per_dialect(
     lambda insert: (
         upsert := insert(_positions).values(
             user_id=bindparam("user_id"),
@@ -672,7 +662,7 @@ async def save_video_position(
         raise NotEnrolled()
     lesson_id = context.lesson.id
     await session.execute(
-        _on(session, _UPSERT_POSITION),
+        for_session(session, _UPSERT_POSITION),
         {
             "user_id": user.id,
             "lesson_id": lesson_id,
