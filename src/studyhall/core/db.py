@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -236,6 +236,18 @@ def session_settings(session: AsyncSession) -> Settings:
     return settings
 
 
+@contextmanager
+def _lost_connection_is_unavailable() -> Iterator[None]:
+    """A database connection lost mid-unit (SQLAlchemy has invalidated it, and the pool drops
+    it) is `DatabaseUnavailable`, a 503 the client may retry."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailable() from exc
+        raise
+
+
 class Database:
     """The engine and session factory of one application instance."""
 
@@ -261,13 +273,9 @@ class Database:
     @asynccontextmanager
     async def read_only_scope(self) -> AsyncIterator[AsyncSession]:
         """A unit of work that only reads (`ReadOnlySession`): nothing to commit."""
-        async with self.read_only_sessionmaker() as session:
-            try:
+        with _lost_connection_is_unavailable():
+            async with self.read_only_sessionmaker() as session:
                 yield session
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    raise DatabaseUnavailable() from exc
-                raise
 
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
@@ -276,20 +284,16 @@ class Database:
         lost on the way is `DatabaseUnavailable` (503): the pool has dropped it, so a retry
         gets a fresh one; the request's changes are not committed (unless the connection
         was cut during the COMMIT itself, whose outcome nobody can know)."""
-        async with self.sessionmaker() as session:
-            try:
-                yield session
-                await session.commit()
-            except DomainError as exc:
-                await (session.commit() if exc.keeps_changes else session.rollback())
-                raise
-            except DBAPIError as exc:
-                await session.rollback()
-                if exc.connection_invalidated:
-                    raise DatabaseUnavailable() from exc
-                raise
-            except BaseException:
-                await session.rollback()
-                raise
-            for callback in self.after_commit:
-                callback(session)
+        with _lost_connection_is_unavailable():
+            async with self.sessionmaker() as session:
+                try:
+                    yield session
+                    await session.commit()
+                except DomainError as exc:
+                    await (session.commit() if exc.keeps_changes else session.rollback())
+                    raise
+                except BaseException:
+                    await session.rollback()
+                    raise
+                for callback in self.after_commit:
+                    callback(session)
