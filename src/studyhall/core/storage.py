@@ -18,6 +18,8 @@ import contextlib
 import os
 import re
 import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -46,8 +48,46 @@ def check_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True, slots=True)
+class PresignedUpload:
+    """How a client sends an object's bytes straight to storage: `method` (always `PUT`) on
+    `url` with exactly `headers`, before `expires_at`."""
+
+    url: str
+    expires_at: datetime
+    method: str = "PUT"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedDownload:
+    """A URL that reads one object until `expires_at`, without any other credential."""
+
+    url: str
+    expires_at: datetime
+
+
 class Storage(abc.ABC):
     """Where files live. Every method takes a key checked by `check_key`."""
+
+    @abc.abstractmethod
+    async def presign_upload(
+        self, key: str, *, content_type: str, size_bytes: int, expires_in: timedelta
+    ) -> PresignedUpload:
+        """A short-lived URL that stores one object of `content_type` under `key`. A backend
+        that can refuses a body of another size; `size` after the upload is the check that
+        holds for every backend."""
+
+    @abc.abstractmethod
+    async def presign_download(
+        self, key: str, *, filename: str, content_type: str, expires_in: timedelta
+    ) -> PresignedDownload:
+        """A short-lived URL that reads the object under `key` (honouring `Range`), served as
+        `content_type` with `filename` as the attachment name."""
+
+    @abc.abstractmethod
+    async def size(self, key: str) -> int | None:
+        """The stored object's size in bytes; `None` when there is no object under `key`."""
 
     @abc.abstractmethod
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
@@ -82,6 +122,22 @@ class LocalStorage(Storage):
         if not path.is_relative_to(self.root):  # a symlink inside the root pointing out of it
             raise InvalidStorageKey(f"not a storage key: {key!r}")
         return path
+
+    async def presign_upload(
+        self, key: str, *, content_type: str, size_bytes: int, expires_in: timedelta
+    ) -> PresignedUpload:
+        raise NotImplementedError  # signed local URLs: being built on h-storage
+
+    async def presign_download(
+        self, key: str, *, filename: str, content_type: str, expires_in: timedelta
+    ) -> PresignedDownload:
+        raise NotImplementedError  # signed local URLs: being built on h-storage
+
+    async def size(self, key: str) -> int | None:
+        try:
+            return (await asyncio.to_thread(self.path_of(key).stat)).st_size
+        except FileNotFoundError:
+            return None
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
         path = self.path_of(key)
