@@ -38,6 +38,7 @@ from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
+from studyhall.media.router import router as media_router
 from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
 from studyhall.workers import create_database
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(certificates_router, prefix=API_PREFIX)
+    app.include_router(media_router, prefix=API_PREFIX)
     app.include_router(service_router)
     app.include_router(error_docs_router)
     return app

@@ -8,6 +8,7 @@ from studyhall.core import events as _core_events  # noqa: F401
 from studyhall.core.db import Base
 from studyhall.identity import models as _identity_models  # noqa: F401
 from studyhall.learning import models as _learning_models  # noqa: F401
+from studyhall.media import models as _media_models  # noqa: F401
 from studyhall.notifications import models as _notifications_models  # noqa: F401
 
 metadata = Base.metadata

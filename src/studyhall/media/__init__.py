@@ -1,0 +1,1 @@
+"""Media: uploaded files (presigned uploads, downloads, attachments, cleanup)."""
