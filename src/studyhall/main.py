@@ -41,7 +41,7 @@ from studyhall.learning.router import router as learning_router
 from studyhall.media.router import router as media_router
 from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
-from studyhall.workers import create_database
+from studyhall.workers import create_database, periodic_jobs
 
 API_PREFIX = "/api/v1"
 
@@ -72,14 +72,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     database.provide(CACHE_INFO_KEY, cache)
     database.after_commit.append(cache.after_commit)
+    # Housekeeping runs where events are handled: here in embedded mode, in workers otherwise.
+    jobs = periodic_jobs(settings, database, storage) if broker is None else []
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.outbox_dispatcher_enabled:
             (relay or dispatcher).start()
+            for job in jobs:
+                job.start()
         try:
             yield
         finally:
+            for job in jobs:
+                await job.stop()
             await (relay or dispatcher).stop()
             if broker is not None:
                 await broker.close()
