@@ -1,7 +1,7 @@
 """lesson videos (local or Mux) and the Mux webhook deliveries already applied
 
 Revision ID: 0015_lesson_videos
-Revises: 0013
+Revises: 0014_media_files
 Create Date: 2026-11-26 14:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_lesson_videos"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014_media_files"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

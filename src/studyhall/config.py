@@ -37,6 +37,21 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+MIB = 1024 * 1024
+_IMAGES = "image/png,image/jpeg,image/gif,image/webp"
+_DOCUMENTS = (
+    "application/pdf,text/plain,text/markdown,text/csv,application/rtf,"
+    "application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.ms-powerpoint,"
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+    "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet,"
+    "application/vnd.oasis.opendocument.presentation"
+)
+_ARCHIVES = "application/zip,application/gzip,application/x-tar,application/x-7z-compressed"
+ContentTypes = Annotated[list[str], NoDecode]
+
+
 GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
 
 
@@ -91,6 +106,33 @@ class Settings(BaseSettings):
     broker_prefetch: int = Field(64, ge=1, le=10_000)
     storage_url: str | None = None
     smtp_url: str | None = Field(None, repr=False)
+    #: Uploaded files: how long a presigned upload (PUT) and download URL stay valid.
+    file_upload_url_ttl_seconds: int = Field(900, ge=30, le=7 * 86400)
+    file_download_url_ttl_seconds: int = Field(300, ge=10, le=7 * 86400)
+    #: Uploads never completed are removed (object and row) after this many hours.
+    file_pending_ttl_hours: float = Field(24.0, gt=0)
+    #: Objects of deleted files are removed after this many days (the row stays).
+    file_retention_days: float = Field(30.0, ge=0)
+    #: Seconds between two runs of the file cleanup job; 0 turns it off in this process.
+    file_cleanup_interval_seconds: float = Field(3600.0, ge=0)
+    #: Per purpose: the largest upload in bytes and the content types accepted (comma
+    #: separated; `type/*` accepts a whole family).
+    file_max_bytes_avatar: int = Field(5 * MIB, ge=1)
+    file_types_avatar: ContentTypes = Field(default_factory=lambda: _IMAGES.split(","))
+    file_max_bytes_lesson_material: int = Field(200 * MIB, ge=1)
+    file_types_lesson_material: ContentTypes = Field(
+        default_factory=lambda: f"{_DOCUMENTS},{_IMAGES},{_ARCHIVES},audio/*".split(",")
+    )
+    file_max_bytes_submission: int = Field(50 * MIB, ge=1)
+    file_types_submission: ContentTypes = Field(
+        default_factory=lambda: f"{_DOCUMENTS},{_IMAGES},{_ARCHIVES}".split(",")
+    )
+    file_max_bytes_certificate_asset: int = Field(5 * MIB, ge=1)
+    file_types_certificate_asset: ContentTypes = Field(
+        default_factory=lambda: ["image/png", "image/jpeg", "image/webp"]
+    )
+    file_max_bytes_video: int = Field(5 * 1024 * MIB, ge=1)
+    file_types_video: ContentTypes = Field(default_factory=lambda: ["video/*"])
     log_level: str = "INFO"
     log_json: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -173,6 +215,20 @@ class Settings(BaseSettings):
     def _split_proxies(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @field_validator(
+        "file_types_avatar",
+        "file_types_lesson_material",
+        "file_types_submission",
+        "file_types_certificate_asset",
+        "file_types_video",
+        mode="before",
+    )
+    @classmethod
+    def _split_content_types(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("forwarded_allow_ips")
@@ -272,3 +328,9 @@ class Settings(BaseSettings):
     @cached_property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    def file_limit(self, purpose: str) -> tuple[int, list[str]]:
+        """The largest size and the accepted content types of uploads for `purpose`."""
+        max_bytes: int = getattr(self, f"file_max_bytes_{purpose}")
+        content_types: list[str] = getattr(self, f"file_types_{purpose}")
+        return max_bytes, content_types

@@ -41,6 +41,10 @@ COURSE_COMPLETED: Final = "course.completed"
 QUIZ_GRADED: Final = "quiz.graded"
 SUBMISSION_GRADED: Final = "submission.graded"
 
+# -- media ------------------------------------------------------------------------------
+FILE_READY: Final = "file.ready"
+FILE_DELETED: Final = "file.deleted"
+
 # -- certificates -----------------------------------------------------------------------
 CERTIFICATE_ISSUED: Final = "certificate.issued"
 CERTIFICATE_REVOKED: Final = "certificate.revoked"

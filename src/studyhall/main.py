@@ -38,9 +38,10 @@ from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
+from studyhall.media.router import router as media_router
 from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
-from studyhall.workers import create_database
+from studyhall.workers import create_database, periodic_jobs
 
 API_PREFIX = "/api/v1"
 
@@ -71,14 +72,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     database.provide(CACHE_INFO_KEY, cache)
     database.after_commit.append(cache.after_commit)
+    # Housekeeping runs where events are handled: here in embedded mode, in workers otherwise.
+    jobs = periodic_jobs(settings, database, storage) if broker is None else []
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.outbox_dispatcher_enabled:
             (relay or dispatcher).start()
+            for job in jobs:
+                job.start()
         try:
             yield
         finally:
+            for job in jobs:
+                await job.stop()
             await (relay or dispatcher).stop()
             if broker is not None:
                 await broker.close()
@@ -124,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessment_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(certificates_router, prefix=API_PREFIX)
+    app.include_router(media_router, prefix=API_PREFIX)
     app.include_router(service_router)
     app.include_router(error_docs_router)
     return app

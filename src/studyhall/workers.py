@@ -19,7 +19,9 @@ from studyhall.core.events import HandlerRegistry
 from studyhall.core.logging import configure_logging
 from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
 from studyhall.core.metrics import Metrics
+from studyhall.core.periodic import PeriodicJob
 from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
+from studyhall.media.cleanup import clean_up_files
 from studyhall.subscribers import handler_registry
 
 logger = structlog.get_logger(__name__)
@@ -33,6 +35,21 @@ def create_database(settings: Settings, storage: Storage | None = None) -> Datab
     database.provide(MAIL_SERVICE_KEY, mail_service_from_settings(settings))
     database.provide(STORAGE_INFO_KEY, storage or storage_from_settings(settings))
     return database
+
+
+def periodic_jobs(settings: Settings, database: Database, storage: Storage) -> list[PeriodicJob]:
+    """The housekeeping a process that handles events runs: the API process in embedded
+    mode, `studyhall worker` in broker mode."""
+    jobs = []
+    if settings.file_cleanup_interval_seconds > 0:
+        jobs.append(
+            PeriodicJob(
+                "file_cleanup",
+                lambda: clean_up_files(database.sessionmaker, storage, settings),
+                interval=settings.file_cleanup_interval_seconds,
+            )
+        )
+    return jobs
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -69,13 +86,19 @@ async def run_worker(
     metrics = Metrics()
     if metrics_port is not None:
         start_http_server(metrics_port, addr="0.0.0.0", registry=metrics.registry)  # noqa: S104
-    database = create_database(settings)
+    storage = storage_from_settings(settings)
+    database = create_database(settings, storage)
     registry = handlers or handler_registry()
     runner = HandlerRunner(database.sessionmaker, registry, retry_policy(settings), metrics)
     stop = _stop_on_signals()
+    jobs = periodic_jobs(settings, database, storage)
+    for job in jobs:
+        job.start()
     try:
         await EventWorker(_broker(settings), runner, prefetch=prefetch).run(stop)
     finally:
+        for job in jobs:
+            await job.stop()
         await database.dispose()
 
 

@@ -1,0 +1,147 @@
+"""Request and response models of uploaded files."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from studyhall.media.models import File, FilePurpose, FileStatus
+
+if TYPE_CHECKING:
+    from studyhall.media.service import FileView, NewUpload
+
+#: The purposes a client may upload for (`video` files come from the video upload routes).
+UploadPurpose = Literal[
+    FilePurpose.AVATAR, FilePurpose.LESSON_MATERIAL, FilePurpose.SUBMISSION, FilePurpose.CERTIFICATE_ASSET
+]
+
+
+def _sane_filename(value: str) -> str:
+    """A plain file name: no folders, no control characters, not `.` or `..`. It is only
+    ever shown and sent as the download's name, never used as a path or storage key."""
+    value = unicodedata.normalize("NFC", value)
+    if value in {".", ".."} or any(c in "/\\" or unicodedata.category(c)[0] == "C" for c in value):
+        raise ValueError("a file name without folders or control characters")
+    return value
+
+
+Filename = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(_sane_filename),
+]
+ContentType = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        max_length=127,
+        pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",
+    ),
+]
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Filename = Field(examples=["week-1-slides.pdf"])
+    content_type: ContentType = Field(
+        examples=["application/pdf"], description="A bare media type, without parameters"
+    )
+    size_bytes: int = Field(ge=1, le=2**53, description="The exact size of the bytes to upload")
+    purpose: UploadPurpose
+
+
+class UploadTicket(BaseModel):
+    """How to send the bytes: `method` on `upload_url` with exactly `headers`, before
+    `expires_at`; then `POST /files/{file_id}/complete`."""
+
+    file_id: uuid.UUID
+    upload_url: str
+    method: str = Field(examples=["PUT"])
+    headers: dict[str, str]
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, new: NewUpload) -> Self:
+        return cls(
+            file_id=new.file.id,
+            upload_url=new.upload.url,
+            method=new.upload.method,
+            headers=dict(new.upload.headers),
+            expires_at=new.upload.expires_at,
+        )
+
+
+class FileRead(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    purpose: FilePurpose
+    filename: str
+    content_type: str
+    size_bytes: int
+    status: FileStatus
+    created_at: datetime
+    completed_at: datetime | None
+    download_url: str | None = Field(description="Short-lived; null while the file is `pending`")
+    download_expires_at: datetime | None
+
+    @classmethod
+    def of(cls, view: FileView) -> Self:
+        file = view.file
+        return cls(
+            id=file.id,
+            owner_id=file.owner_id,
+            purpose=FilePurpose(file.purpose),
+            filename=file.filename,
+            content_type=file.content_type,
+            size_bytes=file.size_bytes,
+            status=FileStatus(file.status),
+            created_at=file.created_at,
+            completed_at=file.completed_at,
+            download_url=view.download.url if view.download else None,
+            download_expires_at=view.download.expires_at if view.download else None,
+        )
+
+
+class FileSummary(BaseModel):
+    """A file in a list (no download URL: open the file for one)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    purpose: FilePurpose
+    filename: str
+    content_type: str
+    size_bytes: int
+    status: FileStatus
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class AttachedFile(BaseModel):
+    """A file as another resource shows it (a file lesson's `file`)."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    download_url: str
+    download_expires_at: datetime
+
+    @classmethod
+    def of(cls, view: FileView) -> Self:
+        assert view.download is not None
+        file: File = view.file
+        return cls(
+            id=file.id,
+            filename=file.filename,
+            content_type=file.content_type,
+            size_bytes=file.size_bytes,
+            download_url=view.download.url,
+            download_expires_at=view.download.expires_at,
+        )
