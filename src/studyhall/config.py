@@ -188,8 +188,6 @@ class Settings(BaseSettings):
     video_provider: VideoProviderName = VideoProviderName.LOCAL
     #: How long a playback URL (a signed storage URL, or a Mux playback token) stays valid.
     video_playback_ttl_seconds: int = Field(3600, ge=30, le=7 * 24 * 3600)
-    #: Largest video a local upload may declare (the Mux provider leaves the limit to Mux).
-    video_max_size_bytes: int = Field(5 * 1024**3, ge=1)
     mux_token_id: str | None = None
     mux_token_secret: str | None = Field(None, repr=False)
     #: The signing secret of the Mux webhook (Settings → Webhooks in the Mux dashboard).

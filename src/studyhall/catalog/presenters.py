@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import Row
@@ -24,6 +24,10 @@ from studyhall.catalog.schemas import (
 )
 from studyhall.core.pagination import Page, PageParams
 from studyhall.learning.service import CourseProgress
+from studyhall.media.schemas import LessonVideoRead
+
+if TYPE_CHECKING:
+    from studyhall.catalog.service import LessonPage
 
 _OUTLINE = TypeAdapter(list[LessonOutline])
 
@@ -101,14 +105,19 @@ def lesson_outline(lessons: Sequence[Lesson], completed: Collection[uuid.UUID] =
     )
 
 
-def lesson_read(lesson: Lesson | Row[Any], *, is_completed: bool) -> LessonRead:
-    """A lesson with its content, from an entity or a row of `queries.hot_reads().lesson_page`."""
+def lesson_read(page: LessonPage) -> LessonRead:
+    """A lesson with its content, from an entity or a row of `queries.hot_reads().lesson_page`,
+    and its video (video lessons)."""
+    lesson = page.lesson
     if isinstance(lesson, Lesson):
         fields = {column: getattr(lesson, column) for column in _LESSON_COLUMNS}
         fields["order"] = lesson.position
     else:
         fields = lesson._asdict()
-    return LessonRead.model_validate({**fields, "extra": fields["extra"] or {}, "is_completed": is_completed})
+    video = LessonVideoRead.model_validate(page.video) if page.video is not None else None
+    return LessonRead.model_validate(
+        {**fields, "extra": fields["extra"] or {}, "is_completed": page.is_completed, "video": video}
+    )
 
 
 _LESSON_COLUMNS = (

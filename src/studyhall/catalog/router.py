@@ -155,8 +155,7 @@ async def create_course(session: SessionDep, user: CurrentUser, body: CourseCrea
 async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
     """Course staff and enrolled students; anyone who can see the course for preview lessons.
     `content` is the Markdown as written, `content_html` its sanitised rendering."""
-    row = await service.get_lesson(session, user, lesson_id)
-    return presenters.lesson_read(row, is_completed=row.is_completed)
+    return presenters.lesson_read(await service.get_lesson(session, user, lesson_id))
 
 
 @router.patch(
@@ -440,8 +439,7 @@ async def reorder_lessons(
 
 async def _lesson_read(session: SessionDep, user: CurrentUser, lesson: Lesson) -> LessonRead:
     """A lesson after a change, with the caller's `is_completed`."""
-    completed = await service.has_completed(session, user, lesson.id)
-    return presenters.lesson_read(lesson, is_completed=completed)
+    return presenters.lesson_read(await service.lesson_page_of(session, user, lesson))
 
 
 @router.post(

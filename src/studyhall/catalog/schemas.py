@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from studyhall.catalog.models import CourseLevel, CourseStatus, LessonType, Visibility
+from studyhall.media.schemas import LessonVideoRead
 
 
 def _normalise_terms(values: list[str]) -> list[str]:
@@ -160,6 +161,9 @@ class LessonRead(BaseModel):
     extra: dict[str, Any] = Field(description="Type-specific settings (video asset, file, quiz ids)")
     created_at: datetime
     updated_at: datetime
+    video: LessonVideoRead | None = Field(
+        None, description="A video lesson's video; null for other lessons and before the first upload"
+    )
 
 
 class ModuleCreate(_Input):

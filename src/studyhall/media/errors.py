@@ -77,7 +77,6 @@ class InvalidFile(InvalidInput):
     title = "This file cannot be used here"
 
 
-
 class LessonVideoNotFound(NotFound):
     """The video lesson has no video yet: nobody started an upload for it."""
 

@@ -101,7 +101,6 @@ class FileAttachment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-
 class VideoStatus(StrEnum):
     """Where a lesson's video is in its cycle. A status only moves forward (see `STATUS_RANK`);
     a new upload for the lesson starts a new cycle at `waiting_upload`."""

@@ -58,7 +58,9 @@ class MuxClient:
             "/video/v1/uploads", {"cors_origin": cors_origin, "new_asset_settings": settings}
         )
         try:
-            return MuxUpload(id=str(data["id"]), url=str(data["url"]), timeout=_int_or_none(data.get("timeout")))
+            return MuxUpload(
+                id=str(data["id"]), url=str(data["url"]), timeout=_int_or_none(data.get("timeout"))
+            )
         except (KeyError, TypeError) as exc:
             raise VideoProviderError("Mux answered the upload request without an upload id and URL") from exc
 
