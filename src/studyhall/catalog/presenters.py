@@ -24,6 +24,8 @@ from studyhall.catalog.schemas import (
 )
 from studyhall.core.pagination import Page, PageParams
 from studyhall.learning.service import CourseProgress
+from studyhall.media.schemas import AttachedFile
+from studyhall.media.service import FileView
 
 _OUTLINE = TypeAdapter(list[LessonOutline])
 
@@ -101,14 +103,22 @@ def lesson_outline(lessons: Sequence[Lesson], completed: Collection[uuid.UUID] =
     )
 
 
-def lesson_read(lesson: Lesson | Row[Any], *, is_completed: bool) -> LessonRead:
-    """A lesson with its content, from an entity or a row of `queries.hot_reads().lesson_page`."""
+def lesson_read(lesson: Lesson | Row[Any], *, is_completed: bool, file: FileView | None = None) -> LessonRead:
+    """A lesson with its content (and a `file` lesson's file), from an entity or a row of
+    `queries.hot_reads().lesson_page`."""
     if isinstance(lesson, Lesson):
         fields = {column: getattr(lesson, column) for column in _LESSON_COLUMNS}
         fields["order"] = lesson.position
     else:
         fields = lesson._asdict()
-    return LessonRead.model_validate({**fields, "extra": fields["extra"] or {}, "is_completed": is_completed})
+    return LessonRead.model_validate(
+        {
+            **fields,
+            "extra": fields["extra"] or {},
+            "is_completed": is_completed,
+            "file": AttachedFile.of(file) if file is not None else None,
+        }
+    )
 
 
 _LESSON_COLUMNS = (

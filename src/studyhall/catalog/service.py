@@ -37,6 +37,7 @@ from studyhall.catalog.access import (
 from studyhall.catalog.cache import catalog_changed
 from studyhall.catalog.errors import (
     AlreadyInstructor,
+    ContentNotForLessonType,
     CourseEmpty,
     CourseNotFound,
     InstructorNotFound,
@@ -58,6 +59,7 @@ from studyhall.catalog.models import (
     CourseInstructor,
     CourseStatus,
     Lesson,
+    LessonType,
     LessonVersion,
     Module,
     Visibility,
@@ -88,6 +90,8 @@ from studyhall.identity.errors import InsufficientRole
 from studyhall.identity.models import Role, User
 from studyhall.identity.policies import is_admin, is_principal, is_staff
 from studyhall.learning.service import CourseProgress, completed_lesson_ids
+from studyhall.media import service as media
+from studyhall.media.models import AttachmentKind, FilePurpose
 
 _SLUG_MAX = 200
 
@@ -286,9 +290,18 @@ async def lesson_outline(
     return OutlinePage(lessons, total, completed)
 
 
-async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> Row[Any]:
-    """The lesson page, in one statement: staff and enrolled students read any lesson; anyone
-    who sees the course, its previews. The row carries the caller's `is_completed`."""
+@dataclass(frozen=True, slots=True)
+class LessonPage:
+    """The lesson page: the row of `hot_reads().lesson_page` (with the caller's
+    `is_completed`) and, for a `file` lesson, its file with a download URL."""
+
+    row: Row[Any]
+    file: media.FileView | None
+
+
+async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> LessonPage:
+    """The lesson page, in one statement (a `file` lesson reads its file too): staff and
+    enrolled students read any lesson; anyone who sees the course, its previews."""
     row = await fetch_one(
         session,
         hot_reads(queries.dialect_of(session)).lesson_page,
@@ -301,7 +314,34 @@ async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.U
         if user is None:
             raise Unauthenticated("Sign in and enroll to open this lesson")
         raise NotEnrolled("Enroll in the course to open this lesson")
-    return row
+    return LessonPage(row, await lesson_file(session, row.type, row.extra))
+
+
+async def lesson_file(
+    session: AsyncSession, lesson_type: str, extra: dict[str, Any] | None
+) -> media.FileView | None:
+    """A `file` lesson's file (`extra.file_id`); no query for other types."""
+    file_id = (extra or {}).get("file_id") if lesson_type == LessonType.FILE else None
+    return await media.attached_file(session, uuid.UUID(file_id)) if file_id else None
+
+
+async def _set_lesson_file(
+    session: AsyncSession, user: User, lesson: Lesson, file_id: uuid.UUID | None
+) -> None:
+    """Make `file_id` the file of a `file` lesson (checked and attached by media)."""
+    if lesson.type != LessonType.FILE:
+        raise ContentNotForLessonType("`file_id` is only for lessons of type `file`")
+    await media.attach_files(
+        session,
+        user,
+        [file_id] if file_id is not None else [],
+        purpose=FilePurpose.LESSON_MATERIAL,
+        kind=AttachmentKind.LESSON,
+        target_id=lesson.id,
+        course_id=lesson.course_id,
+    )
+    extra = {key: value for key, value in (lesson.extra or {}).items() if key != "file_id"}
+    lesson.extra = {**extra, "file_id": str(file_id)} if file_id is not None else extra
 
 
 async def has_completed(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> bool:
@@ -674,6 +714,8 @@ async def create_lesson(
     )
     session.add(lesson)
     await session.flush()
+    if data.file_id is not None:
+        await _set_lesson_file(session, user, lesson, data.file_id)
     session.add(
         LessonVersion(
             lesson_id=lesson.id, version=1, title=data.title, content=data.content, author_id=user.id
@@ -723,6 +765,8 @@ async def update_lesson(
         lesson.duration_minutes = data.duration_minutes
     if data.is_preview is not None:
         lesson.is_preview = data.is_preview
+    if "file_id" in data.model_fields_set:
+        await _set_lesson_file(session, user, lesson, data.file_id)
     lesson.updated_at = utcnow()
     await session.flush()
     title = data.title if data.title is not None else lesson.title
