@@ -11,6 +11,8 @@
 - `FakeClock`, which the `clock` fixture installs for the whole application.
 - Certificates: `course_completed_event`, `deliver` (one handler, its own transaction, as
   the dispatcher runs it) and `issue_certificate_directly`.
+- Files: `create_file` (a row and its object, as an upload leaves them), `start_upload`,
+  `put_bytes` (to a presigned upload URL) and `uploaded_file` (the whole upload flow).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
+from studyhall.media.models import File, FilePurpose, FileStatus, storage_key_for
 from studyhall.notifications.models import Notification
 
 API = "/api/v1"
@@ -377,6 +380,38 @@ async def issue_certificate_directly(app: FastAPI, student: Actor, course: Cours
     return certificate
 
 
+async def create_file(
+    app: FastAPI,
+    owner: Actor,
+    *,
+    purpose: FilePurpose | str = FilePurpose.LESSON_MATERIAL,
+    content: bytes = b"%PDF-1.4 sample file",
+    filename: str = "notes.pdf",
+    content_type: str = "application/pdf",
+    ready: bool = True,
+) -> File:
+    """A file of `owner` written straight to the database and storage: `ready` with its
+    object stored, or `pending` with nothing stored yet."""
+    file_id = uuid.uuid4()
+    key = storage_key_for(FilePurpose(purpose), file_id)
+    if ready:
+        await app.state.storage.put(key, content, content_type=content_type)
+    async with app.state.database.sessionmaker() as session, session.begin():
+        file = File(
+            id=file_id,
+            owner_id=owner.user.id,
+            purpose=FilePurpose(purpose),
+            filename=filename,
+            content_type=content_type,
+            size_bytes=len(content),
+            storage_key=key,
+            status=FileStatus.READY if ready else FileStatus.PENDING,
+            completed_at=utcnow() if ready else None,
+        )
+        session.add(file)
+    return file
+
+
 class FakeClock:
     """A controllable "now", one second ahead of the real one so rows written just before
     a test step count as past."""
@@ -454,6 +489,52 @@ async def race(requests: Iterable[Awaitable[httpx.Response]]) -> list[httpx.Resp
 def outcomes(responses: list[httpx.Response]) -> Counter[tuple[int, str | None]]:
     """How many responses ended in each (status, problem `code`); `code` is None on success."""
     return Counter((r.status_code, r.json().get("code") if r.status_code >= 400 else None) for r in responses)
+
+
+async def start_upload(
+    client: httpx.AsyncClient,
+    actor: Actor,
+    content: bytes,
+    *,
+    purpose: str = "lesson_material",
+    filename: str = "notes.pdf",
+    content_type: str = "application/pdf",
+) -> dict[str, Any]:
+    """`POST /files/uploads` for `content`: the upload ticket."""
+    response = await client.post(
+        f"{API}/files/uploads",
+        headers=actor.headers,
+        json={
+            "filename": filename,
+            "content_type": content_type,
+            "size_bytes": len(content),
+            "purpose": purpose,
+        },
+    )
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+async def put_bytes(http: httpx.AsyncClient, ticket: dict[str, Any], content: bytes) -> httpx.Response:
+    """Sends `content` to the ticket's presigned URL as a client would: its method, its
+    headers, no credentials of ours."""
+    return await http.request(
+        ticket["method"], ticket["upload_url"], headers=ticket["headers"], content=content
+    )
+
+
+async def uploaded_file(
+    client: httpx.AsyncClient, actor: Actor, content: bytes = b"%PDF-1.4 uploaded", **upload: str
+) -> dict[str, Any]:
+    """The whole upload flow (start, PUT, complete): the ready file as `complete` answers it."""
+    ticket = await start_upload(client, actor, content, **upload)
+    stored = await put_bytes(client, ticket, content)
+    assert stored.status_code in (200, 201, 204), stored.text
+    response = await client.post(f"{API}/files/{ticket['file_id']}/complete", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 # -- reading state back ----------------------------------------------------------------------
