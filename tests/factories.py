@@ -9,6 +9,7 @@
 - Mail: `mails_in` (the embedded mailer's files), `text_of`/`html_of`, and `SmtpSink`, what
   the real SMTP server of the `smtp_sink` fixture received.
 - `FakeClock`, which the `clock` fixture installs for the whole application.
+- Memory: `Upload` (a body streamed in chunks, counting what was pulled) and `peak_memory`.
 - Certificates: `course_completed_event`, `deliver` (one handler, its own transaction, as
   the dispatcher runs it) and `issue_certificate_directly`.
 - Files: `create_file` (a row and its object, as an upload leaves them), `start_upload`,
@@ -22,9 +23,10 @@ import email
 import email.policy
 import itertools
 import threading
+import tracemalloc
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -410,6 +412,43 @@ async def create_file(
         )
         session.add(file)
     return file
+
+
+#: The chunk size of streamed test bodies (and of Starlette's file responses).
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Upload:
+    """A body streamed from an async generator, counting what the server pulled from it."""
+
+    total: int
+    sent: int = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for piece in self.sync_chunks():
+            yield piece
+
+    def sync_chunks(self) -> Iterator[bytes]:
+        block = b"x" * CHUNK
+        while self.sent < self.total:
+            piece = block[: min(CHUNK, self.total - self.sent)]
+            self.sent += len(piece)
+            yield piece
+
+
+@contextmanager
+def peak_memory() -> Iterator[dict[str, int]]:
+    """The peak of Python allocations (every thread) above the level at the start."""
+    result: dict[str, int] = {}
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        yield result
+        result["peak"] = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
 
 
 class FakeClock:
