@@ -9,8 +9,11 @@
 - Mail: `mails_in` (the embedded mailer's files), `text_of`/`html_of`, and `SmtpSink`, what
   the real SMTP server of the `smtp_sink` fixture received.
 - `FakeClock`, which the `clock` fixture installs for the whole application.
+- Memory: `Upload` (a body streamed in chunks, counting what was pulled) and `peak_memory`.
 - Certificates: `course_completed_event`, `deliver` (one handler, its own transaction, as
   the dispatcher runs it) and `issue_certificate_directly`.
+- Files: `create_file` (a row and its object, as an upload leaves them), `start_upload`,
+  `put_bytes` (to a presigned upload URL) and `uploaded_file` (the whole upload flow).
 - Video: `create_lesson_video` (a lesson's video at any status), `post_mux_webhook` (a
   delivery signed as Mux signs it) and `mp4_bytes` (a minimal MP4 of a given duration).
 """
@@ -24,9 +27,10 @@ import itertools
 import json
 import struct
 import threading
+import tracemalloc
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,7 +55,7 @@ from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
-from studyhall.media.models import LessonVideo, VideoStatus
+from studyhall.media.models import File, FilePurpose, FileStatus, LessonVideo, VideoStatus, storage_key_for
 from studyhall.media.mux import webhook_signature
 from studyhall.notifications.models import Notification
 
@@ -383,6 +387,75 @@ async def issue_certificate_directly(app: FastAPI, student: Actor, course: Cours
     return certificate
 
 
+async def create_file(
+    app: FastAPI,
+    owner: Actor,
+    *,
+    purpose: FilePurpose | str = FilePurpose.LESSON_MATERIAL,
+    content: bytes = b"%PDF-1.4 sample file",
+    filename: str = "notes.pdf",
+    content_type: str = "application/pdf",
+    ready: bool = True,
+) -> File:
+    """A file of `owner` written straight to the database and storage: `ready` with its
+    object stored, or `pending` with nothing stored yet."""
+    file_id = uuid.uuid4()
+    key = storage_key_for(FilePurpose(purpose), file_id)
+    if ready:
+        await app.state.storage.put(key, content, content_type=content_type)
+    async with app.state.database.sessionmaker() as session, session.begin():
+        file = File(
+            id=file_id,
+            owner_id=owner.user.id,
+            purpose=FilePurpose(purpose),
+            filename=filename,
+            content_type=content_type,
+            size_bytes=len(content),
+            storage_key=key,
+            status=FileStatus.READY if ready else FileStatus.PENDING,
+            completed_at=utcnow() if ready else None,
+        )
+        session.add(file)
+    return file
+
+
+#: The chunk size of streamed test bodies (and of Starlette's file responses).
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Upload:
+    """A body streamed from an async generator, counting what the server pulled from it."""
+
+    total: int
+    sent: int = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for piece in self.sync_chunks():
+            yield piece
+
+    def sync_chunks(self) -> Iterator[bytes]:
+        block = b"x" * CHUNK
+        while self.sent < self.total:
+            piece = block[: min(CHUNK, self.total - self.sent)]
+            self.sent += len(piece)
+            yield piece
+
+
+@contextmanager
+def peak_memory() -> Iterator[dict[str, int]]:
+    """The peak of Python allocations (every thread) above the level at the start."""
+    result: dict[str, int] = {}
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        yield result
+        result["peak"] = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+
+
 class FakeClock:
     """A controllable "now", one second ahead of the real one so rows written just before
     a test step count as past."""
@@ -460,6 +533,52 @@ async def race(requests: Iterable[Awaitable[httpx.Response]]) -> list[httpx.Resp
 def outcomes(responses: list[httpx.Response]) -> Counter[tuple[int, str | None]]:
     """How many responses ended in each (status, problem `code`); `code` is None on success."""
     return Counter((r.status_code, r.json().get("code") if r.status_code >= 400 else None) for r in responses)
+
+
+async def start_upload(
+    client: httpx.AsyncClient,
+    actor: Actor,
+    content: bytes,
+    *,
+    purpose: str = "lesson_material",
+    filename: str = "notes.pdf",
+    content_type: str = "application/pdf",
+) -> dict[str, Any]:
+    """`POST /files/uploads` for `content`: the upload ticket."""
+    response = await client.post(
+        f"{API}/files/uploads",
+        headers=actor.headers,
+        json={
+            "filename": filename,
+            "content_type": content_type,
+            "size_bytes": len(content),
+            "purpose": purpose,
+        },
+    )
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+async def put_bytes(http: httpx.AsyncClient, ticket: dict[str, Any], content: bytes) -> httpx.Response:
+    """Sends `content` to the ticket's presigned URL as a client would: its method, its
+    headers, no credentials of ours."""
+    return await http.request(
+        ticket["method"], ticket["upload_url"], headers=ticket["headers"], content=content
+    )
+
+
+async def uploaded_file(
+    client: httpx.AsyncClient, actor: Actor, content: bytes = b"%PDF-1.4 uploaded", **upload: str
+) -> dict[str, Any]:
+    """The whole upload flow (start, PUT, complete): the ready file as `complete` answers it."""
+    ticket = await start_upload(client, actor, content, **upload)
+    stored = await put_bytes(client, ticket, content)
+    assert stored.status_code in (200, 201, 204), stored.text
+    response = await client.post(f"{API}/files/{ticket['file_id']}/complete", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 # -- reading state back ----------------------------------------------------------------------

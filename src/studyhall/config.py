@@ -37,6 +37,10 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+#: Where `studyhall serve` listens by default.
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+
+
 MIB = 1024 * 1024
 _IMAGES = "image/png,image/jpeg,image/gif,image/webp"
 _DOCUMENTS = (
@@ -104,7 +108,17 @@ class Settings(BaseSettings):
     broker_namespace: str = Field("studyhall", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     #: Unacknowledged messages one worker holds (and handles concurrently) at most.
     broker_prefetch: int = Field(64, ge=1, le=10_000)
+    #: Where files live: unset is `DATA_DIR/files`, `file:///path` a folder, `s3://bucket[/prefix]`
+    #: an S3-compatible store (with the `S3_*` settings below).
     storage_url: str | None = None
+    #: S3 API endpoint of a store other than AWS (MinIO, SeaweedFS, R2): `https://s3.example.com`.
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    #: Unset: boto3's usual credential chain (environment, profile, instance role).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = Field(None, repr=False)
+    #: `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (most non-AWS stores).
+    s3_force_path_style: bool = False
     smtp_url: str | None = Field(None, repr=False)
     #: Uploaded files: how long a presigned upload (PUT) and download URL stay valid.
     file_upload_url_ttl_seconds: int = Field(900, ge=30, le=7 * 86400)
@@ -155,6 +169,9 @@ class Settings(BaseSettings):
     outbox_dispatcher_enabled: bool = True
     health_check_timeout: float = Field(1.5, gt=0)
     app_url: str = "http://localhost:3000"
+    #: This API's external base URL: the local storage's signed URLs start with it, and an unset
+    #: `OAUTH_REDIRECT_BASE` follows it when it is set. The default is `studyhall serve`'s own.
+    public_url: str = Field(DEFAULT_PUBLIC_URL, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     access_token_ttl_seconds: int = Field(900, ge=30)
     refresh_token_ttl_days: int = Field(30, ge=1)
     token_encryption: TokenEncryption = TokenEncryption.NONE
@@ -271,6 +288,10 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'studyhall.db'}"
         self.database_url = normalize_database_url(self.database_url)
+        if "public_url" in self.model_fields_set:
+            self.public_url = self.public_url.rstrip("/")
+            if self.oauth_redirect_base is None:
+                self.oauth_redirect_base = self.public_url
         if self.oauth_oidc_issuer and self.oauth_oidc_name == "google":
             raise ValueError("OAUTH_OIDC_NAME must not be 'google' (Google has its own settings)")
         if self.video_provider == VideoProviderName.MUX and not (self.mux_token_id and self.mux_token_secret):

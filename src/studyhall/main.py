@@ -35,6 +35,8 @@ from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
 from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.core.storage import Storage, storage_from_settings
+from studyhall.core.storage_router import UNLIMITED_BODY_PATHS
+from studyhall.core.storage_router import router as storage_router
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_router, prefix=API_PREFIX)
     app.include_router(video_root_router)
     app.include_router(service_router)
+    app.include_router(storage_router)
     app.include_router(error_docs_router)
     return app
 
@@ -187,8 +190,10 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
     the client address from a trusted proxy, the request context (id, log, last-resort 500),
     CORS (so every error answer carries its headers), the body size limit, and the check for
     text the database cannot store."""
-    app.add_middleware(StorableTextMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(StorableTextMiddleware, opaque_body_paths=UNLIMITED_BODY_PATHS)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes, unlimited_paths=UNLIMITED_BODY_PATHS
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -19,6 +19,7 @@ from tests.factories import (
     count_rows,
     count_statements,
     create_course,
+    create_file,
     create_organization,
     create_user,
     enroll_directly,
@@ -140,9 +141,12 @@ async def test_submission_rules(app: FastAPI, client: httpx.AsyncClient, quiz_co
     outsider = await create_user(app)
     assert (await client.post(url, json={"text": "hi"}, headers=outsider.headers)).status_code == 403
     assert (await client.post(url, json={"text": "hi"}, headers=quiz_course.owner.headers)).status_code == 403
-    files = await client.post(
+    unknown = await client.post(
         url, json={"file_ids": ["00000000-0000-4000-8000-000000000001"]}, headers=quiz_course.student.headers
     )
+    assert_problem(unknown, 422, "invalid_file")
+    work = await create_file(app, quiz_course.student, purpose="submission")
+    files = await client.post(url, json={"file_ids": [str(work.id)]}, headers=quiz_course.student.headers)
     assert files.status_code == 201
 
 

@@ -6,10 +6,8 @@ No database is involved: an oversized body is refused before any route or query 
 from __future__ import annotations
 
 import threading
-import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,12 +17,11 @@ from fastapi import APIRouter, FastAPI, Request
 
 from studyhall.main import create_app
 from tests.conftest import make_settings
-from tests.factories import API, assert_problem
+from tests.factories import API, CHUNK, Upload, assert_problem, peak_memory
 from tests.servers import free_port, wait_for_port
 
 LIMIT = 1_048_576  # the default
 MiB = 1024 * 1024
-CHUNK = 64 * 1024
 HUGE = 50 * MiB
 #: A server that buffered the body would hold tens of MiB; one that streams holds a few chunks.
 FLAT_MEMORY = 8 * MiB
@@ -50,39 +47,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-
-
-@dataclass
-class Upload:
-    """A body streamed from an async generator, counting what the server pulled from it."""
-
-    total: int
-    sent: int = 0
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        for piece in self.sync_chunks():
-            yield piece
-
-    def sync_chunks(self) -> Iterator[bytes]:
-        block = b"x" * CHUNK
-        while self.sent < self.total:
-            piece = block[: min(CHUNK, self.total - self.sent)]
-            self.sent += len(piece)
-            yield piece
-
-
-@contextmanager
-def peak_memory() -> Iterator[dict[str, int]]:
-    """The peak of Python allocations (every thread) above the level at the start."""
-    result: dict[str, int] = {}
-    tracemalloc.start()
-    try:
-        baseline = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        yield result
-        result["peak"] = tracemalloc.get_traced_memory()[1] - baseline
-    finally:
-        tracemalloc.stop()
 
 
 def assert_too_large(response: httpx.Response) -> None:

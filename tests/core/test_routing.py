@@ -30,6 +30,10 @@ async def test_every_documented_route_is_reached(app: FastAPI, client: httpx.Asy
     unrouted = []
     for method, path in operations:
         response = await client.request(method, path)
+        if method == "HEAD":  # no body to read the code from; an unrouted HEAD is a 405
+            if response.status_code == 405:
+                unrouted.append((method, path, response.status_code))
+            continue
         is_problem = response.headers.get("content-type", "").startswith("application/problem+json")
         if is_problem and response.json().get("code") in UNROUTED:
             unrouted.append((method, path, response.status_code))

@@ -24,6 +24,7 @@ from tests.factories import (
     assert_problem,
     bearer,
     client_for,
+    create_file,
     create_user,
     login,
     register,
@@ -230,7 +231,7 @@ async def test_jwe_access_tokens_are_opaque_and_accepted(make_app: AppFactory) -
 
 async def test_update_me_changes_only_the_profile(app: FastAPI, client: httpx.AsyncClient) -> None:
     actor = await create_user(app)
-    avatar = str(uuid.uuid4())
+    avatar = str((await create_file(app, actor, purpose="avatar", content_type="image/png")).id)
     response = await client.patch(
         f"{API}/auth/me",
         headers=actor.headers,

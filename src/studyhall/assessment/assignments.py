@@ -27,6 +27,8 @@ from studyhall.core.clock import utcnow
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User
+from studyhall.media.models import AttachmentKind, FilePurpose
+from studyhall.media.service import attach_files, detach_all
 
 
 async def _check_lesson(session: AsyncSession, course_id: uuid.UUID, lesson_id: uuid.UUID | None) -> None:
@@ -47,7 +49,23 @@ async def create_assignment(
     )
     session.add(assignment)
     await session.flush()
+    await _attach(session, user, assignment, data.attachment_file_ids)
     return assignment
+
+
+async def _attach(
+    session: AsyncSession, user: User, assignment: Assignment, file_ids: list[uuid.UUID]
+) -> None:
+    """The assignment's attachments: `lesson_material` files, checked and recorded by media."""
+    await attach_files(
+        session,
+        user,
+        file_ids,
+        purpose=FilePurpose.LESSON_MATERIAL,
+        kind=AttachmentKind.ASSIGNMENT,
+        target_id=assignment.id,
+        course_id=assignment.course_id,
+    )
 
 
 async def list_assignments(
@@ -78,7 +96,9 @@ async def update_assignment(
     if "lesson_id" in changes:
         await _check_lesson(session, assignment.course_id, changes["lesson_id"])
     if "attachment_file_ids" in changes:
-        changes["attachment_file_ids"] = [str(file_id) for file_id in changes["attachment_file_ids"] or []]
+        file_ids = data.attachment_file_ids or []
+        await _attach(session, user, assignment, file_ids)
+        changes["attachment_file_ids"] = [str(file_id) for file_id in file_ids]
     for key, value in changes.items():
         setattr(assignment, key, value)
     await session.flush()
@@ -92,6 +112,8 @@ async def delete_assignment(session: AsyncSession, user: User, assignment_id: uu
     assignment.deleted_at = utcnow()
     assignment.deletion_id = uuid.uuid4()
     await session.flush()
+    # Assignments are not restored: their files are no longer shown through them.
+    await detach_all(session, AttachmentKind.ASSIGNMENT, assignment.id)
 
 
 async def _submission_of(
@@ -125,6 +147,15 @@ async def submit(
         "is_late": assignment.due_at is not None and now > assignment.due_at,
     }
     submission, created = await _store_submission(session, assignment, user.id, fields)
+    await attach_files(
+        session,
+        user,
+        data.file_ids,
+        purpose=FilePurpose.SUBMISSION,
+        kind=AttachmentKind.SUBMISSION,
+        target_id=submission.id,
+        course_id=assignment.course_id,
+    )
     if assignment.lesson_id is not None:
         await complete_activity_lesson(session, user.id, assignment.lesson_id, LessonType.ASSIGNMENT)
     return submission, created

@@ -86,3 +86,10 @@ class NotAnInstructor(InvalidInput):
 class OrganizationRequired(InvalidInput):
     code = "organization_required"
     title = "Organization-only courses need an organization_id"
+
+
+class ContentNotForLessonType(InvalidInput):
+    """A field that belongs to another type of lesson (`file_id` is for `file` lessons)."""
+
+    code = "content_not_for_lesson_type"
+    title = "This lesson type does not take this content"

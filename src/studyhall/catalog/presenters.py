@@ -24,7 +24,7 @@ from studyhall.catalog.schemas import (
 )
 from studyhall.core.pagination import Page, PageParams
 from studyhall.learning.service import CourseProgress
-from studyhall.media.schemas import LessonVideoRead
+from studyhall.media.schemas import AttachedFile, LessonVideoRead
 
 if TYPE_CHECKING:
     from studyhall.catalog.service import LessonPage
@@ -107,16 +107,21 @@ def lesson_outline(lessons: Sequence[Lesson], completed: Collection[uuid.UUID] =
 
 def lesson_read(page: LessonPage) -> LessonRead:
     """A lesson with its content, from an entity or a row of `queries.hot_reads().lesson_page`,
-    and its video (video lessons)."""
+    with a `file` lesson's file and a `video` lesson's video."""
     lesson = page.lesson
     if isinstance(lesson, Lesson):
         fields = {column: getattr(lesson, column) for column in _LESSON_COLUMNS}
         fields["order"] = lesson.position
     else:
         fields = lesson._asdict()
-    video = LessonVideoRead.model_validate(page.video) if page.video is not None else None
     return LessonRead.model_validate(
-        {**fields, "extra": fields["extra"] or {}, "is_completed": page.is_completed, "video": video}
+        {
+            **fields,
+            "extra": fields["extra"] or {},
+            "is_completed": page.is_completed,
+            "file": AttachedFile.of(page.file) if page.file is not None else None,
+            "video": LessonVideoRead.model_validate(page.video) if page.video is not None else None,
+        }
     )
 
 

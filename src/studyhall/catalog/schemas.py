@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from studyhall.catalog.models import CourseLevel, CourseStatus, LessonType, Visibility
-from studyhall.media.schemas import LessonVideoRead
+from studyhall.media.schemas import AttachedFile, LessonVideoRead
 
 
 def _normalise_terms(values: list[str]) -> list[str]:
@@ -159,6 +159,9 @@ class LessonRead(BaseModel):
     version: int
     is_completed: bool
     extra: dict[str, Any] = Field(description="Type-specific settings (video asset, file, quiz ids)")
+    file: AttachedFile | None = Field(
+        None, description="A `file` lesson's file, with a short-lived download URL; null for other types"
+    )
     created_at: datetime
     updated_at: datetime
     video: LessonVideoRead | None = Field(
@@ -190,11 +193,19 @@ class LessonCreate(_Input):
     content: Content = ""
     duration_minutes: Annotated[int, Field(ge=0, le=100_000)] = 0
     is_preview: bool = False
+    file_id: uuid.UUID | None = Field(
+        None,
+        description=(
+            "`file` lessons only: a `ready` `lesson_material` file the caller uploaded "
+            "(`422 invalid_file` otherwise); other types answer `422 content_not_for_lesson_type`"
+        ),
+    )
 
 
 class LessonUpdate(_Input):
     """Only the fields sent change. A new `title` or `content` makes a new version.
-    `module_id: null` takes the lesson out of its module."""
+    `module_id: null` takes the lesson out of its module; `file_id` replaces a `file` lesson's
+    file (`null` removes it)."""
 
     title: Title | None = None
     content: Content | None = None
@@ -202,6 +213,13 @@ class LessonUpdate(_Input):
     order: Annotated[int, Field(ge=0, le=100_000)] | None = None
     duration_minutes: Annotated[int, Field(ge=0, le=100_000)] | None = None
     is_preview: bool | None = None
+    file_id: uuid.UUID | None = Field(
+        None,
+        description=(
+            "`file` lessons only: a `ready` `lesson_material` file the caller uploaded "
+            "(`422 invalid_file` otherwise); other types answer `422 content_not_for_lesson_type`"
+        ),
+    )
 
 
 class LessonOrder(_Input):

@@ -38,6 +38,7 @@ from studyhall.catalog.access import (
 from studyhall.catalog.cache import catalog_changed
 from studyhall.catalog.errors import (
     AlreadyInstructor,
+    ContentNotForLessonType,
     CourseEmpty,
     CourseNotFound,
     InstructorNotFound,
@@ -89,7 +90,8 @@ from studyhall.identity.errors import InsufficientRole
 from studyhall.identity.models import Role, User
 from studyhall.identity.policies import is_admin, is_principal, is_staff
 from studyhall.learning.service import CourseProgress, completed_lesson_ids
-from studyhall.media.models import LessonVideo
+from studyhall.media import service as media
+from studyhall.media.models import AttachmentKind, FilePurpose, LessonVideo
 from studyhall.media.queries import lesson_video
 
 _SLUG_MAX = 200
@@ -292,12 +294,13 @@ async def lesson_outline(
 @dataclass(frozen=True, slots=True)
 class LessonPage:
     """A lesson as its reader sees it: the lesson (a row of `hot_reads().lesson_page`, or the
-    entity an authoring route changed), whether the caller completed it, and, for a video
-    lesson, its video (None before the first upload)."""
+    entity an authoring route changed), whether the caller completed it, a `file` lesson's
+    file with a download URL, and a `video` lesson's video (None before the first upload)."""
 
     lesson: Row[Any] | Lesson
     is_completed: bool
-    video: LessonVideo | None
+    file: media.FileView | None = None
+    video: LessonVideo | None = None
 
 
 async def _video_of(session: AsyncSession, lesson_id: uuid.UUID, lesson_type: str) -> LessonVideo | None:
@@ -306,9 +309,9 @@ async def _video_of(session: AsyncSession, lesson_id: uuid.UUID, lesson_type: st
 
 
 async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> LessonPage:
-    """The lesson page, in one statement (two for a video lesson): staff and enrolled students
-    read any lesson; anyone who sees the course, its previews. The row carries the caller's
-    `is_completed`."""
+    """The lesson page, in one statement (a `file` lesson reads its file, a `video` lesson
+    its video, too): staff and enrolled students read any lesson; anyone who sees the course,
+    its previews. The row carries the caller's `is_completed`."""
     row = await fetch_one(
         session,
         hot_reads(queries.dialect_of(session)).lesson_page,
@@ -318,13 +321,50 @@ async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.U
     if row is None or role is None:
         raise LessonNotFound()
     require_lesson_reader(user, role, is_preview=row.is_preview)
-    return LessonPage(row, bool(row.is_completed), await _video_of(session, row.id, row.type))
+    return LessonPage(
+        row,
+        bool(row.is_completed),
+        file=await lesson_file(session, row.type, row.extra),
+        video=await _video_of(session, row.id, row.type),
+    )
+
+
+async def lesson_file(
+    session: AsyncSession, lesson_type: str, extra: dict[str, Any] | None
+) -> media.FileView | None:
+    """A `file` lesson's file (`extra.file_id`); no query for other types."""
+    file_id = (extra or {}).get("file_id") if lesson_type == LessonType.FILE else None
+    return await media.attached_file(session, uuid.UUID(file_id)) if file_id else None
+
+
+async def _set_lesson_file(
+    session: AsyncSession, user: User, lesson: Lesson, file_id: uuid.UUID | None
+) -> None:
+    """Make `file_id` the file of a `file` lesson (checked and attached by media)."""
+    if lesson.type != LessonType.FILE:
+        raise ContentNotForLessonType("`file_id` is only for lessons of type `file`")
+    await media.attach_files(
+        session,
+        user,
+        [file_id] if file_id is not None else [],
+        purpose=FilePurpose.LESSON_MATERIAL,
+        kind=AttachmentKind.LESSON,
+        target_id=lesson.id,
+        course_id=lesson.course_id,
+    )
+    extra = {key: value for key, value in (lesson.extra or {}).items() if key != "file_id"}
+    lesson.extra = {**extra, "file_id": str(file_id)} if file_id is not None else extra
 
 
 async def lesson_page_of(session: AsyncSession, user: User | None, lesson: Lesson) -> LessonPage:
     """A lesson an authoring route just changed, as its page shows it."""
     completed = user is not None and bool(await completed_lesson_ids(session, user.id, lesson_id=lesson.id))
-    return LessonPage(lesson, completed, await _video_of(session, lesson.id, lesson.type))
+    return LessonPage(
+        lesson,
+        completed,
+        file=await lesson_file(session, lesson.type, lesson.extra),
+        video=await _video_of(session, lesson.id, lesson.type),
+    )
 
 
 async def list_trash(session: AsyncSession, user: User, params: PageParams) -> tuple[list[Row[Any]], int]:
@@ -693,6 +733,8 @@ async def create_lesson(
     )
     session.add(lesson)
     await session.flush()
+    if data.file_id is not None:
+        await _set_lesson_file(session, user, lesson, data.file_id)
     session.add(
         LessonVersion(
             lesson_id=lesson.id, version=1, title=data.title, content=data.content, author_id=user.id
@@ -742,6 +784,8 @@ async def update_lesson(
         lesson.duration_minutes = data.duration_minutes
     if data.is_preview is not None:
         lesson.is_preview = data.is_preview
+    if "file_id" in data.model_fields_set:
+        await _set_lesson_file(session, user, lesson, data.file_id)
     lesson.updated_at = utcnow()
     await session.flush()
     title = data.title if data.title is not None else lesson.title

@@ -30,12 +30,14 @@ class BodyLimitMiddleware:
     request id); this one sits inside it.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, unlimited_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: Path prefixes whose routes limit their bodies themselves (signed storage uploads).
+        self.unlimited_paths = unlimited_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.unlimited_paths):
             await self.app(scope, receive, send)
             return
         declared = declared_length(scope)

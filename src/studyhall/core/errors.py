@@ -105,6 +105,46 @@ class DatabaseUnavailable(DomainError):
         self.headers["Retry-After"] = "1"
 
 
+class StorageSignatureInvalid(DomainError):
+    """A signed storage URL whose signature does not match the request: a changed key,
+    expiry, parameter or signature, or another method than the one it was signed for."""
+
+    code = "storage_signature_invalid"
+    status = 403
+    title = "Invalid signature"
+
+
+class StorageUrlExpired(DomainError):
+    """A signed storage URL used after its `expires` time; ask the API for a new one."""
+
+    code = "storage_url_expired"
+    status = 403
+    title = "URL expired"
+
+
+class StorageSizeMismatch(DomainError):
+    """An upload whose body is longer or shorter than the size its URL was signed for;
+    nothing was stored."""
+
+    code = "storage_size_mismatch"
+    status = 400
+    title = "Wrong upload size"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        # A body refused half-way is never read to its end, so the connection cannot be reused.
+        self.headers["Connection"] = "close"
+
+
+class StorageContentTypeMismatch(DomainError):
+    """An upload whose `Content-Type` is not the one its URL was signed for (send exactly the
+    `headers` the upload answer gave); nothing was stored."""
+
+    code = "storage_content_type_mismatch"
+    status = 415
+    title = "Wrong content type"
+
+
 def error_entry(loc: list[str | int], msg: str, type: str) -> dict[str, Any]:
     """One entry of a problem's `errors`: the shape of every validation error, whether
     the schema or a service found it."""
@@ -172,6 +212,12 @@ _HTTP_CODES = {
             "refused as soon as the declared or received size passes it.",
         ),
         _http_error(415, "unsupported_media_type", "The request body's `Content-Type` is not accepted here."),
+        _http_error(
+            416,
+            "range_not_satisfiable",
+            "The `Range` asked for starts past the end of the object; "
+            "`Content-Range: bytes */<size>` gives its size.",
+        ),
         _http_error(429, "rate_limited", "Too many requests; retry after `Retry-After` seconds."),
     )
 }

@@ -83,8 +83,8 @@ class TokenCodec:
     _jwe_registry = JWERegistry(algorithms=["dir", "A256GCM"])
 
     def __init__(self, secret: str, encryption: TokenEncryption = TokenEncryption.NONE) -> None:
-        self._signing_key = OctKey.import_key(_derive(secret, b"studyhall access token signing"))
-        self._encryption_key = OctKey.import_key(_derive(secret, b"studyhall access token encryption"))
+        self._signing_key = OctKey.import_key(derive_key(secret, b"studyhall access token signing"))
+        self._encryption_key = OctKey.import_key(derive_key(secret, b"studyhall access token encryption"))
         self.encryption = encryption
 
     def encode(self, claims: dict[str, Any]) -> str:
@@ -132,7 +132,7 @@ def access_token_claims(
     }
 
 
-def _derive(secret: str, purpose: bytes) -> bytes:
+def derive_key(secret: str, purpose: bytes) -> bytes:
     """Separate 256-bit keys per purpose from the one SECRET_KEY."""
     return hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
 

@@ -176,15 +176,18 @@ def _replay(body: bytes, then: Receive | None, disconnect: Message | None = None
 class StorableTextMiddleware:
     """`422 validation_error` for a request carrying text the database cannot store."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, opaque_body_paths: tuple[str, ...] = ()) -> None:
         self.app = app
+        #: Path prefixes whose bodies are bytes to store, never parsed into text: not read here.
+        self.opaque_body_paths = opaque_body_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         issues = [*_path_issues(scope), *_query_issues(scope), *_header_issues(scope)]
-        kind = None if issues else _body_kind(scope)
+        opaque = scope["path"].startswith(self.opaque_body_paths)
+        kind = None if issues or opaque else _body_kind(scope)
         if kind is not None:
             body, disconnect = await _read_body(receive)
             issues = await _body_issues(scope, body, kind)

@@ -1,10 +1,12 @@
 """Object storage: bytes under a key (`certificates/<id>.pdf`), behind one small interface.
 
 The embedded default, `LocalStorage`, keeps objects as files under `DATA_DIR/files` (or the
-folder of a `STORAGE_URL=file:///path`). An S3-compatible backend (`STORAGE_URL=s3://bucket`)
-implements the same `Storage` interface; `storage_from_settings` is the one place that picks
-the backend. Domains reach it through `app.state.storage` (routes) or `storage_of(session)`
-(outbox handlers), never by building one themselves.
+folder of a `STORAGE_URL=file:///path`); its presigned URLs point at routes StudyHall serves
+itself (core/signed_urls.py, core/storage_router.py). An S3-compatible backend
+(`STORAGE_URL=s3://bucket`, core/s3_storage.py) implements the same `Storage` interface;
+`storage_from_settings` is the one place that picks the backend. Domains reach it through
+`app.state.storage` (routes) or `storage_of(session)` (outbox handlers), never by building one
+themselves.
 
 Keys are relative, `/`-separated names of letters, digits, `.`, `_` and `-`: no absolute
 paths, no `..`, nothing a backend could resolve outside its own root.
@@ -18,14 +20,19 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import BinaryIO
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
+from studyhall.core.clock import utcnow
+from studyhall.core.errors import StorageSizeMismatch
+from studyhall.core.signed_urls import UrlSigner
 
 #: `Session.info` key of the application's storage (see `Database.provide`).
 STORAGE_INFO_KEY = "studyhall.storage"
@@ -46,6 +53,18 @@ def check_key(key: str) -> str:
     if not _KEY.fullmatch(key):
         raise InvalidStorageKey(f"not a storage key: {key!r}")
     return key
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` under `filename`: RFC 6266's `filename*` (UTF-8, percent-encoded) for
+    every client that reads it, and a plain ASCII `filename` for the few that do not."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def expiry(expires_in: timedelta) -> datetime:
+    """When a URL signed now for `expires_in` stops working, to the second (what URLs carry)."""
+    return (utcnow() + expires_in).replace(microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +131,18 @@ class Storage(abc.ABC):
 
 class LocalStorage(Storage):
     """Files under one root folder. Writes go to a temporary file in the target folder that is
-    renamed over the target, so a crash never leaves half a file under a key."""
+    renamed over the target, so a crash never leaves half a file under a key. Presigned URLs
+    need the `signer` (which `storage_from_settings` gives it)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, signer: UrlSigner | None = None) -> None:
         self.root = root.resolve()
+        self._signer = signer
+
+    @property
+    def signer(self) -> UrlSigner:
+        if self._signer is None:
+            raise RuntimeError("this LocalStorage was built without a URL signer")
+        return self._signer
 
     def path_of(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
@@ -126,18 +153,48 @@ class LocalStorage(Storage):
     async def presign_upload(
         self, key: str, *, content_type: str, size_bytes: int, expires_in: timedelta
     ) -> PresignedUpload:
-        raise NotImplementedError  # signed local URLs: being built on h-storage
+        expires_at = expiry(expires_in)
+        fields = {"content_type": content_type, "size": str(size_bytes)}
+        url = self.signer.url("PUT", check_key(key), expires_at, fields)
+        return PresignedUpload(url=url, expires_at=expires_at, headers={"Content-Type": content_type})
 
     async def presign_download(
         self, key: str, *, filename: str, content_type: str, expires_in: timedelta
     ) -> PresignedDownload:
-        raise NotImplementedError  # signed local URLs: being built on h-storage
+        expires_at = expiry(expires_in)
+        fields = {"filename": filename, "content_type": content_type}
+        return PresignedDownload(self.signer.url("GET", check_key(key), expires_at, fields), expires_at)
 
-    async def size(self, key: str) -> int | None:
+    async def write_stream(self, key: str, chunks: AsyncIterable[bytes], *, size: int) -> None:
+        """Store the `size` bytes `chunks` yields under `key`, never holding more than a chunk:
+        `StorageSizeMismatch` as soon as they pass `size`, or at their end when short of it,
+        and then nothing is stored."""
+        path = self.path_of(key)
+        file, temporary = await asyncio.to_thread(_open_temporary, path)
         try:
-            return (await asyncio.to_thread(self.path_of(key).stat)).st_size
+            written = 0
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > size:
+                    raise StorageSizeMismatch(f"The body is longer than the signed {size} bytes.")
+                await asyncio.to_thread(file.write, chunk)
+            if written != size:
+                raise StorageSizeMismatch(f"The body has {written} bytes, not the signed {size}.")
+            await asyncio.to_thread(_move_into_place, file, temporary, path)
+        except BaseException:
+            await asyncio.to_thread(_discard, file, temporary)
+            raise
+
+    async def stat(self, key: str) -> os.stat_result | None:
+        """The file's `stat` (size, modification time); None when there is none."""
+        try:
+            return await asyncio.to_thread(self.path_of(key).stat)
         except FileNotFoundError:
             return None
+
+    async def size(self, key: str) -> int | None:
+        found = await self.stat(key)
+        return None if found is None else found.st_size
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
         path = self.path_of(key)
@@ -165,29 +222,45 @@ class LocalStorage(Storage):
         await asyncio.to_thread(check)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _open_temporary(path: Path) -> tuple[BinaryIO, str]:
+    """A new temporary file beside `path` (same file system, so it can be renamed over it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    return os.fdopen(descriptor, "wb"), temporary
+
+
+def _move_into_place(file: BinaryIO, temporary: str, path: Path) -> None:
+    with file:
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def _discard(file: BinaryIO, temporary: str) -> None:
+    file.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    file, temporary = _open_temporary(path)
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        file.write(data)
+        _move_into_place(file, temporary, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        _discard(file, temporary)
         raise
 
 
 def storage_from_settings(settings: Settings) -> Storage:
     """The backend `STORAGE_URL` names: unset is `DATA_DIR/files`, `file:///path` a folder."""
     url = settings.storage_url
+    signer = UrlSigner(settings.secret_key, settings.public_url)
     if not url:
-        return LocalStorage(settings.files_dir)
+        return LocalStorage(settings.files_dir, signer)
     parts = urlsplit(url)
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
-        return LocalStorage(Path(unquote(parts.path)))
+        return LocalStorage(Path(unquote(parts.path)), signer)
     raise ValueError(f"STORAGE_URL: unsupported storage {parts.scheme or url!r} (use file:///path)")
 
 

@@ -72,6 +72,8 @@ from studyhall.identity.schemas import (
     UserUpdate,
     password_matches_email,
 )
+from studyhall.media.models import AttachmentKind, FilePurpose
+from studyhall.media.service import attach_files
 
 USER_AGENT_MAX = 400
 #: Expired sign-in attempts are kept this long (for investigating replays), then deleted.
@@ -559,6 +561,14 @@ async def update_me(session: AsyncSession, user: User, data: MeUpdate) -> User:
     if "bio" in fields:
         user.bio = data.bio
     if "avatar_file_id" in fields:
+        await attach_files(
+            session,
+            user,
+            [data.avatar_file_id] if data.avatar_file_id is not None else [],
+            purpose=FilePurpose.AVATAR,
+            kind=AttachmentKind.AVATAR,
+            target_id=user.id,
+        )
         user.avatar_file_id = data.avatar_file_id
     await session.flush()
     return user
