@@ -7,7 +7,8 @@ and assets, and building the webhook events Mux would send as the upload goes on
 - `GET /video/v1/uploads/{id}` and `GET /video/v1/assets/{id}` → `{"data": {...}}`
 - a wrong token is `401 {"error": {"type": "unauthorized", "messages": [...]}}`
 
-`failing_with(status)` makes the API answer errors, `slow(seconds)` makes it late (timeouts).
+`failing_with(status)` makes the API answer errors, `slow(seconds)` makes it late (timeouts)
+and then answer an error.
 The event builders (`asset_created`, `asset_ready`, `asset_errored`, `upload_cancelled`)
 update the stub's objects as Mux would and return the event body, which tests sign and post
 to `/webhooks/mux`.
@@ -98,7 +99,10 @@ class MuxStub:
 
     async def _guard(self, request: Request) -> JSONResponse | None:
         if self.delay:
-            time.sleep(self.delay)  # in the server's thread: the client's timeout runs out
+            # Blocks the server's thread, so the client's timeout runs out; the late answer
+            # creates nothing (a later test would find it in the stub otherwise).
+            time.sleep(self.delay)
+            return _error(504, "timeout", "Too late")
         if not self._authorised(request):
             return _error(401, "unauthorized", "Unauthorized request")
         if self.failure is not None:
