@@ -136,7 +136,7 @@ async def signed_in(fuzzed_app: FastAPI) -> dict[str, str]:
 
 
 #: Routes about the caller's own things, fuzzed signed in too (anonymous, they stop at 401).
-OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences)"
+OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences|files)"
 
 
 @schema.include(path_regex=OWN_ROUTES).parametrize()

@@ -119,3 +119,19 @@ async def test_who_may_delete_a_file(app: FastAPI, client: httpx.AsyncClient, ca
     )
     assert (await fresh_row(app, File, file.id)).deleted_at is None
     assert (await fresh_row(app, File, avatar.id)).deleted_at is None
+
+
+async def test_a_restored_file_is_shown_where_it_was_attached(
+    app: FastAPI, client: httpx.AsyncClient, campus: Campus
+) -> None:
+    file = campus.files["lesson"]
+    lesson_url = f"{API}/lessons/{campus.lesson.id}"
+    assert (await client.delete(f"{API}/files/{file.id}", headers=campus.owner.headers)).status_code == 204
+    assert (await client.get(lesson_url, headers=campus.enrolled.headers)).json()["file"] is None
+    assert (
+        await client.post(f"{API}/files/{file.id}/restore", headers=campus.owner.headers)
+    ).status_code == 200
+    assert (await client.get(lesson_url, headers=campus.enrolled.headers)).json()["file"]["id"] == str(
+        file.id
+    )
+    assert (await client.get(f"{API}/files/{file.id}", headers=campus.enrolled.headers)).status_code == 200

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 
 from studyhall import event_types
 from studyhall.identity.models import Role
-from studyhall.media.models import File, FileStatus
+from studyhall.media import service as media
+from studyhall.media.errors import FileTooLarge, UnsupportedFileType
+from studyhall.media.models import File, FilePurpose, FileStatus
 from tests.factories import (
     API,
     AppFactory,
@@ -328,3 +330,47 @@ async def test_restoring_brings_a_deleted_file_back(app: FastAPI, client: httpx.
 
 async def _files_of(app: FastAPI) -> list[File]:
     return await rows(app, File)
+
+
+async def test_other_domains_start_and_finish_video_uploads_through_the_service(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The video upload routes create `video` files with `start_upload` (never through
+    `POST /files/uploads`); the client sends the bytes and completes as for any file."""
+    teacher = await create_user(app, Role.INSTRUCTOR)
+    clip = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100
+    async with app.state.database.session_scope() as session:
+        with pytest.raises(FileTooLarge):
+            await media.start_upload(
+                session,
+                owner_id=teacher.user.id,
+                purpose=FilePurpose.VIDEO,
+                filename="intro.mp4",
+                content_type="video/mp4",
+                size_bytes=5 * 1024**3 + 1,
+            )
+        with pytest.raises(UnsupportedFileType):
+            await media.start_upload(
+                session,
+                owner_id=teacher.user.id,
+                purpose=FilePurpose.VIDEO,
+                filename="intro.pdf",
+                content_type="application/pdf",
+                size_bytes=10,
+            )
+        new = await media.start_upload(
+            session,
+            owner_id=teacher.user.id,
+            purpose=FilePurpose.VIDEO,
+            filename="intro.mp4",
+            content_type="video/mp4",
+            size_bytes=len(clip),
+        )
+    assert new.file.storage_key == f"uploads/video/{new.file.id}"
+    ticket = {"method": new.upload.method, "upload_url": new.upload.url, "headers": new.upload.headers}
+    assert (await put_bytes(client, ticket, clip)).status_code == 204
+    completed = await client.post(f"{API}/files/{new.file.id}/complete", headers=teacher.headers)
+    assert completed.status_code == 200 and completed.json()["purpose"] == "video"
+    assert [e["purpose"] for e in await events(app, event_types.FILE_READY)] == ["video"]
+    ranged = await client.get(completed.json()["download_url"], headers={"Range": "bytes=0-3"})
+    assert ranged.status_code == 206 and ranged.content == clip[:4]

@@ -95,7 +95,7 @@ async def complete_upload(file_id: uuid.UUID, user: CurrentUser, session: Sessio
         "and admins. Anonymous callers see the files of preview lessons. `download_url` is "
         "short-lived (`FILE_DOWNLOAD_URL_TTL_SECONDS`): fetch the file again for a new one."
     ),
-    responses=error_responses(404, 422, status_404=_NOT_FOUND),
+    responses=error_responses(401, 404, 422, status_404=_NOT_FOUND),
 )
 async def get_file(file_id: uuid.UUID, user: OptionalUser, session: SessionDep) -> FileRead:
     return FileRead.of(await service.get_file(session, user, file_id))

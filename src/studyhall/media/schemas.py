@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from studyhall.config import VideoProviderName
 from studyhall.media.models import File, FilePurpose, FileStatus, VideoStatus
@@ -36,11 +36,17 @@ Filename = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
     AfterValidator(_sane_filename),
 ]
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: Media types are case-insensitive: stored and compared in lower case.
 ContentType = Annotated[
     str,
+    BeforeValidator(_lower),
     StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
         max_length=127,
         pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",
     ),
