@@ -81,8 +81,11 @@ for container in ("body", "query", "path_parameters"):
 
 def refused_by_contract(response: Response) -> bool:
     """Refusals the API makes whatever a schema allows: a body over MAX_REQUEST_BODY_BYTES
-    (`413 payload_too_large`), and text no database column can store (NUL, unpaired
-    surrogates: a `422` naming only such strings)."""
+    (`413 payload_too_large`), text no database column can store (NUL, unpaired
+    surrogates: a `422` naming only such strings), and a webhook whose signature does not
+    verify (`400 webhook_signature_invalid`: no schema can describe an HMAC)."""
+    if response.status_code == 400:
+        return bool(response.json().get("code") == "webhook_signature_invalid")
     if response.status_code == 413:
         return bool(response.json().get("code") == "payload_too_large")
     if response.status_code == 422:
