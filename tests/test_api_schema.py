@@ -83,6 +83,8 @@ def refused_by_contract(response: Response) -> bool:
     """Refusals the API makes whatever a schema allows: a body over MAX_REQUEST_BODY_BYTES
     (`413 payload_too_large`), and text no database column can store (NUL, unpaired
     surrogates: a `422` naming only such strings)."""
+    if response.request.method == "HEAD":  # no body: the status is all there is
+        return response.status_code in (413, 422)
     if response.status_code == 413:
         return bool(response.json().get("code") == "payload_too_large")
     if response.status_code == 422:

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = Field(None, repr=False)
     #: `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (most non-AWS stores).
     s3_force_path_style: bool = False
+    #: Seconds to connect to the store, and to wait for each answer, per attempt (3 attempts).
+    s3_timeout: float = Field(10.0, gt=0)
     smtp_url: str | None = Field(None, repr=False)
     log_level: str = "INFO"
     log_json: bool = True

@@ -253,7 +253,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def storage_from_settings(settings: Settings) -> Storage:
-    """The backend `STORAGE_URL` names: unset is `DATA_DIR/files`, `file:///path` a folder."""
+    """The backend `STORAGE_URL` names: unset is `DATA_DIR/files`, `file:///path` a folder,
+    `s3://bucket[/prefix]` an S3-compatible store."""
     url = settings.storage_url
     signer = UrlSigner(settings.secret_key, settings.public_url)
     if not url:
@@ -261,7 +262,13 @@ def storage_from_settings(settings: Settings) -> Storage:
     parts = urlsplit(url)
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
         return LocalStorage(Path(unquote(parts.path)), signer)
-    raise ValueError(f"STORAGE_URL: unsupported storage {parts.scheme or url!r} (use file:///path)")
+    if parts.scheme == "s3":
+        from studyhall.core.s3_storage import s3_storage_from_settings  # boto3 loads only for S3
+
+        return s3_storage_from_settings(settings)
+    raise ValueError(
+        f"STORAGE_URL: unsupported storage {parts.scheme or url!r} (use file:///path or s3://bucket[/prefix])"
+    )
 
 
 def storage_of(session: AsyncSession) -> Storage:
