@@ -6,14 +6,19 @@ The presigned flows both backends share are in test_storage_presigned.py.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from studyhall.config import Settings
 from studyhall.core.s3_storage import S3Storage
 from studyhall.core.storage import InvalidStorageKey, StoredObjectNotFound, storage_from_settings
-from tests.conftest import TEST_SECRET
+from studyhall.main import create_app
+from tests.conftest import TEST_SECRET, make_settings
+from tests.factories import assert_problem, client_for
 from tests.servers import SeaweedServer
 
 
@@ -91,3 +96,69 @@ async def test_probe_checks_the_bucket(tmp_path: Path, s3_server: SeaweedServer,
     with pytest.raises(Exception) as raised:  # noqa: PT011 (botocore's ClientError)
         await missing.probe()
     assert "404" in str(raised.value) or "NoSuchBucket" in str(raised.value)
+
+
+async def health_of(tmp_path: Path, **overrides: Any) -> tuple[httpx.Response, httpx.Response]:
+    """`/health` and `/health/ready` of an app with these settings (its SQLite database empty,
+    which `SELECT 1` needs no more than)."""
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'health.db'}", tmp_path, **overrides))
+    try:
+        async with client_for(app) as client:
+            return await client.get("/health"), await client.get("/health/ready")
+    finally:
+        await app.state.database.dispose()
+
+
+async def test_health_shows_s3_storage_ok(tmp_path: Path, s3_settings: dict[str, object]) -> None:
+    health, ready = await health_of(tmp_path, **s3_settings)
+    body = health.json()
+    assert (health.status_code, body["status"]) == (200, "ok")
+    assert body["checks"]["storage"]["status"] == "ok"
+    assert body["checks"]["storage"]["latency_ms"] > 0
+    assert (ready.status_code, ready.json()["checks"]["storage"]) == (200, "ok")
+
+
+async def test_health_is_degraded_when_the_bucket_is_missing(
+    tmp_path: Path, s3_server: SeaweedServer
+) -> None:
+    """Storage is not a required dependency: the API still serves (certificate PDFs are
+    rendered again when they cannot be read), so /health says `degraded` and /ready stays 200."""
+    health, ready = await health_of(tmp_path, **s3_server.settings("studyhall-never-created"))
+    body = health.json()
+    assert (health.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["storage"]["status"] == "down"
+    assert body["checks"]["storage"]["error"] == "ClientError"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert (ready.status_code, ready.json()["checks"]["storage"]) == (200, "down")
+
+
+async def test_health_is_degraded_when_the_s3_server_stops(tmp_path: Path) -> None:
+    server = SeaweedServer().start()
+    try:
+        server.create_bucket("studyhall-stopping")
+        settings = server.settings("studyhall-stopping")
+        running, _ = await health_of(tmp_path / "running", **settings)
+        assert running.json()["checks"]["storage"]["status"] == "ok"
+        server.stop()
+        stopped, ready = await health_of(tmp_path / "stopped", **settings)
+    finally:
+        server.remove()
+    body = stopped.json()
+    assert (stopped.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["storage"]["status"] == "down"
+    assert ready.status_code == 200
+
+
+async def test_the_local_storage_routes_answer_404_with_s3(
+    tmp_path: Path, s3_settings: dict[str, object]
+) -> None:
+    """With S3 the API signs no `/storage` URL: even one signed with the same secret is 404."""
+    local = storage_from_settings(
+        Settings(environment="test", secret_key=TEST_SECRET, data_dir=tmp_path)  # type: ignore[arg-type]
+    )
+    url = await local.presign_download(
+        "docs/a.pdf", filename="a.pdf", content_type="application/pdf", expires_in=timedelta(minutes=5)
+    )
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}", tmp_path, **s3_settings))
+    async with client_for(app) as client:
+        assert_problem(await client.get(url.url), 404, "not_found")
