@@ -142,8 +142,9 @@ class Settings(BaseSettings):
     #: Public certificate verification, per client IP: enough for people, too few to guess codes.
     rate_limit_certificate_verify: str = "60/minute"
     #: Public base URL of this API (e.g. `https://api.example.com`); the OAuth redirect URI is
-    #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: the URL the
-    #: authorize request arrived at (right unless a proxy rewrites the host).
+    #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: `PUBLIC_URL` when
+    #: that is set, else the URL the authorize request arrived at (right unless a proxy
+    #: rewrites the host).
     oauth_redirect_base: str | None = None
     oauth_google_client_id: str | None = None
     oauth_google_client_secret: str | None = Field(None, repr=False)
