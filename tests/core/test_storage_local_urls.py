@@ -415,6 +415,11 @@ async def test_if_range_with_a_stale_validator_serves_the_whole_object(
 async def test_a_missing_object_is_404(storage: LocalStorage, http: httpx.AsyncClient) -> None:
     url = await download_url(storage, "docs/never-uploaded.pdf")
     assert_problem(await http.get(url), 404, "not_found")
+    await storage.put("docs/inside/a.pdf", b"%PDF", content_type="application/pdf")
+    folder = await download_url(storage, "docs/inside")
+    assert_problem(await http.get(folder), 404, "not_found")
+    assert await storage.size("docs/inside") is None, "a folder of keys is not an object"
+    assert await storage.size("docs/inside/a.pdf/deeper") is None
     head = await http.head(url)
     assert (head.status_code, head.headers["content-type"]) == (404, "application/problem+json")
 

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
@@ -186,11 +187,13 @@ class LocalStorage(Storage):
             raise
 
     async def stat(self, key: str) -> os.stat_result | None:
-        """The file's `stat` (size, modification time); None when there is none."""
+        """The file's `stat` (size, modification time); None when there is no file (a folder
+        of other keys is not an object)."""
         try:
-            return await asyncio.to_thread(self.path_of(key).stat)
-        except FileNotFoundError:
+            found = await asyncio.to_thread(self.path_of(key).stat)
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        return found if S_ISREG(found.st_mode) else None
 
     async def size(self, key: str) -> int | None:
         found = await self.stat(key)
