@@ -183,10 +183,21 @@ async def test_a_url_signed_for_one_method_does_not_work_for_another(
         {"signature": ""},
         {"expires": "9999999999"},
         {"expires": "soon"},
+        {"expires": "²"},
+        {"expires": "9" * 5000},
         {"size": "5"},
         {"content_type": "text/html"},
     ],
-    ids=["signature", "no-signature", "expiry", "non-numeric-expiry", "size", "content-type"],
+    ids=[
+        "signature",
+        "no-signature",
+        "expiry",
+        "non-numeric-expiry",
+        "unicode-digit-expiry",
+        "huge-expiry",
+        "size",
+        "content-type",
+    ],
 )
 async def test_a_changed_upload_url_is_refused(
     storage: LocalStorage, http: httpx.AsyncClient, change: dict[str, str]
