@@ -84,6 +84,8 @@ def refused_by_contract(response: Response) -> bool:
     (`413 payload_too_large`), text no database column can store (NUL, unpaired
     surrogates: a `422` naming only such strings), and a webhook whose signature does not
     verify (`400 webhook_signature_invalid`: no schema can describe an HMAC)."""
+    if response.request.method == "HEAD":  # no body: the status is all there is
+        return response.status_code in (413, 422)
     if response.status_code == 400:
         return bool(response.json().get("code") == "webhook_signature_invalid")
     if response.status_code == 413:
