@@ -33,12 +33,25 @@ from studyhall.catalog.models import Course, CourseStatus, LessonType
 from studyhall.catalog.schemas import LessonCreate, ModuleCreate
 from studyhall.config import Settings
 from studyhall.core.clock import utcnow
-from studyhall.core.db import Database
 from studyhall.core.errors import DomainError
 from studyhall.core.security import security_from_settings
-from studyhall.demo_content import READING_TYPES, CourseSpec, Journey, Person, QuizOutcome, load_school
+from studyhall.demo_content import (
+    MEDIA,
+    READING_TYPES,
+    CourseSpec,
+    Journey,
+    LessonSpec,
+    Person,
+    QuizOutcome,
+    load_school,
+)
+from studyhall.demo_content.material import lesson_pdf
 from studyhall.identity.models import Organization, User
 from studyhall.learning import service as learning
+from studyhall.media import service as media
+from studyhall.media import video
+from studyhall.media.models import File, FilePurpose
+from studyhall.workers import create_database
 
 DEMO_PASSWORD = "studyhall-demo"  # noqa: S105 (printed on purpose: demo accounts only)
 
@@ -74,7 +87,7 @@ class _CourseHandles:
 async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> SeedReport | None:
     """Create whatever part of the demo is missing. With `only_if_empty`, do nothing (and
     return None) when the database already has users."""
-    database = Database(settings)
+    database = create_database(settings)  # with the file storage the media go to
     try:
         async with database.sessionmaker() as session, session.begin():
             if only_if_empty and await session.scalar(select(func.count()).select_from(User)):
@@ -173,6 +186,7 @@ class _Seeder:
                 ModuleCreate(title=module_spec.title, description=module_spec.description),
             )
             for lesson_spec in module_spec.lessons:
+                material = await self._material(owner, lesson_spec)
                 lesson = await catalog.create_lesson(
                     self.session,
                     owner,
@@ -184,14 +198,44 @@ class _Seeder:
                         content=lesson_spec.content,
                         duration_minutes=lesson_spec.duration_minutes,
                         is_preview=lesson_spec.preview,
+                        file_id=material.id if material else None,
                     ),
                 )
+                if lesson_spec.video is not None:
+                    await video.use_stored_video(
+                        self.session, lesson.id, await self._video(owner, lesson_spec.video)
+                    )
                 await self._activity(spec, handles, owner, lesson.id, LessonType(lesson.type))
         if spec.status != CourseStatus.DRAFT:
             await self._publish(owner, course, spec.published_days_ago)
         self.report.count("courses")
         self.report.count("lessons", len(spec.lessons))
         return handles
+
+    async def _material(self, owner: User, spec: LessonSpec) -> File | None:
+        """A `file` lesson's download: its Markdown as a PDF, uploaded by the course owner."""
+        if spec.type != LessonType.FILE:
+            return None
+        self.report.count("files")
+        return await media.store_file(
+            self.session,
+            owner_id=owner.id,
+            purpose=FilePurpose.LESSON_MATERIAL,
+            filename=f"{spec.file.removesuffix('.md')}.pdf",
+            content_type="application/pdf",
+            data=lesson_pdf(spec.title, spec.content),
+        )
+
+    async def _video(self, owner: User, name: str) -> File:
+        self.report.count("videos")
+        return await media.store_file(
+            self.session,
+            owner_id=owner.id,
+            purpose=FilePurpose.VIDEO,
+            filename=name,
+            content_type="video/mp4",
+            data=MEDIA.joinpath(name).read_bytes(),
+        )
 
     async def _activity(
         self, spec: CourseSpec, handles: _CourseHandles, owner: User, lesson_id: uuid.UUID, kind: LessonType

@@ -358,3 +358,47 @@ def test_serve_seeds_the_demo_only_when_asked(
         secret_key="x" * 40,
     )
     assert settings.may_seed_demo is expected
+
+
+async def test_demo_lessons_play_their_videos_and_download_their_materials(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await seed_demo(app.state.settings)
+    async with app.state.database.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(Lesson.id, Lesson.type, User.email)
+                .join(Course, Course.id == Lesson.course_id)
+                .join(User, User.id == Course.owner_id)
+                .where(Lesson.type.in_([LessonType.VIDEO, LessonType.FILE]))
+            )
+        ).all()
+    assert sorted(str(kind) for _, kind, _ in rows).count("video") >= 4
+    assert sorted(str(kind) for _, kind, _ in rows).count("file") >= 2
+
+    for lesson_id, kind, owner_email in rows:
+        login = await client.post(f"{API}/auth/login", json={"email": owner_email, "password": DEMO_PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        lesson = (await client.get(f"{API}/lessons/{lesson_id}", headers=headers)).json()
+        if kind == LessonType.VIDEO:
+            assert lesson["video"]["provider"] == "local"
+            assert lesson["video"]["status"] == "ready"
+            assert 14 < lesson["video"]["duration_seconds"] < 16  # read from the MP4 header
+            playback = await client.get(f"{API}/lessons/{lesson_id}/playback", headers=headers)
+            assert playback.status_code == 200, playback.text
+            head = await _fetch(client, playback.json()["playback_url"], Range="bytes=0-11")
+            assert head.status_code == 206
+            assert head.content[4:8] == b"ftyp"  # an MP4 a browser plays
+        else:
+            assert lesson["file"]["content_type"] == "application/pdf"
+            assert lesson["file"]["filename"].endswith(".pdf")
+            download = await _fetch(client, lesson["file"]["download_url"])
+            assert download.status_code == 200
+            assert download.content.startswith(b"%PDF-")
+            assert len(download.content) == lesson["file"]["size_bytes"]
+
+
+async def _fetch(client: httpx.AsyncClient, url: str, **headers: str) -> httpx.Response:
+    """A signed storage URL, served by this app (its host is PUBLIC_URL's)."""
+    parts = httpx.URL(url)
+    return await client.get(parts.raw_path.decode(), headers=headers)

@@ -24,6 +24,9 @@ from studyhall.catalog.models import CourseStatus, LessonType
 from studyhall.catalog.schemas import CourseCreate
 from studyhall.identity.models import Role
 
+#: Sample media: short generated videos (a test pattern, a fractal zoom; H.264/AAC MP4).
+MEDIA = resources.files(__name__).joinpath("media")
+
 #: Lessons students complete by reading; quiz and assignment lessons complete through their activity.
 READING_TYPES = frozenset({LessonType.TEXT, LessonType.VIDEO, LessonType.FILE})
 EMAIL_DOMAIN = "demo.studyhall.dev"
@@ -43,6 +46,16 @@ class LessonSpec(_Data):
     duration_minutes: int = 15
     preview: bool = False
     content: str = ""
+    #: A `video` lesson's sample video, a file in `demo_content/media`.
+    video: str | None = None
+
+    @model_validator(mode="after")
+    def _video_lessons_have_a_video(self) -> LessonSpec:
+        if (self.type == LessonType.VIDEO) != (self.video is not None):
+            raise ValueError(f"lesson {self.title!r}: `video` is for, and required by, video lessons")
+        if self.video is not None and not MEDIA.joinpath(self.video).is_file():
+            raise ValueError(f"lesson {self.title!r}: no sample video {self.video!r} in demo_content/media")
+        return self
 
 
 class ModuleSpec(_Data):

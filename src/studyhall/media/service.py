@@ -104,6 +104,42 @@ async def start_upload(
     purpose's limits, and a presigned URL that stores its bytes under
     `uploads/<purpose>/<file id>`, valid `FILE_UPLOAD_URL_TTL_SECONDS`. The client finishes
     with `complete_upload`."""
+    file = await _pending_file(session, owner_id, purpose, filename, content_type, size_bytes)
+    upload = await storage_of(session).presign_upload(
+        file.storage_key,
+        content_type=content_type,
+        size_bytes=size_bytes,
+        expires_in=timedelta(seconds=session_settings(session).file_upload_url_ttl_seconds),
+    )
+    return NewUpload(file, upload)
+
+
+async def store_file(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    purpose: FilePurpose,
+    filename: str,
+    content_type: str,
+    data: bytes,
+) -> File:
+    """A file whose bytes the server itself has (the demo's lesson materials and videos),
+    within its purpose's limits: stored, then `ready` as an uploaded file would be. The object
+    is written before the transaction commits; if it rolls back, the object stays behind
+    under a key no row names."""
+    file = await _pending_file(session, owner_id, purpose, filename, content_type, len(data))
+    await storage_of(session).put(file.storage_key, data, content_type=content_type)
+    return await mark_ready(session, file)
+
+
+async def _pending_file(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    purpose: FilePurpose,
+    filename: str,
+    content_type: str,
+    size_bytes: int,
+) -> File:
     check_upload_limits(session, purpose, content_type, size_bytes)
     file_id = uuid.uuid4()
     file = File(
@@ -118,13 +154,7 @@ async def start_upload(
     )
     session.add(file)
     await session.flush()
-    upload = await storage_of(session).presign_upload(
-        file.storage_key,
-        content_type=content_type,
-        size_bytes=size_bytes,
-        expires_in=timedelta(seconds=session_settings(session).file_upload_url_ttl_seconds),
-    )
-    return NewUpload(file, upload)
+    return file
 
 
 async def complete_upload(session: AsyncSession, user: User, file_id: uuid.UUID) -> FileView:

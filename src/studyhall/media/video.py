@@ -26,13 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall import event_types
 from studyhall.catalog.access import LessonAccess, lesson_access, require_lesson_reader
 from studyhall.catalog.models import Lesson, LessonType
+from studyhall.config import VideoProviderName
 from studyhall.core.clock import utcnow
 from studyhall.core.db import dialect_insert, session_settings
 from studyhall.core.events import emit
+from studyhall.core.storage import storage_of
 from studyhall.identity.models import User
 from studyhall.learning.errors import LessonNotVideo
 from studyhall.media.errors import LessonVideoNotFound, VideoNotReady
-from studyhall.media.models import LessonVideo, VideoStatus
+from studyhall.media.models import File, LessonVideo, VideoStatus
+from studyhall.media.probe import stored_video_duration
 from studyhall.media.providers import (
     DirectUpload,
     Playback,
@@ -182,6 +185,32 @@ async def mark_errored(
         session, where, status=VideoStatus.ERRORED, asset_id=asset_id, error=error[:ERROR_MAX_LENGTH]
     )
     return changed.lesson_id if changed else None
+
+
+async def finish_stored_video(session: AsyncSession, file: File) -> uuid.UUID | None:
+    """The local provider's upload `file` is in storage: the lesson video waiting for it goes
+    `processing`, its duration is read from the file's header, and it becomes `ready`, in the
+    caller's transaction. None (and no change) when no lesson video waits for this upload (an
+    admin upload, an older upload of the lesson, a repeated report)."""
+    upload_id = str(file.id)
+    if await mark_processing(session, upload_id=upload_id, asset_id=upload_id) is None:
+        return None
+    return await mark_ready(
+        session,
+        upload_id=upload_id,
+        asset_id=upload_id,
+        playback_id=None,
+        playback_policy=None,
+        duration_seconds=await stored_video_duration(storage_of(session), file.storage_key),
+    )
+
+
+async def use_stored_video(session: AsyncSession, lesson_id: uuid.UUID, file: File) -> None:
+    """Make a ready `video` file the lesson's video at once (the demo's sample videos): a
+    local-provider cycle, started and finished on the spot."""
+    upload = DirectUpload(provider=VideoProviderName.LOCAL, upload_id=str(file.id), url="")
+    await _start_cycle(session, lesson_id, upload)
+    await finish_stored_video(session, file)
 
 
 # -- playback ------------------------------------------------------------------------------
