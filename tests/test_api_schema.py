@@ -81,10 +81,13 @@ for container in ("body", "query", "path_parameters"):
 
 def refused_by_contract(response: Response) -> bool:
     """Refusals the API makes whatever a schema allows: a body over MAX_REQUEST_BODY_BYTES
-    (`413 payload_too_large`), and text no database column can store (NUL, unpaired
-    surrogates: a `422` naming only such strings)."""
+    (`413 payload_too_large`), an upload over its purpose's limits (`413 file_too_large`,
+    `415 unsupported_file_type`: settings, not schema), and text no database column can store
+    (NUL, unpaired surrogates: a `422` naming only such strings)."""
     if response.status_code == 413:
-        return bool(response.json().get("code") == "payload_too_large")
+        return bool(response.json().get("code") in ("payload_too_large", "file_too_large"))
+    if response.status_code == 415:
+        return bool(response.json().get("code") == "unsupported_file_type")
     if response.status_code == 422:
         issues = response.json().get("errors") or []
         return bool(issues) and all(issue["type"] == "string_unstorable_character" for issue in issues)
