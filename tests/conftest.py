@@ -7,6 +7,7 @@ binary skips those tests loudly; with CI=true it fails the run.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -26,10 +27,19 @@ from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
 from studyhall.models import metadata
 from tests.factories import AppFactory, FakeClock, SmtpSink
-from tests.servers import IN_CI, PostgresServer, RabbitMQServer, RedisServer, ServerUnavailable, free_port
+from tests.servers import (
+    IN_CI,
+    PostgresServer,
+    RabbitMQServer,
+    RedisServer,
+    SeaweedServer,
+    ServerUnavailable,
+    free_port,
+)
 from tests.transport import EventTransport
 
 BACKENDS = ("sqlite", "postgresql")
+_buckets = itertools.count(1)
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 
@@ -90,6 +100,30 @@ def rabbitmq_server() -> Iterator[RabbitMQServer]:
         server_unavailable(f"broker tests need RabbitMQ: {exc}")
     yield server
     server.remove()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[SeaweedServer]:
+    """One SeaweedFS S3 server for the session; each test takes a bucket of its own."""
+    try:
+        server = SeaweedServer().start()
+    except ServerUnavailable as exc:
+        server_unavailable(f"S3 tests need SeaweedFS: {exc}")
+    server.create_bucket("studyhall-warmup")  # waits until the server answers
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: SeaweedServer) -> str:
+    """A new, empty bucket on the session's S3 server."""
+    return s3_server.create_bucket(f"studyhall-{next(_buckets)}")
+
+
+@pytest.fixture
+def s3_settings(s3_server: SeaweedServer, s3_bucket: str) -> dict[str, object]:
+    """Setting overrides that store files in the test's bucket, under a prefix."""
+    return s3_server.settings(s3_bucket, prefix="files")
 
 
 @pytest.fixture

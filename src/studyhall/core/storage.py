@@ -24,6 +24,7 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
@@ -186,11 +187,13 @@ class LocalStorage(Storage):
             raise
 
     async def stat(self, key: str) -> os.stat_result | None:
-        """The file's `stat` (size, modification time); None when there is none."""
+        """The file's `stat` (size, modification time); None when there is no file (a folder
+        of other keys is not an object)."""
         try:
-            return await asyncio.to_thread(self.path_of(key).stat)
-        except FileNotFoundError:
+            found = await asyncio.to_thread(self.path_of(key).stat)
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        return found if S_ISREG(found.st_mode) else None
 
     async def size(self, key: str) -> int | None:
         found = await self.stat(key)
@@ -253,7 +256,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def storage_from_settings(settings: Settings) -> Storage:
-    """The backend `STORAGE_URL` names: unset is `DATA_DIR/files`, `file:///path` a folder."""
+    """The backend `STORAGE_URL` names: unset is `DATA_DIR/files`, `file:///path` a folder,
+    `s3://bucket[/prefix]` an S3-compatible store."""
     url = settings.storage_url
     signer = UrlSigner(settings.secret_key, settings.public_url)
     if not url:
@@ -261,7 +265,13 @@ def storage_from_settings(settings: Settings) -> Storage:
     parts = urlsplit(url)
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
         return LocalStorage(Path(unquote(parts.path)), signer)
-    raise ValueError(f"STORAGE_URL: unsupported storage {parts.scheme or url!r} (use file:///path)")
+    if parts.scheme == "s3":
+        from studyhall.core.s3_storage import s3_storage_from_settings  # boto3 loads only for S3
+
+        return s3_storage_from_settings(settings)
+    raise ValueError(
+        f"STORAGE_URL: unsupported storage {parts.scheme or url!r} (use file:///path or s3://bucket[/prefix])"
+    )
 
 
 def storage_of(session: AsyncSession) -> Storage:
