@@ -385,6 +385,7 @@ async def lesson_page(request: Request) -> Response:
     user = await caller(request, required=False)
     async with request.app.state.pool.acquire() as conn:
         row = await _lesson(conn, user, request.path_params["lesson_id"], LESSON_PAGE)
+        video = await conn.fetchrow(LESSON_VIDEO, row["id"]) if row["type"] == "video" else None
     staff = _is_staff(user, row, row["instructor_ids"])
     if not (row["is_preview"] or staff or row["enrollment_id"] is not None):
         raise Problem(401 if user is None else 403, "not_authenticated" if user is None else "not_enrolled")
@@ -406,6 +407,7 @@ async def lesson_page(request: Request) -> Response:
             "extra": json.loads(extra) if isinstance(extra, str) else (extra or {}),
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
+            "video": {**dict(video), "updated_at": _iso(video["updated_at"])} if video else None,
         }
     )
 
@@ -499,6 +501,11 @@ async def complete_lesson(request: Request) -> Response:
     )
 
 
+VIDEO_DURATION = "SELECT duration_seconds FROM lesson_videos WHERE lesson_id = $1 AND status = 'ready'"
+LESSON_VIDEO = (
+    "SELECT provider, status, asset_id, playback_id, duration_seconds, error, updated_at "
+    "FROM lesson_videos WHERE lesson_id = $1"
+)
 UPSERT_POSITION = """
 INSERT INTO video_positions (user_id, lesson_id, position_seconds, duration_seconds, updated_at)
 VALUES ($1, $2, $3, $4, $5)
@@ -523,6 +530,11 @@ async def video_position(request: Request) -> Response:
         _learnable(user, row)
         if row["type"] != "video":
             raise Problem(409, "lesson_not_video")
+        known = await conn.fetchval(VIDEO_DURATION, row["id"])
+        if known is not None:
+            if position > known + 1.0:
+                raise Problem(422, "validation_error")
+            duration = max(known, position)
         await conn.execute(UPSERT_POSITION, user.id, row["id"], position, duration, now)
         completed = row["is_completed"]
         if position >= VIDEO_COMPLETION_RATIO * duration and not completed:

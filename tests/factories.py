@@ -14,6 +14,8 @@
   the dispatcher runs it) and `issue_certificate_directly`.
 - Files: `create_file` (a row and its object, as an upload leaves them), `start_upload`,
   `put_bytes` (to a presigned upload URL) and `uploaded_file` (the whole upload flow).
+- Video: `create_lesson_video` (a lesson's video at any status), `post_mux_webhook` (a
+  delivery signed as Mux signs it) and `mp4_bytes` (a minimal MP4 of a given duration).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import asyncio
 import email
 import email.policy
 import itertools
+import json
+import struct
 import threading
 import tracemalloc
 import uuid
@@ -51,7 +55,8 @@ from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
-from studyhall.media.models import File, FilePurpose, FileStatus, storage_key_for
+from studyhall.media.models import File, FilePurpose, FileStatus, LessonVideo, VideoStatus, storage_key_for
+from studyhall.media.mux import webhook_signature
 from studyhall.notifications.models import Notification
 
 API = "/api/v1"
@@ -710,3 +715,71 @@ class SmtpSink:
         with self.lock:
             self.messages.clear()
             self.envelopes.clear()
+
+
+# -- video -----------------------------------------------------------------------------------
+
+#: The webhook signing secret of the apps the video tests build.
+MUX_WEBHOOK_SECRET = "whsec-test-secret"
+
+
+async def create_lesson_video(
+    app: FastAPI,
+    lesson: Lesson,
+    *,
+    status: str = VideoStatus.WAITING_UPLOAD,
+    provider: str = "mux",
+    upload_id: str | None = None,
+    **fields: object,
+) -> LessonVideo:
+    """A lesson's video as the upload route and the provider's reports would have left it."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        video = LessonVideo(
+            lesson_id=lesson.id,
+            provider=provider,
+            status=status,
+            upload_id=upload_id or f"upload-{uuid.uuid4().hex}",
+            **fields,
+        )
+        session.add(video)
+    return video
+
+
+async def post_mux_webhook(
+    client: httpx.AsyncClient,
+    event: dict[str, Any] | bytes,
+    *,
+    secret: str = MUX_WEBHOOK_SECRET,
+    timestamp: int | None = None,
+    signature: str | None = None,
+) -> httpx.Response:
+    """Delivers `event` to `/webhooks/mux` signed as Mux signs (`t=<now>,v1=<HMAC of t.body>`),
+    or with the `Mux-Signature` header given."""
+    body = event if isinstance(event, bytes) else json.dumps(event).encode()
+    if signature is None:
+        timestamp = int(utcnow().timestamp()) if timestamp is None else timestamp
+        signature = f"t={timestamp},v1={webhook_signature(secret, timestamp, body)}"
+    return await client.post(
+        "/webhooks/mux",
+        content=body,
+        headers={"Mux-Signature": signature, "Content-Type": "application/json"},
+    )
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def mp4_bytes(duration_seconds: float, *, media_bytes: int = 1024) -> bytes:
+    """A minimal MP4 whose movie header (`moov/mvhd`) says `duration_seconds`, followed by
+    `media_bytes` of media data: enough for a header reader, not for a player."""
+    timescale = 1000
+    mvhd = _box(
+        b"mvhd",
+        bytes(4) + struct.pack(">IIII", 0, 0, timescale, round(duration_seconds * timescale)) + bytes(80),
+    )
+    return (
+        _box(b"ftyp", b"isom" + bytes(4) + b"isomiso2mp41")
+        + _box(b"moov", mvhd)
+        + _box(b"mdat", bytes(media_bytes))
+    )

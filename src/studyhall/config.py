@@ -26,6 +26,11 @@ class SeedDemo(StrEnum):
     FALSE = "false"
 
 
+class VideoProviderName(StrEnum):
+    LOCAL = "local"  # uploads go to the file storage; playback is a signed storage URL
+    MUX = "mux"  # direct uploads to Mux; playback through Mux playback ids
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -199,6 +204,22 @@ class Settings(BaseSettings):
     oauth_oidc_client_secret: str | None = Field(None, repr=False)
     oauth_state_ttl_seconds: int = Field(600, ge=30, le=3600)
     oauth_http_timeout: float = Field(10.0, gt=0)
+    #: Where lesson videos go: `local` (the file storage) or `mux` (needs the MUX_TOKEN_* pair).
+    video_provider: VideoProviderName = VideoProviderName.LOCAL
+    #: How long a playback URL (a signed storage URL, or a Mux playback token) stays valid.
+    video_playback_ttl_seconds: int = Field(3600, ge=30, le=7 * 24 * 3600)
+    mux_token_id: str | None = None
+    mux_token_secret: str | None = Field(None, repr=False)
+    #: The signing secret of the Mux webhook (Settings → Webhooks in the Mux dashboard).
+    mux_webhook_secret: str | None = Field(None, repr=False)
+    #: Webhook deliveries whose `Mux-Signature` timestamp is further from now are refused.
+    mux_webhook_tolerance_seconds: int = Field(300, ge=1, le=3600)
+    #: A Mux signing key: with it, new videos get a `signed` playback policy and playback
+    #: URLs carry a token signed with the private key (base64 PEM, as Mux hands it out).
+    mux_signing_key_id: str | None = None
+    mux_signing_key_private: str | None = Field(None, repr=False)
+    mux_api_url: str = "https://api.mux.com"
+    mux_http_timeout: float = Field(10.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -276,6 +297,10 @@ class Settings(BaseSettings):
                 self.oauth_redirect_base = self.public_url
         if self.oauth_oidc_issuer and self.oauth_oidc_name == "google":
             raise ValueError("OAUTH_OIDC_NAME must not be 'google' (Google has its own settings)")
+        if self.video_provider == VideoProviderName.MUX and not (self.mux_token_id and self.mux_token_secret):
+            raise ValueError("VIDEO_PROVIDER=mux needs MUX_TOKEN_ID and MUX_TOKEN_SECRET")
+        if bool(self.mux_signing_key_id) != bool(self.mux_signing_key_private):
+            raise ValueError("MUX_SIGNING_KEY_ID and MUX_SIGNING_KEY_PRIVATE go together")
         if self.environment != Environment.DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
         if self.environment == Environment.PRODUCTION and len(self.secret_key) < 32:

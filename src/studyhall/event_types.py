@@ -44,6 +44,7 @@ SUBMISSION_GRADED: Final = "submission.graded"
 # -- media ------------------------------------------------------------------------------
 FILE_READY: Final = "file.ready"
 FILE_DELETED: Final = "file.deleted"
+LESSON_VIDEO_READY: Final = "lesson.video_ready"
 
 # -- certificates -----------------------------------------------------------------------
 CERTIFICATE_ISSUED: Final = "certificate.issued"

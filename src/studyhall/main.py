@@ -40,7 +40,10 @@ from studyhall.core.storage_router import router as storage_router
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
+from studyhall.media.providers import check_video_settings
 from studyhall.media.router import router as media_router
+from studyhall.media.video_router import root_router as video_root_router
+from studyhall.media.video_router import router as video_router
 from studyhall.notifications.router import router as notifications_router
 from studyhall.subscribers import handler_registry
 from studyhall.workers import create_database, periodic_jobs
@@ -60,6 +63,7 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
+    check_video_settings(settings)
     metrics = Metrics()
     storage = storage_from_settings(settings)
     database = create_database(settings, storage)
@@ -134,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(certificates_router, prefix=API_PREFIX)
     app.include_router(media_router, prefix=API_PREFIX)
+    app.include_router(video_router, prefix=API_PREFIX)
+    app.include_router(video_root_router)
     app.include_router(service_router)
     app.include_router(storage_router)
     app.include_router(error_docs_router)

@@ -11,6 +11,7 @@ from studyhall import event_types
 from studyhall.certificates import handlers as certificates
 from studyhall.core.events import Handler, HandlerRegistry
 from studyhall.identity import handlers as identity
+from studyhall.media import handlers as media
 from studyhall.notifications import handlers as notifications
 
 SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
@@ -26,6 +27,7 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
         certificates.issue_certificate,
     ),
     event_types.CERTIFICATE_ISSUED: (notifications.notify_student_of_certificate,),
+    event_types.FILE_READY: (media.finish_local_video,),
 }
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.catalog.errors import CourseNotFound, LessonNotFound, NotCourseStaff, NotEnrolled
 from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.catalog.policies import CourseFacts, can_view_course, is_course_staff
-from studyhall.core.errors import DomainError
+from studyhall.core.errors import DomainError, Unauthenticated
 from studyhall.identity.models import User
 from studyhall.learning.queries import AnySelect, CallerEnrollment, caller_enrollment, join_caller_enrollment
 from studyhall.learning.service import is_actively_enrolled
@@ -244,6 +244,17 @@ def course_role(
     if not can_view_course(user, course, instructor_ids):
         return None
     return CourseRole.STUDENT if enrolled else CourseRole.VIEWER
+
+
+def require_lesson_reader(user: User | None, role: CourseRole, *, is_preview: bool) -> None:
+    """Who may open a lesson of a course they can see (its page, its video): staff and
+    enrolled students any lesson, everyone else only previews (401 when anonymous, else 403
+    `not_enrolled`)."""
+    if is_preview or role is not CourseRole.VIEWER:
+        return
+    if user is None:
+        raise Unauthenticated("Sign in and enroll to open this lesson")
+    raise NotEnrolled("Enroll in the course to open this lesson")
 
 
 async def resolve_course_access(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import Row
@@ -24,8 +24,10 @@ from studyhall.catalog.schemas import (
 )
 from studyhall.core.pagination import Page, PageParams
 from studyhall.learning.service import CourseProgress
-from studyhall.media.schemas import AttachedFile
-from studyhall.media.service import FileView
+from studyhall.media.schemas import AttachedFile, LessonVideoRead
+
+if TYPE_CHECKING:
+    from studyhall.catalog.service import LessonPage
 
 _OUTLINE = TypeAdapter(list[LessonOutline])
 
@@ -103,9 +105,10 @@ def lesson_outline(lessons: Sequence[Lesson], completed: Collection[uuid.UUID] =
     )
 
 
-def lesson_read(lesson: Lesson | Row[Any], *, is_completed: bool, file: FileView | None = None) -> LessonRead:
-    """A lesson with its content (and a `file` lesson's file), from an entity or a row of
-    `queries.hot_reads().lesson_page`."""
+def lesson_read(page: LessonPage) -> LessonRead:
+    """A lesson with its content, from an entity or a row of `queries.hot_reads().lesson_page`,
+    with a `file` lesson's file and a `video` lesson's video."""
+    lesson = page.lesson
     if isinstance(lesson, Lesson):
         fields = {column: getattr(lesson, column) for column in _LESSON_COLUMNS}
         fields["order"] = lesson.position
@@ -115,8 +118,9 @@ def lesson_read(lesson: Lesson | Row[Any], *, is_completed: bool, file: FileView
         {
             **fields,
             "extra": fields["extra"] or {},
-            "is_completed": is_completed,
-            "file": AttachedFile.of(file) if file is not None else None,
+            "is_completed": page.is_completed,
+            "file": AttachedFile.of(page.file) if page.file is not None else None,
+            "video": LessonVideoRead.model_validate(page.video) if page.video is not None else None,
         }
     )
 

@@ -155,8 +155,7 @@ async def create_course(session: SessionDep, user: CurrentUser, body: CourseCrea
 async def get_lesson(session: SessionDep, user: OptionalUser, lesson_id: uuid.UUID) -> LessonRead:
     """Course staff and enrolled students; anyone who can see the course for preview lessons.
     `content` is the Markdown as written, `content_html` its sanitised rendering."""
-    page = await service.get_lesson(session, user, lesson_id)
-    return presenters.lesson_read(page.row, is_completed=page.row.is_completed, file=page.file)
+    return presenters.lesson_read(await service.get_lesson(session, user, lesson_id))
 
 
 @router.patch(
@@ -440,9 +439,7 @@ async def reorder_lessons(
 
 async def _lesson_read(session: SessionDep, user: CurrentUser, lesson: Lesson) -> LessonRead:
     """A lesson after a change, with the caller's `is_completed`."""
-    completed = await service.has_completed(session, user, lesson.id)
-    file = await service.lesson_file(session, lesson.type, lesson.extra)
-    return presenters.lesson_read(lesson, is_completed=completed, file=file)
+    return presenters.lesson_read(await service.lesson_page_of(session, user, lesson))
 
 
 @router.post(

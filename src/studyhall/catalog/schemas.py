@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from studyhall.catalog.models import CourseLevel, CourseStatus, LessonType, Visibility
-from studyhall.media.schemas import AttachedFile
+from studyhall.media.schemas import AttachedFile, LessonVideoRead
 
 
 def _normalise_terms(values: list[str]) -> list[str]:
@@ -164,6 +164,9 @@ class LessonRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    video: LessonVideoRead | None = Field(
+        None, description="A video lesson's video; null for other lessons and before the first upload"
+    )
 
 
 class ModuleCreate(_Input):

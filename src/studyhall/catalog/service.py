@@ -33,6 +33,7 @@ from studyhall.catalog.access import (
     lock_course_item,
     locked,
     recount_lessons,
+    require_lesson_reader,
 )
 from studyhall.catalog.cache import catalog_changed
 from studyhall.catalog.errors import (
@@ -48,7 +49,6 @@ from studyhall.catalog.errors import (
     NotAnInstructor,
     NotCourseStaff,
     NotDeleted,
-    NotEnrolled,
     OrganizationForbidden,
     OrganizationRequired,
     ParentDeleted,
@@ -91,7 +91,8 @@ from studyhall.identity.models import Role, User
 from studyhall.identity.policies import is_admin, is_principal, is_staff
 from studyhall.learning.service import CourseProgress, completed_lesson_ids
 from studyhall.media import service as media
-from studyhall.media.models import AttachmentKind, FilePurpose
+from studyhall.media.models import AttachmentKind, FilePurpose, LessonVideo
+from studyhall.media.queries import lesson_video
 
 _SLUG_MAX = 200
 
@@ -292,16 +293,25 @@ async def lesson_outline(
 
 @dataclass(frozen=True, slots=True)
 class LessonPage:
-    """The lesson page: the row of `hot_reads().lesson_page` (with the caller's
-    `is_completed`) and, for a `file` lesson, its file with a download URL."""
+    """A lesson as its reader sees it: the lesson (a row of `hot_reads().lesson_page`, or the
+    entity an authoring route changed), whether the caller completed it, a `file` lesson's
+    file with a download URL, and a `video` lesson's video (None before the first upload)."""
 
-    row: Row[Any]
-    file: media.FileView | None
+    lesson: Row[Any] | Lesson
+    is_completed: bool
+    file: media.FileView | None = None
+    video: LessonVideo | None = None
+
+
+async def _video_of(session: AsyncSession, lesson_id: uuid.UUID, lesson_type: str) -> LessonVideo | None:
+    """One more query, for video lessons only."""
+    return await lesson_video(session, lesson_id) if lesson_type == LessonType.VIDEO else None
 
 
 async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> LessonPage:
-    """The lesson page, in one statement (a `file` lesson reads its file too): staff and
-    enrolled students read any lesson; anyone who sees the course, its previews."""
+    """The lesson page, in one statement (a `file` lesson reads its file, a `video` lesson
+    its video, too): staff and enrolled students read any lesson; anyone who sees the course,
+    its previews. The row carries the caller's `is_completed`."""
     row = await fetch_one(
         session,
         hot_reads(queries.dialect_of(session)).lesson_page,
@@ -310,11 +320,13 @@ async def get_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.U
     role = course_role(user, row, row.instructor_ids, enrolled=row.enrolled) if row is not None else None
     if row is None or role is None:
         raise LessonNotFound()
-    if not row.is_preview and role is CourseRole.VIEWER:
-        if user is None:
-            raise Unauthenticated("Sign in and enroll to open this lesson")
-        raise NotEnrolled("Enroll in the course to open this lesson")
-    return LessonPage(row, await lesson_file(session, row.type, row.extra))
+    require_lesson_reader(user, role, is_preview=row.is_preview)
+    return LessonPage(
+        row,
+        bool(row.is_completed),
+        file=await lesson_file(session, row.type, row.extra),
+        video=await _video_of(session, row.id, row.type),
+    )
 
 
 async def lesson_file(
@@ -344,8 +356,15 @@ async def _set_lesson_file(
     lesson.extra = {**extra, "file_id": str(file_id)} if file_id is not None else extra
 
 
-async def has_completed(session: AsyncSession, user: User | None, lesson_id: uuid.UUID) -> bool:
-    return user is not None and bool(await completed_lesson_ids(session, user.id, lesson_id=lesson_id))
+async def lesson_page_of(session: AsyncSession, user: User | None, lesson: Lesson) -> LessonPage:
+    """A lesson an authoring route just changed, as its page shows it."""
+    completed = user is not None and bool(await completed_lesson_ids(session, user.id, lesson_id=lesson.id))
+    return LessonPage(
+        lesson,
+        completed,
+        file=await lesson_file(session, lesson.type, lesson.extra),
+        video=await _video_of(session, lesson.id, lesson.type),
+    )
 
 
 async def list_trash(session: AsyncSession, user: User, params: PageParams) -> tuple[list[Row[Any]], int]:

@@ -36,6 +36,7 @@ from studyhall.catalog.models import Course, CourseStatus, Lesson, LessonType
 from studyhall.catalog.policies import visible_condition
 from studyhall.core.clock import utcnow
 from studyhall.core.db import dialect_insert, for_session, per_dialect
+from studyhall.core.errors import InvalidInput, error_entry
 from studyhall.core.events import emit
 from studyhall.core.pagination import PageParams
 from studyhall.identity.models import User
@@ -48,6 +49,7 @@ from studyhall.learning.errors import (
     PaymentRequired,
 )
 from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion, VideoPosition
+from studyhall.media.queries import known_duration
 
 if TYPE_CHECKING:  # catalog.access imports this module (see the module docstring)
     from studyhall.catalog.access import CourseAccess, LessonAccess, LessonContext
@@ -60,6 +62,9 @@ COMPLETED_BY_ACTIVITY = {
     LessonType.QUIZ: "passing its quiz",
     LessonType.ASSIGNMENT: "submitting its assignment",
 }
+#: Players may report a position a little past the duration the provider measured (rounding,
+#: container and stream lengths differ by a frame or two).
+DURATION_SLACK_SECONDS = 1.0
 #: Heartbeats refresh `last_activity_at` at most this often (they stay one small write).
 ACTIVITY_RESOLUTION = timedelta(seconds=60)
 
@@ -661,6 +666,9 @@ async def save_video_position(
     if enrollment is None:
         raise NotEnrolled()
     lesson_id = context.lesson.id
+    duration_seconds = _checked_duration(
+        position_seconds, duration_seconds, await known_duration(session, lesson_id)
+    )
     await session.execute(
         for_session(session, _UPSERT_POSITION),
         {
@@ -684,6 +692,26 @@ async def save_video_position(
         is_completed=is_completed,
         updated_at=now,
     )
+
+
+def _checked_duration(position_seconds: float, claimed: float, known: float | None) -> float:
+    """The video's duration as the provider measured it, when known, rather than the player's
+    claim (which decides the 90 % completion); a position past it is refused like one past
+    the claimed duration."""
+    if known is None:
+        return claimed
+    if position_seconds > known + DURATION_SLACK_SECONDS:
+        raise InvalidInput(
+            "position_seconds is past the end of the video",
+            errors=[
+                error_entry(
+                    ["body", "position_seconds"],
+                    f"position_seconds must not exceed the video's duration ({known:g} s)",
+                    "less_than_equal",
+                )
+            ],
+        )
+    return max(known, position_seconds)
 
 
 # -- continue learning -------------------------------------------------------------------

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from studyhall.media.models import File, FilePurpose, FileStatus
+from studyhall.config import VideoProviderName
+from studyhall.media.models import File, FilePurpose, FileStatus, VideoStatus
 
 if TYPE_CHECKING:
+    from studyhall.media.providers import DirectUpload, Playback
     from studyhall.media.service import FileView, NewUpload
 
 #: The purposes a client may upload for (`video` files come from the video upload routes).
@@ -151,3 +153,82 @@ class AttachedFile(BaseModel):
             download_url=view.download.url,
             download_expires_at=view.download.expires_at,
         )
+
+
+# -- lesson videos -----------------------------------------------------------------------------
+
+
+class LessonVideoRead(BaseModel):
+    """A video lesson's `video`: where its video is in `waiting_upload → processing → ready`
+    (or `errored`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    provider: VideoProviderName
+    status: VideoStatus
+    asset_id: str | None = Field(description="The provider's asset (Mux asset id; the file id locally)")
+    playback_id: str | None = Field(description="Mux playback id once ready; null for local videos")
+    duration_seconds: float | None = Field(description="Length of the ready video, when known")
+    error: str | None = Field(description="Why processing failed (`errored`)")
+    updated_at: datetime
+
+
+class VideoUploadIn(BaseModel):
+    """What the caller declares about the video. The local provider needs `content_type` and
+    `size_bytes` (its limits are `FILE_MAX_BYTES_VIDEO` and `FILE_TYPES_VIDEO`); Mux needs
+    nothing, so the body may be empty."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"filename": "intro.mp4", "content_type": "video/mp4", "size_bytes": 73_400_320}]
+        },
+    )
+
+    filename: Filename | None = None
+    content_type: ContentType | None = None
+    size_bytes: int | None = Field(None, ge=1, le=2**53)
+
+
+class VideoUploadTicket(BaseModel):
+    """How to send the video: `method` to `upload_url` with exactly `headers`, before
+    `expires_at`. With the local provider, finish with `POST /files/{upload_id}/complete`;
+    Mux takes it from there by itself."""
+
+    provider: VideoProviderName
+    upload_id: str
+    upload_url: str
+    method: str = Field(examples=["PUT"])
+    headers: dict[str, str]
+    expires_at: datetime | None = Field(description="Null when the provider does not say")
+
+    @classmethod
+    def of(cls, upload: DirectUpload) -> Self:
+        return cls(
+            provider=upload.provider,
+            upload_id=upload.upload_id,
+            upload_url=upload.url,
+            method=upload.method,
+            headers=dict(upload.headers),
+            expires_at=upload.expires_at,
+        )
+
+
+class PlaybackRead(BaseModel):
+    playback_url: str = Field(
+        description="An HLS URL (Mux, with `?token=` under signed playback) or a signed URL of the file"
+    )
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, playback: Playback) -> Self:
+        return cls(playback_url=playback.url, expires_at=playback.expires_at)
+
+
+class WebhookAck(BaseModel):
+    """What the webhook did with the delivery (Mux only needs a 2xx)."""
+
+    outcome: Literal["applied", "ignored", "duplicate"] = Field(
+        description="`applied`: the video changed; `ignored`: nothing to change (an unknown type, "
+        "upload or asset, or a report the video has moved past); `duplicate`: delivered before"
+    )
