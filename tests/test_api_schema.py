@@ -81,15 +81,18 @@ for container in ("body", "query", "path_parameters"):
 
 def refused_by_contract(response: Response) -> bool:
     """Refusals the API makes whatever a schema allows: a body over MAX_REQUEST_BODY_BYTES
-    (`413 payload_too_large`), text no database column can store (NUL, unpaired
-    surrogates: a `422` naming only such strings), and a webhook whose signature does not
-    verify (`400 webhook_signature_invalid`: no schema can describe an HMAC)."""
+    (`413 payload_too_large`), an upload over its purpose's limits (`413 file_too_large`,
+    `415 unsupported_file_type`: settings, not schema), text no database column can store
+    (NUL, unpaired surrogates: a `422` naming only such strings), and a webhook whose
+    signature does not verify (`400 webhook_signature_invalid`: no schema can describe an HMAC)."""
     if response.request.method == "HEAD":  # no body: the status is all there is
         return response.status_code in (413, 422)
     if response.status_code == 400:
         return bool(response.json().get("code") == "webhook_signature_invalid")
     if response.status_code == 413:
-        return bool(response.json().get("code") == "payload_too_large")
+        return bool(response.json().get("code") in ("payload_too_large", "file_too_large"))
+    if response.status_code == 415:
+        return bool(response.json().get("code") == "unsupported_file_type")
     if response.status_code == 422:
         issues = response.json().get("errors") or []
         return bool(issues) and all(issue["type"] == "string_unstorable_character" for issue in issues)

@@ -60,7 +60,7 @@ async def my_files(
 
 
 @router.post(
-    "/{file_id}/complete",
+    "/{file_id:uuid}/complete",
     summary="Finish an upload",
     description=(
         "The uploader. Checks that storage holds an object of the declared `size_bytes` and "
@@ -86,7 +86,7 @@ async def complete_upload(file_id: uuid.UUID, user: CurrentUser, session: Sessio
 
 
 @router.get(
-    "/{file_id}",
+    "/{file_id:uuid}",
     summary="A file and its download URL",
     description=(
         "Whoever may see what the file is attached to (lesson material: those who may open "
@@ -102,7 +102,7 @@ async def get_file(file_id: uuid.UUID, user: OptionalUser, session: SessionDep) 
 
 
 @router.delete(
-    "/{file_id}",
+    "/{file_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a file",
     description=(
@@ -126,7 +126,7 @@ async def delete_file(file_id: uuid.UUID, user: CurrentUser, session: SessionDep
 
 
 @router.post(
-    "/{file_id}/restore",
+    "/{file_id:uuid}/restore",
     summary="Restore a deleted file",
     description=(
         "The uploader and admins bring back a deleted file, with its attachments, until its "

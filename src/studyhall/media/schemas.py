@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from studyhall.config import VideoProviderName
 from studyhall.media.models import File, FilePurpose, FileStatus, VideoStatus
@@ -22,33 +22,33 @@ UploadPurpose = Literal[
 ]
 
 
-def _sane_filename(value: str) -> str:
-    """A plain file name: no folders, no control characters, not `.` or `..`. It is only
-    ever shown and sent as the download's name, never used as a path or storage key."""
-    value = unicodedata.normalize("NFC", value)
-    if value in {".", ".."} or any(c in "/\\" or unicodedata.category(c)[0] == "C" for c in value):
-        raise ValueError("a file name without folders or control characters")
-    return value
+#: What a file name may not hold: folders (`/`, `\`), control characters, and the invisible
+#: marks that reorder text (a name shown as `gpj.exe` that ends in `.jpg`).
+_NOT_IN_FILENAME = r"/\\\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: A plain name with at least one character other than dots and spaces (so not `.` or `..`).
+FILENAME_PATTERN = rf"^[^{_NOT_IN_FILENAME}]*[^{_NOT_IN_FILENAME}.\s][^{_NOT_IN_FILENAME}]*$"
 
 
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+#: Only ever shown, and sent as the download's name; never used as a path or storage key.
 Filename = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    AfterValidator(_sane_filename),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=FILENAME_PATTERN),
+    AfterValidator(_nfc),
 ]
 
 
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-#: Media types are case-insensitive: stored and compared in lower case.
+#: A bare media type (no parameters); case-insensitive, stored and compared in lower case.
 ContentType = Annotated[
     str,
-    BeforeValidator(_lower),
     StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
         max_length=127,
-        pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$",
     ),
 ]
 
