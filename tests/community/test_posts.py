@@ -299,6 +299,13 @@ async def test_the_author_course_staff_and_admins_edit_a_post(
         await client.patch(post_url(uuid.uuid4()), json={}, headers=room.admin.headers), 404, "post_not_found"
     )
     assert (await fresh_row(app, Post, post.id)).title == "By staff"
+    # A change that changes nothing answers the post and tells nobody.
+    for same in ({}, {"title": "By staff"}, {"title": None}):
+        unchanged = await client.patch(post_url(post), json=same, headers=room.student.headers)
+        assert unchanged.status_code == 200 and unchanged.json()["title"] == "By staff"
+    assert_problem(
+        await client.patch(post_url(post), json={}, headers=room.classmate.headers), 403, "cannot_edit_post"
+    )
     assert len(await events(app, event_types.POST_UPDATED)) == 3
 
 

@@ -90,9 +90,12 @@ async def get_post(session: AsyncSession, user: User, post_id: uuid.UUID) -> Pos
 
 
 async def update_post(session: AsyncSession, user: User, post_id: uuid.UUID, changes: dict[str, Any]) -> Post:
-    """`changes`: `title` and/or `body` (None values are ignored)."""
+    """`changes`: `title` and/or `body` (None values are ignored). A change that changes
+    nothing emits nothing."""
     post = await _editable_post(session, user, post_id)
     changes = {key: value for key, value in changes.items() if value is not None}
+    if all(getattr(post, key) == value for key, value in changes.items()):
+        return post
     if "title" in changes:
         post.title = changes["title"]
     if "body" in changes:
