@@ -16,6 +16,7 @@ from tests.factories import (
     Actor,
     assert_problem,
     count_rows,
+    count_statements,
     create_course,
     create_post,
     fresh_row,
@@ -240,3 +241,23 @@ async def test_concurrent_deletes_of_a_collection(
     url = f"{COLLECTIONS}/{collection_id}"
     responses = await race(client.delete(url, headers=room.student.headers) for _ in range(3))
     assert outcomes(responses) == {(204, None): 1, (404, "collection_not_found"): 2}
+
+
+async def test_the_collection_list_is_a_fixed_number_of_queries(
+    app: FastAPI, client: httpx.AsyncClient, room: Classroom
+) -> None:
+    collection_id = await new_collection(client, room.student)
+    url = f"{COLLECTIONS}/{collection_id}/posts"
+    for n in range(30):
+        post = await create_post(app, room.teacher, room.course if n % 2 else None)
+        assert (
+            await client.post(url, json={"post_id": str(post.id)}, headers=room.student.headers)
+        ).status_code == 201
+
+    async def statements_for(limit: int) -> int:
+        with count_statements(app) as statements:
+            response = await client.get(url, params={"limit": limit}, headers=room.student.headers)
+        assert response.status_code == 200 and len(response.json()["items"]) == min(limit, 30)
+        return len(statements)
+
+    assert await statements_for(2) == await statements_for(100)

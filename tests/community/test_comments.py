@@ -17,6 +17,7 @@ from tests.factories import (
     assert_problem,
     client_for,
     count_rows,
+    count_statements,
     create_comment,
     create_post,
     create_user,
@@ -223,3 +224,21 @@ async def test_commenting_is_rate_limited_per_user(make_app: AppFactory) -> None
             await client.post(comments_url(post.id), json={"body": "b"}, headers=other.headers)
         ).status_code == 201
     assert await count_rows(app, Comment, Comment.author_id == author.user.id) == 3
+
+
+async def test_the_comment_list_is_a_fixed_number_of_queries(
+    app: FastAPI, client: httpx.AsyncClient, room: Classroom
+) -> None:
+    post = await create_post(app, room.teacher, room.course)
+    for _ in range(30):
+        await create_comment(app, room.student, post)
+
+    async def statements_for(limit: int) -> int:
+        with count_statements(app) as statements:
+            response = await client.get(
+                comments_url(post.id), params={"limit": limit}, headers=room.student.headers
+            )
+        assert response.status_code == 200 and len(response.json()["items"]) == min(limit, 30)
+        return len(statements)
+
+    assert await statements_for(2) == await statements_for(100)

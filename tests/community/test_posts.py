@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from studyhall import event_types
 from studyhall.community.models import Post
+from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
 from tests.community.conftest import Classroom
 from tests.factories import (
@@ -177,6 +178,13 @@ async def test_a_course_that_became_invisible_hides_its_posts_from_students_not_
         assert (await client.get(post_url(post), headers=room.teacher.headers)).status_code == 200
         assert (await client.get(POSTS, headers=room.teacher.headers)).json()["total"] == 1
     await set_course(app, room.course, status="published")
+    assert (await client.get(post_url(post), headers=room.student.headers)).status_code == 200
+    # A deleted course takes its posts with it, for its staff too, until it is restored.
+    await set_course(app, room.course, deleted_at=utcnow())
+    for actor in (room.student, room.teacher, room.admin):
+        assert_problem(await client.get(post_url(post), headers=actor.headers), 404, "post_not_found")
+        assert (await client.get(POSTS, headers=actor.headers)).json()["total"] == 0
+    await set_course(app, room.course, deleted_at=None)
     assert (await client.get(post_url(post), headers=room.student.headers)).status_code == 200
 
 
