@@ -7,11 +7,13 @@ import uuid
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from studyhall import event_types
 from studyhall.community.models import Post
 from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
+from studyhall.identity.models import Role, User
 from tests.community.conftest import Classroom
 from tests.factories import (
     API,
@@ -21,6 +23,7 @@ from tests.factories import (
     count_rows,
     count_statements,
     create_course,
+    create_organization,
     create_post,
     create_user,
     enroll_directly,
@@ -395,3 +398,25 @@ async def test_an_admin_enrolled_nowhere_and_a_new_member_see_course_posts(
     assert_problem(await client.get(post_url(post), headers=room.student.headers), 404, "post_not_found")
     await enroll_directly(app, room.student, room.other_course)
     assert (await client.get(post_url(post), headers=room.student.headers)).status_code == 200
+
+
+async def test_an_organisation_course_post_follows_membership_and_its_principal_moderates(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    school = await create_organization(app)
+    principal = await create_user(app, Role.PRINCIPAL, organization=school)
+    teacher = await create_user(app, Role.INSTRUCTOR, organization=school)
+    student = await create_user(app, organization=school)
+    course = await create_course(app, teacher, visibility="organization", organization=school)
+    await enroll_directly(app, student, course)
+    post = await create_post(app, student, course)
+    assert (await client.get(post_url(post), headers=student.headers)).status_code == 200
+    listed = await client.get(POSTS, headers=principal.headers)
+    assert [item["id"] for item in listed.json()["items"]] == [str(post.id)]
+    edited = await client.patch(post_url(post), json={"title": "Moderated"}, headers=principal.headers)
+    assert edited.status_code == 200 and edited.json()["title"] == "Moderated"
+    # Moved out of the organisation: the enrollment no longer opens the course's posts.
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(update(User).where(User.id == student.user.id).values(organization_id=None))
+    assert_problem(await client.get(post_url(post), headers=student.headers), 404, "post_not_found")
+    assert (await client.get(POSTS, headers=student.headers)).json()["total"] == 0
