@@ -176,6 +176,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "rate_limit_password_reset": "1000/minute",
         "rate_limit_email_verification": "1000/minute",
         "rate_limit_certificate_verify": "1000/minute",
+        "rate_limit_posts": "1000/minute",
+        "rate_limit_comments": "1000/minute",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -1,8 +1,8 @@
 """The tests' one helper library; a domain's conftest keeps only what no other domain needs.
 
 - Rows written straight to the database (users with their tokens, organisations, courses,
-  lessons, enrollments, quizzes, attempts, assignments), so a test sets up in a few lines
-  what it does not test.
+  lessons, enrollments, quizzes, attempts, assignments, posts, comments), so a test sets up
+  in a few lines what it does not test.
 - The HTTP side: `API`, `assert_problem`, signing up and in, enrolling, completing a lesson,
   and `race`/`outcomes` for the same request fired many times at once.
 - Reading state back: `fresh_row`, `rows`, `count_rows`, `events`, `count_statements`.
@@ -50,6 +50,7 @@ from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.certificates.handlers import issue_certificate
 from studyhall.certificates.models import Certificate
+from studyhall.community.models import Comment, Post
 from studyhall.core.clock import utcnow
 from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
@@ -322,6 +323,48 @@ async def soft_delete_lesson(app: FastAPI, lesson: Lesson, *, restore: bool = Fa
             update(Lesson).where(Lesson.id == lesson.id).values(deleted_at=None if restore else utcnow())
         )
         await recount_lessons(session, lesson.course_id)
+
+
+async def create_post(
+    app: FastAPI,
+    author: Actor,
+    course: Course | None = None,
+    *,
+    kind: str = "discussion",
+    title: str | None = None,
+    body: str = "Some *thoughts*.",
+    deleted: bool = False,
+) -> Post:
+    """A post written straight to the DB (no events): open, or in `course`."""
+    n = next(_sequence)
+    async with app.state.database.sessionmaker() as session, session.begin():
+        post = Post(
+            author_id=author.user.id,
+            course_id=course.id if course else None,
+            kind=kind,
+            title=title or f"Post {n}",
+            body=body,
+            body_html=f"<p>{body}</p>",
+            deleted_at=utcnow() if deleted else None,
+        )
+        session.add(post)
+    return post
+
+
+async def create_comment(
+    app: FastAPI, author: Actor, post: Post, *, parent: Comment | None = None, body: str = "Agreed."
+) -> Comment:
+    """A comment (or a reply to `parent`) written straight to the DB (no events)."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        comment = Comment(
+            post_id=post.id,
+            author_id=author.user.id,
+            parent_id=parent.id if parent else None,
+            body=body,
+            body_html=f"<p>{body}</p>",
+        )
+        session.add(comment)
+    return comment
 
 
 async def create_notification(

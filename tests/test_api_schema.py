@@ -144,10 +144,11 @@ async def signed_in(fuzzed_app: FastAPI) -> dict[str, str]:
 
 
 #: Routes about the caller's own things, fuzzed signed in too (anonymous, they stop at 401).
-OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences|files)"
+#: Not `POST /posts`: a schema-valid announcement without a course is a documented `422`.
+OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences|files|posts|comments|collections)"
 
 
-@schema.include(path_regex=OWN_ROUTES).parametrize()
+@schema.include(path_regex=OWN_ROUTES).exclude(method="POST", path="/api/v1/posts").parametrize()
 @FUZZ_SETTINGS
 def test_own_routes_signed_in_never_error_and_match_the_schema(
     case: schemathesis.Case, fuzzed_app: FastAPI, signed_in: dict[str, str]

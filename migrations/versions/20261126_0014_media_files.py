@@ -1,6 +1,6 @@
 """media: uploaded files and what they are attached to
 
-Revision ID: 0014_media_files
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-26 13:00:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_media_files"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """lesson videos (local or Mux) and the Mux webhook deliveries already applied
 
-Revision ID: 0015_lesson_videos
-Revises: 0014_media_files
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-26 14:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_lesson_videos"
-down_revision: str | None = "0014_media_files"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

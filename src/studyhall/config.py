@@ -190,6 +190,9 @@ class Settings(BaseSettings):
     rate_limit_email_verification: str = "5/hour"
     #: Public certificate verification, per client IP: enough for people, too few to guess codes.
     rate_limit_certificate_verify: str = "60/minute"
+    #: Posts and comments, per user: enough to take part, too few to flood.
+    rate_limit_posts: str = "10/minute;100/day"
+    rate_limit_comments: str = "30/minute;500/day"
     #: Public base URL of this API (e.g. `https://api.example.com`); the OAuth redirect URI is
     #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: `PUBLIC_URL` when
     #: that is set, else the URL the authorize request arrived at (right unless a proxy
@@ -267,6 +270,8 @@ class Settings(BaseSettings):
         "rate_limit_password_reset",
         "rate_limit_email_verification",
         "rate_limit_certificate_verify",
+        "rate_limit_posts",
+        "rate_limit_comments",
     )
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:

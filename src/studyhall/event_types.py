@@ -49,3 +49,11 @@ LESSON_VIDEO_READY: Final = "lesson.video_ready"
 # -- certificates -----------------------------------------------------------------------
 CERTIFICATE_ISSUED: Final = "certificate.issued"
 CERTIFICATE_REVOKED: Final = "certificate.revoked"
+
+# -- community --------------------------------------------------------------------------
+POST_CREATED: Final = "post.created"
+POST_UPDATED: Final = "post.updated"
+POST_DELETED: Final = "post.deleted"
+POST_RESTORED: Final = "post.restored"
+ANNOUNCEMENT_POSTED: Final = "announcement.posted"
+COMMENT_CREATED: Final = "comment.created"

@@ -3,6 +3,7 @@
 from studyhall.assessment import models as _assessment_models  # noqa: F401
 from studyhall.catalog import models as _catalog_models  # noqa: F401
 from studyhall.certificates import models as _certificates_models  # noqa: F401
+from studyhall.community import models as _community_models  # noqa: F401
 from studyhall.core import delivery as _core_delivery  # noqa: F401
 from studyhall.core import events as _core_events  # noqa: F401
 from studyhall.core.db import Base

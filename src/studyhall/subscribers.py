@@ -28,6 +28,9 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     ),
     event_types.CERTIFICATE_ISSUED: (notifications.notify_student_of_certificate,),
     event_types.FILE_READY: (media.finish_local_video,),
+    event_types.POST_CREATED: (notifications.notify_staff_of_post,),
+    event_types.ANNOUNCEMENT_POSTED: (notifications.notify_students_of_announcement,),
+    event_types.COMMENT_CREATED: (notifications.notify_of_comment,),
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnExpressionArgument, Row, Select, and_, exists
+from sqlalchemy import ColumnExpressionArgument, Row, Select, and_, exists, select
 
 from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
 
@@ -60,3 +60,17 @@ def caller_enrollment(row: Row[*tuple[Any, ...]]) -> CallerEnrollment | None:
     if row.enrollment_id is None:
         return None
     return CallerEnrollment(id=row.enrollment_id, last_activity_at=row.enrollment_last_activity_at)
+
+
+def active_course_ids(user_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The courses the user is actively enrolled in, to filter other rows by (`IN`)."""
+    return select(Enrollment.course_id).where(
+        Enrollment.user_id == user_id, Enrollment.status == EnrollmentStatus.ACTIVE
+    )
+
+
+def active_student_ids(course_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The users actively enrolled in a course (its roster index serves it)."""
+    return select(Enrollment.user_id).where(
+        Enrollment.course_id == course_id, Enrollment.status == EnrollmentStatus.ACTIVE
+    )

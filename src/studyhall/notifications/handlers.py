@@ -28,11 +28,15 @@ from studyhall.assessment.access import assignment_access, attempt_course_access
 from studyhall.assessment.models import Quiz, QuizAttempt, Submission
 from studyhall.catalog.access import CourseContext, course_access, load_course
 from studyhall.catalog.models import Course
+from studyhall.catalog.policies import can_view_course
+from studyhall.community.access import PostAccess, post_access
+from studyhall.community.models import Comment, Post, PostKind
 from studyhall.core.errors import NotFound
 from studyhall.core.events import Event
 from studyhall.core.mail import MailService, mail_service
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment, EnrollmentStatus
+from studyhall.learning.queries import active_student_ids
 from studyhall.notifications import service
 from studyhall.notifications.models import NotificationType
 from studyhall.notifications.service import Notice
@@ -253,3 +257,116 @@ async def notify_student_of_certificate(event: Event, session: AsyncSession) -> 
         },
     )
     await _deliver(session, event, student, notice)
+
+
+# -- community ---------------------------------------------------------------------------
+
+
+async def _post_seen_by(session: AsyncSession, user: User, post_id: uuid.UUID) -> PostAccess | None:
+    """The live post as `user` may see it now; None when they may not."""
+    try:
+        return await post_access(session, user, post_id)
+    except NotFound:
+        return None
+
+
+def _post_link(session: AsyncSession, post: Post) -> str:
+    return mail_service(session).link(f"posts/{post.id}")
+
+
+#: A notification's title fits its column; a community one quotes titles that may not.
+TITLE_LENGTH = 300
+
+
+def _excerpt(text: str, length: int = 280) -> str:
+    """`text` on one line, cut to `length` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+async def notify_students_of_announcement(event: Event, session: AsyncSession) -> None:
+    """`announcement.posted` → every student actively enrolled in the course who may still
+    see it (the same rule as reading the post), not its author; nothing once the post or the
+    course is deleted."""
+    post = await session.get(Post, _id(event, "post_id"))
+    context = await _live_course(session, _id(event, "course_id"))
+    if post is None or post.deleted_at is not None or context is None:
+        return
+    course = context.course
+    notice = Notice(
+        type=NotificationType.ANNOUNCEMENT_POSTED,
+        title=_excerpt(f"Announcement in {course.title}: {post.title}", TITLE_LENGTH),
+        body=_excerpt(post.body),
+        link=_post_link(session, post),
+        action="Read the announcement",
+        data={"course_id": str(course.id), "post_id": str(post.id)},
+    )
+    students = set((await session.scalars(active_student_ids(course.id))).all()) - {post.author_id}
+    for student in await _live_users(session, students):
+        if can_view_course(student, course, context.instructor_ids):
+            await _deliver(session, event, student, notice)
+
+
+async def notify_staff_of_post(event: Event, session: AsyncSession) -> None:
+    """`post.created` of a discussion in a course → the course's owner and co-instructors
+    (as they are now), not its author. Open posts and announcements notify nobody here (an
+    announcement's students hear of it through `announcement.posted`)."""
+    post = await session.get(Post, _id(event, "post_id"))
+    if (
+        post is None
+        or post.deleted_at is not None
+        or post.course_id is None
+        or post.kind != PostKind.DISCUSSION
+    ):
+        return
+    context = await _live_course(session, post.course_id)
+    author = await _live_user(session, post.author_id)
+    if context is None or author is None:
+        return
+    course = context.course
+    notice = Notice(
+        type=NotificationType.POST_CREATED,
+        title=_excerpt(f"New post in {course.title}: {post.title}", TITLE_LENGTH),
+        body=f"{author.full_name} wrote: {_excerpt(post.body)}",
+        link=_post_link(session, post),
+        action="Read the post",
+        data={"course_id": str(course.id), "post_id": str(post.id), "author_id": str(author.id)},
+    )
+    for teacher in await _live_users(session, {course.owner_id, *context.instructor_ids} - {author.id}):
+        await _deliver(session, event, teacher, notice)
+
+
+async def notify_of_comment(event: Event, session: AsyncSession) -> None:
+    """`comment.created` → the post's author and, for a reply, the author of the comment it
+    answers; never the commenter, and only while they may see the post."""
+    comment = await session.get(Comment, _id(event, "comment_id"))
+    commenter = await _live_user(session, comment.author_id) if comment is not None else None
+    if comment is None or comment.deleted_at is not None or commenter is None:
+        return
+    post = await session.get(Post, comment.post_id)
+    parent = await session.get(Comment, comment.parent_id) if comment.parent_id is not None else None
+    if post is None:
+        return
+    recipients = {post.author_id} | ({parent.author_id} if parent is not None else set())
+    for recipient in await _live_users(session, recipients - {commenter.id}):
+        if await _post_seen_by(session, recipient, post.id) is None:
+            continue
+        is_reply = parent is not None and recipient.id == parent.author_id
+        what = "replied to your comment on" if is_reply else "commented on"
+        notice = Notice(
+            type=NotificationType.COMMENT_CREATED,
+            title=_excerpt(f"{commenter.full_name} {what} “{post.title}”", TITLE_LENGTH),
+            body=_excerpt(comment.body),
+            link=_post_link(session, post),
+            action="See the comment",
+            data={
+                "post_id": str(post.id),
+                "comment_id": str(comment.id),
+                "course_id": _str_or_none(post.course_id),
+            },
+        )
+        await _deliver(session, event, recipient, notice)
+
+
+def _str_or_none(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None

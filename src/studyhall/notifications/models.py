@@ -24,10 +24,9 @@ class NotificationType(StrEnum):
     SUBMISSION_GRADED = event_types.SUBMISSION_GRADED
     COURSE_COMPLETED = event_types.COURSE_COMPLETED
     CERTIFICATE_ISSUED = event_types.CERTIFICATE_ISSUED
-    # Community notifications; no handler creates them yet.
-    POST_CREATED = "post.created"
-    ANNOUNCEMENT_POSTED = "announcement.posted"
-    COMMENT_CREATED = "comment.created"
+    POST_CREATED = event_types.POST_CREATED
+    ANNOUNCEMENT_POSTED = event_types.ANNOUNCEMENT_POSTED
+    COMMENT_CREATED = event_types.COMMENT_CREATED
 
 
 class Notification(UUIDPrimaryKey, Base):
