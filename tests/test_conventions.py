@@ -16,7 +16,16 @@ from studyhall.core.errors import DomainError
 from tests.factories import subclasses_in_studyhall
 
 SOURCE = Path(studyhall.__file__).parent
-DOMAINS = ("assessment", "catalog", "certificates", "community", "identity", "learning", "media", "notifications")
+DOMAINS = (
+    "assessment",
+    "catalog",
+    "certificates",
+    "community",
+    "identity",
+    "learning",
+    "media",
+    "notifications",
+)
 #: Modules of a domain that speak HTTP or are the schemas; every other one is service layer.
 HTTP_LAYER = {"router.py", "video_router.py", "deps.py", "schemas.py", "presenters.py"}
 #: Still builds its own response models.
