@@ -31,7 +31,7 @@ import tracemalloc
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import event, func, select, update
 
@@ -59,6 +60,7 @@ from studyhall.learning.models import Enrollment, LessonCompletion
 from studyhall.media.models import File, FilePurpose, FileStatus, LessonVideo, VideoStatus, storage_key_for
 from studyhall.media.mux import webhook_signature
 from studyhall.notifications.models import Notification
+from tests.servers import free_port
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -826,3 +828,25 @@ def mp4_bytes(duration_seconds: float, *, media_bytes: int = 1024) -> bytes:
         + _box(b"moov", mvhd)
         + _box(b"mdat", bytes(media_bytes))
     )
+
+
+# -- a live server -----------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def live_server(app: FastAPI) -> AsyncIterator[str]:
+    """Serves `app` (its lifespan already entered) with uvicorn on a free port, in the test's
+    event loop; yields its `ws://` base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

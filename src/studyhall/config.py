@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     cache_ttl_seconds: float = Field(5.0, ge=0, le=3600)
     #: Entries of the in-process cache (used when `REDIS_URL` is unset), per process.
     cache_max_entries: int = Field(2000, ge=1)
+    #: Seconds between the pings a notification socket sends (and its session is re-checked).
+    ws_ping_interval_seconds: float = Field(20.0, gt=0, le=3600)
+    #: Seconds a notification socket without `?token=` has to send its auth message.
+    ws_auth_timeout_seconds: float = Field(5.0, gt=0, le=300)
+    #: Messages a socket may have waiting for its client before it is closed as too slow.
+    ws_buffer_messages: int = Field(256, ge=1, le=100_000)
     #: RabbitMQ (`amqp://user:pass@host:5672/vhost`): API processes relay events to it and
     #: `studyhall worker` handles them. Unset: the API processes handle events themselves.
     broker_url: str | None = Field(None, repr=False)

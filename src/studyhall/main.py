@@ -31,6 +31,7 @@ from studyhall.core.logging import configure_logging
 from studyhall.core.metrics import Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.openapi import install_problem_openapi
+from studyhall.core.pubsub import HUB_INFO_KEY, hub_from_settings, wait_for_publishes
 from studyhall.core.ratelimit import RateLimiter
 from studyhall.core.security import security_from_settings
 from studyhall.core.service_router import router as service_router
@@ -46,6 +47,7 @@ from studyhall.media.router import router as media_router
 from studyhall.media.video_router import root_router as video_root_router
 from studyhall.media.video_router import router as video_router
 from studyhall.notifications.router import router as notifications_router
+from studyhall.notifications.socket_router import router as notifications_socket_router
 from studyhall.subscribers import handler_registry
 from studyhall.workers import create_database, periodic_jobs
 
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     database.provide(CACHE_INFO_KEY, cache)
     database.after_commit.append(cache.after_commit)
+    hub = hub_from_settings(settings.redis_url, settings.ws_buffer_messages)
+    database.provide(HUB_INFO_KEY, hub)
     # Housekeeping runs where events are handled: here in embedded mode, in workers otherwise.
     jobs = periodic_jobs(settings, database, storage) if broker is None else []
 
@@ -97,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if broker is not None:
                 await broker.close()
             await cache.aclose()
+            await wait_for_publishes()
+            await hub.aclose()
             await database.dispose()
             if redis is not None:
                 await redis.aclose()
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = metrics
     app.state.cache = cache
+    app.state.hub = hub
     app.state.dispatcher = dispatcher
     app.state.storage = storage
     app.state.relay = relay
@@ -142,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_router, prefix=API_PREFIX)
     app.include_router(video_root_router)
     app.include_router(community_router, prefix=API_PREFIX)
+    app.include_router(notifications_socket_router)
     app.include_router(service_router)
     app.include_router(storage_router)
     app.include_router(error_docs_router)

@@ -20,6 +20,7 @@ from studyhall.core.logging import configure_logging
 from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
 from studyhall.core.metrics import Metrics
 from studyhall.core.periodic import PeriodicJob
+from studyhall.core.pubsub import HUB_INFO_KEY, hub_from_settings, wait_for_publishes
 from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
 from studyhall.media.cleanup import clean_up_files
 from studyhall.subscribers import handler_registry
@@ -88,6 +89,9 @@ async def run_worker(
         start_http_server(metrics_port, addr="0.0.0.0", registry=metrics.registry)  # noqa: S104
     storage = storage_from_settings(settings)
     database = create_database(settings, storage)
+    # Notifications made here reach the API processes' sockets through Redis.
+    hub = hub_from_settings(settings.redis_url)
+    database.provide(HUB_INFO_KEY, hub)
     registry = handlers or handler_registry()
     runner = HandlerRunner(database.sessionmaker, registry, retry_policy(settings), metrics)
     stop = _stop_on_signals()
@@ -99,6 +103,8 @@ async def run_worker(
     finally:
         for job in jobs:
             await job.stop()
+        await wait_for_publishes()
+        await hub.aclose()
         await database.dispose()
 
 

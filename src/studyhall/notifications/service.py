@@ -22,6 +22,7 @@ from studyhall.core.clock import utcnow
 from studyhall.core.db import dialect_insert
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.identity.models import User
+from studyhall.notifications import realtime
 from studyhall.notifications.errors import NotificationNotFound
 from studyhall.notifications.models import (
     Notification,
@@ -202,23 +203,38 @@ class Notice:
 async def add_notification(
     session: AsyncSession, user_id: uuid.UUID, event_id: uuid.UUID, notice: Notice
 ) -> bool:
-    """Creates the user's notification for the event; False when it exists already."""
+    """Creates the user's notification for the event; False when it exists already. A new
+    one is pushed to the user's sockets once the transaction commits."""
+    notification = Notification(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        event_id=event_id,
+        type=notice.type.value,
+        title=notice.title,
+        body=notice.body,
+        data={**notice.data, "url": notice.link},
+        created_at=utcnow(),
+        read_at=None,
+    )
     inserted = await session.scalar(
         dialect_insert(session, Notification)
         .values(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            event_id=event_id,
-            type=notice.type.value,
-            title=notice.title,
-            body=notice.body,
-            data={**notice.data, "url": notice.link},
-            created_at=utcnow(),
+            id=notification.id,
+            user_id=notification.user_id,
+            event_id=notification.event_id,
+            type=notification.type,
+            title=notification.title,
+            body=notification.body,
+            data=notification.data,
+            created_at=notification.created_at,
         )
         .on_conflict_do_nothing(index_elements=["user_id", "event_id"])
         .returning(Notification.id)
     )
-    return inserted is not None
+    if inserted is None:
+        return False
+    realtime.publish_on_commit(session, notification)
+    return True
 
 
 async def claim_email(

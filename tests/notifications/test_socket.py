@@ -1,0 +1,301 @@
+"""`WS /ws/notifications` against a live uvicorn server with a real WebSocket client: sign-in,
+delivery after commit (never after a rollback, never to someone else), replay with `since`,
+pings, session checks, slow clients, and delivery across two processes over Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from studyhall.core.clock import utcnow
+from studyhall.core.pubsub import LocalHub, SubscriberTooSlow, wait_for_publishes
+from studyhall.identity.models import AuthSession
+from studyhall.notifications import handlers, realtime, service
+from studyhall.notifications.models import Notification, NotificationType
+from studyhall.notifications.service import Notice
+from tests.conftest import apps_on
+from tests.factories import (
+    Actor,
+    AppFactory,
+    access_token_for,
+    course_completed_event,
+    create_course,
+    create_user,
+    deliver,
+    enroll_directly,
+    enrollment_row,
+    fresh_row,
+    live_server,
+    rows,
+)
+from tests.servers import RedisServer
+
+#: Long enough for a message to cross a live server; the tests fail, not hang, past it.
+WAIT = 5.0
+Socket = ClientConnection
+
+
+@pytest.fixture
+async def server(app: FastAPI) -> AsyncIterator[str]:
+    async with live_server(app) as url:
+        yield url
+
+
+def _notice(title: str = "Something happened") -> Notice:
+    return Notice(
+        type=NotificationType.COURSE_COMPLETED,
+        title=title,
+        body=f"{title}.",
+        link="http://testserver/courses/x",
+        action="Open",
+        data={"course_id": str(uuid.uuid4())},
+    )
+
+
+async def notify(app: FastAPI, actor: Actor, title: str = "Something happened") -> Notification:
+    """A notification made by the service in a committed transaction, as a handler does."""
+    event_id = uuid.uuid4()
+    async with app.state.database.sessionmaker() as session, session.begin():
+        assert await service.add_notification(session, actor.user.id, event_id, _notice(title))
+    await wait_for_publishes()
+    [row] = await rows(app, Notification, Notification.event_id == event_id)
+    return row
+
+
+async def receive(socket: Socket) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+    return message
+
+
+async def close_code(socket: Socket) -> int | None:
+    """The code the server closed the socket with (waits for it)."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(socket.recv(), WAIT)
+    return socket.close_code
+
+
+async def signed_in(url: str, actor: Actor, query: str = "") -> Socket:
+    return await connect(f"{url}/ws/notifications?token={actor.token}{query}")
+
+
+def assert_is(message: dict[str, Any], row: Notification) -> None:
+    assert message == realtime.socket_message(row)
+    assert message["type"] == "notification.created"
+    assert message["id"] == message["data"]["id"] == str(row.id)
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+async def test_a_token_in_the_query_signs_in_and_a_handlers_notification_arrives(
+    app: FastAPI, server: str
+) -> None:
+    teacher = await create_user(app, "instructor")
+    student = await create_user(app)
+    course = await create_course(app, teacher)
+    await enroll_directly(app, student, course)
+    enrollment = await enrollment_row(app, student, course)
+    assert enrollment is not None
+    async with await signed_in(server, student) as socket:
+        await deliver(app, handlers.notify_student_of_completion, course_completed_event(enrollment))
+        await wait_for_publishes()
+        message = await receive(socket)
+    [row] = await rows(app, Notification, Notification.user_id == student.user.id)
+    assert row.type == "course.completed"
+    assert_is(message, row)
+    assert message["data"]["data"]["course_id"] == str(course.id)
+
+
+async def test_the_first_message_may_sign_in(app: FastAPI, server: str) -> None:
+    student = await create_user(app)
+    async with connect(f"{server}/ws/notifications") as socket:
+        await socket.send(json.dumps({"type": "auth", "token": student.token}))
+        await asyncio.sleep(0.2)  # signed in and subscribed before the notification commits
+        row = await notify(app, student)
+        assert_is(await receive(socket), row)
+
+
+@pytest.mark.parametrize(
+    "first_message",
+    [
+        json.dumps({"type": "auth", "token": "not-a-token"}),
+        json.dumps({"type": "hello"}),
+        "not json",
+    ],
+)
+async def test_a_bad_first_message_closes_with_4401(app: FastAPI, server: str, first_message: str) -> None:
+    async with connect(f"{server}/ws/notifications") as socket:
+        await socket.send(first_message)
+        assert await close_code(socket) == 4401
+
+
+async def test_no_auth_message_in_time_closes_with_4401(make_app: AppFactory) -> None:
+    app = await make_app(ws_auth_timeout_seconds=0.2)
+    async with live_server(app) as url, connect(f"{url}/ws/notifications") as socket:
+        assert await close_code(socket) == 4401
+
+
+async def test_bad_expired_and_signed_out_tokens_close_with_4401(app: FastAPI, server: str) -> None:
+    student = await create_user(app)
+    expired = await access_token_for(app, student.user, ttl=timedelta(seconds=-1))
+    await _sign_out_everywhere(app, student)
+    for token in ("garbage", expired, student.token):
+        async with connect(f"{server}/ws/notifications?token={token}") as socket:
+            assert await close_code(socket) == 4401
+
+
+async def test_a_malformed_since_closes_with_4400(app: FastAPI, server: str) -> None:
+    student = await create_user(app)
+    async with await signed_in(server, student, "&since=nope") as socket:
+        assert await close_code(socket) == 4400
+
+
+# -- what arrives ------------------------------------------------------------------------------
+
+
+async def test_a_rolled_back_notification_is_never_pushed(app: FastAPI, server: str) -> None:
+    student = await create_user(app)
+    async with await signed_in(server, student) as socket:
+        await asyncio.sleep(0.2)
+        with pytest.raises(RuntimeError):
+            async with app.state.database.sessionmaker() as session, session.begin():
+                await service.add_notification(session, student.user.id, uuid.uuid4(), _notice("Undone"))
+                raise RuntimeError("the unit of work fails")
+        await wait_for_publishes()
+        committed = await notify(app, student, "Kept")
+        assert_is(await receive(socket), committed)  # the first thing it gets
+    assert [row.title for row in await rows(app, Notification)] == ["Kept"]
+
+
+async def test_someone_elses_notification_never_arrives(app: FastAPI, server: str) -> None:
+    student, other = await create_user(app), await create_user(app)
+    async with await signed_in(server, student) as socket:
+        await asyncio.sleep(0.2)
+        await notify(app, other, "For the other one")
+        mine = await notify(app, student, "For me")
+        assert_is(await receive(socket), mine)
+
+
+async def test_pings_come_every_interval(make_app: AppFactory) -> None:
+    app = await make_app(ws_ping_interval_seconds=0.1)
+    student = await create_user(app)
+    async with live_server(app) as url, await signed_in(url, student) as socket:
+        assert [await receive(socket) for _ in range(2)] == [{"type": "ping"}] * 2
+
+
+async def test_a_session_signed_out_while_connected_closes_the_socket(make_app: AppFactory) -> None:
+    app = await make_app(ws_ping_interval_seconds=0.1)
+    student = await create_user(app)
+    async with live_server(app) as url, await signed_in(url, student) as socket:
+        assert await receive(socket) == {"type": "ping"}
+        await _sign_out_everywhere(app, student)
+        assert await close_code(socket) == 4401
+
+
+async def _sign_out_everywhere(app: FastAPI, actor: Actor) -> None:
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(AuthSession).where(AuthSession.user_id == actor.user.id).values(revoked_at=utcnow())
+        )
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+async def test_since_replays_what_was_missed_then_live_ones_without_duplicates(
+    app: FastAPI, server: str
+) -> None:
+    student, other = await create_user(app), await create_user(app)
+    seen, *missed = [await notify(app, student, f"Number {n}") for n in range(3)]
+    await notify(app, other, "Not mine")
+    async with await signed_in(server, student, f"&since={seen.id}") as socket:
+        replayed = [await receive(socket) for _ in missed]
+        # A live copy of a replayed one (its commit raced the replay) is dropped.
+        await app.state.hub.publish(
+            realtime.channel_of(student.user.id), json.dumps(realtime.socket_message(missed[-1]))
+        )
+        live = await notify(app, student, "Live")
+        after = await receive(socket)
+    assert [m["id"] for m in replayed] == [str(row.id) for row in missed]
+    assert_is(replayed[0], missed[0])
+    assert_is(after, live)
+
+
+async def test_since_of_someone_elses_notification_replays_nothing(app: FastAPI, server: str) -> None:
+    student, other = await create_user(app), await create_user(app)
+    await notify(app, student, "Mine, before")
+    theirs = await notify(app, other)
+    async with await signed_in(server, student, f"&since={theirs.id}") as socket:
+        await asyncio.sleep(0.2)
+        live = await notify(app, student, "Live")
+        assert_is(await receive(socket), live)
+
+
+# -- slow clients --------------------------------------------------------------------------------
+
+
+async def test_a_subscriber_whose_buffer_fills_is_dropped() -> None:
+    hub = LocalHub(buffer_size=2)
+    async with hub.subscribe("c") as subscription:
+        for n in range(3):
+            await hub.publish("c", str(n))
+        with pytest.raises(SubscriberTooSlow):
+            await anext(subscription)
+        await hub.publish("c", "later")  # ignored: it is dropped
+    async with hub.subscribe("c") as fresh:
+        await hub.publish("c", "new")
+        assert await anext(fresh) == "new"
+
+
+async def test_a_socket_whose_buffer_fills_is_closed_with_1013(make_app: AppFactory) -> None:
+    """More messages arrive at once than the socket's buffer holds (the client cannot have
+    taken them yet): it is closed, having got at most its buffer's worth."""
+    app = await make_app(ws_buffer_messages=4)
+    student = await create_user(app)
+    async with live_server(app) as url, await signed_in(url, student) as socket:
+        await asyncio.sleep(0.2)
+        row = await notify(app, student)
+        message = json.dumps(realtime.socket_message(row))
+        channel = realtime.channel_of(student.user.id)
+        assert_is(await receive(socket), row)
+        for _ in range(50):  # one burst: the socket sends nothing in between
+            await app.state.hub.publish(channel, message)
+        received = 0
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(socket.recv(), WAIT)
+                received += 1
+        assert socket.close_code == 1013
+        assert received <= 4
+
+
+# -- across processes ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
+
+
+async def test_a_notification_made_in_one_process_reaches_a_socket_on_another(
+    database_url: str, redis_url: str, tmp_path: Any
+) -> None:
+    async with apps_on(database_url, tmp_path, redis_url=redis_url) as make:
+        process_a, process_b = await make(), await make()
+        student = await create_user(process_a)
+        async with live_server(process_b) as url, await signed_in(url, student) as socket:
+            await asyncio.sleep(0.2)
+            row = await notify(process_a, student, "From A")
+            assert_is(await receive(socket), row)
+        assert (await fresh_row(process_a, Notification, row.id)).title == "From A"
