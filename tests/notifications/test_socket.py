@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from studyhall.core.clock import utcnow
-from studyhall.core.pubsub import LocalHub, SubscriberTooSlow, wait_for_publishes
+from studyhall.core.pubsub import LocalHub, RedisHub, SubscriberTooSlow, wait_for_publishes
 from studyhall.identity.models import AuthSession
 from studyhall.notifications import handlers, realtime, service
 from studyhall.notifications.models import Notification, NotificationType
@@ -291,11 +291,33 @@ def redis_url(redis_server: RedisServer) -> str:
 async def test_a_notification_made_in_one_process_reaches_a_socket_on_another(
     database_url: str, redis_url: str, tmp_path: Any
 ) -> None:
+    """Two API processes on one Redis: what process A commits reaches its user's socket on
+    process B, and nobody else's."""
     async with apps_on(database_url, tmp_path, redis_url=redis_url) as make:
         process_a, process_b = await make(), await make()
-        student = await create_user(process_a)
-        async with live_server(process_b) as url, await signed_in(url, student) as socket:
+        student, other = await create_user(process_a), await create_user(process_a)
+        async with (
+            live_server(process_b) as url,
+            await signed_in(url, student) as socket,
+            await signed_in(url, other) as others_socket,
+        ):
             await asyncio.sleep(0.2)
             row = await notify(process_a, student, "From A")
             assert_is(await receive(socket), row)
-        assert (await fresh_row(process_a, Notification, row.id)).title == "From A"
+            for_other = await notify(process_a, other, "For the other one")
+            assert_is(await receive(others_socket), for_other)  # not the student's first
+        assert (await fresh_row(process_b, Notification, row.id)).title == "From A"
+
+
+async def test_a_redis_hub_fans_out_to_every_local_subscriber_until_they_leave(redis_url: str) -> None:
+    publisher, listener = RedisHub(redis_url), RedisHub(redis_url)
+    try:
+        async with listener.subscribe("c") as first, listener.subscribe("c") as second:
+            await publisher.publish("c", "hello")
+            assert [await asyncio.wait_for(anext(s), WAIT) for s in (first, second)] == ["hello"] * 2
+        async with listener.subscribe("c") as again:
+            await publisher.publish("c", "again")
+            assert await asyncio.wait_for(anext(again), WAIT) == "again"
+    finally:
+        await publisher.aclose()
+        await listener.aclose()
