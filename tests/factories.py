@@ -836,9 +836,9 @@ def mp4_bytes(duration_seconds: float, *, media_bytes: int = 1024) -> bytes:
 @asynccontextmanager
 async def live_server(app: FastAPI) -> AsyncIterator[str]:
     """Serves `app` (its lifespan already entered) with uvicorn on a free port, in the test's
-    event loop; yields its `ws://` base URL."""
+    event loop, logging as `studyhall serve` does; yields its `ws://` base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:

@@ -117,6 +117,20 @@ async def test_a_token_in_the_query_signs_in_and_a_handlers_notification_arrives
     assert message["data"]["data"]["course_id"] == str(course.id)
 
 
+async def test_a_token_in_the_query_never_reaches_the_logs(
+    app: FastAPI, server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    student = await create_user(app)
+    capsys.readouterr()
+    async with await signed_in(server, student) as socket:
+        await asyncio.sleep(0.2)
+        await notify(app, student)
+        await receive(socket)
+    logged = "".join(capsys.readouterr())
+    assert "/ws/notifications?token=[redacted]" in logged  # uvicorn logged the socket's URL
+    assert student.token not in logged
+
+
 async def test_the_first_message_may_sign_in(app: FastAPI, server: str) -> None:
     student = await create_user(app)
     async with connect(f"{server}/ws/notifications") as socket:

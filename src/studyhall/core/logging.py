@@ -16,6 +16,7 @@ and handlers (and pytest's `caplog`) see every event.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -34,6 +35,24 @@ def _redact_secrets(
         if key.lower() in _SENSITIVE_KEYS:
             event_dict[key] = "[redacted]"
     return event_dict
+
+
+#: A `token=` query parameter (the notification socket's sign-in) in a logged URL.
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:access_)?token=)[^&\s\"]*", re.IGNORECASE)
+
+
+class _QueryTokenFilter(logging.Filter):
+    """Masks `?token=` in the URLs uvicorn logs (`"WebSocket /ws/notifications?token=..."`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", record.msg)
+        return True
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -80,6 +99,11 @@ def _skip_record_lookups() -> None:
     logging.logMultiprocessing = False
 
 
+def _filter_once(logger: logging.Logger, kind: type[logging.Filter]) -> None:
+    if not any(isinstance(existing, kind) for existing in logger.filters):
+        logger.addFilter(kind())
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     _skip_record_lookups()
     shared: list[structlog.types.Processor] = [
@@ -123,3 +147,4 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    _filter_once(logging.getLogger("uvicorn.error"), _QueryTokenFilter)
