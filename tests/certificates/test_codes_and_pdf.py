@@ -13,8 +13,8 @@ from pypdf import PdfReader
 
 from studyhall.catalog.models import Course
 from studyhall.certificates import codes, policies
-from studyhall.certificates.models import Certificate
 from studyhall.certificates.document import CertificateDocument
+from studyhall.certificates.models import Certificate
 from studyhall.certificates.pdf import render_pdf
 from studyhall.identity.models import Role, User
 
