@@ -2,12 +2,17 @@
 
 The PostgreSQL server is started by the harness (see servers.py). Outside CI a missing
 binary skips those tests loudly; with CI=true it fails the run.
+
+Test files run in parallel worker processes (pytest-xdist, see pytest_xdist_auto_num_workers),
+each with its own servers and databases. Every process collects the tests itself, so test ids
+must not vary between processes: no uuid4(), random or time values in parametrize ids.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -18,7 +23,6 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studyhall.config import Settings
@@ -43,13 +47,51 @@ _buckets = itertools.count(1)
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 
+#: Most test processes a run starts: each one boots its own servers (PostgreSQL, Redis,
+#: RabbitMQ) and databases, so more than a few mostly cost memory.
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (pyproject's addopts): one worker process per core, up to MAX_WORKERS, when
+    the run spans several test files; a run of one file (or of tests in one file) stays in
+    this process, where starting workers and their servers would cost more than it saves.
+    PYTEST_XDIST_AUTO_NUM_WORKERS overrides both; `-n 0` turns distribution off."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist reads it
+    targets = {Path(arg.split("::")[0]) for arg in config.args}
+    if len(targets) == 1 and next(iter(targets)).is_file():
+        return 0
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql_only: run only on the PostgreSQL backend")
     config.addinivalue_line("markers", "sqlite_only: run only on the SQLite backend")
 
 
+#: Fixtures of tests that start relay and worker processes (seconds each): such a test
+#: weighs as much as this many others when test files are ordered.
+PROCESS_FIXTURES = {"event_transport", "rabbitmq_server"}
+PROCESS_TEST_WEIGHT = 30
+
+
+def heaviest_files_first(items: list[pytest.Item]) -> None:
+    """Test files in order of their weight, heaviest first, each file's tests in their own
+    order. pytest-xdist hands out whole files in this order, so the last files to start are
+    short ones and no worker is left running a long file alone at the end."""
+    weights: dict[Path, int] = {}
+    for item in items:
+        heavy = not PROCESS_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        weights[item.path] = weights.get(item.path, 0) + (PROCESS_TEST_WEIGHT if heavy else 1)
+    first_seen = {path: index for index, path in enumerate(weights)}
+    items.sort(key=lambda item: (-weights[item.path], first_seen[item.path]))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest groups the tests by backend
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Backend-specific tests are deselected on the other backend (not skipped)."""
+    """Backend-specific tests are deselected on the other backend (not skipped); files are
+    ordered for parallel runs (heaviest_files_first)."""
     keep, drop = [], []
     for item in items:
         backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
@@ -62,6 +104,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    heaviest_files_first(items)
 
 
 def server_unavailable(reason: str) -> None:
@@ -145,17 +188,32 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def _migrated_databases() -> dict[str, str]:
+    """The session's migrated database of each backend, by backend name."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 async def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    backend: str,
+    _migrated_databases: dict[str, str],
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
-    """A migrated database shared by the tests of one backend; emptied after each test."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'studyhall.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database("studyhall_test")
-    await upgrade(url)
-    return url
+    """A migrated database shared by the tests of one backend; emptied after each test.
+
+    Made and migrated once per backend and session: a run that alternates the backends
+    (pytest-xdist hands each worker whole modules, both backends of one, then the next)
+    comes back to the same database instead of migrating a new one."""
+    if backend not in _migrated_databases:
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'studyhall.db'}"
+        else:
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            url = server.create_database("studyhall_test")
+        await upgrade(url)
+        _migrated_databases[backend] = url
+    return _migrated_databases[backend]
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
@@ -189,14 +247,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 async def empty_tables(engine: AsyncEngine) -> None:
-    tables = list(reversed(metadata.sorted_tables))
+    """Deletes every row, children before parents. DELETE rather than TRUNCATE on PostgreSQL
+    too: a test leaves a few rows, which DELETE removes in milliseconds, while TRUNCATE gives
+    every table and index new files (half a second a test). No table has a sequence to reset."""
     async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                await conn.execute(table.delete())
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(table.delete())
 
 
 @pytest.fixture

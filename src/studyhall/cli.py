@@ -1,4 +1,7 @@
-"""The `studyhall` command."""
+"""The `studyhall` command.
+
+Commands import what they need when they run: Alembic, the web app and the demo take seconds
+to import, and `studyhall worker` needs none of them."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import typer
 
 from studyhall import __version__
 from studyhall.config import Settings
-from studyhall.core import migrate as migrations
 
 if TYPE_CHECKING:
     from studyhall.demo import SeedReport
@@ -41,6 +43,8 @@ def serve(
     """Run the API server (docs at /docs)."""
     import uvicorn
 
+    from studyhall.core import migrate as migrations
+
     settings = Settings()
     if migrate if migrate is not None else settings.should_auto_migrate:
         asyncio.run(migrations.upgrade(settings.database_url))
@@ -69,6 +73,8 @@ def serve(
 @migrate_app.command("upgrade")
 def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from studyhall.core import migrate as migrations
+
     asyncio.run(migrations.upgrade(Settings().database_url, revision))
     typer.echo(f"upgraded to {revision}")
 
@@ -76,6 +82,8 @@ def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None
 @migrate_app.command("downgrade")
 def migrate_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
     """Revert migrations down to REVISION (default: one step; `base` reverts all)."""
+    from studyhall.core import migrate as migrations
+
     asyncio.run(migrations.downgrade(Settings().database_url, revision))
     typer.echo(f"downgraded to {revision}")
 
@@ -83,6 +91,8 @@ def migrate_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None
 @migrate_app.command("current")
 def migrate_current() -> None:
     """Print the database's current revision."""
+    from studyhall.core import migrate as migrations
+
     revision = asyncio.run(migrations.current_revision(Settings().database_url))
     typer.echo(revision or "none")
 
@@ -145,6 +155,7 @@ def create_admin(
 
 
 async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
+    from studyhall.core import migrate as migrations
     from studyhall.core.db import Database
     from studyhall.core.security import security_from_settings
     from studyhall.identity.models import Role
@@ -175,6 +186,7 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
 @app.command("seed-demo")
 def seed_demo_command() -> None:
     """Fill the database with demo users, courses, enrollments and progress (idempotent)."""
+    from studyhall.core import migrate as migrations
     from studyhall.demo import seed_demo
 
     settings = Settings()

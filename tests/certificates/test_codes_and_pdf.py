@@ -13,8 +13,9 @@ from pypdf import PdfReader
 
 from studyhall.catalog.models import Course
 from studyhall.certificates import codes, policies
+from studyhall.certificates.document import CertificateDocument
 from studyhall.certificates.models import Certificate
-from studyhall.certificates.pdf import CertificateDocument, render_pdf
+from studyhall.certificates.pdf import render_pdf
 from studyhall.identity.models import Role, User
 
 URL = "https://school.example/certificates/verify/7K3QF-M2XHD-9TNBW-RC4VE"

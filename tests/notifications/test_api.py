@@ -46,7 +46,8 @@ DEFAULTS = {
     ("method", "path"),
     [
         ("GET", "/notifications"),
-        ("POST", f"/notifications/{uuid.uuid4()}/read"),
+        # a fixed id: test ids must be the same in every test process (pytest-xdist)
+        ("POST", f"/notifications/{uuid.UUID(int=1)}/read"),
         ("POST", "/notifications/read-all"),
         ("GET", "/me/notification-preferences"),
         ("PUT", "/me/notification-preferences"),

@@ -11,13 +11,13 @@ Rendering is CPU work of some tens of milliseconds: callers run it in a worker t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import segno
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+
+from studyhall.certificates.document import CertificateDocument
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVuSans"
@@ -28,16 +28,6 @@ INK = (33, 37, 41)
 MUTED = (108, 117, 125)
 ACCENT = (31, 78, 121)
 MIN_FONT_SIZE = 10
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateDocument:
-    student_name: str
-    course_title: str
-    instructor_names: list[str]
-    completed_at: datetime
-    verification_code: str
-    verification_url: str
 
 
 def render_pdf(document: CertificateDocument) -> bytes:

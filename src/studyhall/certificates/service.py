@@ -23,13 +23,13 @@ from studyhall.catalog.access import instructor_ids_of
 from studyhall.catalog.models import Course, CourseInstructor
 from studyhall.certificates import policies
 from studyhall.certificates.codes import new_code, normalize_code
+from studyhall.certificates.document import CertificateDocument
 from studyhall.certificates.errors import (
     CannotRevokeCertificate,
     CertificateAlreadyRevoked,
     CertificateNotFound,
 )
 from studyhall.certificates.models import Certificate
-from studyhall.certificates.pdf import CertificateDocument, render_pdf
 from studyhall.core.clock import utcnow
 from studyhall.core.db import dialect_insert
 from studyhall.core.events import emit
@@ -147,6 +147,10 @@ async def render_certificate(certificate: Certificate, app_url: str) -> bytes:
         verification_code=certificate.verification_code,
         verification_url=verification_url(app_url, certificate.verification_code),
     )
+    # fpdf2 (with fontTools) takes a second or more to import: only processes that render a
+    # certificate pay for it, not every API process and CLI command that imports this module.
+    from studyhall.certificates.pdf import render_pdf
+
     return await asyncio.to_thread(render_pdf, document)
 
 

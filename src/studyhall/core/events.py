@@ -27,6 +27,7 @@ from sqlalchemy import JSON, Index, String, Text, and_, func, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from studyhall.core.background import BackgroundLoop
 from studyhall.core.clock import utcnow
 from studyhall.core.db import Base
 
@@ -193,7 +194,7 @@ async def release_claim(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class OutboxLoop:
+class OutboxLoop(BackgroundLoop):
     """Runs `run_once` in a background task: again at once while it finds work, else after
     `poll_interval` or as soon as `wake()` is called (after a commit that emitted events).
     An error is logged and retried at the next poll."""
@@ -214,24 +215,12 @@ class OutboxLoop:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         raise NotImplementedError
 
     def wake(self) -> None:
         self._wakeup.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run_forever(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run_forever(self) -> None:
         while True:

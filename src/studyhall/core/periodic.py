@@ -9,15 +9,16 @@ that kind runs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
 
+from studyhall.core.background import BackgroundLoop
+
 logger = structlog.get_logger(__name__)
 
 
-class PeriodicJob:
+class PeriodicJob(BackgroundLoop):
     """Runs `run` every `interval` seconds (the first run one interval after `start`, so a
     starting process does not stampede), logging and surviving its failures."""
 
@@ -25,18 +26,6 @@ class PeriodicJob:
         self.name = name
         self.run = run
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run_forever(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run_forever(self) -> None:
         while True:
