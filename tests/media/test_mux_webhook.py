@@ -104,7 +104,7 @@ async def video_lesson(app: FastAPI) -> tuple[Actor, Lesson]:
     return owner, (await course_lessons(app, course))[0]
 
 
-async def start_upload(client: httpx.AsyncClient, owner: Actor, lesson: Lesson) -> str:
+async def start_mux_upload(client: httpx.AsyncClient, owner: Actor, lesson: Lesson) -> str:
     response = await client.post(f"{API}/lessons/{lesson.id}/video/upload", headers=owner.headers)
     assert response.status_code == 201, response.text
     upload_id: str = response.json()["upload_id"]
@@ -124,7 +124,7 @@ async def test_an_upload_goes_waiting_processing_ready(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     assert (await video_of(mux_app, lesson)).status == "waiting_upload"
 
     created = mux.asset_created(upload_id)
@@ -165,7 +165,7 @@ async def test_a_replayed_delivery_changes_nothing(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     created = mux.asset_created(upload_id)
     ready = mux.asset_ready(created["data"]["asset_id"])
     ack(await post_mux_webhook(mux_client, created), "applied")
@@ -183,7 +183,7 @@ async def test_concurrent_copies_of_a_delivery_apply_once(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     created = mux.asset_created(upload_id)
     ack(await post_mux_webhook(mux_client, created), "applied")
     ready = mux.asset_ready(created["data"]["asset_id"])
@@ -200,7 +200,7 @@ async def test_ready_before_asset_created_is_ready_and_stays_ready(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     created = mux.asset_created(upload_id)
     asset_id = created["data"]["asset_id"]
     ready = mux.asset_ready(asset_id)
@@ -217,7 +217,7 @@ async def test_an_errored_asset_is_errored_with_muxs_message(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     created = mux.asset_created(upload_id)
     asset_id = created["data"]["asset_id"]
     ack(await post_mux_webhook(mux_client, created), "applied")
@@ -239,12 +239,12 @@ async def test_a_cancelled_upload_is_errored_and_a_new_upload_starts_over(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    first = await start_upload(mux_client, owner, lesson)
+    first = await start_mux_upload(mux_client, owner, lesson)
     ack(await post_mux_webhook(mux_client, mux.upload_cancelled(first)), "applied")
     video = await video_of(mux_app, lesson)
     assert (video.status, video.error) == ("errored", "The upload was cancelled")
 
-    second = await start_upload(mux_client, owner, lesson)
+    second = await start_mux_upload(mux_client, owner, lesson)
     video = await video_of(mux_app, lesson)
     assert (video.status, video.upload_id, video.error, video.asset_id) == (
         "waiting_upload",
@@ -258,10 +258,10 @@ async def test_reports_about_an_older_upload_are_ignored(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    old = await start_upload(mux_client, owner, lesson)
+    old = await start_mux_upload(mux_client, owner, lesson)
     old_created = mux.asset_created(old)
     ack(await post_mux_webhook(mux_client, old_created), "applied")
-    new = await start_upload(mux_client, owner, lesson)  # a new cycle
+    new = await start_mux_upload(mux_client, owner, lesson)  # a new cycle
 
     ack(await post_mux_webhook(mux_client, mux.asset_ready(old_created["data"]["asset_id"])), "ignored")
     ack(await post_mux_webhook(mux_client, mux.upload_cancelled(old)), "ignored")
@@ -278,7 +278,7 @@ async def test_unknown_types_and_unknown_uploads_are_acknowledged_and_ignored(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    await start_upload(mux_client, owner, lesson)
+    await start_mux_upload(mux_client, owner, lesson)
     other = {"type": "video.asset.track.ready", "id": "evt-1", "data": {"id": "track-1"}}
     ack(await post_mux_webhook(mux_client, other), "ignored")
     ack(await post_mux_webhook(mux_client, {"type": "video.live_stream.active", "id": "evt-2"}), "ignored")
@@ -296,7 +296,7 @@ async def test_unverified_deliveries_are_400_and_change_nothing(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub, case: str
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     event = mux.asset_created(upload_id)
     body = json.dumps(event).encode()
     now = int(utcnow().timestamp())
@@ -324,7 +324,7 @@ async def test_a_delivery_just_inside_the_tolerance_is_applied(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     response = await post_mux_webhook(
         mux_client, mux.asset_created(upload_id), timestamp=int(utcnow().timestamp()) - 290
     )
@@ -352,7 +352,7 @@ async def test_the_webhook_needs_no_bearer_token_and_ignores_one(
     mux_app: FastAPI, mux_client: httpx.AsyncClient, mux: MuxStub
 ) -> None:
     owner, lesson = await video_lesson(mux_app)
-    upload_id = await start_upload(mux_client, owner, lesson)
+    upload_id = await start_mux_upload(mux_client, owner, lesson)
     body = json.dumps(mux.asset_created(upload_id)).encode()
     now = int(utcnow().timestamp())
     response = await mux_client.post(

@@ -97,8 +97,18 @@ def _rewrite_errors(operation: dict[str, Any]) -> None:
                 response["description"] = "Validation error (`validation_error`) or a semantic input error"
     if "422" not in responses and (operation.get("parameters") or operation.get("requestBody")):
         responses["422"] = {"description": "Validation error", "content": _problem_content()}
-    if operation.get("requestBody") and "413" not in responses:
-        responses["413"] = {
-            "description": "The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`)",
-            "content": _problem_content(),
-        }
+    if operation.get("requestBody"):
+        _document_body_limit(responses)
+
+
+BODY_TOO_LARGE = "The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`)"
+
+
+def _document_body_limit(responses: dict[str, Any]) -> None:
+    """Every request body may be over the global limit, also on a route that documents a `413`
+    of its own (an upload over its purpose's largest size)."""
+    documented = responses.get("413")
+    if documented is None:
+        responses["413"] = {"description": BODY_TOO_LARGE, "content": _problem_content()}
+    elif "payload_too_large" not in documented["description"]:
+        documented["description"] += f"; or: {BODY_TOO_LARGE}"
