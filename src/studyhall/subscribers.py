@@ -13,13 +13,14 @@ from studyhall.core.events import Handler, HandlerRegistry
 from studyhall.identity import handlers as identity
 from studyhall.media import handlers as media
 from studyhall.notifications import handlers as notifications
+from studyhall.notifications import live
 
 SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.USER_REGISTERED: (identity.send_email_verification,),
     event_types.USER_EMAIL_VERIFICATION_REQUESTED: (identity.send_email_verification,),
     event_types.USER_PASSWORD_RESET_REQUESTED: (identity.send_password_reset,),
     event_types.ORGANIZATION_INVITATION_CREATED: (identity.send_invitation,),
-    event_types.ENROLLMENT_CREATED: (notifications.notify_staff_of_enrollment,),
+    event_types.ENROLLMENT_CREATED: (notifications.notify_staff_of_enrollment, live.push_enrollment_created),
     event_types.QUIZ_GRADED: (notifications.notify_student_of_quiz_grade,),
     event_types.SUBMISSION_GRADED: (notifications.notify_student_of_submission_grade,),
     event_types.COURSE_COMPLETED: (
@@ -28,9 +29,11 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     ),
     event_types.CERTIFICATE_ISSUED: (notifications.notify_student_of_certificate,),
     event_types.FILE_READY: (media.finish_local_video,),
-    event_types.POST_CREATED: (notifications.notify_staff_of_post,),
-    event_types.ANNOUNCEMENT_POSTED: (notifications.notify_students_of_announcement,),
-    event_types.COMMENT_CREATED: (notifications.notify_of_comment,),
+    event_types.POST_CREATED: (notifications.notify_staff_of_post, live.push_post_change),
+    event_types.POST_UPDATED: (live.push_post_change,),
+    event_types.POST_DELETED: (live.push_post_deleted,),
+    event_types.ANNOUNCEMENT_POSTED: (notifications.notify_students_of_announcement, live.push_post_change),
+    event_types.COMMENT_CREATED: (notifications.notify_of_comment, live.push_comment_created),
 }
 
 
