@@ -1,4 +1,6 @@
-"""`WS /ws/notifications`: a signed-in user's notifications as they are created.
+"""`WS /ws/notifications`: a signed-in user's notifications as they are created, and the live
+community and enrollment events they may see (`notifications.live` publishes those on the
+same channel; they are not replayed).
 
 The protocol (docs/api.md has the whole of it):
 
