@@ -36,9 +36,11 @@ from tests.factories import (
     deliver_events,
     enroll,
     enroll_directly,
+    enrollment_row,
     fresh_row,
     live_server,
     rows,
+    set_course,
 )
 from tests.notifications.test_socket import Socket, assert_is, notify, receive, signed_in
 from tests.servers import RedisServer
@@ -248,6 +250,23 @@ async def test_a_holder_who_left_the_course_hears_nothing_more(
         await settle(app)
         assert (await receive_live(teacher))["type"] == "post.updated"
         await assert_nothing_arrived(app, room.student, student)
+
+
+async def test_students_of_an_unpublished_course_hear_nothing_and_its_staff_do(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    room, course = await make_room(app, client)
+    await set_course(app, course, status="draft")
+    async with (
+        await signed_in(server, room.student) as student,
+        await signed_in(server, room.co_teacher) as co_teacher,
+    ):
+        body = await write_post(client, room.teacher, course_id=str(course.id))
+        await settle(app)
+        message = await receive_live(co_teacher)
+        assert (message["type"], message["data"]["post_id"]) == ("post.created", body["id"])
+        await assert_nothing_arrived(app, room.student, student)
+    assert (await enrollment_row(app, room.student, course)) is not None  # still enrolled
 
 
 async def test_staff_hear_of_an_enrollment_and_the_student_does_not(
