@@ -51,7 +51,7 @@ from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.certificates.handlers import issue_certificate
 from studyhall.certificates.models import Certificate
-from studyhall.community.models import Comment, Post
+from studyhall.community.models import ChatMessage, Comment, Post
 from studyhall.core.clock import utcnow
 from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
@@ -351,6 +351,28 @@ async def create_post(
         )
         session.add(post)
     return post
+
+
+async def create_chat_message(
+    app: FastAPI,
+    author: Actor,
+    course: Course,
+    *,
+    body: str = "Hello",
+    created_at: datetime | None = None,
+    deleted: bool = False,
+) -> ChatMessage:
+    """A chat message written straight to the DB (nothing pushed)."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        message = ChatMessage(
+            course_id=course.id,
+            author_id=author.user.id,
+            body=body,
+            created_at=created_at or utcnow(),
+            deleted_at=utcnow() if deleted else None,
+        )
+        session.add(message)
+    return message
 
 
 async def create_comment(
