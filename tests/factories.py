@@ -39,9 +39,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import event, func, select, update
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from studyhall import event_types
 from studyhall.assessment import scoring
@@ -872,3 +875,21 @@ async def live_server(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await serving
+
+
+#: Long enough for a message to cross a live server; socket tests fail, not hang, past it.
+WAIT = 5.0
+
+
+async def receive(socket: ClientConnection) -> dict[str, Any]:
+    """The socket's next message, as JSON."""
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+    return message
+
+
+async def close_code(socket: ClientConnection) -> int | None:
+    """The code the server closed the socket with (waits for it)."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(socket.recv(), WAIT)
+    return socket.close_code

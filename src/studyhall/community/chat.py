@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +32,8 @@ CHAT_MESSAGE = "chat.message"
 CHAT_DELETED = "chat.deleted"
 #: The rate limiter's scope of chat messages (one budget per user, REST and socket alike).
 RATE_LIMIT_SCOPE = "chat-user"
+#: Datetimes written as the REST responses write them, so both show a message alike.
+_DATETIME_JSON = TypeAdapter(datetime)
 
 
 def channel_of(course_id: uuid.UUID) -> str:
@@ -77,7 +81,7 @@ async def send_message(
     rate_limit: str,
 ) -> ChatMessage:
     """A new message by a member; pushed to the course's sockets once committed."""
-    text = body.strip() if isinstance(body, str) else ""
+    text = body.strip()
     if not 1 <= len(text) <= CHAT_BODY_MAX:
         raise ChatMessageInvalid(f"A message is 1 to {CHAT_BODY_MAX} characters")
     await member_access(session, user, course_id)
@@ -107,13 +111,13 @@ async def delete_message(session: AsyncSession, user: User, message_id: uuid.UUI
 
 
 def message_data(message: ChatMessage) -> dict[str, Any]:
-    """A message as the REST routes and the socket show it."""
+    """A message as the socket shows it: the same JSON as the REST routes'."""
     return {
         "id": str(message.id),
         "course_id": str(message.course_id),
         "author_id": str(message.author_id),
         "body": message.body,
-        "created_at": message.created_at.isoformat(),
+        "created_at": _DATETIME_JSON.dump_python(message.created_at, mode="json"),
     }
 
 
