@@ -39,9 +39,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import event, func, select, update
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from studyhall import event_types
 from studyhall.assessment import scoring
@@ -51,7 +54,7 @@ from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.certificates.handlers import issue_certificate
 from studyhall.certificates.models import Certificate
-from studyhall.community.models import Comment, Post
+from studyhall.community.models import ChatMessage, Comment, Post
 from studyhall.core.clock import utcnow
 from studyhall.core.events import Event, Handler, OutboxEvent
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
@@ -351,6 +354,28 @@ async def create_post(
         )
         session.add(post)
     return post
+
+
+async def create_chat_message(
+    app: FastAPI,
+    author: Actor,
+    course: Course,
+    *,
+    body: str = "Hello",
+    created_at: datetime | None = None,
+    deleted: bool = False,
+) -> ChatMessage:
+    """A chat message written straight to the DB (nothing pushed)."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        message = ChatMessage(
+            course_id=course.id,
+            author_id=author.user.id,
+            body=body,
+            created_at=created_at or utcnow(),
+            deleted_at=utcnow() if deleted else None,
+        )
+        session.add(message)
+    return message
 
 
 async def create_comment(
@@ -850,3 +875,21 @@ async def live_server(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await serving
+
+
+#: Long enough for a message to cross a live server; socket tests fail, not hang, past it.
+WAIT = 5.0
+
+
+async def receive(socket: ClientConnection) -> dict[str, Any]:
+    """The socket's next message, as JSON."""
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+    return message
+
+
+async def close_code(socket: ClientConnection) -> int | None:
+    """The code the server closed the socket with (waits for it)."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(socket.recv(), WAIT)
+    return socket.close_code

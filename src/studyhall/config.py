@@ -199,6 +199,8 @@ class Settings(BaseSettings):
     #: Posts and comments, per user: enough to take part, too few to flood.
     rate_limit_posts: str = "10/minute;100/day"
     rate_limit_comments: str = "30/minute;500/day"
+    #: Course chat messages, per user (REST and socket share it).
+    rate_limit_chat: str = "30/minute;1000/day"
     #: Public base URL of this API (e.g. `https://api.example.com`); the OAuth redirect URI is
     #: `{OAUTH_REDIRECT_BASE}/api/v1/auth/oauth/{provider}/callback`. Unset: `PUBLIC_URL` when
     #: that is set, else the URL the authorize request arrived at (right unless a proxy
@@ -278,6 +280,7 @@ class Settings(BaseSettings):
         "rate_limit_certificate_verify",
         "rate_limit_posts",
         "rate_limit_comments",
+        "rate_limit_chat",
     )
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:

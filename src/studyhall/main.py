@@ -18,6 +18,7 @@ from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.certificates.router import router as certificates_router
 from studyhall.community.router import router as community_router
+from studyhall.community.socket_router import router as chat_socket_router
 from studyhall.config import Settings
 from studyhall.core.body_limit import BodyLimitMiddleware
 from studyhall.core.broker import Broker, OutboxRelay
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_root_router)
     app.include_router(community_router, prefix=API_PREFIX)
     app.include_router(notifications_socket_router)
+    app.include_router(chat_socket_router)
     app.include_router(service_router)
     app.include_router(storage_router)
     app.include_router(error_docs_router)

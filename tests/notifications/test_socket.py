@@ -25,9 +25,11 @@ from studyhall.notifications.models import Notification, NotificationType
 from studyhall.notifications.service import Notice
 from tests.conftest import apps_on
 from tests.factories import (
+    WAIT,
     Actor,
     AppFactory,
     access_token_for,
+    close_code,
     course_completed_event,
     create_course,
     create_user,
@@ -36,12 +38,11 @@ from tests.factories import (
     enrollment_row,
     fresh_row,
     live_server,
+    receive,
     rows,
 )
 from tests.servers import RedisServer
 
-#: Long enough for a message to cross a live server; the tests fail, not hang, past it.
-WAIT = 5.0
 Socket = ClientConnection
 
 
@@ -70,19 +71,6 @@ async def notify(app: FastAPI, actor: Actor, title: str = "Something happened") 
     await wait_for_publishes()
     [row] = await rows(app, Notification, Notification.event_id == event_id)
     return row
-
-
-async def receive(socket: Socket) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
-    return message
-
-
-async def close_code(socket: Socket) -> int | None:
-    """The code the server closed the socket with (waits for it)."""
-    with pytest.raises(ConnectionClosed):
-        while True:
-            await asyncio.wait_for(socket.recv(), WAIT)
-    return socket.close_code
 
 
 async def signed_in(url: str, actor: Actor, query: str = "") -> Socket:

@@ -73,3 +73,24 @@ class CommentNestingTooDeep(InvalidInput):
 
     code = "comment_nesting_too_deep"
     title = "Replies cannot be nested further"
+
+
+class ChatMessageNotFound(NotFound):
+    """No such chat message, a deleted one, or one in a course the caller is not a member of."""
+
+    code = "chat_message_not_found"
+    title = "Chat message not found"
+
+
+class CannotDeleteChatMessage(PermissionDenied):
+    """Only a message's author and the course's staff delete it."""
+
+    code = "cannot_delete_chat_message"
+    title = "Only the author and the course's staff delete this message"
+
+
+class ChatMessageInvalid(InvalidInput):
+    """A chat message is 1 to `CHAT_BODY_MAX` characters of text (after trimming)."""
+
+    code = "chat_message_invalid"
+    title = "The message must be 1 to 2000 characters"

@@ -82,3 +82,17 @@ class CollectionPost(Base):
         ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatMessage(UUIDPrimaryKey, Base):
+    """A message in a course's chat, plain text. Deleting flags it (moderation)."""
+
+    __tablename__ = "chat_messages"
+    # The history is read newest first per course, `id` breaking ties (the cursor).
+    __table_args__ = (Index("ix_chat_messages_course_id_created_at", "course_id", "created_at", "id"),)
+
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -9,9 +9,12 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
-from studyhall.community import collections, service
+from studyhall.community import chat, collections, service
 from studyhall.community.models import PostKind
 from studyhall.community.schemas import (
+    ChatMessageCreate,
+    ChatMessageRead,
+    ChatPage,
     CollectionCreate,
     CollectionEntryRead,
     CollectionPostAdd,
@@ -345,4 +348,80 @@ async def remove_collection_post(
 ) -> Response:
     """Its owner, also for a post they can no longer see."""
     await collections.remove_post(session, user, collection_id, post_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---------------------------------------------------------------- course chat
+
+_CHAT_COURSE = error_responses(
+    401,
+    403,
+    404,
+    422,
+    status_403="`not_enrolled`: the caller sees the course but is not a member",
+    status_404="`course_not_found`: no such course the caller may see",
+)
+
+
+@router.get("/courses/{course_id}/chat", summary="Course chat history", responses=_CHAT_COURSE)
+async def list_chat(
+    course_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    before: Annotated[uuid.UUID | None, Query(description="A message id: only older messages")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> ChatPage:
+    """The course's members (enrolled students, staff). Live messages, newest first; the next
+    page is `?before=<next_before>`."""
+    items, next_before = await chat.list_messages(session, user, course_id, before=before, limit=limit)
+    return ChatPage(items=[ChatMessageRead.model_validate(item) for item in items], next_before=next_before)
+
+
+@router.post(
+    "/courses/{course_id}/chat",
+    status_code=status.HTTP_201_CREATED,
+    summary="Send a chat message",
+    responses=error_responses(
+        401,
+        403,
+        404,
+        422,
+        429,
+        status_403="`not_enrolled`: the caller sees the course but is not a member",
+        status_404="`course_not_found`: no such course the caller may see",
+        status_422="`validation_error`, or `chat_message_invalid`: not 1 to 2000 characters once trimmed",
+    ),
+)
+async def send_chat(
+    course_id: uuid.UUID,
+    body: ChatMessageCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+) -> ChatMessageRead:
+    """The course's members. Pushed as `chat.message` to the course's chat sockets once
+    stored. Rate limited per user (`RATE_LIMIT_CHAT`, shared with the socket)."""
+    message = await chat.send_message(
+        session, user, course_id, body.body, limiter=limiter, rate_limit=settings.rate_limit_chat
+    )
+    return ChatMessageRead.model_validate(message)
+
+
+@router.delete(
+    "/chat/{message_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a chat message",
+    responses=error_responses(
+        401,
+        403,
+        404,
+        422,
+        status_403="`cannot_delete_chat_message`: the caller is neither its author nor course staff",
+        status_404="`chat_message_not_found`: no such live message in a course the caller is a member of",
+    ),
+)
+async def delete_chat(message_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    """The author or the course's staff: a soft delete, pushed as `chat.deleted`."""
+    await chat.delete_message(session, user, message_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

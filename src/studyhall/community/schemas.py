@@ -135,3 +135,24 @@ class CollectionEntryRead(BaseModel):
     collection_id: uuid.UUID
     post_id: uuid.UUID
     added_at: datetime
+
+
+class ChatMessageCreate(_Input):
+    body: str = Field(description="Plain text, 1 to 2000 characters once trimmed")
+
+
+class ChatMessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    author_id: uuid.UUID
+    body: str = Field(description="Plain text, as written (trimmed): clients show it as text, never as HTML")
+    created_at: datetime
+
+
+class ChatPage(BaseModel):
+    items: list[ChatMessageRead] = Field(description="Newest first")
+    next_before: uuid.UUID | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page"
+    )
