@@ -7,6 +7,7 @@
     ./dev bench --only lesson_complete --only video_heartbeat --enrollments 10000
     ./dev bench --compare            # hot endpoints vs the raw reference, with ratios
     ./dev bench --events             # relay + workers on RabbitMQ (benchmarks/events.py)
+    ./dev bench --sockets 1000       # one announcement to 1,000 open sockets (benchmarks/sockets.py)
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
 published course with `--enrollments` enrolled students (default 10,000; see
@@ -535,9 +536,13 @@ async def main() -> None:
     )
     compare_arguments(parser)
     events_arguments(parser)
+    sockets_arguments(parser)
     args = parser.parse_args()
     if args.events:
         await bench_events(args)
+        return
+    if args.sockets:
+        await bench_sockets(args)
         return
     if args.compare:
         args.concurrency = args.concurrency or 32
@@ -589,5 +594,7 @@ if __name__ == "__main__":
     from benchmarks.compare import compare
     from benchmarks.events import add_arguments as events_arguments
     from benchmarks.events import bench_events
+    from benchmarks.sockets import add_arguments as sockets_arguments
+    from benchmarks.sockets import bench_sockets
 
     asyncio.run(main())
