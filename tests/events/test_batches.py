@@ -5,6 +5,7 @@ modes go through the same runner (the worker's batches: tests/events/test_broker
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,13 @@ def faulty(n: int, failing: Collection[int], fault: Path | None) -> dict[str, ob
 async def write(
     database: Database, count: int, failing: Collection[int] = (), fault: Path | None = None
 ) -> list[Event]:
-    """Commit `count` events numbered from 0."""
+    """Commit `count` events numbered from 0, each a microsecond after the one before, so the
+    outbox (oldest first) hands them out in that order even under a frozen clock."""
     async with database.sessionmaker() as session, session.begin():
         rows = [emit(session, BATCHED, faulty(n, failing, fault)) for n in range(count)]
+        await session.flush()
+        for n, row in enumerate(rows):
+            row.created_at += timedelta(microseconds=n)
         await session.flush()
         return [Event(r.id, r.event_type, r.payload, r.created_at, 1) for r in rows]
 
