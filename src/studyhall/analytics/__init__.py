@@ -1,0 +1,1 @@
+"""Analytics: learning-activity ingestion, rollups, insights, skills, transcripts, audit log."""
