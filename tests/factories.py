@@ -43,7 +43,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import event, func, select, update
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from studyhall import event_types
@@ -57,12 +57,16 @@ from studyhall.certificates.models import Certificate
 from studyhall.community.models import ChatMessage, Comment, Post
 from studyhall.core.clock import utcnow
 from studyhall.core.events import Event, Handler, OutboxEvent
+from studyhall.core.pubsub import wait_for_publishes
 from studyhall.core.security import access_token_claims, hash_opaque_token, new_opaque_token
 from studyhall.identity.models import AuthSession, Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion
 from studyhall.media.models import File, FilePurpose, FileStatus, LessonVideo, VideoStatus, storage_key_for
 from studyhall.media.mux import webhook_signature
-from studyhall.notifications.models import Notification
+from studyhall.notifications import realtime
+from studyhall.notifications import service as notifications_service
+from studyhall.notifications.models import Notification, NotificationType
+from studyhall.notifications.service import Notice
 from tests.servers import free_port
 
 API = "/api/v1"
@@ -893,3 +897,44 @@ async def close_code(socket: ClientConnection) -> int | None:
         while True:
             await asyncio.wait_for(socket.recv(), WAIT)
     return socket.close_code
+
+
+# -- notification sockets ----------------------------------------------------------------
+
+Socket = ClientConnection
+
+
+def notice(title: str = "Something happened") -> Notice:
+    """What a handler tells one user (a completed course), to make notifications directly."""
+    return Notice(
+        type=NotificationType.COURSE_COMPLETED,
+        title=title,
+        body=f"{title}.",
+        link="http://testserver/courses/x",
+        action="Open",
+        data={"course_id": str(uuid.uuid4())},
+    )
+
+
+async def notify(app: FastAPI, actor: Actor, title: str = "Something happened") -> Notification:
+    """A notification made by the service in a committed transaction, as a handler does;
+    waits until it is published."""
+    event_id = uuid.uuid4()
+    async with app.state.database.sessionmaker() as session, session.begin():
+        assert await notifications_service.add_notification(session, actor.user.id, event_id, notice(title))
+    await wait_for_publishes()
+    [row] = await rows(app, Notification, Notification.event_id == event_id)
+    return row
+
+
+async def signed_in(url: str, actor: Actor, query: str = "") -> Socket:
+    """`WS /ws/notifications` of the live server at `url`, signed in with `?token=`."""
+    return await connect(f"{url}/ws/notifications?token={actor.token}{query}")
+
+
+def assert_notification_message(message: dict[str, Any], row: Notification) -> None:
+    """`message` is the socket's `notification.created` for `row`, numbered by its `seq`."""
+    assert message == realtime.socket_message(row)
+    assert message["type"] == "notification.created"
+    assert message["id"] == row.seq
+    assert message["data"]["id"] == str(row.id)

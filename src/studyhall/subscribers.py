@@ -21,19 +21,26 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.USER_PASSWORD_RESET_REQUESTED: (identity.send_password_reset,),
     event_types.ORGANIZATION_INVITATION_CREATED: (identity.send_invitation,),
     event_types.ENROLLMENT_CREATED: (notifications.notify_staff_of_enrollment, live.push_enrollment_created),
-    event_types.QUIZ_GRADED: (notifications.notify_student_of_quiz_grade,),
-    event_types.SUBMISSION_GRADED: (notifications.notify_student_of_submission_grade,),
+    event_types.QUIZ_GRADED: (notifications.notify_student_of_quiz_grade, live.push_quiz_graded),
+    event_types.SUBMISSION_GRADED: (
+        notifications.notify_student_of_submission_grade,
+        live.push_submission_graded,
+    ),
     event_types.COURSE_COMPLETED: (
         notifications.notify_student_of_completion,
         certificates.issue_certificate,
     ),
-    event_types.CERTIFICATE_ISSUED: (notifications.notify_student_of_certificate,),
+    event_types.CERTIFICATE_ISSUED: (
+        notifications.notify_student_of_certificate,
+        live.push_certificate_issued,
+    ),
     event_types.FILE_READY: (media.finish_local_video,),
     event_types.POST_CREATED: (notifications.notify_staff_of_post, live.push_post_change),
     event_types.POST_UPDATED: (live.push_post_change,),
     event_types.POST_DELETED: (live.push_post_deleted,),
     event_types.ANNOUNCEMENT_POSTED: (notifications.notify_students_of_announcement, live.push_post_change),
     event_types.COMMENT_CREATED: (notifications.notify_of_comment, live.push_comment_created),
+    event_types.POST_RESTORED: (live.push_post_change,),
 }
 
 

@@ -15,21 +15,21 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from studyhall.core.clock import utcnow
-from studyhall.core.pubsub import LocalHub, RedisHub, SubscriberTooSlow, wait_for_publishes
+from studyhall.core.pubsub import HUB_INFO_KEY, LocalHub, RedisHub, SubscriberTooSlow, wait_for_publishes
 from studyhall.identity.models import AuthSession
 from studyhall.notifications import handlers, realtime, service
-from studyhall.notifications.models import Notification, NotificationType
-from studyhall.notifications.service import Notice
+from studyhall.notifications.models import Notification, NotificationCounter
 from tests.conftest import apps_on
 from tests.factories import (
     WAIT,
     Actor,
     AppFactory,
     access_token_for,
+    assert_notification_message,
     close_code,
     course_completed_event,
     create_course,
@@ -39,49 +39,19 @@ from tests.factories import (
     enrollment_row,
     fresh_row,
     live_server,
+    notice,
+    notify,
     receive,
     rows,
+    signed_in,
 )
 from tests.servers import RedisServer
-
-Socket = ClientConnection
 
 
 @pytest.fixture
 async def server(app: FastAPI) -> AsyncIterator[str]:
     async with live_server(app) as url:
         yield url
-
-
-def _notice(title: str = "Something happened") -> Notice:
-    return Notice(
-        type=NotificationType.COURSE_COMPLETED,
-        title=title,
-        body=f"{title}.",
-        link="http://testserver/courses/x",
-        action="Open",
-        data={"course_id": str(uuid.uuid4())},
-    )
-
-
-async def notify(app: FastAPI, actor: Actor, title: str = "Something happened") -> Notification:
-    """A notification made by the service in a committed transaction, as a handler does."""
-    event_id = uuid.uuid4()
-    async with app.state.database.sessionmaker() as session, session.begin():
-        assert await service.add_notification(session, actor.user.id, event_id, _notice(title))
-    await wait_for_publishes()
-    [row] = await rows(app, Notification, Notification.event_id == event_id)
-    return row
-
-
-async def signed_in(url: str, actor: Actor, query: str = "") -> Socket:
-    return await connect(f"{url}/ws/notifications?token={actor.token}{query}")
-
-
-def assert_is(message: dict[str, Any], row: Notification) -> None:
-    assert message == realtime.socket_message(row)
-    assert message["type"] == "notification.created"
-    assert message["id"] == message["data"]["id"] == str(row.id)
 
 
 # -- signing in ------------------------------------------------------------------------------
@@ -97,12 +67,13 @@ async def test_a_token_in_the_query_signs_in_and_a_handlers_notification_arrives
     enrollment = await enrollment_row(app, student, course)
     assert enrollment is not None
     async with await signed_in(server, student) as socket:
+        await asyncio.sleep(0.2)  # signed in: what commits from now on is pushed
         await deliver(app, handlers.notify_student_of_completion, course_completed_event(enrollment))
         await wait_for_publishes()
         message = await receive(socket)
     [row] = await rows(app, Notification, Notification.user_id == student.user.id)
     assert row.type == "course.completed"
-    assert_is(message, row)
+    assert_notification_message(message, row)
     assert message["data"]["data"]["course_id"] == str(course.id)
 
 
@@ -127,7 +98,7 @@ async def test_the_first_message_may_sign_in(app: FastAPI, server: str) -> None:
         await socket.send(json.dumps({"type": "auth", "token": student.token}))
         await asyncio.sleep(0.2)  # signed in and subscribed before the notification commits
         row = await notify(app, student)
-        assert_is(await receive(socket), row)
+        assert_notification_message(await receive(socket), row)
 
 
 @pytest.mark.parametrize(
@@ -159,9 +130,11 @@ async def test_bad_expired_and_signed_out_tokens_close_with_4401(app: FastAPI, s
             assert await close_code(socket) == 4401
 
 
-async def test_a_malformed_since_closes_with_4400(app: FastAPI, server: str) -> None:
+@pytest.mark.parametrize("since", ["nope", "-1", "1.5", "", "%C2%B2", "9" * 19, "0f9b7c1e-3c1a-4e0b-9a7e-2a51a1c0d5e4"])
+async def test_a_malformed_since_closes_with_4400(app: FastAPI, server: str, since: str) -> None:
     student = await create_user(app)
-    async with await signed_in(server, student, "&since=nope") as socket:
+    await notify(app, student)
+    async with await signed_in(server, student, f"&since={since}") as socket:
         assert await close_code(socket) == 4400
 
 
@@ -174,11 +147,11 @@ async def test_a_rolled_back_notification_is_never_pushed(app: FastAPI, server: 
         await asyncio.sleep(0.2)
         with pytest.raises(RuntimeError):
             async with app.state.database.sessionmaker() as session, session.begin():
-                await service.add_notification(session, student.user.id, uuid.uuid4(), _notice("Undone"))
+                await service.add_notification(session, student.user.id, uuid.uuid4(), notice("Undone"))
                 raise RuntimeError("the unit of work fails")
         await wait_for_publishes()
         committed = await notify(app, student, "Kept")
-        assert_is(await receive(socket), committed)  # the first thing it gets
+        assert_notification_message(await receive(socket), committed)  # the first thing it gets
     assert [row.title for row in await rows(app, Notification)] == ["Kept"]
 
 
@@ -188,7 +161,7 @@ async def test_someone_elses_notification_never_arrives(app: FastAPI, server: st
         await asyncio.sleep(0.2)
         await notify(app, other, "For the other one")
         mine = await notify(app, student, "For me")
-        assert_is(await receive(socket), mine)
+        assert_notification_message(await receive(socket), mine)
 
 
 async def test_pings_come_every_interval(make_app: AppFactory) -> None:
@@ -223,7 +196,7 @@ async def test_since_replays_what_was_missed_then_live_ones_without_duplicates(
     student, other = await create_user(app), await create_user(app)
     seen, *missed = [await notify(app, student, f"Number {n}") for n in range(3)]
     await notify(app, other, "Not mine")
-    async with await signed_in(server, student, f"&since={seen.id}") as socket:
+    async with await signed_in(server, student, f"&since={seen.seq}") as socket:
         replayed = [await receive(socket) for _ in missed]
         # A live copy of a replayed one (its commit raced the replay) is dropped.
         await app.state.hub.publish(
@@ -231,19 +204,115 @@ async def test_since_replays_what_was_missed_then_live_ones_without_duplicates(
         )
         live = await notify(app, student, "Live")
         after = await receive(socket)
-    assert [m["id"] for m in replayed] == [str(row.id) for row in missed]
-    assert_is(replayed[0], missed[0])
-    assert_is(after, live)
+    assert [m["id"] for m in replayed] == [row.seq for row in missed] == [2, 3]
+    assert_notification_message(replayed[0], missed[0])
+    assert_notification_message(after, live)
+    assert live.seq == 4
 
 
-async def test_since_of_someone_elses_notification_replays_nothing(app: FastAPI, server: str) -> None:
-    student, other = await create_user(app), await create_user(app)
-    await notify(app, student, "Mine, before")
-    theirs = await notify(app, other)
-    async with await signed_in(server, student, f"&since={theirs.id}") as socket:
+async def test_since_zero_replays_everything_and_without_since_nothing(app: FastAPI, server: str) -> None:
+    student = await create_user(app)
+    stored = [await notify(app, student, f"Number {n}") for n in range(2)]
+    async with await signed_in(server, student, "&since=0") as socket:
+        assert [(await receive(socket))["id"] for _ in stored] == [1, 2]
+    async with await signed_in(server, student) as socket:
         await asyncio.sleep(0.2)
         live = await notify(app, student, "Live")
-        assert_is(await receive(socket), live)
+        assert_notification_message(await receive(socket), live)  # not a stored one first
+
+
+async def test_a_since_beyond_the_users_last_number_replays_nothing_and_live_ones_come(
+    app: FastAPI, server: str
+) -> None:
+    """Numbers are per user: another user's higher number (or any too high) starts from the
+    caller's own last one, so their next notification is not mistaken for one already sent."""
+    student, other = await create_user(app), await create_user(app)
+    await notify(app, student, "Mine, before")
+    for n in range(3):
+        await notify(app, other, f"Theirs {n}")
+    async with await signed_in(server, student, "&since=3") as socket:
+        await asyncio.sleep(0.2)
+        live = await notify(app, student, "Live")
+        assert_notification_message(await receive(socket), live)
+    assert live.seq == 2
+
+
+async def test_numbers_increase_by_one_per_user_and_a_redelivery_takes_none(app: FastAPI) -> None:
+    student, other = await create_user(app), await create_user(app)
+    made = [await notify(app, who, title) for who, title in [(student, "a"), (other, "b"), (student, "c")]]
+    event_id = uuid.uuid4()
+    for _ in range(2):  # the same event again inserts nothing and gives its number back
+        async with app.state.database.sessionmaker() as session, session.begin():
+            await service.add_notification(session, student.user.id, event_id, notice("Once"))
+    last = await notify(app, student, "d")
+    assert [row.seq for row in made] == [1, 1, 2]
+    mine = await rows(app, Notification, Notification.user_id == student.user.id)
+    assert sorted((row.seq, row.title) for row in mine) == [(1, "a"), (2, "c"), (3, "Once"), (4, "d")]
+    assert last.seq == 4
+    [counter] = await rows(app, NotificationCounter, NotificationCounter.user_id == student.user.id)
+    assert counter.last == 4
+
+
+async def test_a_rolled_back_notification_gives_its_number_back(app: FastAPI) -> None:
+    student = await create_user(app)
+    with pytest.raises(RuntimeError):
+        async with app.state.database.sessionmaker() as session, session.begin():
+            await service.add_notification(session, student.user.id, uuid.uuid4(), notice("Undone"))
+            raise RuntimeError("the unit of work fails")
+    assert (await notify(app, student)).seq == 1
+
+
+@pytest.mark.postgresql_only
+async def test_concurrent_notifications_of_one_user_commit_in_number_order(app: FastAPI, server: str) -> None:
+    """Eight handlers notify one user at once, each holding its transaction open a while:
+    the numbers are 1..8, each committed before the next is taken, so the socket receives
+    them in order without a hole and a replay from any of them misses none."""
+    student = await create_user(app)
+
+    async def handler(n: int) -> None:
+        async with app.state.database.sessionmaker() as session, session.begin():
+            await service.add_notification(session, student.user.id, uuid.uuid4(), notice(f"Concurrent {n}"))
+            await asyncio.sleep(0.05)  # others try meanwhile; they wait for this commit
+
+    async with await signed_in(server, student) as socket:
+        await asyncio.sleep(0.2)
+        await asyncio.gather(*(handler(n) for n in range(8)))
+        await wait_for_publishes()
+        received = [(await receive(socket))["id"] for _ in range(8)]
+    assert received == list(range(1, 9))
+    stored = await rows(app, Notification, Notification.user_id == student.user.id)
+    by_number = sorted(stored, key=lambda row: row.seq)
+    assert [row.seq for row in by_number] == list(range(1, 9))
+    # Commit order is number order: creation times (taken after the number) follow it too.
+    assert [row.created_at for row in by_number] == sorted(row.created_at for row in stored)
+    async with await signed_in(server, student, "&since=5") as socket:
+        assert [(await receive(socket))["id"] for _ in range(3)] == [6, 7, 8]
+
+
+async def test_a_notification_that_overtakes_an_earlier_one_waits_for_it(app: FastAPI, server: str) -> None:
+    """Across processes a later number can reach the hub first: the socket sends the earlier
+    one from the database first, and drops it when it arrives late."""
+    student = await create_user(app)
+    async with await signed_in(server, student) as socket:
+        await asyncio.sleep(0.2)
+        first = await notify(app, student, "First")
+        assert_notification_message(await receive(socket), first)
+        async with app.state.database.sessionmaker() as session, session.begin():
+            session.info.pop(HUB_INFO_KEY)  # not published on commit: below, out of order
+            for title in ("Second", "Third"):
+                await service.add_notification(session, student.user.id, uuid.uuid4(), notice(title))
+        second, third = sorted(
+            await rows(app, Notification, Notification.seq > 1, Notification.user_id == student.user.id),
+            key=lambda row: row.seq,
+        )
+        channel = realtime.channel_of(student.user.id)
+        await app.state.hub.publish(channel, json.dumps(realtime.socket_message(third)))
+        await app.state.hub.publish(channel, json.dumps(realtime.socket_message(second)))
+        got = [await receive(socket) for _ in range(2)]
+        last = await notify(app, student, "Fourth")
+        assert_notification_message(await receive(socket), last)  # the late copy was dropped
+    assert_notification_message(got[0], second)
+    assert_notification_message(got[1], third)
 
 
 # -- slow clients --------------------------------------------------------------------------------
@@ -272,7 +341,7 @@ async def test_a_socket_whose_buffer_fills_is_closed_with_1013(make_app: AppFact
         row = await notify(app, student)
         message = json.dumps(realtime.socket_message(row))
         channel = realtime.channel_of(student.user.id)
-        assert_is(await receive(socket), row)
+        assert_notification_message(await receive(socket), row)
         for _ in range(50):  # one burst: the socket sends nothing in between
             await app.state.hub.publish(channel, message)
         received = 0
@@ -307,9 +376,9 @@ async def test_a_notification_made_in_one_process_reaches_a_socket_on_another(
         ):
             await asyncio.sleep(0.2)
             row = await notify(process_a, student, "From A")
-            assert_is(await receive(socket), row)
+            assert_notification_message(await receive(socket), row)
             for_other = await notify(process_a, other, "For the other one")
-            assert_is(await receive(others_socket), for_other)  # not the student's first
+            assert_notification_message(await receive(others_socket), for_other)  # not the student's first
         assert (await fresh_row(process_b, Notification, row.id)).title == "From A"
 
 

@@ -27,6 +27,8 @@ from tests.conftest import apps_on
 from tests.factories import (
     API,
     Actor,
+    Socket,
+    assert_notification_message,
     client_for,
     count_statements,
     create_course,
@@ -39,10 +41,12 @@ from tests.factories import (
     enrollment_row,
     fresh_row,
     live_server,
+    notify,
+    receive,
     rows,
     set_course,
+    signed_in,
 )
-from tests.notifications.test_socket import Socket, assert_is, notify, receive, signed_in
 from tests.servers import RedisServer
 
 POSTS = f"{API}/posts"
@@ -94,7 +98,7 @@ async def receive_live(socket: Socket) -> dict[str, Any]:
 
 async def assert_nothing_arrived(app: FastAPI, actor: Actor, socket: Socket) -> None:
     row = await notify(app, actor, "Only this")
-    assert_is(await receive(socket), row)
+    assert_notification_message(await receive(socket), row)
 
 
 async def write_post(client: httpx.AsyncClient, author: Actor, **fields: object) -> dict[str, Any]:
@@ -125,9 +129,11 @@ async def event_id(app: FastAPI, event_type: str, key: str, value: str) -> str:
     return str(found[0].id)
 
 
-def assert_message(message: dict[str, Any], event_type: str, the_id: str, data: dict[str, Any]) -> None:
-    assert (message["type"], message["id"], message["data"]) == (event_type, the_id, data)
+def assert_message(message: dict[str, Any], event_type: str, event_id: str, data: dict[str, Any]) -> None:
+    """A live event's message; its `id` is the number of a notification the socket had."""
+    assert (message["type"], message["event_id"], message["data"]) == (event_type, event_id, data)
     assert isinstance(message["created_at"], str)
+    assert isinstance(message["id"], int) and message["id"] >= 0
 
 
 async def test_a_course_post_reaches_its_members_and_nobody_else(

@@ -1,10 +1,18 @@
-"""The fan-out hub: `publish(channel, message)` and `subscribe(channel)`, behind one interface.
+"""The fan-out hub: `publish(channel, message)`, `fan_out(channels, message)` and
+`subscribe(channel)`, behind one interface.
 
 - `LocalHub` (embedded mode): subscribers of this process only.
 - `RedisHub` (`REDIS_URL` set): Redis pub/sub, so a message published by any process (an API
   process, a worker handling events) reaches subscribers in every process. Each process holds
   ONE pub/sub connection, subscribed to the channels its local subscribers want, and fans
-  each message out locally; sockets never open connections of their own.
+  each message out locally; sockets never open connections of their own. `fan_out` (one
+  message for many channels, e.g. an announcement to a course's members) is ONE `PUBLISH` on
+  `FANOUT_CHANNEL`, which every process listening reads and delivers to its own subscribers
+  of those channels.
+
+When Redis cannot be reached, `subscribe` raises `HubUnavailable` (the caller closes its
+socket, "try again later"); publishing logs and drops (the stored notifications are
+replayed on reconnect).
 
 Each subscriber has a bounded buffer (`buffer_size` messages). A subscriber that falls so far
 behind that its buffer is full is dropped: its iterator raises `SubscriberTooSlow`, so a slow
@@ -19,13 +27,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -40,12 +50,22 @@ _PENDING_INFO_KEY = "studyhall.pubsub.pending"
 DEFAULT_BUFFER_SIZE = 256
 #: How long the Redis reader waits for a message before looking again (seconds).
 _READ_TIMEOUT_SECONDS = 1.0
+#: How long connecting to Redis may take before it counts as down (seconds).
+_CONNECT_TIMEOUT_SECONDS = 5.0
 #: Pause after a Redis error before the reader tries again (seconds).
 _RETRY_SECONDS = 1.0
 
 
+#: The Redis channel of `fan_out` messages: `{"channels": [...], "message": "..."}`.
+FANOUT_CHANNEL = "studyhall:fanout"
+
+
 class SubscriberTooSlow(Exception):
     """The subscriber's buffer filled up; it was dropped and gets nothing more."""
+
+
+class HubUnavailable(Exception):
+    """The hub's server (Redis) cannot be reached: no subscription now."""
 
 
 class Subscription:
@@ -81,6 +101,8 @@ class Subscription:
 class Hub(Protocol):
     async def publish(self, channel: str, message: str) -> None: ...
 
+    async def fan_out(self, channels: Sequence[str], message: str) -> None: ...
+
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
 
     async def aclose(self) -> None: ...
@@ -96,6 +118,10 @@ class _LocalFanout:
     def deliver(self, channel: str, message: str) -> None:
         for subscription in list(self.subscribers.get(channel, ())):
             subscription.offer(message)
+
+    def deliver_to_all(self, channels: Sequence[str], message: str) -> None:
+        for channel in channels:
+            self.deliver(channel, message)
 
     def add(self, channel: str) -> tuple[Subscription, bool]:
         """A new subscription, and whether it is the channel's first here."""
@@ -125,6 +151,9 @@ class LocalHub:
     async def publish(self, channel: str, message: str) -> None:
         self._fanout.deliver(channel, message)
 
+    async def fan_out(self, channels: Sequence[str], message: str) -> None:
+        self._fanout.deliver_to_all(channels, message)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         subscription, _ = self._fanout.add(channel)
@@ -142,22 +171,35 @@ class RedisHub:
     subscribers want; publishing is one `PUBLISH`."""
 
     def __init__(self, url: str, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
-        self._redis: Redis = Redis.from_url(url, health_check_interval=30)
+        self._redis: Redis = Redis.from_url(
+            url, health_check_interval=30, socket_connect_timeout=_CONNECT_TIMEOUT_SECONDS
+        )
         self._pubsub: PubSub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._fanout = _LocalFanout(buffer_size)
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
+        #: Whether the pub/sub connection is subscribed to `FANOUT_CHANNEL` (it stays so).
+        self._fanout_heard = False
 
     async def publish(self, channel: str, message: str) -> None:
         await self._redis.publish(channel, message)
+
+    async def fan_out(self, channels: Sequence[str], message: str) -> None:
+        await self._redis.publish(
+            FANOUT_CHANNEL, json.dumps({"channels": list(channels), "message": message})
+        )
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         async with self._lock:
             subscription, first = self._fanout.add(channel)
-            if first:
-                # Subscribed before the caller reads anything it must not miss (a replay).
-                await self._pubsub.subscribe(channel)
+            try:
+                if first:
+                    # Subscribed before the caller reads anything it must not miss (a replay).
+                    await self._listen(channel)
+            except (RedisError, OSError) as exc:
+                self._fanout.remove(subscription)
+                raise HubUnavailable(str(exc)) from exc
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read(), name="pubsub-reader")
         try:
@@ -167,6 +209,14 @@ class RedisHub:
                 if self._fanout.remove(subscription):
                     with contextlib.suppress(Exception):
                         await self._pubsub.unsubscribe(channel)
+
+    async def _listen(self, channel: str) -> None:
+        """SUBSCRIBE to the channel, and to the fan-out channel with the first one."""
+        if self._fanout_heard:
+            await self._pubsub.subscribe(channel)
+        else:
+            await self._pubsub.subscribe(FANOUT_CHANNEL, channel)
+            self._fanout_heard = True
 
     async def _read(self) -> None:
         while True:
@@ -184,7 +234,17 @@ class RedisHub:
                 if not self._pubsub.subscribed:
                     await asyncio.sleep(_READ_TIMEOUT_SECONDS / 10)
                 continue
-            self._fanout.deliver(_text(found["channel"]), _text(found["data"]))
+            self._deliver(_text(found["channel"]), _text(found["data"]))
+
+    def _deliver(self, channel: str, data: str) -> None:
+        if channel != FANOUT_CHANNEL:
+            self._fanout.deliver(channel, data)
+            return
+        try:
+            envelope = json.loads(data)
+            self._fanout.deliver_to_all(envelope["channels"], envelope["message"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("pubsub_fanout_malformed")
 
     async def aclose(self) -> None:
         if self._reader is not None:
@@ -213,13 +273,19 @@ _in_flight: set[asyncio.Task[None]] = set()
 def publish_after_commit(session: AsyncSession, channel: str, message: str) -> None:
     """Queues `message` for `channel`, published only if the session's transaction commits.
     Nothing happens when the session's database has no hub."""
-    pending: list[tuple[str, str]] = session.info.setdefault(_PENDING_INFO_KEY, [])
-    pending.append((channel, message))
+    fan_out_after_commit(session, [channel], message)
+
+
+def fan_out_after_commit(session: AsyncSession, channels: Sequence[str], message: str) -> None:
+    """Queues one `message` for all of `channels` (one publish, however many), published only
+    if the session's transaction commits."""
+    pending: list[tuple[Sequence[str], str]] = session.info.setdefault(_PENDING_INFO_KEY, [])
+    pending.append((channels, message))
 
 
 @event.listens_for(Session, "after_commit")
 def _publish_pending(session: Session) -> None:
-    pending: list[tuple[str, str]] = session.info.pop(_PENDING_INFO_KEY, [])
+    pending: list[tuple[Sequence[str], str]] = session.info.pop(_PENDING_INFO_KEY, [])
     hub: Hub | None = session.info.get(HUB_INFO_KEY)
     if not pending or hub is None:
         return
@@ -233,13 +299,16 @@ def _discard_pending(session: Session) -> None:
     session.info.pop(_PENDING_INFO_KEY, None)
 
 
-async def _publish_all(hub: Hub, messages: list[tuple[str, str]]) -> None:
-    for channel, message in messages:
+async def _publish_all(hub: Hub, messages: list[tuple[Sequence[str], str]]) -> None:
+    for channels, message in messages:
         try:
-            await hub.publish(channel, message)
+            if len(channels) == 1:
+                await hub.publish(channels[0], message)
+            else:
+                await hub.fan_out(channels, message)
         except Exception:
             # The notification is stored; a client that reconnects with `since` gets it.
-            logger.warning("pubsub_publish_failed", channel=channel, exc_info=True)
+            logger.warning("pubsub_publish_failed", channels=len(channels), exc_info=True)
 
 
 async def wait_for_publishes() -> None:

@@ -8,6 +8,9 @@ re-checks the session. `WS /ws/notifications` and `WS /ws/courses/{id}/chat` are
 - Every `WS_PING_INTERVAL_SECONDS` the server sends `{"type": "ping"}` after re-checking the
   token's session (and whatever else the socket must still hold, e.g. course membership).
 - A client too slow to take its messages (`WS_BUFFER_MESSAGES` waiting) is closed with 1013.
+- When the hub cannot subscribe the socket (Redis down or unreachable) it is closed with 1013
+  too ("try again later": the client reconnects with backoff) and a warning is logged; the
+  client never sees a server error.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 from uvicorn.protocols.utils import ClientDisconnected
 
 from studyhall.core.errors import Unauthenticated
-from studyhall.core.pubsub import SubscriberTooSlow, Subscription
+from studyhall.core.pubsub import HubUnavailable, SubscriberTooSlow, Subscription
 from studyhall.identity.deps import user_from_access_token
 from studyhall.identity.models import User
+
+logger = structlog.get_logger(__name__)
 
 #: Application close codes (4000-4999 are the application's; 1013 is "try again later").
 CLOSE_BAD_REQUEST = 4400
@@ -32,10 +38,13 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 1013
+CLOSE_UNAVAILABLE = 1013
 PING = json.dumps({"type": "ping"})
 
 #: Re-checks, at each heartbeat, what the socket needs beyond a live session.
 UserCheck = Callable[[User], Awaitable[None]]
+#: Turns one hub message into the messages a socket sends for it (none, one or several).
+Prepare = Callable[[str], Awaitable[list[str]]]
 
 
 class SocketClosed(Exception):
@@ -55,6 +64,9 @@ async def serve(websocket: WebSocket, conversation: Callable[[], Awaitable[None]
         await conversation()
     except SocketClosed as closed:
         await _close(websocket, closed.code, closed.reason)
+    except HubUnavailable:
+        logger.warning("socket_hub_unavailable", path=websocket.url.path, exc_info=True)
+        await _close(websocket, CLOSE_UNAVAILABLE, "live updates unavailable: try again later")
     except (WebSocketDisconnect, ClientDisconnected):
         return
 
@@ -96,16 +108,19 @@ async def forward(
     websocket: WebSocket,
     subscription: Subscription,
     *,
-    skip: Callable[[str], bool] | None = None,
+    prepare: Prepare | None = None,
     too_slow: str = "too slow",
 ) -> None:
-    """Sends the subscription's messages (but those `skip` refuses); a full buffer closes the
-    socket with 1013 and `too_slow` as the reason."""
+    """Sends the subscription's messages (each as `prepare` turns it into the messages to
+    send, when given); a full buffer closes the socket with 1013 and `too_slow` as the
+    reason."""
     try:
         async for message in subscription:
-            if skip is not None and skip(message):
+            if prepare is None:
+                await websocket.send_text(message)
                 continue
-            await websocket.send_text(message)
+            for text in await prepare(message):
+                await websocket.send_text(text)
     except SubscriberTooSlow:
         raise SocketClosed(CLOSE_TOO_SLOW, too_slow) from None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment.access import assignment_access, attempt_course_access
-from studyhall.assessment.models import Quiz, QuizAttempt, Submission
+from studyhall.assessment.models import Assignment, Quiz, QuizAttempt, Submission
 from studyhall.catalog.access import CourseContext, course_access, load_course
 from studyhall.catalog.models import Course
 from studyhall.catalog.policies import can_view_course
@@ -137,22 +138,40 @@ async def _live_course(session: AsyncSession, course_id: uuid.UUID) -> CourseCon
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class GradedAttempt:
+    """A `quiz.graded` event's attempt, its quiz and course, and its student."""
+
+    student: User
+    attempt: QuizAttempt
+    quiz: Quiz
+    course: Course
+
+
+async def graded_attempt(session: AsyncSession, event: Event) -> GradedAttempt | None:
+    """The event's attempt while its student (a live account) can see the quiz lesson."""
+    attempt = await session.get(QuizAttempt, _id(event, "attempt_id"))
+    student = await _live_user(session, attempt.user_id) if attempt is not None else None
+    if attempt is None or student is None:
+        return None
+    try:
+        access = await attempt_course_access(session, student, attempt)
+    except NotFound:
+        return None
+    quiz = await session.get(Quiz, attempt.quiz_id)
+    if quiz is None:
+        return None
+    return GradedAttempt(student, attempt, quiz, access.course.course)
+
+
 async def notify_student_of_quiz_grade(event: Event, session: AsyncSession) -> None:
     """`quiz.graded` (staff graded or re-graded an attempt's text answers) → its student,
     while they can see the quiz lesson. The grade is the event's: a later re-grade is its own
     event and notification."""
-    attempt = await session.get(QuizAttempt, _id(event, "attempt_id"))
-    student = await _live_user(session, attempt.user_id) if attempt is not None else None
-    if attempt is None or student is None:
+    graded = await graded_attempt(session, event)
+    if graded is None:
         return
-    try:
-        access = await attempt_course_access(session, student, attempt)
-    except NotFound:
-        return
-    quiz = await session.get(Quiz, attempt.quiz_id)
-    if quiz is None:
-        return
-    course = access.course.course
+    attempt, quiz, course = graded.attempt, graded.quiz, graded.course
     payload = event.payload
     if payload["status"] == "graded":
         title = f"Your quiz “{quiz.title}” was graded"
@@ -177,20 +196,38 @@ async def notify_student_of_quiz_grade(event: Event, session: AsyncSession) -> N
             "passed": payload["passed"],
         },
     )
-    await _deliver(session, event, student, notice)
+    await _deliver(session, event, graded.student, notice)
+
+
+@dataclass(frozen=True, slots=True)
+class GradedSubmission:
+    """A `submission.graded` event's submission, its assignment and course, and its student."""
+
+    student: User
+    submission: Submission
+    assignment: Assignment
+    course: Course
+
+
+async def graded_submission(session: AsyncSession, event: Event) -> GradedSubmission | None:
+    """The event's submission while its student (a live account) can see the assignment."""
+    submission = await session.get(Submission, _id(event, "submission_id"))
+    student = await _live_user(session, submission.user_id) if submission is not None else None
+    if submission is None or student is None:
+        return None
+    try:
+        access = await assignment_access(session, student, submission.assignment_id)
+    except NotFound:
+        return None
+    return GradedSubmission(student, submission, access.assignment, access.course.course)
 
 
 async def notify_student_of_submission_grade(event: Event, session: AsyncSession) -> None:
     """`submission.graded` → its student, while they can see the assignment."""
-    submission = await session.get(Submission, _id(event, "submission_id"))
-    student = await _live_user(session, submission.user_id) if submission is not None else None
-    if submission is None or student is None:
+    graded = await graded_submission(session, event)
+    if graded is None:
         return
-    try:
-        access = await assignment_access(session, student, submission.assignment_id)
-    except NotFound:
-        return
-    assignment, course = access.assignment, access.course.course
+    submission, assignment, course = graded.submission, graded.assignment, graded.course
     payload = event.payload
     body = (
         f"You got {_number(payload['points'])} of {_number(payload['max_points'])} points in {course.title}."
@@ -211,7 +248,7 @@ async def notify_student_of_submission_grade(event: Event, session: AsyncSession
             "max_points": payload["max_points"],
         },
     )
-    await _deliver(session, event, student, notice)
+    await _deliver(session, event, graded.student, notice)
 
 
 async def notify_student_of_completion(event: Event, session: AsyncSession) -> None:
@@ -235,14 +272,24 @@ async def notify_student_of_completion(event: Event, session: AsyncSession) -> N
     await _deliver(session, event, student, notice)
 
 
-async def notify_student_of_certificate(event: Event, session: AsyncSession) -> None:
-    """`certificate.issued` → its owner, who may always see their certificate; nothing once
-    the course is deleted."""
+async def certificate_owner(session: AsyncSession, event: Event) -> tuple[User, Course] | None:
+    """A `certificate.issued` event's owner (a live account) and course, unless the course
+    is deleted; the owner may always see their certificate."""
     student = await _live_user(session, _id(event, "user_id"))
     context = await _live_course(session, _id(event, "course_id"))
     if student is None or context is None:
+        return None
+    return student, context.course
+
+
+async def notify_student_of_certificate(event: Event, session: AsyncSession) -> None:
+    """`certificate.issued` → its owner, who may always see their certificate; nothing once
+    the course is deleted."""
+    owner = await certificate_owner(session, event)
+    if owner is None:
         return
-    course, code = context.course, str(event.payload["verification_code"])
+    student, course = owner
+    code = str(event.payload["verification_code"])
     notice = Notice(
         type=NotificationType.CERTIFICATE_ISSUED,
         title=f"Your certificate for {course.title}",

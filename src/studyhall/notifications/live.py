@@ -1,8 +1,9 @@
-"""Live socket messages for community and enrollment events, pushed on `WS /ws/notifications`.
+"""Live socket messages for community, enrollment, grading and certificate events, pushed on
+`WS /ws/notifications`.
 
 Each handler works out who may see what the event is about, with a bounded number of
-queries whatever the audience, and queues one small message per recipient on their channel
-(`realtime.channel_of`); the hub publishes them once the handler's transaction commits.
+queries whatever the audience, and queues ONE message for all the recipients' channels
+(`realtime.channel_of`); the hub fans it out once the handler's transaction commits.
 
 - A course post (and its comments) goes to the course's members as the access rules have
   them now (its staff, and the actively enrolled students who may still see the course), and
@@ -10,10 +11,15 @@ queries whatever the audience, and queues one small message per recipient on the
 - An open post goes only to the users who hold it in a collection: it is visible to every
   signed-in user, and pushing each one to everybody would not scale.
 - `enrollment.created` goes to the course's owner and co-instructors.
+- `quiz.graded`, `submission.graded` and `certificate.issued` go to the student concerned
+  only, while they may see it (the rule of the notification the same event makes:
+  `handlers.graded_attempt`, `graded_submission`, `certificate_owner`).
 
-The message `id` is the outbox event's id. These messages are live-only: `?since=` replays
-stored notifications (`notification.created`) only, and the notifications some of these
-events also create are what a reconnecting client gets back.
+The message carries the outbox event's id as `event_id`, and no `id`: each socket stamps
+it with the number of the last notification it sent (`realtime.Stream`). These messages
+are live-only: `?since=` replays stored notifications (`notification.created`) only, and
+the notifications some of these events also create are what a reconnecting client gets
+back.
 """
 
 from __future__ import annotations
@@ -32,10 +38,11 @@ from studyhall.community.models import Collection as PostCollection
 from studyhall.community.models import CollectionPost, Comment, Post
 from studyhall.core.errors import NotFound
 from studyhall.core.events import Event
-from studyhall.core.pubsub import publish_after_commit
+from studyhall.core.pubsub import fan_out_after_commit
 from studyhall.identity.models import User
 from studyhall.learning.models import Enrollment, EnrollmentStatus
 from studyhall.learning.queries import active_student_ids
+from studyhall.notifications.handlers import certificate_owner, graded_attempt, graded_submission
 from studyhall.notifications.realtime import channel_of
 
 
@@ -50,11 +57,17 @@ def _str_or_none(value: uuid.UUID | None) -> str | None:
 def _push(
     session: AsyncSession, event: Event, recipients: Collection[uuid.UUID], data: dict[str, Any]
 ) -> None:
+    if not recipients:
+        return
     message = json.dumps(
-        {"id": str(event.id), "type": event.type, "created_at": event.created_at.isoformat(), "data": data}
+        {
+            "type": event.type,
+            "event_id": str(event.id),
+            "created_at": event.created_at.isoformat(),
+            "data": data,
+        }
     )
-    for user_id in sorted(recipients):
-        publish_after_commit(session, channel_of(user_id), message)
+    fan_out_after_commit(session, [channel_of(user_id) for user_id in sorted(recipients)], message)
 
 
 async def _course(session: AsyncSession, course_id: uuid.UUID) -> CourseContext | None:
@@ -126,12 +139,16 @@ def _post_data(post: Post, *, with_title: bool = True) -> dict[str, Any]:
 
 
 async def push_post_change(event: Event, session: AsyncSession) -> None:
-    """`post.created`, `post.updated` and `announcement.posted` → the post's audience, while
-    it is live (an announcement's audience is its course's members)."""
+    """`post.created`, `post.updated`, `post.restored` and `announcement.posted` → the post's
+    audience, while it is live (an announcement's audience is its course's members). A
+    restored post also says who restored it."""
     post = await session.get(Post, _id(event, "post_id"))
     if post is None or post.deleted_at is not None:
         return
-    _push(session, event, await _post_audience(session, post), _post_data(post))
+    data = _post_data(post)
+    if "restored_by" in event.payload:
+        data["restored_by"] = str(event.payload["restored_by"])
+    _push(session, event, await _post_audience(session, post), data)
 
 
 async def push_post_deleted(event: Event, session: AsyncSession) -> None:
@@ -179,3 +196,51 @@ async def push_enrollment_created(event: Event, session: AsyncSession) -> None:
         "user_id": str(enrollment.user_id),
     }
     _push(session, event, staff, data)
+
+
+async def push_quiz_graded(event: Event, session: AsyncSession) -> None:
+    """`quiz.graded` → the attempt's student, while they can see the quiz lesson."""
+    graded = await graded_attempt(session, event)
+    if graded is None:
+        return
+    attempt = graded.attempt
+    data = {
+        "attempt_id": str(attempt.id),
+        "quiz_id": str(graded.quiz.id),
+        "lesson_id": str(attempt.lesson_id),
+        "course_id": str(graded.course.id),
+        "status": event.payload["status"],
+        "score_percent": event.payload["score_percent"],
+        "passed": event.payload["passed"],
+    }
+    _push(session, event, [graded.student.id], data)
+
+
+async def push_submission_graded(event: Event, session: AsyncSession) -> None:
+    """`submission.graded` → the submission's student, while they can see the assignment."""
+    graded = await graded_submission(session, event)
+    if graded is None:
+        return
+    data = {
+        "submission_id": str(graded.submission.id),
+        "assignment_id": str(graded.assignment.id),
+        "course_id": str(graded.course.id),
+        "points": event.payload["points"],
+        "max_points": event.payload["max_points"],
+    }
+    _push(session, event, [graded.student.id], data)
+
+
+async def push_certificate_issued(event: Event, session: AsyncSession) -> None:
+    """`certificate.issued` → the certificate's owner, unless the course is deleted."""
+    owner = await certificate_owner(session, event)
+    if owner is None:
+        return
+    student, course = owner
+    data = {
+        "certificate_id": str(event.payload["certificate_id"]),
+        "course_id": str(course.id),
+        "enrollment_id": str(event.payload["enrollment_id"]),
+        "verification_code": str(event.payload["verification_code"]),
+    }
+    _push(session, event, [student.id], data)

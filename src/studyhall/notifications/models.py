@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhall import event_types
@@ -32,11 +32,15 @@ class NotificationType(StrEnum):
 class Notification(UUIDPrimaryKey, Base):
     """One in-app notification of one user, made by a handler from the event `event_id`.
 
-    (user, event) is unique: a redelivered event inserts nothing (`ON CONFLICT DO NOTHING`)."""
+    (user, event) is unique: a redelivered event inserts nothing (`ON CONFLICT DO NOTHING`).
+    `seq` numbers a user's notifications 1, 2, 3, ... in the order their transactions commit
+    (`NotificationCounter`): the socket's message id and its replay cursor."""
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("user_id", "event_id"),
+        # Replay after a cursor, and a user's latest number.
+        UniqueConstraint("user_id", "seq"),
         # The list, newest first; and its unread part (also the unread count).
         Index("ix_notifications_user_id_created_at", "user_id", "created_at", "id"),
         Index(
@@ -57,6 +61,18 @@ class Notification(UUIDPrimaryKey, Base):
     event_id: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class NotificationCounter(Base):
+    """The last `Notification.seq` given to a user. Taking the next one updates this row,
+    which holds the row's lock until the transaction ends, so one user's notifications commit
+    in the order of their numbers and a replay from any number never skips one."""
+
+    __tablename__ = "notification_counters"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger)
 
 
 class NotificationPreference(Base):

@@ -1,29 +1,42 @@
 """Notifications in real time: the channel of each user on the hub (`core.pubsub`), the
-message a socket receives for a notification, and the replay of what a reconnecting client
-missed.
+message a socket receives for a notification, and what one socket has sent (`Stream`), which
+numbers every message so a reconnecting client resumes from the last one it saw.
 
-The cursor is a notification id. Ids are random UUIDs, so "newer than" means later in the
-order `(created_at, id)`, the order the list endpoint uses (newest first) and an index
-serves. A notification is published on its user's channel only once the transaction that
-created it commits.
+A user's notifications are numbered 1, 2, 3, ... (`Notification.seq`) in the order their
+transactions commit, without holes (`service.add_notification`). A socket's message `id` is:
+
+- for `notification.created`, that number;
+- for a live event (`notifications.live`: posts, comments, grades, ...), which is not stored,
+  the number of the last notification the socket sent before it (or, before any, the one it
+  started from).
+
+So whatever message a client saw last, `?since=<its id>` replays exactly the notifications
+it has not had. A notification is published on its user's channel only once the
+transaction that created it commits; the stream sends notifications in number order,
+fetching from the database one that a faster publisher overtook on the way.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core.pubsub import publish_after_commit
-from studyhall.notifications.models import Notification
+from studyhall.notifications.models import Notification, NotificationCounter
 
 #: The `type` of the socket message that carries an in-app notification.
 NOTIFICATION_CREATED = "notification.created"
-#: At most this many stored notifications are replayed on connect, oldest first.
+#: At most this many stored notifications are sent at once (a replay, a catch-up): the
+#: newest ones; a client that sees ids jump reloads the rest over HTTP.
 REPLAY_LIMIT = 500
+
+#: Loads a user's notifications numbered after `after` (up to `up_to`), oldest first.
+Loader = Callable[[int, int | None], Awaitable[list[Notification]]]
 
 
 def channel_of(user_id: uuid.UUID) -> str:
@@ -31,11 +44,11 @@ def channel_of(user_id: uuid.UUID) -> str:
 
 
 def socket_message(notification: Notification) -> dict[str, Any]:
-    """`{"id", "type", "created_at", "data"}`; `data` is the notification as
+    """`{"id": <seq>, "type", "created_at", "data"}`; `data` is the notification as
     `GET /notifications` shows it."""
     created_at = notification.created_at.isoformat()
     return {
-        "id": str(notification.id),
+        "id": notification.seq,
         "type": NOTIFICATION_CREATED,
         "created_at": created_at,
         "data": {
@@ -55,20 +68,54 @@ def publish_on_commit(session: AsyncSession, notification: Notification) -> None
     publish_after_commit(session, channel_of(notification.user_id), json.dumps(socket_message(notification)))
 
 
-async def missed_since(session: AsyncSession, user_id: uuid.UUID, since: uuid.UUID) -> list[Notification]:
-    """The user's notifications after `since` (one of theirs), oldest first; none when
-    `since` is not one of theirs."""
-    cursor = await session.get(Notification, since)
-    if cursor is None or cursor.user_id != user_id:
-        return []
-    later = or_(
-        Notification.created_at > cursor.created_at,
-        and_(Notification.created_at == cursor.created_at, Notification.id > cursor.id),
+async def latest_number(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The number of the user's last committed notification (0 before the first)."""
+    last = await session.scalar(
+        select(NotificationCounter.last).where(NotificationCounter.user_id == user_id)
     )
-    statement: Select[Notification] = (
-        select(Notification)
-        .where(Notification.user_id == user_id, later)
-        .order_by(Notification.created_at, Notification.id)
-        .limit(REPLAY_LIMIT)
-    )
-    return list((await session.scalars(statement)).all())
+    return int(last or 0)
+
+
+async def numbered_after(
+    session: AsyncSession, user_id: uuid.UUID, after: int, up_to: int | None = None
+) -> list[Notification]:
+    """The user's notifications numbered after `after` (and at most `up_to`), oldest first;
+    the newest `REPLAY_LIMIT` of them when there are more."""
+    statement = select(Notification).where(Notification.user_id == user_id, Notification.seq > after)
+    if up_to is not None:
+        statement = statement.where(Notification.seq <= up_to)
+    newest = await session.scalars(statement.order_by(Notification.seq.desc()).limit(REPLAY_LIMIT))
+    return list(reversed(newest.all()))
+
+
+class Stream:
+    """What one socket sends, in order: each notification once, in number order, and live
+    events stamped with the number of the last notification sent."""
+
+    def __init__(self, last: int, load: Loader) -> None:
+        #: The number of the last notification sent (or the one the socket started from).
+        self.last = last
+        self._load = load
+
+    async def catch_up(self, up_to: int | None = None) -> list[str]:
+        """The stored notifications after `last` (up to `up_to`), as messages to send."""
+        missed = await self._load(self.last, up_to)
+        if missed:
+            self.last = missed[-1].seq
+        return [json.dumps(socket_message(notification)) for notification in missed]
+
+    async def prepare(self, text: str) -> list[str]:
+        """The messages to send for one message of the user's channel: none for a
+        notification already sent; the ones before it first when it overtook them."""
+        message: dict[str, Any] = json.loads(text)
+        number = message.get("id")
+        if number is None:  # a live event
+            message["id"] = self.last
+            return [json.dumps(message)]
+        if number <= self.last:
+            return []
+        if number > self.last + 1:
+            # Committed before this one (numbers follow commits), still on their way.
+            return await self.catch_up(up_to=number)
+        self.last = number
+        return [text]

@@ -5,6 +5,13 @@ event.
 Exactly once under redelivery is the database's job: a notification is unique per (user,
 event) and an email record per (user, event), both written with `INSERT ... ON CONFLICT DO
 NOTHING`; the caller acts (sends the mail) only when its row was inserted.
+
+Each notification takes its user's next number (`seq`) from their counter row, whose lock
+the transaction holds until it ends: one user's notifications commit in the order of their
+numbers, without holes (a redelivered event's number is given back), so a socket that has
+number n has everything before it. A handler that notifies several users takes their
+counters in user id order (`_live_users` sorts), so two handlers never wait on each other
+in a cycle.
 """
 
 from __future__ import annotations
@@ -26,12 +33,14 @@ from studyhall.notifications import realtime
 from studyhall.notifications.errors import NotificationNotFound
 from studyhall.notifications.models import (
     Notification,
+    NotificationCounter,
     NotificationEmail,
     NotificationPreference,
     NotificationType,
 )
 
 _preferences = cast(Table, NotificationPreference.__table__)
+_counters = cast(Table, NotificationCounter.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +212,9 @@ class Notice:
 async def add_notification(
     session: AsyncSession, user_id: uuid.UUID, event_id: uuid.UUID, notice: Notice
 ) -> bool:
-    """Creates the user's notification for the event; False when it exists already. A new
-    one is pushed to the user's sockets once the transaction commits."""
+    """Creates the user's notification for the event, with their next number; False when it
+    exists already. A new one is pushed to the user's sockets once the transaction commits."""
+    seq = await _take_number(session, user_id)
     notification = Notification(
         id=uuid.uuid4(),
         user_id=user_id,
@@ -215,6 +225,7 @@ async def add_notification(
         data={**notice.data, "url": notice.link},
         created_at=utcnow(),
         read_at=None,
+        seq=seq,
     )
     inserted = await session.scalar(
         dialect_insert(session, Notification)
@@ -227,14 +238,40 @@ async def add_notification(
             body=notification.body,
             data=notification.data,
             created_at=notification.created_at,
+            seq=notification.seq,
         )
         .on_conflict_do_nothing(index_elements=["user_id", "event_id"])
         .returning(Notification.id)
     )
     if inserted is None:
+        await _give_back_number(session, user_id)
         return False
     realtime.publish_on_commit(session, notification)
     return True
+
+
+async def _take_number(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The user's next `seq`. The upsert locks their counter row until the transaction ends
+    (PostgreSQL row lock; SQLite's single writer), so a concurrent notification of the same
+    user waits, and takes the next number, until this one is committed or rolled back."""
+    upsert = dialect_insert(session, _counters).values(user_id=user_id, last=1)
+    taken = await session.scalar(
+        upsert.on_conflict_do_update(
+            index_elements=["user_id"], set_={"last": _counters.c.last + 1}
+        ).returning(_counters.c.last)
+    )
+    return int(taken)
+
+
+async def _give_back_number(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Undoes `_take_number` (the counter row is still locked by this transaction), so the
+    numbers stay without holes."""
+    await session.execute(
+        update(NotificationCounter)
+        .where(NotificationCounter.user_id == user_id)
+        .values(last=NotificationCounter.last - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def claim_email(

@@ -1,15 +1,15 @@
 """`WS /ws/notifications`: a signed-in user's notifications as they are created, and the live
-community and enrollment events they may see (`notifications.live` publishes those on the
-same channel; they are not replayed).
+events they may see (`notifications.live` publishes those on the same channel; they are not
+stored, so not replayed).
 
 The protocol (docs/api.md has the whole of it); sign-in, pings, session re-checks and the
 slow-consumer cut-off are `identity.sockets`'s, shared with the course chat:
 
 1. Authenticate with the access token (`?token=` or a first `auth` message); 4401 otherwise.
-2. With `?since=<notification id>`, the stored notifications after that one come first
-   (`realtime.missed_since`), then live ones. The socket subscribes to the user's channel
-   BEFORE it reads the stored ones, so nothing committed around the switch is lost; a live
-   message already replayed is dropped, so nothing comes twice.
+2. With `?since=<id>` (the `id` of the last message the client saw), the stored
+   notifications numbered after it come first, then live ones (`realtime.Stream` numbers
+   and orders them). The socket subscribes to the user's channel BEFORE it reads the stored
+   ones, so nothing committed around the switch is lost, and nothing comes twice.
 3. Pings every `WS_PING_INTERVAL_SECONDS`; a session signed out meanwhile closes with 4401.
 4. A client too slow to take its messages is closed with 1013; it reconnects with `?since=`
    and gets the rest from the database.
@@ -17,7 +17,6 @@ slow-consumer cut-off are `identity.sockets`'s, shared with the course chat:
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from fastapi import WebSocket
@@ -25,9 +24,9 @@ from fastapi import WebSocket
 from studyhall.core.pubsub import Hub
 from studyhall.core.routing import DomainRouter
 from studyhall.identity import sockets
-from studyhall.identity.models import User
 from studyhall.identity.sockets import CLOSE_BAD_REQUEST, SocketClosed
 from studyhall.notifications import realtime
+from studyhall.notifications.models import Notification
 
 router = DomainRouter(tags=["notifications"])
 
@@ -41,13 +40,10 @@ async def notifications_socket(
         user, used_token = await sockets.sign_in(websocket, token)
         hub: Hub = websocket.app.state.hub
         async with hub.subscribe(realtime.channel_of(user.id)) as subscription:
-            replayed = await _replay(websocket, user, cursor)
+            stream = await _start(websocket, user.id, cursor)
             await sockets.first_to_end(
                 sockets.forward(
-                    websocket,
-                    subscription,
-                    skip=(lambda message: json.loads(message)["id"] in replayed) if replayed else None,
-                    too_slow="too slow: reconnect with since",
+                    websocket, subscription, prepare=stream.prepare, too_slow="too slow: reconnect with since"
                 ),
                 sockets.heartbeat(websocket, used_token),
                 sockets.until_disconnect(websocket),
@@ -56,21 +52,27 @@ async def notifications_socket(
     await sockets.serve(websocket, conversation)
 
 
-def _cursor(since: str | None) -> uuid.UUID | None:
+def _cursor(since: str | None) -> int | None:
+    """`since` as a message id: a whole number, 0 or more."""
     if since is None:
         return None
-    try:
-        return uuid.UUID(since)
-    except ValueError:
-        raise SocketClosed(CLOSE_BAD_REQUEST, "since must be a notification id") from None
+    if not since.isascii() or not since.isdigit() or len(since) > 18:
+        raise SocketClosed(CLOSE_BAD_REQUEST, "since must be a message id")
+    return int(since)
 
 
-async def _replay(websocket: WebSocket, user: User, cursor: uuid.UUID | None) -> set[str]:
-    """Sends what the user missed after `cursor`; the ids sent."""
-    if cursor is None:
-        return set()
-    async with websocket.app.state.database.read_only_scope() as session:
-        missed = await realtime.missed_since(session, user.id, cursor)
-    for notification in missed:
-        await websocket.send_json(realtime.socket_message(notification))
-    return {str(notification.id) for notification in missed}
+async def _start(websocket: WebSocket, user_id: uuid.UUID, cursor: int | None) -> realtime.Stream:
+    """The socket's stream, after sending what the user missed since `cursor`. Without one
+    (or past the user's last notification), it starts from their last notification."""
+    database = websocket.app.state.database
+
+    async def load(after: int, up_to: int | None) -> list[Notification]:
+        async with database.read_only_scope() as session:
+            return await realtime.numbered_after(session, user_id, after, up_to)
+
+    async with database.read_only_scope() as session:
+        latest = await realtime.latest_number(session, user_id)
+    stream = realtime.Stream(latest if cursor is None else min(cursor, latest), load)
+    for message in await stream.catch_up():
+        await websocket.send_text(message)
+    return stream
