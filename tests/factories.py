@@ -54,6 +54,7 @@ from studyhall.catalog.access import recount_lessons
 from studyhall.catalog.models import Course, Lesson
 from studyhall.certificates.handlers import issue_certificate
 from studyhall.certificates.models import Certificate
+from studyhall.cli import WEBSOCKET_SERVER_OPTIONS
 from studyhall.community.models import ChatMessage, Comment, Post
 from studyhall.core.clock import utcnow
 from studyhall.core.events import Event, Handler, OutboxEvent
@@ -406,6 +407,7 @@ async def create_notification(
     async with app.state.database.sessionmaker() as session, session.begin():
         notification = Notification(
             user_id=actor.user.id,
+            seq=await notifications_service.take_number(session, actor.user.id),
             type=fields.pop("type", "course.completed"),
             title=title,
             body=fields.pop("body", f"{title}."),
@@ -867,7 +869,9 @@ async def live_server(app: FastAPI) -> AsyncIterator[str]:
     """Serves `app` (its lifespan already entered) with uvicorn on a free port, in the test's
     event loop, logging as `studyhall serve` does; yields its `ws://` base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="off", **WEBSOCKET_SERVER_OPTIONS
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:

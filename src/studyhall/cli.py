@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,17 @@ from studyhall.config import Settings
 
 if TYPE_CHECKING:
     from studyhall.demo import SeedReport
+
+#: uvicorn's WebSocket server, chosen for the memory an open socket holds (docs/performance.md,
+#: "Real-time fan-out"): the sans-I/O implementation runs no task of its own per connection
+#: (keepalive pings are timers), and per-message deflate (a zlib context each way, per
+#: socket) buys nothing for small JSON messages. What a client may send is small (sign-in,
+#: a chat message).
+WEBSOCKET_SERVER_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    "ws_max_size": 64 * 1024,
+}
 
 app = typer.Typer(
     help="StudyHall: run the API, migrate the database, export the API spec.", no_args_is_help=True
@@ -67,6 +78,7 @@ def serve(
         # The application reads proxy headers itself, from FORWARDED_ALLOW_IPS (see create_app);
         # uvicorn's own layer would trust 127.0.0.1 regardless and rewrite the client first.
         proxy_headers=False,
+        **WEBSOCKET_SERVER_OPTIONS,
     )
 
 

@@ -19,7 +19,14 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from studyhall.core.clock import utcnow
-from studyhall.core.pubsub import HUB_INFO_KEY, LocalHub, RedisHub, SubscriberTooSlow, wait_for_publishes
+from studyhall.core.pubsub import (
+    HUB_INFO_KEY,
+    HubUnavailable,
+    LocalHub,
+    RedisHub,
+    SubscriberTooSlow,
+    wait_for_publishes,
+)
 from studyhall.identity.models import AuthSession
 from studyhall.notifications import handlers, realtime, service
 from studyhall.notifications.models import Notification, NotificationCounter
@@ -45,7 +52,7 @@ from tests.factories import (
     rows,
     signed_in,
 )
-from tests.servers import RedisServer
+from tests.servers import RedisServer, free_port
 
 
 @pytest.fixture
@@ -130,7 +137,9 @@ async def test_bad_expired_and_signed_out_tokens_close_with_4401(app: FastAPI, s
             assert await close_code(socket) == 4401
 
 
-@pytest.mark.parametrize("since", ["nope", "-1", "1.5", "", "%C2%B2", "9" * 19, "0f9b7c1e-3c1a-4e0b-9a7e-2a51a1c0d5e4"])
+@pytest.mark.parametrize(
+    "since", ["nope", "-1", "1.5", "", "%C2%B2", "9" * 19, "0f9b7c1e-3c1a-4e0b-9a7e-2a51a1c0d5e4"]
+)
 async def test_a_malformed_since_closes_with_4400(app: FastAPI, server: str, since: str) -> None:
     student = await create_user(app)
     await notify(app, student)
@@ -394,3 +403,46 @@ async def test_a_redis_hub_fans_out_to_every_local_subscriber_until_they_leave(r
     finally:
         await publisher.aclose()
         await listener.aclose()
+
+
+# -- Redis down --------------------------------------------------------------------------------
+
+
+async def test_a_redis_hub_that_cannot_reach_redis_refuses_to_subscribe() -> None:
+    hub = RedisHub(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    try:
+        with pytest.raises(HubUnavailable):
+            async with hub.subscribe("c"):
+                pass
+        with pytest.raises(HubUnavailable):  # and again: nothing was left half-subscribed
+            async with hub.subscribe("c"):
+                pass
+    finally:
+        await hub.aclose()
+
+
+async def test_a_socket_opened_while_redis_is_down_closes_with_1013_and_works_once_it_is_back(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The production hub on a Redis of its own, stopped while the API runs: a socket that
+    signs in then is closed cleanly with 1013 ("try again later") and the cause is logged;
+    once Redis is back, a new socket subscribes and gets its notifications."""
+    redis = RedisServer().start()
+    try:
+        app = await make_app(redis_url=redis.url)
+        student = await create_user(app)
+        caplog.set_level(logging.WARNING, logger="studyhall.identity.sockets")
+        async with live_server(app) as url:
+            redis.stop()
+            async with await signed_in(url, student) as socket:
+                assert await close_code(socket) == 1013
+                assert socket.close_reason == "live updates unavailable: try again later"
+            assert "socket_hub_unavailable" in caplog.text
+            assert student.token not in caplog.text
+            redis.start()
+            async with await signed_in(url, student) as socket:
+                await asyncio.sleep(0.2)
+                row = await notify(app, student)
+                assert_notification_message(await receive(socket), row)
+    finally:
+        redis.remove()

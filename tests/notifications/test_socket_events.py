@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from studyhall.assessment.models import Submission
 from studyhall.catalog.models import CourseInstructor
 from studyhall.community.models import Post
 from studyhall.core.events import Event, OutboxEvent
@@ -23,6 +24,8 @@ from studyhall.core.pubsub import wait_for_publishes
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment
 from studyhall.notifications import live
+from studyhall.notifications.models import Notification
+from tests.assessment.conftest import TEXT, QuizCourse, hand_in, post_assignment, put_quiz, take
 from tests.conftest import apps_on
 from tests.factories import (
     API,
@@ -31,7 +34,9 @@ from tests.factories import (
     assert_notification_message,
     client_for,
     count_statements,
+    course_lessons,
     create_course,
+    create_lesson,
     create_post,
     create_user,
     deliver,
@@ -40,12 +45,14 @@ from tests.factories import (
     enroll_directly,
     enrollment_row,
     fresh_row,
+    issue_certificate_directly,
     live_server,
     notify,
     receive,
     rows,
     set_course,
     signed_in,
+    soft_delete_lesson,
 )
 from tests.servers import RedisServer
 
@@ -338,3 +345,197 @@ async def test_a_post_made_through_one_process_reaches_a_member_on_another(
                 message = await receive_live(student)
                 assert (message["type"], message["data"]["post_id"]) == ("post.created", body["id"])
                 await assert_nothing_arrived(process_a, room.outsider, outsider)
+
+
+# -- grades and certificates: the student concerned only -----------------------------------------
+
+
+async def graded_room(app: FastAPI, client: httpx.AsyncClient) -> tuple[QuizCourse, Actor]:
+    """A course with a quiz lesson, its owner, an enrolled student and a classmate."""
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student, classmate = await create_user(app), await create_user(app)
+    course = await create_course(app, owner, title="Compilers", lessons=1, certificate_enabled=True)
+    quiz_lesson = await create_lesson(app, course, lesson_type="quiz")
+    for actor in (student, classmate):
+        await enroll_directly(app, actor, course)
+    text_lesson = (await course_lessons(app, course))[0]
+    return QuizCourse(owner, student, course, quiz_lesson, text_lesson), classmate
+
+
+async def test_a_graded_quiz_reaches_its_student_only(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    qc, classmate = await graded_room(app, client)
+    quiz = await put_quiz(client, qc, questions=[TEXT])
+    text_id = quiz["questions"][0]["id"]
+    attempt_id, _ = await take(client, quiz, qc.student, {text_id: "A function calling itself."})
+    await take(client, quiz, classmate, {text_id: "Mine."})
+    await deliver_events(app)
+    async with (
+        await signed_in(server, qc.student) as student,
+        await signed_in(server, classmate) as classmates,
+        await signed_in(server, qc.owner) as owner,
+    ):
+        graded = await client.post(
+            f"{API}/attempts/{attempt_id}/grade", json={text_id: 5}, headers=qc.owner.headers
+        )
+        assert graded.status_code == 200, graded.text
+        await settle(app)
+        expected = {
+            "attempt_id": attempt_id,
+            "quiz_id": quiz["id"],
+            "lesson_id": str(qc.quiz_lesson.id),
+            "course_id": str(qc.course.id),
+            "status": "graded",
+            "score_percent": 100.0,
+            "passed": True,
+        }
+        the_id = await event_id(app, "quiz.graded", "attempt_id", attempt_id)
+        assert_message(await receive_live(student), "quiz.graded", the_id, expected)
+        await assert_nothing_arrived(app, classmate, classmates)
+        await assert_nothing_arrived(app, qc.owner, owner)
+    [notification] = await rows(app, Notification, Notification.user_id == qc.student.user.id)
+    assert notification.type == "quiz.graded"
+
+
+async def test_a_graded_quiz_of_a_lesson_deleted_meanwhile_reaches_nobody(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    qc, _ = await graded_room(app, client)
+    quiz = await put_quiz(client, qc, questions=[TEXT])
+    text_id = quiz["questions"][0]["id"]
+    attempt_id, _ = await take(client, quiz, qc.student, {text_id: "An answer"})
+    async with await signed_in(server, qc.student) as student:
+        graded = await client.post(
+            f"{API}/attempts/{attempt_id}/grade", json={text_id: 5}, headers=qc.owner.headers
+        )
+        assert graded.status_code == 200, graded.text
+        await soft_delete_lesson(app, qc.quiz_lesson)
+        await settle(app)
+        await assert_nothing_arrived(app, qc.student, student)
+    assert await rows(app, Notification, Notification.type == "quiz.graded") == []
+
+
+async def test_a_graded_submission_reaches_its_student_only(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    qc, classmate = await graded_room(app, client)
+    assignment = await post_assignment(client, qc)
+    handed_in = await hand_in(client, assignment["id"], qc.student)
+    assert handed_in.status_code == 201, handed_in.text
+    assert (await hand_in(client, assignment["id"], classmate)).status_code == 201
+    await deliver_events(app)
+    async with (
+        await signed_in(server, qc.student) as student,
+        await signed_in(server, classmate) as classmates,
+        await signed_in(server, qc.owner) as owner,
+    ):
+        submission_id = handed_in.json()["id"]
+        graded = await client.post(
+            f"{API}/submissions/{submission_id}/grade",
+            json={"points": 8, "feedback": "Clear"},
+            headers=qc.owner.headers,
+        )
+        assert graded.status_code == 200, graded.text
+        await settle(app)
+        expected = {
+            "submission_id": submission_id,
+            "assignment_id": assignment["id"],
+            "course_id": str(qc.course.id),
+            "points": 8.0,
+            "max_points": 10.0,
+        }
+        the_id = await event_id(app, "submission.graded", "submission_id", submission_id)
+        message = await receive_live(student)
+        assert_message(message, "submission.graded", the_id, expected)
+        assert "Clear" not in str(message)  # the feedback is in the notification, not here
+        await assert_nothing_arrived(app, classmate, classmates)
+        await assert_nothing_arrived(app, qc.owner, owner)
+    assert (await fresh_row(app, Submission, submission_id)).points == 8
+
+
+async def test_an_issued_certificate_reaches_its_owner_only(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    graduate, classmate = await create_user(app), await create_user(app)
+    course = await create_course(app, owner, lessons=1, certificate_enabled=True)
+    await enroll_directly(app, classmate, course)
+    async with (
+        await signed_in(server, graduate) as student,
+        await signed_in(server, classmate) as classmates,
+        await signed_in(server, owner) as owners,
+    ):
+        await asyncio.sleep(0.2)
+        certificate = await issue_certificate_directly(app, graduate, course)
+        await settle(app)
+        expected = {
+            "certificate_id": str(certificate.id),
+            "course_id": str(course.id),
+            "enrollment_id": str(certificate.enrollment_id),
+            "verification_code": certificate.verification_code,
+        }
+        the_id = await event_id(app, "certificate.issued", "certificate_id", str(certificate.id))
+        assert_message(await receive_live(student), "certificate.issued", the_id, expected)
+        await assert_nothing_arrived(app, classmate, classmates)
+        await assert_nothing_arrived(app, owner, owners)
+
+
+# -- post.restored -------------------------------------------------------------------------------
+
+
+async def test_a_restored_post_reaches_the_audience_of_a_new_one(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    room, course = await make_room(app, client)
+    body = await write_post(client, room.student, course_id=str(course.id))
+    deleted = await client.delete(f"{POSTS}/{body['id']}", headers=room.teacher.headers)
+    assert deleted.status_code == 204, deleted.text
+    await deliver_events(app)
+    async with (
+        await signed_in(server, room.student) as student,
+        await signed_in(server, room.co_teacher) as co_teacher,
+        await signed_in(server, room.outsider) as outsider,
+        await signed_in(server, room.former) as former,
+    ):
+        restored = await client.post(f"{POSTS}/{body['id']}/restore", headers=room.teacher.headers)
+        assert restored.status_code == 200, restored.text
+        await settle(app)
+        the_id = await event_id(app, "post.restored", "post_id", body["id"])
+        expected = {
+            "post_id": body["id"],
+            "course_id": str(course.id),
+            "author_id": room.student.id,
+            "kind": "discussion",
+            "title": "Exam",
+            "restored_by": room.teacher.id,
+        }
+        for socket in (student, co_teacher):
+            assert_message(await receive_live(socket), "post.restored", the_id, expected)
+        await assert_nothing_arrived(app, room.outsider, outsider)
+        await assert_nothing_arrived(app, room.former, former)
+    assert (await fresh_row(app, Post, body["id"])).deleted_at is None
+
+
+# -- ids: a client resumes from the last message it saw ------------------------------------------
+
+
+async def test_a_live_event_carries_the_last_notification_number_to_resume_from(
+    app: FastAPI, client: httpx.AsyncClient, server: str
+) -> None:
+    """A live event's id is the number of the last notification the socket sent; a client
+    that reconnects with it gets the notifications that came after, none before."""
+    room, course = await make_room(app, client)
+    await notify(app, room.student, "Before")
+    async with await signed_in(server, room.student) as socket:
+        await asyncio.sleep(0.2)
+        first = await notify(app, room.student, "Seen")
+        assert_notification_message(await receive(socket), first)
+        await write_post(client, room.teacher, course_id=str(course.id))
+        await settle(app)
+        live_message = await receive(socket)
+    assert (live_message["type"], live_message["id"]) == ("post.created", first.seq) == ("post.created", 2)
+    missed = await notify(app, room.student, "Missed")
+    async with await signed_in(server, room.student, f"&since={live_message['id']}") as socket:
+        assert_notification_message(await receive(socket), missed)
+        await assert_nothing_arrived(app, room.student, socket)

@@ -50,8 +50,7 @@ async def chat_socket(websocket: WebSocket, course_id: uuid.UUID, token: str | N
         hub: Hub = websocket.app.state.hub
         async with hub.subscribe(chat.channel_of(course_id)) as subscription:
             await sockets.first_to_end(
-                sockets.forward(websocket, subscription),
-                sockets.heartbeat(websocket, used_token, check=still_member),
+                sockets.relay(websocket, subscription, used_token, check=still_member),
                 _receive_sends(websocket, user, course_id),
             )
 

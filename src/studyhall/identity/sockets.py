@@ -1,6 +1,7 @@
-"""What every signed-in WebSocket shares: sign-in with the access token, the close codes,
-forwarding a hub subscription with its slow-consumer cut-off, and the heartbeat that pings and
-re-checks the session. `WS /ws/notifications` and `WS /ws/courses/{id}/chat` are built on it.
+"""What every signed-in WebSocket shares: sign-in with the access token, the close codes, and
+`relay`, which forwards a hub subscription with its slow-consumer cut-off and, in the same
+task, pings and re-checks the session. `WS /ws/notifications` and `WS /ws/courses/{id}/chat`
+are built on it.
 
 - Sign-in: `?token=<access token>`, or the first message `{"type": "auth", "token": "..."}`
   within `WS_AUTH_TIMEOUT_SECONDS`. A missing, invalid or expired token, or a signed-out
@@ -104,36 +105,43 @@ async def authenticate(websocket: WebSocket, token: str) -> User:
     return user
 
 
-async def forward(
+async def relay(
     websocket: WebSocket,
     subscription: Subscription,
+    token: str,
     *,
     prepare: Prepare | None = None,
+    check: UserCheck | None = None,
     too_slow: str = "too slow",
 ) -> None:
     """Sends the subscription's messages (each as `prepare` turns it into the messages to
-    send, when given); a full buffer closes the socket with 1013 and `too_slow` as the
-    reason."""
+    send, when given) and, every `WS_PING_INTERVAL_SECONDS`, pings once the token's session
+    (and `check`) still holds. One task does both: an open socket costs as few tasks as
+    possible. A full buffer closes the socket with 1013 and `too_slow` as the reason."""
+    interval: float = websocket.app.state.settings.ws_ping_interval_seconds
+    loop = asyncio.get_running_loop()
+    next_ping = loop.time() + interval
     try:
-        async for message in subscription:
-            if prepare is None:
-                await websocket.send_text(message)
+        while True:
+            try:
+                async with asyncio.timeout_at(next_ping):
+                    message = await anext(subscription)
+            except TimeoutError:
+                await _ping(websocket, token, check)
+                next_ping = loop.time() + interval
                 continue
-            for text in await prepare(message):
+            for text in await prepare(message) if prepare is not None else (message,):
                 await websocket.send_text(text)
     except SubscriberTooSlow:
         raise SocketClosed(CLOSE_TOO_SLOW, too_slow) from None
 
 
-async def heartbeat(websocket: WebSocket, token: str, *, check: UserCheck | None = None) -> None:
-    """Pings, and ends the socket once its session (or `check`) no longer holds."""
-    interval: float = websocket.app.state.settings.ws_ping_interval_seconds
-    while True:
-        await asyncio.sleep(interval)
-        user = await authenticate(websocket, token)
-        if check is not None:
-            await check(user)
-        await websocket.send_text(PING)
+async def _ping(websocket: WebSocket, token: str, check: UserCheck | None) -> None:
+    """Pings, or ends the socket when its session (or `check`) no longer holds."""
+    user = await authenticate(websocket, token)
+    if check is not None:
+        await check(user)
+    await websocket.send_text(PING)
 
 
 async def until_disconnect(websocket: WebSocket) -> None:

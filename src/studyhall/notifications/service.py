@@ -214,7 +214,7 @@ async def add_notification(
 ) -> bool:
     """Creates the user's notification for the event, with their next number; False when it
     exists already. A new one is pushed to the user's sockets once the transaction commits."""
-    seq = await _take_number(session, user_id)
+    seq = await take_number(session, user_id)
     notification = Notification(
         id=uuid.uuid4(),
         user_id=user_id,
@@ -250,10 +250,11 @@ async def add_notification(
     return True
 
 
-async def _take_number(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """The user's next `seq`. The upsert locks their counter row until the transaction ends
-    (PostgreSQL row lock; SQLite's single writer), so a concurrent notification of the same
-    user waits, and takes the next number, until this one is committed or rolled back."""
+async def take_number(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The user's next `seq`, for the notification the caller inserts. The upsert locks their
+    counter row until the transaction ends (PostgreSQL row lock; SQLite's single writer), so
+    a concurrent notification of the same user waits, and takes the next number, until this
+    one is committed or rolled back."""
     upsert = dialect_insert(session, _counters).values(user_id=user_id, last=1)
     taken = await session.scalar(
         upsert.on_conflict_do_update(
@@ -264,7 +265,7 @@ async def _take_number(session: AsyncSession, user_id: uuid.UUID) -> int:
 
 
 async def _give_back_number(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Undoes `_take_number` (the counter row is still locked by this transaction), so the
+    """Undoes `take_number` (the counter row is still locked by this transaction), so the
     numbers stay without holes."""
     await session.execute(
         update(NotificationCounter)

@@ -42,10 +42,13 @@ async def notifications_socket(
         async with hub.subscribe(realtime.channel_of(user.id)) as subscription:
             stream = await _start(websocket, user.id, cursor)
             await sockets.first_to_end(
-                sockets.forward(
-                    websocket, subscription, prepare=stream.prepare, too_slow="too slow: reconnect with since"
+                sockets.relay(
+                    websocket,
+                    subscription,
+                    used_token,
+                    prepare=stream.prepare,
+                    too_slow="too slow: reconnect with since",
                 ),
-                sockets.heartbeat(websocket, used_token),
                 sockets.until_disconnect(websocket),
             )
 
