@@ -499,7 +499,7 @@ def boot_server(
         env=env,
         stdout=subprocess.DEVNULL,
     )
-    wait_for_port(port, timeout=30)
+    wait_for_port(port, timeout=120)  # a loaded machine boots slowly
     return process, f"http://127.0.0.1:{port}"
 
 

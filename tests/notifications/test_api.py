@@ -271,6 +271,7 @@ async def test_a_page_of_the_list_is_read_from_an_index(app: FastAPI, unread_onl
                     "event_id": uuid.uuid4(),
                     "created_at": now - timedelta(seconds=n),
                     "read_at": now if n % 10 else None,
+                    "seq": 1000 - n,
                 }
                 for person in people
                 for n in range(1000)

@@ -9,9 +9,9 @@ are built on it.
 - Every `WS_PING_INTERVAL_SECONDS` the server sends `{"type": "ping"}` after re-checking the
   token's session (and whatever else the socket must still hold, e.g. course membership).
 - A client too slow to take its messages (`WS_BUFFER_MESSAGES` waiting) is closed with 1013.
-- When the hub cannot subscribe the socket (Redis down or unreachable) it is closed with 1013
-  too ("try again later": the client reconnects with backoff) and a warning is logged; the
-  client never sees a server error.
+- When the hub cannot subscribe the socket (Redis down or unreachable), or no database
+  connection is free in time, it is closed with 1013 too ("try again later": the client
+  reconnects with backoff) and a warning is logged; the client never sees a server error.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.websockets import WebSocketState
 from uvicorn.protocols.utils import ClientDisconnected
 
@@ -68,6 +69,10 @@ async def serve(websocket: WebSocket, conversation: Callable[[], Awaitable[None]
     except HubUnavailable:
         logger.warning("socket_hub_unavailable", path=websocket.url.path, exc_info=True)
         await _close(websocket, CLOSE_UNAVAILABLE, "live updates unavailable: try again later")
+    except PoolTimeout:
+        # Every database connection busy (a crowd signing in at once): not the client's fault.
+        logger.warning("socket_database_busy", path=websocket.url.path)
+        await _close(websocket, CLOSE_UNAVAILABLE, "busy: try again later")
     except (WebSocketDisconnect, ClientDisconnected):
         return
 

@@ -92,10 +92,14 @@ class Stream:
     """What one socket sends, in order: each notification once, in number order, and live
     events stamped with the number of the last notification sent."""
 
-    def __init__(self, last: int, load: Loader) -> None:
+    def __init__(self, last: int, load: Loader, *, resumed: bool = True) -> None:
         #: The number of the last notification sent (or the one the socket started from).
         self.last = last
         self._load = load
+        #: False for a socket opened without `since`: its first notification is sent
+        #: whatever its number (one committed while it signed in may be published after it
+        #: read `last`), and the stream goes on from there.
+        self._anchored = resumed
 
     async def catch_up(self, up_to: int | None = None) -> list[str]:
         """The stored notifications after `last` (up to `up_to`), as messages to send."""
@@ -112,6 +116,10 @@ class Stream:
         if number is None:  # a live event
             message["id"] = self.last
             return [json.dumps(message)]
+        if not self._anchored:
+            self._anchored = True
+            self.last = number
+            return [text]
         if number <= self.last:
             return []
         if number > self.last + 1:

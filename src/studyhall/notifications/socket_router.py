@@ -75,7 +75,9 @@ async def _start(websocket: WebSocket, user_id: uuid.UUID, cursor: int | None) -
 
     async with database.read_only_scope() as session:
         latest = await realtime.latest_number(session, user_id)
-    stream = realtime.Stream(latest if cursor is None else min(cursor, latest), load)
+    if cursor is None:
+        return realtime.Stream(latest, load, resumed=False)
+    stream = realtime.Stream(min(cursor, latest), load)
     for message in await stream.catch_up():
         await websocket.send_text(message)
     return stream
