@@ -39,8 +39,8 @@ USER_ACTIVATED: Final = "user.activated"
 USER_DEACTIVATED: Final = "user.deactivated"
 USER_DELETED: Final = "user.deleted"
 USER_RESTORED: Final = "user.restored"
-USER_PASSWORD_CHANGED: Final = "user.password_changed"
-USER_PASSWORD_RESET: Final = "user.password_reset"
+USER_PASSWORD_CHANGED: Final = "user.password_changed"  # noqa: S105 (an action name)
+USER_PASSWORD_RESET: Final = "user.password_reset"  # noqa: S105 (an action name)
 ORGANIZATION_CREATED: Final = "organization.created"
 ORGANIZATION_UPDATED: Final = "organization.updated"
 ORGANIZATION_MEMBER_ADDED: Final = "organization.member_added"
@@ -67,7 +67,9 @@ EVENT_RETRIED: Final = "event.retried"
 
 #: Every action, for the docs' table (tests/analytics check that each one is documented).
 ACTIONS: Final = frozenset(
-    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str) and "." in value
+    value
+    for name, value in dict(globals()).items()
+    if name.isupper() and isinstance(value, str) and "." in value
 )
 
 # -- what an entry may hold ------------------------------------------------------------------------
@@ -113,9 +115,7 @@ def snapshot(row: object, fields: Iterable[str]) -> dict[str, Any]:
 
 def changes_of(before: Mapping[str, Any], row: object) -> dict[str, list[Any]]:
     """`{field: [old, new]}` for each field of `before` whose value on `row` differs now."""
-    return {
-        field: [old, getattr(row, field)] for field, old in before.items() if getattr(row, field) != old
-    }
+    return {field: [old, getattr(row, field)] for field, old in before.items() if getattr(row, field) != old}
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -155,7 +155,11 @@ def record(
 
 
 def record_user_change(
-    session: AsyncSession, action: str, actor: User | None, user: User, changes: Mapping[str, Any] | None = None
+    session: AsyncSession,
+    action: str,
+    actor: User | None,
+    user: User,
+    changes: Mapping[str, Any] | None = None,
 ) -> AuditLogEntry:
     """An action on a user account (resource `user`, in the user's organisation)."""
     return record(
