@@ -35,6 +35,7 @@ from studyhall.community import service as community
 from studyhall.community.models import Post
 from studyhall.core.broker import requeue_dead
 from studyhall.core.delivery import EventFailure
+from studyhall.core.errors import DomainError
 from studyhall.core.events import OutboxEvent
 from studyhall.identity import service as identity
 from studyhall.identity.models import Organization, Role, User
@@ -76,8 +77,10 @@ class PanelView(ModelView):
                 changed[field] = value
         return changed
 
-    def back_to_list(self, request: Request) -> Response:
-        return RedirectResponse(request.url_for("admin:list", identity=self.identity), status_code=302)
+    def back_to_list(self, request: Request, error: str | None = None) -> Response:
+        """The list, showing `error` (a rule that refused the action) when given."""
+        url = request.url_for("admin:list", identity=self.identity)
+        return RedirectResponse(url.include_query_params(error=error) if error else url, status_code=302)
 
     async def on_each(
         self, request: Request, change: Callable[[AsyncSession, User, uuid.UUID], Awaitable[Any]]
@@ -89,7 +92,10 @@ class PanelView(ModelView):
             async def change_row(session: AsyncSession, admin: User, row_id: uuid.UUID = row_id) -> Any:
                 return await change(session, admin, row_id)
 
-            await self.change(request, change_row)
+            try:
+                await self.change(request, change_row)
+            except DomainError as exc:
+                return self.back_to_list(request, error=exc.detail)
         return self.back_to_list(request)
 
     async def _current(self, pk: str) -> Any:
@@ -359,9 +365,10 @@ class CertificateAdmin(PanelView, model=Certificate):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         reason = str(data.get("revocation_reason") or "").strip() or "Revoked by an administrator"
-        return await self.change(
+        revoked = await self.change(
             request, lambda session, admin: certificates.revoke(session, admin, uuid.UUID(pk), reason)
         )
+        return revoked.certificate
 
 
 class PostAdmin(PanelView, model=Post):
@@ -427,7 +434,6 @@ class DeadLetterAdmin(PanelView, model=EventFailure):
 
     name = "Dead event"
     name_plural = "Dead events"
-    identity = "dead-event"
     icon = "fa-solid fa-skull"
     column_list: ClassVar[Any] = [
         EventFailure.event_type,
@@ -450,7 +456,7 @@ class DeadLetterAdmin(PanelView, model=EventFailure):
         """A GET (sqladmin's actions are links): it shows a form that POSTs, with the CSRF
         token, to `retry-selected`."""
         pks = request.query_params.get("pks", "")
-        url = request.url_for("admin:view-dead-event-retry_selected").include_query_params(pks=pks)
+        url = request.url_for("admin:view-event-failure-retry_selected").include_query_params(pks=pks)
         return await self._admin_ref.templates.TemplateResponse(
             request, "sqladmin/retry.html", {"model_view": self, "action_url": str(url), "pks": pks}
         )
@@ -459,6 +465,8 @@ class DeadLetterAdmin(PanelView, model=EventFailure):
     async def retry_selected(self, request: Request) -> Response:
         services = panel_services(request)
         event_ids = await self._event_ids(request)
+        if not event_ids:
+            return self.back_to_list(request)
         requeued = await requeue_dead(
             services.database.sessionmaker,
             event_ids,
@@ -470,10 +478,12 @@ class DeadLetterAdmin(PanelView, model=EventFailure):
         del requeued
         return self.back_to_list(request)
 
-    async def _event_ids(self, request: Request) -> list[uuid.UUID]:
-        ids = [uuid.UUID(pk) for pk in request.query_params.get("pks", "").split(",") if pk]
-        failures = [await self.get_object_for_delete(str(failure_id)) for failure_id in ids]
-        return sorted({failure.event_id for failure in failures if failure is not None})
+    @staticmethod
+    async def _event_ids(request: Request) -> list[uuid.UUID]:
+        """The events of the selected rows (`<event id>;<handler>`, sqladmin's composite keys):
+        retrying an event retries each of its dead handlers, as `studyhall events retry` does."""
+        pks = [pk for pk in request.query_params.get("pks", "").split(",") if pk]
+        return sorted({uuid.UUID(pk.split(";", 1)[0]) for pk in pks})
 
     @staticmethod
     async def _record_retries(
@@ -495,7 +505,6 @@ class AuditLogAdmin(PanelView, model=AuditLogEntry):
 
     name = "Audit entry"
     name_plural = "Audit log"
-    identity = "audit-log"
     icon = "fa-solid fa-scroll"
     column_list: ClassVar[Any] = [
         AuditLogEntry.occurred_at,
