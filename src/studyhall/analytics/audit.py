@@ -61,8 +61,6 @@ POST_RESTORED: Final = "post.restored"
 ATTEMPT_GRADED: Final = "attempt.graded"
 SUBMISSION_GRADED: Final = "submission.graded"
 CERTIFICATE_REVOKED: Final = "certificate.revoked"
-ENROLLMENT_UPDATED: Final = "enrollment.updated"
-QUIZ_UPDATED: Final = "quiz.updated"
 EVENT_RETRIED: Final = "event.retried"
 
 #: Every action, for the docs' table (tests/analytics check that each one is documented).
