@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from fastapi import FastAPI
 
 from studyhall.analytics import audit
 from studyhall.analytics.models import AuditLogEntry
-from studyhall.identity.models import Role, User
+from studyhall.identity import service as identity
+from studyhall.identity.models import Role, TokenPurpose, User
 from studyhall.workers import periodic_jobs
 from tests.factories import (
     API,
@@ -29,11 +31,13 @@ from tests.factories import (
     create_lesson,
     create_organization,
     create_post,
+    create_quiz,
     create_user,
     enroll,
     fresh_row,
     issue_certificate_directly,
     login,
+    start_attempt_directly,
 )
 
 AUDIT = f"{API}/audit-logs"
@@ -243,6 +247,69 @@ async def test_a_failed_sign_in_is_recorded_although_the_request_fails(
         (None, "nobody@example.com", None),
     ]
     assert all("wrong" not in repr(e.changes) for e in entries)
+
+
+async def test_grading_a_quiz_attempt(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=1)
+    lesson = await create_lesson(app, course, lesson_type="quiz")
+    quiz = await create_quiz(app, lesson, {"type": "text", "text": "Explain recursion.", "points": 5})
+    await enroll(client, student, course)
+    attempt = await start_attempt_directly(app, student, quiz)
+    question_id = attempt.questions[0]["id"]
+    submitted = await client.post(
+        f"{API}/attempts/{attempt.id}/submit",
+        headers=student.headers,
+        json={"answers": {question_id: "It calls itself"}},
+    )
+    assert submitted.json()["status"] == "pending_review"
+    graded = await client.post(
+        f"{API}/attempts/{attempt.id}/grade", headers=owner.headers, json={question_id: 5}
+    )
+    assert graded.status_code == 200
+    entry = await only_entry(app, "attempt.graded")
+    assert (entry.resource_type, entry.resource_id, entry.actor_id) == (
+        "attempt",
+        str(attempt.id),
+        owner.user.id,
+    )
+    assert entry.changes == {
+        "status": ["pending_review", "graded"],
+        "score_percent": [0.0, 100.0],
+        "passed": [None, True],
+    }
+
+
+async def test_deleting_and_restoring_a_module(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    course = await create_course(app, owner)
+    created = await client.post(
+        f"{API}/courses/{course.id}/modules", headers=owner.headers, json={"title": "Part 1"}
+    )
+    module_id = created.json()["id"]
+    assert (await client.delete(f"{API}/modules/{module_id}", headers=owner.headers)).status_code == 204
+    assert (await client.post(f"{API}/modules/{module_id}/restore", headers=owner.headers)).status_code == 200
+    assert [(e.action, e.resource_type, e.resource_id) for e in await audit_entries(app)] == [
+        ("module.deleted", "module", module_id),
+        ("module.restored", "module", module_id),
+    ]
+
+
+async def test_a_password_reset(app: FastAPI, client: httpx.AsyncClient) -> None:
+    student = await create_user(app)
+    async with app.state.database.session_scope() as session:
+        user = await session.get(User, student.user.id)
+        assert user is not None
+        token = await identity.issue_one_time_token(
+            session, user, TokenPurpose.PASSWORD_RESET, timedelta(hours=1)
+        )
+    response = await client.post(
+        f"{API}/auth/password-reset/confirm", json={"token": token, "new_password": "another long passphrase"}
+    )
+    assert response.status_code == 204
+    entry = await only_entry(app, "user.password_reset")
+    assert (entry.actor_id, entry.resource_id, entry.changes) == (student.user.id, student.id, {})
 
 
 # -- failed actions leave nothing ------------------------------------------------------------------
