@@ -336,7 +336,7 @@ class SubmissionAdmin(PanelView, model=Submission):
     form_columns: ClassVar[Any] = [Submission.points, Submission.feedback]
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        grade = SubmissionGrade(points=data["points"] or 0, feedback=data.get("feedback") or "")
+        grade = SubmissionGrade(points=data["points"], feedback=data.get("feedback") or "")
         return await self.change(
             request,
             lambda session, admin: assessment_assignments.grade_submission(
