@@ -326,3 +326,31 @@ def smtp_sink(smtp_server: SmtpSink) -> SmtpSink:
     """The SMTP server, emptied of earlier tests' messages."""
     smtp_server.clear()
     return smtp_server
+
+
+#: The system browser of the browser tests (Debian `chromium`); none is ever downloaded.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Chromium driven by Playwright, headless and offline-minded; missing outside CI skips."""
+    from playwright.async_api import async_playwright
+
+    if not CHROMIUM.exists():
+        server_unavailable(f"browser tests need Chromium at {CHROMIUM} (Debian package `chromium`)")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -16,6 +16,9 @@
   `put_bytes` (to a presigned upload URL) and `uploaded_file` (the whole upload flow).
 - Video: `create_lesson_video` (a lesson's video at any status), `post_mux_webhook` (a
   delivery signed as Mux signs it) and `mp4_bytes` (a minimal MP4 of a given duration).
+- Audit log and admin panel: `audit_entries` (what was recorded), `panel_client` (a browser
+  of `/admin` over HTTPS), `panel_sign_in`, `csrf_of` (the token a panel page carries) and
+  `panel_post` (a form submitted with it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import email
 import email.policy
 import itertools
 import json
+import re
 import struct
 import threading
 import tracemalloc
@@ -47,6 +51,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from studyhall import event_types
+from studyhall.analytics.models import AuditLogEntry
 from studyhall.assessment import scoring
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
@@ -942,3 +947,52 @@ def assert_notification_message(message: dict[str, Any], row: Notification) -> N
     assert message["type"] == "notification.created"
     assert message["id"] == row.seq
     assert message["data"]["id"] == str(row.id)
+
+
+# -- the audit log and the admin panel ----------------------------------------------------------
+
+
+async def audit_entries(app: FastAPI, action: str | None = None) -> list[AuditLogEntry]:
+    """The audit log, oldest first (of one action when given)."""
+    async with app.state.database.sessionmaker() as session:
+        statement = select(AuditLogEntry).order_by(AuditLogEntry.occurred_at, AuditLogEntry.id)
+        if action is not None:
+            statement = statement.where(AuditLogEntry.action == action)
+        return list((await session.scalars(statement)).all())
+
+
+def panel_client(app: FastAPI) -> httpx.AsyncClient:
+    """A browser of the admin panel: HTTPS (its cookie is `Secure`), cookies kept."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.7", 50000))
+    return httpx.AsyncClient(
+        transport=transport, base_url="https://testserver", headers={"User-Agent": "panel-test"}
+    )
+
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def csrf_of(page: httpx.Response) -> str:
+    match = _CSRF_META.search(page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+async def panel_sign_in(
+    http: httpx.AsyncClient, email_address: str, password: str = PASSWORD
+) -> httpx.Response:
+    """Fills in the panel's sign-in form as a browser does (its CSRF token included)."""
+    form = await http.get("/admin/login")
+    return await http.post(
+        "/admin/login", data={"username": email_address, "password": password, "csrf_token": csrf_of(form)}
+    )
+
+
+async def panel_post(
+    http: httpx.AsyncClient, page_url: str, data: dict[str, Any], action: str | None = None
+) -> httpx.Response:
+    """Submits the form of the page at `page_url` (to `action`, default the same URL) with
+    the page's CSRF token, as its script adds it."""
+    page = await http.get(page_url)
+    assert page.status_code == 200, page.text[:500]
+    return await http.post(action or page_url, data={**data, "csrf_token": csrf_of(page)})

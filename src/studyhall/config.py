@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     mux_signing_key_private: str | None = Field(None, repr=False)
     mux_api_url: str = "https://api.mux.com"
     mux_http_timeout: float = Field(10.0, gt=0)
+    #: Audit log entries older than this many days are deleted by the retention job.
+    audit_retention_days: int = Field(365, ge=1)
+    #: Seconds between two runs of the audit retention job; 0 turns it off in this process.
+    audit_retention_interval_seconds: float = Field(3600.0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -14,6 +14,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import studyhall
 from studyhall import __version__
+from studyhall.admin.panel import install_admin
+from studyhall.analytics.audit_router import router as audit_router
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.certificates.router import router as certificates_router
@@ -155,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service_router)
     app.include_router(storage_router)
     app.include_router(error_docs_router)
+    app.include_router(audit_router, prefix=API_PREFIX)
+    install_admin(app)  # after the routes: `/admin/uploads` stays the API's
     return app
 
 

@@ -11,6 +11,7 @@ from collections.abc import Collection
 import structlog
 from prometheus_client import start_http_server
 
+from studyhall.analytics.audit import delete_expired as delete_expired_audit_entries
 from studyhall.config import Settings
 from studyhall.core.broker import Broker, EventWorker, OutboxRelay, requeue_dead
 from studyhall.core.db import Database
@@ -48,6 +49,14 @@ def periodic_jobs(settings: Settings, database: Database, storage: Storage) -> l
                 "file_cleanup",
                 lambda: clean_up_files(database.sessionmaker, storage, settings),
                 interval=settings.file_cleanup_interval_seconds,
+            )
+        )
+    if settings.audit_retention_interval_seconds > 0:
+        jobs.append(
+            PeriodicJob(
+                "audit_retention",
+                lambda: delete_expired_audit_entries(database.sessionmaker, settings.audit_retention_days),
+                interval=settings.audit_retention_interval_seconds,
             )
         )
     return jobs

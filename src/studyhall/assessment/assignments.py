@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
+from studyhall.analytics import audit
 from studyhall.assessment.access import assignment_access
 from studyhall.assessment.completion import complete_activity_lesson
 from studyhall.assessment.errors import (
@@ -214,11 +215,21 @@ async def grade_submission(
     assignment = access.assignment
     if data.points > assignment.max_points:
         raise InvalidGrade(f"The assignment is worth at most {assignment.max_points} points")
+    before = audit.snapshot(submission, ("points", "status"))
     submission.points = data.points
     submission.feedback = data.feedback
     submission.status = SubmissionStatus.GRADED
     submission.graded_at = now or utcnow()
     submission.grader_id = user.id
+    audit.record(
+        session,
+        audit.SUBMISSION_GRADED,
+        actor=user,
+        resource_type="submission",
+        resource_id=submission.id,
+        organization_id=access.course.context.course.organization_id,
+        changes=audit.changes_of(before, submission),
+    )
     await session.flush()
     emit(
         session,

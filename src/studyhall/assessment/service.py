@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
+from studyhall.analytics import audit
 from studyhall.assessment import scoring
 from studyhall.assessment.access import attempt_course_access, quiz_access
 from studyhall.assessment.completion import complete_activity_lesson
@@ -279,7 +280,17 @@ async def grade_attempt(
     if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
         raise AttemptNotReviewable()
     was_passed = attempt.passed
+    before = audit.snapshot(attempt, ("status", "score_percent", "passed"))
     _apply_score(attempt, scoring.apply_manual_grades(attempt.results, grades), now)
+    audit.record(
+        session,
+        audit.ATTEMPT_GRADED,
+        actor=user,
+        resource_type="attempt",
+        resource_id=attempt.id,
+        organization_id=access.course.context.course.organization_id,
+        changes=audit.changes_of(before, attempt),
+    )
     await session.flush()
     emit(
         session,

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
+from studyhall.analytics import audit
 from studyhall.catalog import queries
 from studyhall.catalog.access import (
     CourseContext,
@@ -413,12 +414,36 @@ async def update_course(
     _check_visibility(
         changes.get("visibility", course.visibility), changes.get("organization_id", course.organization_id)
     )
+    before = audit.snapshot(course, changes)
     for key, value in changes.items():
         setattr(course, key, value)
+    if changed := audit.changes_of(before, course):
+        _record_course(session, audit.COURSE_UPDATED, user, course, changed)
     course.updated_at = utcnow()
     await session.flush()
     await catalog_changed(session)
     return course
+
+
+def _record_course(
+    session: AsyncSession,
+    action: str,
+    user: User,
+    course: Course,
+    changes: dict[str, Any] | None = None,
+    *,
+    resource: Module | Lesson | None = None,
+) -> None:
+    """An action on a course, or on one of its modules or lessons (`resource`)."""
+    audit.record(
+        session,
+        action,
+        actor=user,
+        resource_type="course" if resource is None else type(resource).__name__.lower(),
+        resource_id=course.id if resource is None else resource.id,
+        organization_id=course.organization_id,
+        changes=changes,
+    )
 
 
 async def set_course_status(
@@ -429,6 +454,7 @@ async def set_course_status(
     if status == CourseStatus.PUBLISHED and course.lesson_count == 0:
         raise CourseEmpty()
     if course.status != status:
+        _record_course(session, _STATUS_ACTIONS[status], user, course, {"status": [course.status, status]})
         course.status = status
         if status == CourseStatus.PUBLISHED and course.published_at is None:
             course.published_at = utcnow()
@@ -439,6 +465,11 @@ async def set_course_status(
     return course
 
 
+_STATUS_ACTIONS = {
+    CourseStatus.PUBLISHED: audit.COURSE_PUBLISHED,
+    CourseStatus.DRAFT: audit.COURSE_UNPUBLISHED,
+    CourseStatus.ARCHIVED: audit.COURSE_ARCHIVED,
+}
 _STATUS_EVENTS = {
     CourseStatus.PUBLISHED: event_types.COURSE_PUBLISHED,
     CourseStatus.DRAFT: event_types.COURSE_UNPUBLISHED,
@@ -465,6 +496,7 @@ async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID)
         .values(**stamp)
         .execution_options(synchronize_session=False)
     )
+    _record_course(session, audit.COURSE_DELETED, user, context.course)
     emit(session, event_types.COURSE_DELETED, {"course_id": course_id, "by": user.id})
     await catalog_changed(session)
 
@@ -493,6 +525,7 @@ async def restore_course(session: AsyncSession, user: User, course_id: uuid.UUID
     await session.flush()
     await recount_lessons(session, course_id)
     await session.refresh(course)
+    _record_course(session, audit.COURSE_RESTORED, user, course)
     emit(session, event_types.COURSE_RESTORED, {"course_id": course_id, "by": user.id})
     await catalog_changed(session)
     return course
@@ -659,6 +692,7 @@ async def delete_module(session: AsyncSession, user: User, module_id: uuid.UUID)
     )
     module.deleted_at = now
     module.deletion_id = deletion
+    _record_course(session, audit.MODULE_DELETED, user, context.course, resource=module)
     await session.flush()
     await _after_structure_change(session, context.course.id)
 
@@ -674,6 +708,7 @@ async def restore_module(session: AsyncSession, user: User, module_id: uuid.UUID
     module.deleted_at = None
     module.deletion_id = None
     module.updated_at = utcnow()
+    _record_course(session, audit.MODULE_RESTORED, user, context.course, resource=module)
     await session.flush()
     await _after_structure_change(session, context.course.id)
     await session.refresh(module)
@@ -777,6 +812,7 @@ async def update_lesson(
 ) -> Lesson:
     lesson, context = await _staff_lesson(session, user, lesson_id)
     course_id = context.course.id
+    before = audit.snapshot(lesson, _AUDITED_LESSON_FIELDS)
     if "module_id" in data.model_fields_set:
         await _check_module(session, course_id, data.module_id)
         lesson.module_id = data.module_id
@@ -796,7 +832,13 @@ async def update_lesson(
         await _renumber(session, Lesson, course_id, move=(lesson.id, data.order))
     await _touch(session, course_id)
     await session.refresh(lesson)
+    if changed := audit.changes_of(before, lesson):
+        _record_course(session, audit.LESSON_UPDATED, user, context.course, changed, resource=lesson)
     return lesson
+
+
+#: Fields of a lesson change the audit log shows (the content is in the lesson's versions).
+_AUDITED_LESSON_FIELDS = ("title", "module_id", "duration_minutes", "is_preview", "position")
 
 
 async def reorder_lessons(
@@ -831,6 +873,7 @@ async def delete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID)
     lesson, context = await _staff_lesson(session, user, lesson_id)
     lesson.deleted_at = utcnow()
     lesson.deletion_id = uuid.uuid4()
+    _record_course(session, audit.LESSON_DELETED, user, context.course, resource=lesson)
     await session.flush()
     await _after_structure_change(session, context.course.id)
     emit(session, event_types.LESSON_DELETED, {"lesson_id": lesson_id, "course_id": context.course.id})
@@ -845,6 +888,7 @@ async def restore_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID
     lesson.deleted_at = None
     lesson.deletion_id = None
     lesson.updated_at = utcnow()
+    _record_course(session, audit.LESSON_RESTORED, user, context.course, resource=lesson)
     await session.flush()
     await _after_structure_change(session, context.course.id)
     await session.refresh(lesson)

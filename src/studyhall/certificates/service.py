@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
+from studyhall.analytics import audit
 from studyhall.catalog.access import instructor_ids_of
 from studyhall.catalog.models import Course, CourseInstructor
 from studyhall.certificates import policies
@@ -249,6 +250,15 @@ async def revoke(
     if revoked is None:
         raise CertificateAlreadyRevoked()
     await session.refresh(certificate)
+    audit.record(
+        session,
+        audit.CERTIFICATE_REVOKED,
+        actor=user,
+        resource_type="certificate",
+        resource_id=certificate.id,
+        organization_id=course.organization_id,
+        changes={"revoked_at": [None, now], "revocation_reason": [None, reason]},
+    )
     emit(
         session,
         event_types.CERTIFICATE_REVOKED,

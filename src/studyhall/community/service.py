@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
+from studyhall.analytics import audit
 from studyhall.catalog.access import CourseRole, course_access
 from studyhall.catalog.errors import NotDeleted
+from studyhall.catalog.models import Course
 from studyhall.catalog.rendering import render_markdown
 from studyhall.community.access import comment_access, post_access, visible_posts
 from studyhall.community.errors import (
@@ -111,6 +113,7 @@ async def delete_post(session: AsyncSession, user: User, post_id: uuid.UUID) -> 
     post = await _editable_post(session, user, post_id)
     post.deleted_at = utcnow()
     post.deletion_id = uuid.uuid4()
+    await _record_post(session, audit.POST_DELETED, user, post)
     await session.flush()
     emit(session, event_types.POST_DELETED, {**_post_payload(post), "deleted_by": user.id})
 
@@ -127,9 +130,27 @@ async def restore_post(session: AsyncSession, user: User, post_id: uuid.UUID) ->
     post.deleted_at = None
     post.deletion_id = None
     post.updated_at = utcnow()
+    await _record_post(session, audit.POST_RESTORED, user, post)
     await session.flush()
     emit(session, event_types.POST_RESTORED, {**_post_payload(post), "restored_by": user.id})
     return post
+
+
+async def _record_post(session: AsyncSession, action: str, user: User, post: Post) -> None:
+    """A post's entry belongs to its course's organisation (none for an open post)."""
+    organization_id = (
+        await session.scalar(select(Course.organization_id).where(Course.id == post.course_id))
+        if post.course_id is not None
+        else None
+    )
+    audit.record(
+        session,
+        action,
+        actor=user,
+        resource_type="post",
+        resource_id=post.id,
+        organization_id=organization_id,
+    )
 
 
 async def _editable_post(session: AsyncSession, user: User, post_id: uuid.UUID) -> Post:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -441,16 +441,21 @@ async def requeue_dead(
     sessionmaker: async_sessionmaker[AsyncSession],
     event_ids: Collection[uuid.UUID] | None,
     broker: Broker | None,
+    *,
+    in_transaction: Callable[[AsyncSession, dict[uuid.UUID, list[str]]], Awaitable[None]] | None = None,
 ) -> dict[uuid.UUID, list[str]]:
     """Give the dead handlers of these events (all when None) a fresh round of attempts.
 
     Embedded mode makes their outbox rows due again; broker mode republishes each event for
     its dead handlers (confirmed before the database forgets the dead state) and removes
-    their copies from the dead-letter queue."""
+    their copies from the dead-letter queue. `in_transaction` runs in the transaction that
+    forgets the dead state (the admin panel records its audit entries there)."""
     async with sessionmaker() as session, session.begin():
         requeued = await forget_dead(session, event_ids)
         if not requeued:
             return {}
+        if in_transaction is not None:
+            await in_transaction(session, requeued)
         if broker is None:
             await session.execute(
                 update(OutboxEvent)

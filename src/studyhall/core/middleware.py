@@ -13,6 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from studyhall.core.errors import internal_error_response
+from studyhall.core.request_context import enter_request, leave_request
 
 if TYPE_CHECKING:
     from studyhall.core.metrics import Metrics
@@ -53,6 +54,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        context_token = enter_request(scope, request_id)
         started = time.perf_counter()
         status_holder = {"status": 500, "started": False}
 
@@ -76,6 +78,7 @@ class RequestContextMiddleware:
             if scope["type"] == "http":
                 self._record(scope, int(status_holder["status"]), time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
+            leave_request(context_token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = _route_template(scope)

@@ -41,6 +41,7 @@ class EmailTaken(Conflict):
 class InvalidCredentials(Unauthenticated):
     code = "invalid_credentials"
     title = "Wrong email or password"
+    keeps_changes = True  # the failed sign-in's audit entry (the only change) must persist
 
 
 class AccountDisabled(PermissionDenied):

@@ -502,7 +502,7 @@ async def restore_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep
 async def create_organization(
     body: OrganizationCreate, actor: AdminUser, session: SessionDep
 ) -> OrganizationRead:
-    return OrganizationRead.model_validate(await service.create_organization(session, body))
+    return OrganizationRead.model_validate(await service.create_organization(session, actor, body))
 
 
 @organizations_router.get(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
+from studyhall.analytics import audit
 from studyhall.config import Settings
 from studyhall.core.clock import utcnow
 from studyhall.core.errors import InvalidInput
@@ -210,6 +211,7 @@ async def login(
     user = await get_user_by_email(session, email)
     valid, new_hash = await config.passwords.verify(password, user.password_hash if user else None)
     if user is None or not valid:
+        record_failed_sign_in(session, email, user)
         raise InvalidCredentials("Wrong email or password")
     if not user.is_active:
         raise AccountDisabled()
@@ -217,6 +219,20 @@ async def login(
         user.password_hash = new_hash
     user.last_login_at = utcnow()
     return await _start_session(session, config, user, client)
+
+
+def record_failed_sign_in(session: AsyncSession, email: str, user: User | None) -> None:
+    """The audit entry of a wrong email or password: the only change of the failed request,
+    which `InvalidCredentials` commits (`keeps_changes`) although it answers 401."""
+    audit.record(
+        session,
+        audit.AUTH_LOGIN_FAILED,
+        actor=None,
+        actor_email=normalize_email(email),
+        resource_type="user",
+        resource_id=user.id if user is not None else None,
+        organization_id=user.organization_id if user is not None else None,
+    )
 
 
 async def _start_session(
@@ -593,6 +609,7 @@ async def change_password(
     user.password_hash = await passwords.hash(new_password)
     end_access_tokens(user)
     await revoke_user_sessions(session, user.id, except_family=current_session_id)
+    audit.record_user_change(session, audit.USER_PASSWORD_CHANGED, user, user)
     await session.flush()
 
 
@@ -675,6 +692,7 @@ async def confirm_password_reset(
     user.email_verified = True  # the reset link proved the address
     end_access_tokens(user)
     await revoke_user_sessions(session, user.id)
+    audit.record_user_change(session, audit.USER_PASSWORD_RESET, user, user)
     await session.flush()
 
 
@@ -794,10 +812,30 @@ async def _lock_user(session: AsyncSession, user_id: uuid.UUID, *, with_admins: 
     )
 
 
+#: The audit action of a change of each field a user update may change.
+_USER_FIELD_ACTIONS = {
+    "role": audit.USER_ROLE_CHANGED,
+    "organization_id": audit.USER_ORGANIZATION_CHANGED,
+    "is_active": None,  # activated or deactivated, by the new value
+    "full_name": audit.USER_UPDATED,
+}
+
+
+def _record_user_update(session: AsyncSession, actor: User, user: User, before: dict[str, Any]) -> None:
+    """One entry per kind of change (`user.role_changed`, `user.deactivated`, ...), each with
+    its field's `[old, new]`."""
+    for field, changed in audit.changes_of(before, user).items():
+        action = _USER_FIELD_ACTIONS[field] or (
+            audit.USER_ACTIVATED if user.is_active else audit.USER_DEACTIVATED
+        )
+        audit.record_user_change(session, action, actor, user, {field: changed})
+
+
 async def update_user(session: AsyncSession, actor: User, user_id: uuid.UUID, data: UserUpdate) -> User:
     fields = data.model_fields_set
     locked = await _lock_user(session, user_id, with_admins=bool(fields & {"role", "is_active"}))
     user = _require_manageable(actor, locked.user)
+    before = audit.snapshot(user, _USER_FIELD_ACTIONS)
     role = data.role if "role" in fields and data.role is not None else Role(user.role)
     is_active = data.is_active if "is_active" in fields and data.is_active is not None else user.is_active
     if role != user.role and not policies.can_assign_role(actor, role):
@@ -821,6 +859,7 @@ async def update_user(session: AsyncSession, actor: User, user_id: uuid.UUID, da
         user.full_name = data.full_name
     if is_active != user.is_active:
         await _set_active(session, actor, user, is_active)
+    _record_user_update(session, actor, user, before)
     await session.flush()
     return user
 
@@ -847,6 +886,7 @@ async def delete_user(session: AsyncSession, actor: User, user_id: uuid.UUID) ->
     user.deletion_id = uuid.uuid4()
     end_access_tokens(user)
     await revoke_user_sessions(session, user.id)
+    audit.record_user_change(session, audit.USER_DELETED, actor, user)
     await session.flush()
     emit(session, event_types.USER_DELETED, {"user_id": user.id, "by": actor.id})
 
@@ -859,6 +899,7 @@ async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -
     if user.deleted_at is not None:
         user.deleted_at = None
         user.deletion_id = None
+        audit.record_user_change(session, audit.USER_RESTORED, actor, user)
         await session.flush()
         emit(session, event_types.USER_RESTORED, {"user_id": user.id, "by": actor.id})
     return user
@@ -867,14 +908,39 @@ async def restore_user(session: AsyncSession, actor: User, user_id: uuid.UUID) -
 # -- organisations -------------------------------------------------------------------------
 
 
-async def create_organization(session: AsyncSession, data: OrganizationCreate) -> Organization:
+async def create_organization(session: AsyncSession, actor: User, data: OrganizationCreate) -> Organization:
     organization = Organization(name=data.name, slug=data.slug)
     try:
         async with session.begin_nested():
             session.add(organization)
     except IntegrityError as exc:
         raise OrganizationSlugTaken(f"The slug {data.slug!r} is taken") from exc
+    _record_organization(
+        session,
+        audit.ORGANIZATION_CREATED,
+        actor,
+        organization,
+        {"name": [None, data.name], "slug": [None, data.slug]},
+    )
     return organization
+
+
+def _record_organization(
+    session: AsyncSession,
+    action: str,
+    actor: User,
+    organization: Organization,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        action,
+        actor=actor,
+        resource_type="organization",
+        resource_id=organization.id,
+        organization_id=organization.id,
+        changes=changes,
+    )
 
 
 def organizations_query(actor: User) -> Select[Any]:
@@ -912,6 +978,7 @@ async def update_organization(
     session: AsyncSession, actor: User, organization_id: uuid.UUID, data: OrganizationUpdate
 ) -> Organization:
     organization = await get_manageable_organization(session, actor, organization_id)
+    before = audit.snapshot(organization, ("name", "slug"))
     if data.name is not None:
         organization.name = data.name
     if data.slug is not None and data.slug != organization.slug:
@@ -921,6 +988,8 @@ async def update_organization(
                 await session.flush()
         except IntegrityError as exc:
             raise OrganizationSlugTaken(f"The slug {data.slug!r} is taken") from exc
+    if changes := audit.changes_of(before, organization):
+        _record_organization(session, audit.ORGANIZATION_UPDATED, actor, organization, changes)
     await session.flush()
     return organization
 
@@ -993,8 +1062,13 @@ async def _join(
     if role != Role.ADMIN:
         locked.require_another_admin()
     joined = user.organization_id is None
+    before = audit.snapshot(user, ("organization_id", "role"))
     user.organization_id = organization.id
     user.role = role.value
+    if joined:
+        _record_membership(session, audit.ORGANIZATION_MEMBER_ADDED, actor, organization, user, before)
+    elif changes := audit.changes_of(before, user):
+        audit.record_user_change(session, audit.USER_ROLE_CHANGED, actor, user, changes)
     await session.flush()
     if joined:
         emit(
@@ -1003,6 +1077,26 @@ async def _join(
             {"organization_id": organization.id, "user_id": user.id, "by": actor.id},
         )
     return MemberAdded(user=user)
+
+
+def _record_membership(
+    session: AsyncSession,
+    action: str,
+    actor: User,
+    organization: Organization,
+    user: User,
+    before: dict[str, Any],
+) -> None:
+    """A member joining or leaving: the entry names the user, in the organisation."""
+    audit.record(
+        session,
+        action,
+        actor=actor,
+        resource_type="user",
+        resource_id=user.id,
+        organization_id=organization.id,
+        changes=audit.changes_of(before, user),
+    )
 
 
 async def remove_member(
@@ -1014,7 +1108,9 @@ async def remove_member(
         raise UserNotFound()
     if not policies.can_manage_user(actor, user):
         raise CannotManageUser("Only admins change admins")
+    before = audit.snapshot(user, ("organization_id",))
     user.organization_id = None
+    _record_membership(session, audit.ORGANIZATION_MEMBER_REMOVED, actor, organization, user, before)
     await session.flush()
     emit(
         session,

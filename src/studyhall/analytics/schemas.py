@@ -1,0 +1,31 @@
+"""Analytics request and response models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# -- Audit log -------------------------------------------------------------------------------
+
+
+class AuditLogRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    occurred_at: datetime
+    actor_id: uuid.UUID | None
+    actor_email: str | None
+    action: str = Field(examples=["user.role_changed"])
+    resource_type: str = Field(examples=["user"])
+    resource_id: str | None
+    organization_id: uuid.UUID | None
+    changes: dict[str, list[Any]] = Field(
+        description="`{field: [old, new]}` for each changed field; secret fields are never shown",
+        examples=[{"role": ["student", "instructor"]}],
+    )
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
