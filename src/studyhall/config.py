@@ -231,6 +231,16 @@ class Settings(BaseSettings):
     mux_signing_key_private: str | None = Field(None, repr=False)
     mux_api_url: str = "https://api.mux.com"
     mux_http_timeout: float = Field(10.0, gt=0)
+    #: GraphQL introspection (`__schema`, `__type`, what GraphiQL's docs read); unset: on in
+    #: development and test, off in production.
+    graphql_introspection: bool | None = None
+    #: Deepest selection nesting a GraphQL operation may have (refused before it runs).
+    graphql_max_depth: int = Field(10, ge=1, le=100)
+    #: Largest estimated cost of a GraphQL operation (formula in docs/graphql.md).
+    graphql_max_cost: int = Field(50_000, ge=1)
+    #: Most aliases, and most tokens, one GraphQL document may have.
+    graphql_max_aliases: int = Field(30, ge=1)
+    graphql_max_tokens: int = Field(5_000, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -329,6 +339,13 @@ class Settings(BaseSettings):
     def should_auto_migrate(self) -> bool:
         """Migrate at start by default only on the embedded SQLite database."""
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def graphql_introspection_enabled(self) -> bool:
+        """`GRAPHQL_INTROSPECTION`, defaulting to on everywhere but production."""
+        if self.graphql_introspection is None:
+            return self.environment != Environment.PRODUCTION
+        return self.graphql_introspection
 
     @property
     def may_seed_demo(self) -> bool:
