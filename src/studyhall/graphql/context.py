@@ -26,6 +26,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
+from strawberry.fastapi import BaseContext
 from strawberry.types.graphql import OperationType
 
 from studyhall.config import Settings
@@ -78,9 +79,10 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
 
-class GraphQLContext:
+class GraphQLContext(BaseContext):
     def __init__(self, request: Request, work: UnitOfWork, token: str | None) -> None:
-        self.request = request
+        super().__init__()
+        self.http = request
         self.work = work
         self.token = token
         self.request_id: str | None = getattr(request.state, "request_id", None)
@@ -90,12 +92,12 @@ class GraphQLContext:
 
     @property
     def settings(self) -> Settings:
-        settings: Settings = self.request.app.state.settings
+        settings: Settings = self.http.app.state.settings
         return settings
 
     @property
     def rate_limiter(self) -> RateLimiter:
-        limiter: RateLimiter = self.request.app.state.rate_limiter
+        limiter: RateLimiter = self.http.app.state.rate_limiter
         return limiter
 
     @cached_property
@@ -121,7 +123,7 @@ class GraphQLContext:
                 try:
                     self._viewer = await self.run(
                         lambda session: user_from_access_token(
-                            session, self.request.app.state.tokens, str(self.token)
+                            session, self.http.app.state.tokens, str(self.token)
                         )
                     )
                 except DomainError as exc:
