@@ -221,7 +221,9 @@ async def create_lesson(
     return lesson
 
 
-async def create_module(app: FastAPI, course: Course, *, title: str | None = None, position: int = 0) -> Module:
+async def create_module(
+    app: FastAPI, course: Course, *, title: str | None = None, position: int = 0
+) -> Module:
     """A module of the course, written straight to the DB."""
     async with app.state.database.sessionmaker() as session, session.begin():
         module = Module(course_id=course.id, title=title or f"Module {next(_sequence)}", position=position)
@@ -739,6 +741,17 @@ async def events(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
             .order_by(OutboxEvent.created_at)
         )
         return list(payloads.all())
+
+
+async def outbox_events(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
+    """Every event in the outbox as `(type, payload)`, oldest first."""
+    async with app.state.database.sessionmaker() as session:
+        found = await session.execute(
+            select(OutboxEvent.event_type, OutboxEvent.payload).order_by(
+                OutboxEvent.created_at, OutboxEvent.id
+            )
+        )
+        return [(event_type, payload) for event_type, payload in found.all()]
 
 
 async def enrollment_row(app: FastAPI, actor: Actor, course: Course) -> Enrollment | None:
