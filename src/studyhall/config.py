@@ -237,7 +237,7 @@ class Settings(BaseSettings):
     #: Deepest selection nesting a GraphQL operation may have (refused before it runs).
     graphql_max_depth: int = Field(10, ge=1, le=100)
     #: Largest estimated cost of a GraphQL operation (formula in docs/graphql.md).
-    graphql_max_cost: int = Field(50_000, ge=1)
+    graphql_max_cost: int = Field(100_000, ge=1)
     #: Most aliases, and most tokens, one GraphQL document may have.
     graphql_max_aliases: int = Field(30, ge=1)
     graphql_max_tokens: int = Field(5_000, ge=1)
