@@ -89,6 +89,7 @@ class GraphQLContext(BaseContext):
         self._viewer: User | None = None
         self._viewer_error: DomainError | None = None
         self._viewer_known = False
+        self._viewer_lock = asyncio.Lock()
 
     @property
     def settings(self) -> Settings:
@@ -118,17 +119,18 @@ class GraphQLContext(BaseContext):
 
     async def viewer(self) -> User | None:
         """The signed-in caller, None when anonymous; the token's error when it is not valid."""
-        if not self._viewer_known:
-            if self.token:
-                try:
-                    self._viewer = await self.run(
-                        lambda session: user_from_access_token(
-                            session, self.http.app.state.tokens, str(self.token)
+        async with self._viewer_lock:  # sibling fields ask at once; one SELECT answers them
+            if not self._viewer_known:
+                if self.token:
+                    try:
+                        self._viewer = await self.run(
+                            lambda session: user_from_access_token(
+                                session, self.http.app.state.tokens, str(self.token)
+                            )
                         )
-                    )
-                except DomainError as exc:
-                    self._viewer_error = exc
-            self._viewer_known = True
+                    except DomainError as exc:
+                        self._viewer_error = exc
+                self._viewer_known = True
         if self._viewer_error is not None:
             raise self._viewer_error
         return self._viewer

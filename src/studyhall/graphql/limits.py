@@ -33,6 +33,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -54,11 +59,6 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
-from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
-
 from studyhall.config import Settings
 from studyhall.core.errors import DomainError
 from studyhall.core.pagination import MAX_LIMIT
