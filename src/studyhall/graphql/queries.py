@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import strawberry
+from pydantic import TypeAdapter
 
+from studyhall.catalog import reads
 from studyhall.catalog import service as catalog
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.queries import CatalogQuery
+from studyhall.catalog.schemas import CourseRead
 from studyhall.community import service as community
 from studyhall.core.errors import InvalidInput
+from studyhall.core.pagination import Page as RestPage
 from studyhall.graphql.arguments import CatalogArguments, page_params, parse_id, validated
 from studyhall.graphql.types import (
     Course,
@@ -22,6 +26,8 @@ from studyhall.graphql.types import (
 )
 from studyhall.learning import service as learning
 from studyhall.notifications import service as notifications
+
+CATALOG_PAGE = TypeAdapter(RestPage[CourseRead])
 
 
 @strawberry.type
@@ -64,10 +70,10 @@ class Query:
         filters = validated(CatalogArguments, "args", {k: v for k, v in values.items() if v is not None})
         query = CatalogQuery(**filters.model_dump())
         viewer = await info.context.viewer()
-        rows, total = await info.context.run(
-            lambda session: catalog.list_catalog(session, viewer, query, params)
-        )
-        return Page.of([Course.of(row) for row in rows], total, params)
+        # REST's own page (the shared part from the catalog cache, the caller's flags over it).
+        body = await info.context.run(lambda session: reads.catalog_page(session, viewer, query, params))
+        page = CATALOG_PAGE.validate_json(body.body)
+        return Page.of([Course.of_card(card) for card in page.items], page.total, params)
 
     @strawberry.field(description="A course by `id` or `slug`; null when there is none the caller may see")
     async def course(

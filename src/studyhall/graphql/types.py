@@ -9,6 +9,7 @@ dataloaders (`graphql.loaders`), never with a query per object.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +17,7 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
+from studyhall.catalog.schemas import CourseRead
 from studyhall.catalog.service import CourseOutline
 from studyhall.community.models import Post as PostRow
 from studyhall.core.pagination import PageParams
@@ -128,6 +130,12 @@ class Module:
         return [Lesson.of(lesson) for lesson in self.outline]
 
 
+@dataclass(frozen=True, slots=True)
+class CallerFlags:
+    is_enrolled: bool
+    progress_percent: float | None
+
+
 @strawberry.type(description="A course the caller may see, as the catalog and course detail show it")
 class Course:
     id: strawberry.ID
@@ -153,10 +161,13 @@ class Course:
     published_at: datetime | None
     course_id: strawberry.Private[uuid.UUID]
     instructor_ids: strawberry.Private[list[uuid.UUID]]
+    #: The caller's flags when the card came with them (`CourseRead`): no loader then.
+    flags: strawberry.Private[CallerFlags | None] = None
 
     @classmethod
-    def of(cls, row: Row[Any]) -> Course:
-        """From a course card (`catalog.queries.CARD_COLUMNS` and `instructor_ids`)."""
+    def of(cls, row: Row[Any] | CourseRead) -> Course:
+        """From a course card: a row of `catalog.queries.CARD_COLUMNS` and `instructor_ids`,
+        or the REST schema of one."""
         return cls(
             id=graphql_id(row.id),
             slug=row.slug,
@@ -183,14 +194,26 @@ class Course:
             instructor_ids=[row.owner_id, *row.instructor_ids],
         )
 
+    @classmethod
+    def of_card(cls, card: CourseRead) -> Course:
+        """From a card of the REST catalog page, with the caller's flags it carries."""
+        course = cls.of(card)
+        course.flags = CallerFlags(card.is_enrolled, card.progress_percent)
+        return course
+
+    async def _flags(self, info: Info) -> CallerFlags:
+        if self.flags is None:
+            progress = await info.context.loaders.progress.load(self.course_id)
+            self.flags = CallerFlags(progress is not None, progress.progress_percent if progress else None)
+        return self.flags
+
     @strawberry.field(description="Whether the caller is actively enrolled (false when anonymous)")
     async def is_enrolled(self, info: Info) -> bool:
-        return await info.context.loaders.progress.load(self.course_id) is not None
+        return (await self._flags(info)).is_enrolled
 
     @strawberry.field(description="The caller's progress (0-100); null when not enrolled")
     async def progress_percent(self, info: Info) -> float | None:
-        progress = await info.context.loaders.progress.load(self.course_id)
-        return progress.progress_percent if progress is not None else None
+        return (await self._flags(info)).progress_percent
 
     @strawberry.field(description="The owner first, then the co-instructors in the order they were added")
     async def instructors(self, info: Info) -> list[User]:
