@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from studyhall.cli import app as cli
+from studyhall.community.models import Post
 from studyhall.config import Settings
 from studyhall.core.errors import InvalidInput
 from studyhall.graphql.errors import coded_error
@@ -23,6 +24,7 @@ from tests.factories import (
     GRAPHQL,
     AppFactory,
     assert_graphql_error,
+    assert_problem,
     client_for,
     count_rows,
     create_course,
@@ -232,3 +234,21 @@ def test_unexpected_errors_are_masked_and_domain_errors_keep_their_code() -> Non
     assert invalid.extensions is not None
     assert invalid.extensions["code"] == "validation_error"
     assert invalid.extensions["errors"][0]["loc"] == ["input", "graphql_max_depth"]
+
+
+async def test_text_the_database_cannot_store_is_refused_before_graphql(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The request-level checks of every route apply to `/graphql` too: NUL in a variable is
+    REST's `422 validation_error` problem, and nothing is written."""
+    student = await create_user(app)
+    response = await client.post(
+        GRAPHQL,
+        json={
+            "query": "mutation($input: PostInput!) { createPost(input: $input) { id } }",
+            "variables": {"input": {"title": "Hi\u0000", "body": "x"}},
+        },
+        headers=student.headers,
+    )
+    assert_problem(response, 422, "validation_error")
+    assert await count_rows(app, Post) == 0
