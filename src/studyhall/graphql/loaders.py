@@ -7,7 +7,7 @@ whatever its size (tests/graphql/test_batching.py counts them):
 
 | loader | service | statements |
 |---|---|---|
-| `progress` | `catalog.service.caller_progress` (courses not from the catalog page) | 1 (none when anonymous) |
+| `progress` | `catalog.service.caller_progress` (not for catalog cards) | 1 (none when anonymous) |
 | `completions` | `catalog.service.completions_in_courses` | 1 (none when anonymous) |
 | `outlines` | `catalog.service.course_outlines` | 2 (modules, lessons) |
 | `courses` | `catalog.service.visible_courses` | 1 |

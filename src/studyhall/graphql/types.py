@@ -58,8 +58,8 @@ class User:
 
     @strawberry.field(description="Private")
     async def organization_id(self, info: Info) -> strawberry.ID | None:
-        visible = await self._visible(info) and self.row.organization_id is not None
-        return graphql_id(self.row.organization_id) if visible and self.row.organization_id else None
+        organization_id = self.row.organization_id
+        return graphql_id(organization_id) if organization_id and await self._visible(info) else None
 
     @strawberry.field(description="Private")
     async def email_verified(self, info: Info) -> bool | None:
