@@ -38,6 +38,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -53,10 +54,10 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
     get_nullable_type,
+    get_operation_ast,
     is_list_type,
 )
 from studyhall.config import Settings
@@ -122,34 +123,37 @@ def coded(rule: type[ASTValidationRule], code_error: type[DomainError]) -> type[
 
 
 class OperationLimits(SchemaExtension):
-    """Adds the limits' validation rules to each operation (the cost rule with the
-    operation's variables) and the parser's token limit."""
+    """Adds the limits' validation rules to each operation and the parser's token limit, and
+    checks the cost of the operation about to run.
+
+    The rules do not depend on the request, so the validation of a document is cached
+    (strawberry's `ValidationCache`, `graphql.schema`); the cost depends on the
+    variables (a `limit` may be one), so it is checked after validation, before execution,
+    on every request: an operation over budget gets its error as the result and never runs."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        cost = cost_rule(self.limits.max_cost, context.variables or {})
-        context.validation_rules = (*context.validation_rules, *self.limits.fixed_rules, cost)
+        context.validation_rules = (*context.validation_rules, *self.limits.fixed_rules)
         context.parse_options["max_tokens"] = self.limits.max_tokens
         yield
 
-
-def cost_rule(max_cost: int, variables: Mapping[str, Any]) -> type[ASTValidationRule]:
-    class CostLimit(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            estimate = CostEstimate(context.schema, context.document.definitions, variables)
-            for operation in estimate.operations:
-                cost = estimate.operation_cost(operation)
-                if cost > max_cost:
-                    message = f"The operation's estimated cost is {cost}, above the limit of {max_cost}"
-                    context.report_error(
-                        GraphQLError(message, operation, original_error=QueryTooCostly(message))
-                    )
-
-    return CostLimit
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        operation = get_operation_ast(document, context.operation_name) if document else None
+        if document is not None and operation is not None:
+            estimate = CostEstimate(context.schema._schema, document.definitions, context.variables or {})
+            cost = estimate.operation_cost(operation)
+            if cost > self.limits.max_cost:
+                message = (
+                    f"The operation's estimated cost is {cost}, above the limit of {self.limits.max_cost}"
+                )
+                error = GraphQLError(message, operation, original_error=QueryTooCostly(message))
+                context.result = GraphQLExecutionResult(data=None, errors=[error])
+        yield
 
 
 class CostEstimate:

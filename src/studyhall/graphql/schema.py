@@ -6,14 +6,18 @@ from functools import cache, partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from strawberry.extensions import ValidationCache
 from strawberry.types import ExecutionContext
 
+from graphql import GraphQLError
 from studyhall.graphql.context import OperationMode
 from studyhall.graphql.errors import ErrorCodes
 from studyhall.graphql.limits import Limits, OperationLimits
 from studyhall.graphql.mutations import Mutation
 from studyhall.graphql.queries import Query
+
+#: Distinct documents whose validation is kept (a front end sends a few dozen).
+DOCUMENTS_CACHED = 256
 
 
 class StudyHallSchema(strawberry.Schema):
@@ -27,7 +31,12 @@ class StudyHallSchema(strawberry.Schema):
 @cache
 def build_schema(limits: Limits) -> StudyHallSchema:
     """One schema per set of limits (settings rarely differ within a process)."""
-    extensions: list[Any] = [OperationMode, partial(OperationLimits, limits), ErrorCodes]
+    extensions: list[Any] = [
+        partial(ValidationCache, maxsize=DOCUMENTS_CACHED),
+        OperationMode,
+        partial(OperationLimits, limits),
+        ErrorCodes,
+    ]
     return StudyHallSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
