@@ -225,7 +225,25 @@ def catalog_scenarios(data: CatalogData) -> list[Scenario]:
         Scenario("catalog_page_tag_newest", "GET", "/api/v1/courses?limit=20&tag=python", auth),
         Scenario("catalog_search", "GET", "/api/v1/courses?limit=20&q=python", auth),
         Scenario("course_detail", "GET", f"/api/v1/courses/{data.detail_slug}", auth),
+        # The same page over REST and over GraphQL (with the instructors' names, one round trip).
+        Scenario("catalog_page_rest", "GET", "/api/v1/courses?limit=20", auth),
+        Scenario("catalog_page_graphql", "POST", "/graphql", auth, body={"query": GRAPHQL_CATALOG_PAGE}),
     ]
+
+
+GRAPHQL_CATALOG_PAGE = """{
+  courses(limit: 20) {
+    total limit offset
+    items {
+      id slug title subtitle description category tags skills level language status visibility
+      durationMinutes priceCents currency certificateEnabled lessonCount enrollmentCount
+      createdAt updatedAt publishedAt isEnrolled progressPercent
+      instructors { id fullName }
+    }
+  }
+}"""
+#: Printed as the ratio of their p50 latencies (the GraphQL page should stay within 1.3x).
+COMPARED_PAGES = ("catalog_page_graphql", "catalog_page_rest")
 
 
 @dataclass(frozen=True)
@@ -581,12 +599,20 @@ async def bench_catalog(server: PostgresServer, data_dir: Path, size: int, args:
     data = await seed_catalog(url, size, size * ENROLLMENTS_PER_STUDENT)
     if args.explain:
         print(data.explain, flush=True)
+    measured: dict[str, Measurement] = {}
     with serving(url, data_dir) as base_url:
         for scenario in catalog_scenarios(data):
             if args.only and scenario.name not in args.only:
                 continue
-            line = await measure(scenario, base_url, concurrency=args.concurrency, duration=args.duration)
-            print(f"[{size:>6} courses] {line}", flush=True)
+            measurement = await measure_scenario(
+                scenario, base_url, concurrency=args.concurrency, duration=args.duration
+            )
+            measured[scenario.name] = measurement
+            print(f"[{size:>6} courses] {measurement.line()}", flush=True)
+    graphql_page, rest_page = (measured.get(name) for name in COMPARED_PAGES)
+    if graphql_page is not None and rest_page is not None and rest_page.p50:
+        ratio = graphql_page.p50 / rest_page.p50
+        print(f"[{size:>6} courses] catalog page p50, GraphQL / REST: x{ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

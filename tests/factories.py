@@ -56,7 +56,7 @@ from studyhall.assessment import scoring
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
 from studyhall.catalog.access import recount_lessons
-from studyhall.catalog.models import Course, Lesson
+from studyhall.catalog.models import Course, CourseInstructor, Lesson, Module
 from studyhall.certificates.handlers import issue_certificate
 from studyhall.certificates.models import Certificate
 from studyhall.cli import WEBSOCKET_SERVER_OPTIONS
@@ -229,6 +229,21 @@ async def create_lesson(
         await session.flush()
         await recount_lessons(session, course.id)
     return lesson
+
+
+async def create_module(
+    app: FastAPI, course: Course, *, title: str | None = None, position: int = 0
+) -> Module:
+    """A module of the course, written straight to the DB."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        module = Module(course_id=course.id, title=title or f"Module {next(_sequence)}", position=position)
+        session.add(module)
+    return module
+
+
+async def add_co_instructor(app: FastAPI, course: Course, instructor: Actor) -> None:
+    async with app.state.database.sessionmaker() as session, session.begin():
+        session.add(CourseInstructor(course_id=course.id, user_id=instructor.user.id))
 
 
 async def course_lessons(app: FastAPI, course: Course) -> list[Lesson]:
@@ -662,6 +677,46 @@ async def uploaded_file(
     return body
 
 
+# -- GraphQL ---------------------------------------------------------------------------------
+
+GRAPHQL = "/graphql"
+
+
+async def graphql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POSTs an operation to `/graphql` (as `actor` when given): the response body."""
+    response = await client.post(
+        GRAPHQL,
+        json={"query": query, "variables": variables or {}},
+        headers={**(actor.headers if actor else {}), **(headers or {})},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def graphql_data(body: dict[str, Any]) -> dict[str, Any]:
+    """The `data` of a response that has no errors."""
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def assert_graphql_error(body: dict[str, Any], code: str, path: list[str] | None = None) -> dict[str, Any]:
+    """The response's one error has `extensions.code` `code` (at `path`): that error."""
+    errors = body.get("errors") or []
+    assert [error["extensions"]["code"] for error in errors] == [code], errors
+    error: dict[str, Any] = errors[0]
+    if path is not None:
+        assert error["path"] == path, error
+    return error
+
+
 # -- reading state back ----------------------------------------------------------------------
 
 
@@ -697,6 +752,17 @@ async def events(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
             .order_by(OutboxEvent.created_at)
         )
         return list(payloads.all())
+
+
+async def outbox_events(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
+    """Every event in the outbox as `(type, payload)`, oldest first."""
+    async with app.state.database.sessionmaker() as session:
+        found = await session.execute(
+            select(OutboxEvent.event_type, OutboxEvent.payload).order_by(
+                OutboxEvent.created_at, OutboxEvent.id
+            )
+        )
+        return [(event_type, payload) for event_type, payload in found.all()]
 
 
 async def enrollment_row(app: FastAPI, actor: Actor, course: Course) -> Enrollment | None:

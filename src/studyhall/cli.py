@@ -126,6 +126,23 @@ def openapi(
         typer.echo(f"wrote {output}", err=True)
 
 
+@app.command("graphql-schema")
+def graphql_schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Write the GraphQL schema (SDL), as docs/schema.graphql has it."""
+    from studyhall.graphql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if output is None:
+        typer.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl)
+        typer.echo(f"wrote {output}", err=True)
+
+
 @app.command("create-admin")
 def create_admin(
     email: Annotated[str, typer.Option(help="The admin's email address")],

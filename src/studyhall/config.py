@@ -235,6 +235,16 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(365, ge=1)
     #: Seconds between two runs of the audit retention job; 0 turns it off in this process.
     audit_retention_interval_seconds: float = Field(3600.0, ge=0)
+    #: GraphQL introspection (`__schema`, `__type`, what GraphiQL's docs read); unset: on in
+    #: development and test, off in production.
+    graphql_introspection: bool | None = None
+    #: Deepest selection nesting a GraphQL operation may have (refused before it runs).
+    graphql_max_depth: int = Field(10, ge=1, le=100)
+    #: Largest estimated cost of a GraphQL operation (formula in docs/graphql.md).
+    graphql_max_cost: int = Field(100_000, ge=1)
+    #: Most aliases, and most tokens, one GraphQL document may have.
+    graphql_max_aliases: int = Field(30, ge=1)
+    graphql_max_tokens: int = Field(5_000, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -333,6 +343,13 @@ class Settings(BaseSettings):
     def should_auto_migrate(self) -> bool:
         """Migrate at start by default only on the embedded SQLite database."""
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def graphql_introspection_enabled(self) -> bool:
+        """`GRAPHQL_INTROSPECTION`, defaulting to on everywhere but production."""
+        if self.graphql_introspection is None:
+            return self.environment != Environment.PRODUCTION
+        return self.graphql_introspection
 
     @property
     def may_seed_demo(self) -> bool:

@@ -42,6 +42,7 @@ from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.core.storage_router import UNLIMITED_BODY_PATHS
 from studyhall.core.storage_router import router as storage_router
+from studyhall.graphql.router import graphql_router
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(storage_router)
     app.include_router(error_docs_router)
     app.include_router(audit_router, prefix=API_PREFIX)
+    app.include_router(graphql_router(settings))
     install_admin(app)  # after the routes: `/admin/uploads` stays the API's
     return app
 

@@ -525,3 +525,53 @@ def current_lessons_statement(course_id: uuid.UUID) -> Select[Any]:
         .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
         .order_by(Lesson.position, Lesson.created_at, Lesson.id)
     )
+
+
+# ---------------------------------------------------------------- batched reads (GraphQL)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReads:
+    """The hot reads' statements for many courses at once (`course_ids`, a list): what the
+    GraphQL dataloaders run, one statement per kind whatever the number of courses."""
+
+    #: Live courses' cards with `deleted_at`, by id.
+    cards: Select[Any]
+    #: Their current modules and lessons, each row with its `course_id`, in course order.
+    modules: Select[Any]
+    outline: Select[Any]
+    #: The caller's (`user_id`) completed lessons in the courses they are actively enrolled
+    #: in: one row per completion, `lesson_id` NULL for an enrollment without any.
+    completions: Select[Any]
+
+
+@cache
+def batch_reads(dialect: str) -> BatchReads:
+    single = hot_reads(dialect)
+    courses_listed = in_list(dialect, courses.c.id, "course_ids")
+    return BatchReads(
+        cards=select(*_card_columns(dialect), courses.c.deleted_at).where(
+            courses.c.deleted_at.is_(None), courses_listed
+        ),
+        modules=select(*single.modules.selected_columns)
+        .where(in_list(dialect, modules.c.course_id, "course_ids"), modules.c.deleted_at.is_(None))
+        .order_by(modules.c.course_id, modules.c.position, modules.c.created_at, modules.c.id),
+        outline=select(*single.outline.selected_columns, lessons.c.course_id)
+        .where(in_list(dialect, lessons.c.course_id, "course_ids"), lessons.c.deleted_at.is_(None))
+        .order_by(lessons.c.course_id, lessons.c.position, lessons.c.created_at, lessons.c.id),
+        completions=select(enrollments.c.course_id, completions.c.lesson_id)
+        .select_from(
+            enrollments.outerjoin(
+                completions,
+                and_(
+                    completions.c.user_id == enrollments.c.user_id,
+                    completions.c.course_id == enrollments.c.course_id,
+                ),
+            )
+        )
+        .where(
+            enrollments.c.user_id == bindparam("user_id", type_=Uuid()),
+            in_list(dialect, enrollments.c.course_id, "course_ids"),
+            enrollments.c.status == EnrollmentStatus.ACTIVE,
+        ),
+    )

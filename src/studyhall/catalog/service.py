@@ -270,6 +270,64 @@ async def course_card(
     return row, progress.get(course_id)
 
 
+async def visible_courses(
+    session: AsyncSession, user: User | None, course_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Row[Any]]:
+    """The cards (with `deleted_at`) of those of `course_ids` the caller may see now, by id:
+    the access rule applied to each, in one statement whatever their number."""
+    if not course_ids:
+        return {}
+    statement = queries.batch_reads(queries.dialect_of(session)).cards
+    rows = await fetch_all(session, statement, {"course_ids": list(course_ids)})
+    return {
+        row.id: row for row in rows if course_role(user, row, row.instructor_ids, enrolled=False) is not None
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CourseOutline:
+    """A course's current modules and lessons (rows of `queries.batch_reads`), in order: the
+    outline its detail shows to whoever may see the course."""
+
+    modules: list[Row[Any]]
+    lessons: list[Row[Any]]
+
+
+async def course_outlines(
+    session: AsyncSession, course_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, CourseOutline]:
+    """The outlines of courses the caller may see (checked by the caller), in two statements
+    whatever their number."""
+    if not course_ids:
+        return {}
+    statements = queries.batch_reads(queries.dialect_of(session))
+    values = {"course_ids": list(course_ids)}
+    outlines = {course_id: CourseOutline([], []) for course_id in course_ids}
+    for module in await fetch_all(session, statements.modules, values):
+        outlines[module.course_id].modules.append(module)
+    for lesson in await fetch_all(session, statements.outline, values):
+        outlines[lesson.course_id].lessons.append(lesson)
+    return outlines
+
+
+async def completions_in_courses(
+    session: AsyncSession, user: User | None, course_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The lessons the caller completed in those of `course_ids` they are actively enrolled
+    in (a course they are not enrolled in is absent), in one statement: the outline's
+    `is_completed`, as `completions_in_course` gives it for one course."""
+    if user is None or not course_ids:
+        return {}
+    statement = queries.batch_reads(queries.dialect_of(session)).completions
+    rows = await fetch_all(session, statement, {"user_id": user.id, "course_ids": list(course_ids)})
+    completed: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for row in rows:
+        lessons = completed.setdefault(row.course_id, set())
+        if row.lesson_id is not None:
+            lessons.add(row.lesson_id)
+    return completed
+
+
 @dataclass(frozen=True, slots=True)
 class OutlinePage:
     lessons: list[Lesson]

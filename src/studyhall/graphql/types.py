@@ -1,0 +1,386 @@
+"""The GraphQL object types, each made from what a service returned (an ORM row, a Core row
+of the catalog's reads, or a service result), the way REST schemas are.
+
+Fields that depend on the caller (`isEnrolled`, `progressPercent`, `isCompleted`) and nested
+lists (`instructors`, `modules`, `lessons`, `author`) resolve through the request's
+dataloaders (`graphql.loaders`), never with a query per object.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Row
+from strawberry.scalars import JSON
+
+from studyhall.catalog.schemas import CourseRead
+from studyhall.catalog.service import CourseOutline
+from studyhall.community.models import Post as PostRow
+from studyhall.core.pagination import PageParams
+from studyhall.graphql.context import GraphQLContext
+from studyhall.identity.models import User as UserRow
+from studyhall.identity.policies import can_view_user
+from studyhall.learning.service import CompletionState, EnrollmentProgress
+from studyhall.notifications.models import Notification as NotificationRow
+
+Info = strawberry.Info[GraphQLContext, None]
+ItemT = TypeVar("ItemT")
+
+
+def graphql_id(value: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+@strawberry.type(description="A person. Private fields are null unless the caller may see the user's account")
+class User:
+    id: strawberry.ID
+    full_name: str
+    bio: str | None
+    role: str
+    row: strawberry.Private[UserRow]
+
+    @classmethod
+    def of(cls, user: UserRow) -> User:
+        return cls(id=graphql_id(user.id), full_name=user.full_name, bio=user.bio, role=user.role, row=user)
+
+    async def _visible(self, info: Info) -> bool:
+        """`GET /users/{id}`'s rule: the user themselves, admins, their organisation's principal."""
+        viewer = await info.context.viewer()
+        return viewer is not None and can_view_user(viewer, self.row)
+
+    @strawberry.field(description="Private")
+    async def email(self, info: Info) -> str | None:
+        return self.row.email if await self._visible(info) else None
+
+    @strawberry.field(description="Private")
+    async def organization_id(self, info: Info) -> strawberry.ID | None:
+        organization_id = self.row.organization_id
+        return graphql_id(organization_id) if organization_id and await self._visible(info) else None
+
+    @strawberry.field(description="Private")
+    async def email_verified(self, info: Info) -> bool | None:
+        return self.row.email_verified if await self._visible(info) else None
+
+    @strawberry.field(description="Private")
+    async def created_at(self, info: Info) -> datetime | None:
+        return self.row.created_at if await self._visible(info) else None
+
+
+async def users_of(info: Info, user_ids: list[uuid.UUID]) -> list[User]:
+    users = await info.context.loaders.users.load_many(user_ids)
+    return [User.of(user) for user in users if user is not None]
+
+
+@strawberry.type(description="A lesson in a course's outline (the content is on the REST lesson page)")
+class Lesson:
+    id: strawberry.ID
+    module_id: strawberry.ID | None
+    title: str
+    type: str
+    order: int
+    duration_minutes: int
+    is_preview: bool
+    course_id: strawberry.Private[uuid.UUID]
+    lesson_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> Lesson:
+        return cls(
+            id=graphql_id(row.id),
+            module_id=graphql_id(row.module_id) if row.module_id is not None else None,
+            title=row.title,
+            type=row.type,
+            order=row.order,
+            duration_minutes=row.duration_minutes,
+            is_preview=row.is_preview,
+            course_id=row.course_id,
+            lesson_id=row.id,
+        )
+
+    @strawberry.field(description="Whether the caller completed it (false when not enrolled)")
+    async def is_completed(self, info: Info) -> bool:
+        completed = await info.context.loaders.completions.load(self.course_id)
+        return completed is not None and self.lesson_id in completed
+
+
+@strawberry.type
+class Module:
+    id: strawberry.ID
+    title: str
+    description: str | None
+    order: int
+    outline: strawberry.Private[list[Row[Any]]]
+
+    @classmethod
+    def of(cls, row: Row[Any], outline: CourseOutline) -> Module:
+        return cls(
+            id=graphql_id(row.id),
+            title=row.title,
+            description=row.description,
+            order=row.order,
+            outline=[lesson for lesson in outline.lessons if lesson.module_id == row.id],
+        )
+
+    @strawberry.field(description="The module's current lessons, in course order")
+    def lessons(self) -> list[Lesson]:
+        return [Lesson.of(lesson) for lesson in self.outline]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerFlags:
+    is_enrolled: bool
+    progress_percent: float | None
+
+
+@strawberry.type(description="A course the caller may see, as the catalog and course detail show it")
+class Course:
+    id: strawberry.ID
+    slug: str
+    title: str
+    subtitle: str | None
+    description: str
+    category: str | None
+    tags: list[str]
+    skills: list[str]
+    level: str
+    language: str
+    status: str
+    visibility: str
+    duration_minutes: int
+    price_cents: int
+    currency: str
+    certificate_enabled: bool
+    lesson_count: int
+    enrollment_count: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    course_id: strawberry.Private[uuid.UUID]
+    instructor_ids: strawberry.Private[list[uuid.UUID]]
+    #: The caller's flags when the card came with them (`CourseRead`): no loader then.
+    flags: strawberry.Private[CallerFlags | None] = None
+
+    @classmethod
+    def of(cls, row: Row[Any] | CourseRead) -> Course:
+        """From a course card: a row of `catalog.queries.CARD_COLUMNS` and `instructor_ids`,
+        or the REST schema of one."""
+        return cls(
+            id=graphql_id(row.id),
+            slug=row.slug,
+            title=row.title,
+            subtitle=row.subtitle,
+            description=row.description,
+            category=row.category,
+            tags=list(row.tags),
+            skills=list(row.skills),
+            level=row.level,
+            language=row.language,
+            status=row.status,
+            visibility=row.visibility,
+            duration_minutes=row.duration_minutes,
+            price_cents=row.price_cents,
+            currency=row.currency,
+            certificate_enabled=row.certificate_enabled,
+            lesson_count=row.lesson_count,
+            enrollment_count=row.enrollment_count,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            published_at=row.published_at,
+            course_id=row.id,
+            instructor_ids=[row.owner_id, *row.instructor_ids],
+        )
+
+    @classmethod
+    def of_card(cls, card: CourseRead) -> Course:
+        """From a card of the REST catalog page, with the caller's flags it carries."""
+        course = cls.of(card)
+        course.flags = CallerFlags(card.is_enrolled, card.progress_percent)
+        return course
+
+    async def _flags(self, info: Info) -> CallerFlags:
+        if self.flags is None:
+            progress = await info.context.loaders.progress.load(self.course_id)
+            self.flags = CallerFlags(progress is not None, progress.progress_percent if progress else None)
+        return self.flags
+
+    @strawberry.field(description="Whether the caller is actively enrolled (false when anonymous)")
+    async def is_enrolled(self, info: Info) -> bool:
+        return (await self._flags(info)).is_enrolled
+
+    @strawberry.field(description="The caller's progress (0-100); null when not enrolled")
+    async def progress_percent(self, info: Info) -> float | None:
+        return (await self._flags(info)).progress_percent
+
+    @strawberry.field(description="The owner first, then the co-instructors in the order they were added")
+    async def instructors(self, info: Info) -> list[User]:
+        return await users_of(info, self.instructor_ids)
+
+    @strawberry.field(description="Current modules, in order")
+    async def modules(self, info: Info) -> list[Module]:
+        outline = await info.context.loaders.outlines.load(self.course_id)
+        return [Module.of(module, outline) for module in outline.modules]
+
+    @strawberry.field(description="Every current lesson, in course order (the outline)")
+    async def lessons(self, info: Info) -> list[Lesson]:
+        outline = await info.context.loaders.outlines.load(self.course_id)
+        return [Lesson.of(lesson) for lesson in outline.lessons]
+
+
+async def visible_course(info: Info, course_id: uuid.UUID) -> Course | None:
+    row = await info.context.loaders.courses.load(course_id)
+    return Course.of(row) if row is not None else None
+
+
+@strawberry.type(description="An enrollment of the caller's with its progress")
+class Enrollment:
+    id: strawberry.ID
+    course_id: strawberry.ID
+    status: str
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime | None
+    completed_lessons: int
+    total_lessons: int
+    progress_percent: float
+    course_key: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def of(cls, item: EnrollmentProgress) -> Enrollment:
+        enrollment = item.enrollment
+        return cls(
+            id=graphql_id(enrollment.id),
+            course_id=graphql_id(enrollment.course_id),
+            status=enrollment.status,
+            enrolled_at=enrollment.enrolled_at,
+            completed_at=enrollment.completed_at,
+            last_activity_at=enrollment.last_activity_at,
+            completed_lessons=item.progress.completed_lessons,
+            total_lessons=item.progress.total_lessons,
+            progress_percent=item.progress.progress_percent,
+            course_key=enrollment.course_id,
+        )
+
+    @strawberry.field(description="The course (null if the caller may no longer see it)")
+    async def course(self, info: Info) -> Course | None:
+        return await visible_course(info, self.course_key)
+
+
+@strawberry.type(description="The caller's progress in a course after marking a lesson")
+class CourseProgress:
+    course_id: strawberry.ID
+    lesson_id: strawberry.ID
+    is_completed: bool
+    completed_lessons: int
+    total_lessons: int
+    progress_percent: float
+    completed_at: datetime | None = strawberry.field(description="When the course was completed, if it is")
+    last_activity_at: datetime | None
+    course_key: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def of(cls, state: CompletionState, lesson_id: uuid.UUID, *, is_completed: bool) -> CourseProgress:
+        return cls(
+            course_id=graphql_id(state.course_id),
+            lesson_id=graphql_id(lesson_id),
+            is_completed=is_completed,
+            completed_lessons=state.progress.completed_lessons,
+            total_lessons=state.progress.total_lessons,
+            progress_percent=state.progress.progress_percent,
+            completed_at=state.completed_at,
+            last_activity_at=state.last_activity_at,
+            course_key=state.course_id,
+        )
+
+    @strawberry.field
+    async def course(self, info: Info) -> Course | None:
+        return await visible_course(info, self.course_key)
+
+
+@strawberry.type
+class Post:
+    id: strawberry.ID
+    course_id: strawberry.ID | None
+    author_id: strawberry.ID
+    kind: str
+    title: str
+    body: str = strawberry.field(description="Markdown, as written")
+    body_html: str = strawberry.field(description="The body rendered to sanitised HTML")
+    created_at: datetime
+    updated_at: datetime
+    author_key: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def of(cls, post: PostRow) -> Post:
+        return cls(
+            id=graphql_id(post.id),
+            course_id=graphql_id(post.course_id) if post.course_id is not None else None,
+            author_id=graphql_id(post.author_id),
+            kind=post.kind,
+            title=post.title,
+            body=post.body,
+            body_html=post.body_html,
+            created_at=post.created_at,
+            updated_at=post.updated_at,
+            author_key=post.author_id,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> User | None:
+        user = await info.context.loaders.users.load(self.author_key)
+        return User.of(user) if user is not None else None
+
+
+@strawberry.type
+class Notification:
+    id: strawberry.ID
+    type: str = strawberry.field(description="What it is about, e.g. `submission.graded`")
+    title: str
+    body: str
+    data: JSON = strawberry.field(description="Ids of what it is about and `url`, the page to open")
+    created_at: datetime
+    read_at: datetime | None = strawberry.field(description="When it was first read; null while unread")
+
+    @classmethod
+    def of(cls, notification: NotificationRow) -> Notification:
+        return cls(
+            id=graphql_id(notification.id),
+            type=notification.type,
+            title=notification.title,
+            body=notification.body,
+            data=JSON(notification.data),
+            created_at=notification.created_at,
+            read_at=notification.read_at,
+        )
+
+
+@strawberry.type(description="One page of a list, as REST's `{items, total, limit, offset}`")
+class Page(Generic[ItemT]):
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, items: list[ItemT], total: int, params: PageParams) -> Page[ItemT]:
+        return cls(items=items, total=total, limit=params.limit, offset=params.offset)
+
+
+@strawberry.type(description="A page of the caller's notifications")
+class NotificationPage:
+    items: list[Notification]
+    total: int
+    limit: int
+    offset: int
+    unread_count: int = strawberry.field(description="All the caller's unread ones, whatever the filter")
+
+
+@strawberry.input(description="A new post: open to all without `courseId`; `kind: announcement` is for staff")
+class PostInput:
+    title: str
+    body: str
+    course_id: strawberry.ID | None = None
+    kind: str = "discussion"
