@@ -893,3 +893,29 @@ async def close_code(socket: ClientConnection) -> int | None:
         while True:
             await asyncio.wait_for(socket.recv(), WAIT)
     return socket.close_code
+
+
+# -- activity events (analytics ingestion) ----------------------------------------------------------
+
+
+def activity_event(
+    event_type: str = "page.viewed",
+    *,
+    event_id: str | None = None,
+    timestamp: datetime | None = None,
+    data: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One client activity event as `POST /events` takes it: `page.viewed` of `/` now (the
+    faked clock's), with a new id, unless told otherwise."""
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "event_type": event_type,
+        "timestamp": (timestamp or utcnow()).isoformat(),
+        "data": {"path": "/"} if data is None else data,
+        "metadata": metadata or {},
+    }
+
+
+async def post_events(client: httpx.AsyncClient, actor: Actor, batch: Any) -> httpx.Response:
+    return await client.post(f"{API}/events", json=batch, headers=actor.headers)
