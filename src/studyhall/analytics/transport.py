@@ -181,9 +181,14 @@ class ActivityConsumer:
         logger.info("activity_consumer_started", queue=name, prefetch=self.prefetch, batch=self.batch_events)
         stopping = asyncio.ensure_future(stop.wait())
         lost = asyncio.ensure_future(self.broker.lost.wait())
-        await asyncio.wait((stopping, lost, writer), return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        lost.cancel()
+        try:
+            await asyncio.wait((stopping, lost, writer), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            writer.cancel()  # the process is going down: what it holds is redelivered
+            raise
+        finally:
+            stopping.cancel()
+            lost.cancel()
         if stop.is_set():
             with contextlib.suppress(Exception):
                 await queue.cancel(consumer_tag)
