@@ -7,6 +7,7 @@
     ./dev bench --only lesson_complete --only video_heartbeat --enrollments 10000
     ./dev bench --compare            # hot endpoints vs the raw reference, with ratios
     ./dev bench --events             # relay + workers on RabbitMQ (benchmarks/events.py)
+    ./dev bench --ingest             # POST /events, broker mode, 1 and 2 workers (benchmarks/ingest.py)
     ./dev bench --sockets 1000       # one announcement to 1,000 open sockets (benchmarks/sockets.py)
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
@@ -537,7 +538,11 @@ async def main() -> None:
     compare_arguments(parser)
     events_arguments(parser)
     sockets_arguments(parser)
+    ingest_arguments(parser)
     args = parser.parse_args()
+    if args.ingest:
+        await bench_ingest(args)
+        return
     if args.events:
         await bench_events(args)
         return
@@ -594,6 +599,8 @@ if __name__ == "__main__":
     from benchmarks.compare import compare
     from benchmarks.events import add_arguments as events_arguments
     from benchmarks.events import bench_events
+    from benchmarks.ingest import add_arguments as ingest_arguments
+    from benchmarks.ingest import bench_ingest
     from benchmarks.sockets import add_arguments as sockets_arguments
     from benchmarks.sockets import bench_sockets
 
