@@ -70,24 +70,36 @@ def decode_arrival(body: bytes) -> Arrival:
     """The arrival a message carries; ValueError when it is not one."""
     try:
         document = json.loads(body)
-        records = [_record(row) for row in document["records"]]
+        ids = _UuidCache()  # a batch names few users, courses and lessons, many times
+        records = [_record(row, ids) for row in document["records"]]
         return Arrival(records, datetime.fromisoformat(document["received_at"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not an activity message: {exc}") from exc
 
 
-def _record(row: list[Any]) -> ActivityRecord:
+_SOURCES = {source.value: source for source in ActivitySource}
+
+
+class _UuidCache(dict[str, uuid.UUID]):
+    def __missing__(self, key: str) -> uuid.UUID:
+        value = self[key] = uuid.UUID(key)
+        return value
+
+
+def _record(row: list[Any], ids: _UuidCache) -> ActivityRecord:
     event_id, event_type, user_id, occurred_at, source, course_id, lesson_id, data, metadata = row
+    if not isinstance(data, dict) or not isinstance(metadata, dict):
+        raise TypeError("data and metadata must be objects")
     return ActivityRecord(
         event_id=str(event_id),
         event_type=str(event_type),
-        user_id=uuid.UUID(user_id),
+        user_id=ids[user_id],
         occurred_at=datetime.fromisoformat(occurred_at),
-        source=ActivitySource(source),
-        course_id=uuid.UUID(course_id) if course_id else None,
-        lesson_id=uuid.UUID(lesson_id) if lesson_id else None,
-        data=dict(data),
-        metadata=dict(metadata),
+        source=_SOURCES[source],
+        course_id=ids[course_id] if course_id else None,
+        lesson_id=ids[lesson_id] if lesson_id else None,
+        data=data,
+        metadata=metadata,
     )
 
 
