@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -111,9 +112,17 @@ def _observe(
 ) -> None:
     if metrics is None:
         return
-    for record, received_at in taken:
-        metrics.activity_stored.labels(record.source).inc()
-        metrics.activity_latency.observe(max(0.0, (stored_at - received_at).total_seconds()))
+    by_source = Counter(record.source for record, _ in taken)
+    for source, count in by_source.items():
+        metrics.activity_stored.labels(source).inc(count)
+    # The records of one arrival share its arrival time: one latency to compute per arrival.
+    latencies: dict[datetime, float] = {}
+    observe = metrics.activity_latency.observe
+    for _, received_at in taken:
+        latency = latencies.get(received_at)
+        if latency is None:
+            latency = latencies[received_at] = max(0.0, (stored_at - received_at).total_seconds())
+        observe(latency)
     if duplicates:
         metrics.activity_duplicates.labels("store").inc(duplicates)
 
