@@ -31,8 +31,8 @@ MAX_BATCH_EVENTS: Final = 500
 #: How far from the server's clock an event's `timestamp` may be.
 MAX_FUTURE: Final = timedelta(minutes=5)
 MAX_PAST: Final = timedelta(days=7)
-#: Keys dropped from `data` and `metadata`: the acting user comes from the token only.
-IGNORED_KEYS: Final = ("user_id",)
+#: The key dropped from `data` and `metadata`: the acting user comes from the token only.
+IGNORED_KEY: Final = "user_id"
 
 #: Letters, digits and `._~-` (a UUID fits): never `:`, which server-side ids use.
 EVENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
@@ -215,9 +215,9 @@ def _checked_data(data: dict[str, Any], schema: dict[str, Check]) -> dict[str, A
 
 
 def _without_ignored(values: dict[str, Any]) -> dict[str, Any]:
-    if not any(key in values for key in IGNORED_KEYS):
+    if IGNORED_KEY not in values:
         return values
-    return {key: value for key, value in values.items() if key not in IGNORED_KEYS}
+    return {key: value for key, value in values.items() if key != IGNORED_KEY}
 
 
 # -- taking a batch in ----------------------------------------------------------------------

@@ -48,15 +48,16 @@ async def _declare(channel: AbstractChannel, broker: Broker) -> str:
 
 def encode_arrival(arrival: Arrival) -> bytes:
     """One compact JSON document: the arrival time and one array per record."""
+    ids = _IdText()  # a batch names few users, courses and lessons, many times
     rows = [
         [
             r.event_id,
             r.event_type,
-            str(r.user_id),
+            ids[r.user_id],
             r.occurred_at.isoformat(),
-            str(r.source),
-            str(r.course_id) if r.course_id else None,
-            str(r.lesson_id) if r.lesson_id else None,
+            r.source.value,
+            ids[r.course_id] if r.course_id else None,
+            ids[r.lesson_id] if r.lesson_id else None,
             r.data,
             r.metadata,
         ]
@@ -64,6 +65,12 @@ def encode_arrival(arrival: Arrival) -> bytes:
     ]
     body = {"received_at": arrival.received_at.isoformat(), "records": rows}
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _IdText(dict[uuid.UUID, str]):
+    def __missing__(self, key: uuid.UUID) -> str:
+        value = self[key] = str(key)
+        return value
 
 
 def decode_arrival(body: bytes) -> Arrival:
