@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -219,9 +220,10 @@ _CLAIM = (
 _WRITE = (
     "INSERT INTO activity_events (occurred_at, event_id, event_type, source, user_id, course_id, "
     "lesson_id, data, metadata, received_at, stored_at) "
-    "SELECT o, e, t, s, u, c, l, d, m, r, $11 FROM unnest($1::timestamptz[], $2::varchar[], "
-    "$3::varchar[], $4::varchar[], $5::uuid[], $6::uuid[], $7::uuid[], $8::json[], $9::json[], "
-    "$10::timestamptz[]) AS batch(o, e, t, s, u, c, l, d, m, r)"
+    "SELECT o, e, t, s, u, c, l, d, m, r, $11 FROM ROWS FROM (unnest($1::timestamptz[]), "
+    "unnest($2::varchar[]), unnest($3::varchar[]), unnest($4::varchar[]), unnest($5::uuid[]), "
+    "unnest($6::uuid[]), unnest($7::uuid[]), json_array_elements($8::json), "
+    "json_array_elements($9::json), unnest($10::timestamptz[])) AS batch(o, e, t, s, u, c, l, d, m, r)"
 )
 
 
@@ -252,8 +254,8 @@ async def reference(dsn: str, connections: int, seconds: float) -> str:
                         [user] * len(new),
                         [None] * len(new),
                         [None] * len(new),
-                        ['{"path":"/courses/1","referrer":"/"}'] * len(new),
-                        ['{"client":"bench","version":"1.0"}'] * len(new),
+                        json.dumps([{"path": "/courses/1", "referrer": "/"}] * len(new)),
+                        json.dumps([{"client": "bench", "version": "1.0"}] * len(new)),
                         [now] * len(new),
                         now,
                     )

@@ -134,14 +134,17 @@ _CLAIM_KEYS_POSTGRES = text(
     "SELECT * FROM unnest(CAST(:keys AS varchar[]), CAST(:occurred AS timestamptz[])) "
     "ON CONFLICT DO NOTHING RETURNING dedup_key"
 )
+#: The rows as one array per column, `data` and `metadata` as one JSON array each (one
+#: `json.dumps` for the batch instead of one per row), zipped back by `ROWS FROM`.
 _WRITE_EVENTS_POSTGRES = text(
     "INSERT INTO activity_events (occurred_at, event_id, event_type, source, user_id, course_id, "
     "lesson_id, data, metadata, received_at, stored_at) "
-    "SELECT o, e, t, s, u, c, l, d, m, r, CAST(:stored_at AS timestamptz) FROM unnest("
-    "CAST(:occurred AS timestamptz[]), CAST(:event_ids AS varchar[]), CAST(:types AS varchar[]), "
-    "CAST(:sources AS varchar[]), CAST(:users AS uuid[]), CAST(:courses AS uuid[]), "
-    "CAST(:lessons AS uuid[]), CAST(:data AS json[]), CAST(:metadata AS json[]), "
-    "CAST(:received AS timestamptz[])) AS batch(o, e, t, s, u, c, l, d, m, r)"
+    "SELECT o, e, t, s, u, c, l, d, m, r, CAST(:stored_at AS timestamptz) FROM ROWS FROM ("
+    "unnest(CAST(:occurred AS timestamptz[])), unnest(CAST(:event_ids AS varchar[])), "
+    "unnest(CAST(:types AS varchar[])), unnest(CAST(:sources AS varchar[])), "
+    "unnest(CAST(:users AS uuid[])), unnest(CAST(:courses AS uuid[])), unnest(CAST(:lessons AS uuid[])), "
+    "json_array_elements(CAST(:data AS json)), json_array_elements(CAST(:metadata AS json)), "
+    "unnest(CAST(:received AS timestamptz[]))) AS batch(o, e, t, s, u, c, l, d, m, r)"
 )
 
 
@@ -156,19 +159,19 @@ async def _claim_keys_postgres(session: AsyncSession, keys: list[tuple[str, date
 async def _write_events_postgres(
     session: AsyncSession, taken: list[tuple[ActivityRecord, datetime]], stored_at: datetime
 ) -> None:
-    dumps = json.dumps
+    records = [record for record, _ in taken]
     await session.execute(
         _WRITE_EVENTS_POSTGRES,
         {
-            "occurred": [record.occurred_at for record, _ in taken],
-            "event_ids": [record.event_id for record, _ in taken],
-            "types": [record.event_type for record, _ in taken],
-            "sources": [str(record.source) for record, _ in taken],
-            "users": [record.user_id for record, _ in taken],
-            "courses": [record.course_id for record, _ in taken],
-            "lessons": [record.lesson_id for record, _ in taken],
-            "data": [dumps(record.data, separators=(",", ":")) for record, _ in taken],
-            "metadata": [dumps(record.metadata, separators=(",", ":")) for record, _ in taken],
+            "occurred": [r.occurred_at for r in records],
+            "event_ids": [r.event_id for r in records],
+            "types": [r.event_type for r in records],
+            "sources": [r.source.value for r in records],
+            "users": [r.user_id for r in records],
+            "courses": [r.course_id for r in records],
+            "lessons": [r.lesson_id for r in records],
+            "data": json.dumps([r.data for r in records], separators=(",", ":")),
+            "metadata": json.dumps([r.metadata for r in records], separators=(",", ":")),
             "received": [received_at for _, received_at in taken],
             "stored_at": stored_at,
         },
