@@ -72,6 +72,10 @@ async def test_events_posted_while_no_worker_runs_are_all_stored_once_it_starts(
     assert answers[3].json()["rejected"][0]["index"] == 40
     assert await queued(app) == 4
     assert await count_rows(app, ActivityEvent) == 0
+    metrics = (await client.get("/metrics")).text
+    queue = app.state.broker.topology.activity_queue
+    assert f'studyhall_broker_queue_messages{{queue="{queue}"}} 4.0' in metrics
+    assert "studyhall_activity_events_accepted_total 340.0" in metrics
 
     event_transport.start_activity_worker()
 
