@@ -7,6 +7,7 @@
     ./dev bench --only lesson_complete --only video_heartbeat --enrollments 10000
     ./dev bench --compare            # hot endpoints vs the raw reference, with ratios
     ./dev bench --events             # relay + workers on RabbitMQ (benchmarks/events.py)
+    ./dev bench --ingest             # POST /events, broker mode, 1 and 2 workers (benchmarks/ingest.py)
     ./dev bench --sockets 1000       # one announcement to 1,000 open sockets (benchmarks/sockets.py)
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
@@ -497,7 +498,7 @@ async def measure(scenario: Scenario, base_url: str, *, concurrency: int, durati
 
 
 def boot_server(
-    database_url: str, data_dir: Path, settings: dict[str, str] | None = None
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, timeout: float = 120
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -517,15 +518,22 @@ def boot_server(
         env=env,
         stdout=subprocess.DEVNULL,
     )
-    wait_for_port(port, timeout=120)  # a loaded machine boots slowly
+    try:
+        wait_for_port(port, timeout=timeout)
+    except TimeoutError:
+        process.kill()  # no server left behind
+        raise
     return process, f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager
-def serving(database_url: str, data_dir: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+def serving(
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, timeout: float = 120
+) -> Iterator[str]:
     """`studyhall serve` on the database for the duration of the block (with these extra
-    settings, as environment variables); yields its base URL."""
-    process, base_url = boot_server(database_url, data_dir, settings)
+    settings, as environment variables); yields its base URL once it listens (`timeout`
+    seconds at most)."""
+    process, base_url = boot_server(database_url, data_dir, settings, timeout=timeout)
     try:
         yield base_url
     finally:
@@ -555,7 +563,11 @@ async def main() -> None:
     compare_arguments(parser)
     events_arguments(parser)
     sockets_arguments(parser)
+    ingest_arguments(parser)
     args = parser.parse_args()
+    if args.ingest:
+        await bench_ingest(args)
+        return
     if args.events:
         await bench_events(args)
         return
@@ -620,6 +632,8 @@ if __name__ == "__main__":
     from benchmarks.compare import compare
     from benchmarks.events import add_arguments as events_arguments
     from benchmarks.events import bench_events
+    from benchmarks.ingest import add_arguments as ingest_arguments
+    from benchmarks.ingest import bench_ingest
     from benchmarks.sockets import add_arguments as sockets_arguments
     from benchmarks.sockets import bench_sockets
 

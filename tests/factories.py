@@ -1062,3 +1062,27 @@ async def panel_post(
     page = await http.get(page_url)
     assert page.status_code == 200, page.text[:500]
     return await http.post(action or page_url, data={**data, "csrf_token": csrf_of(page)})
+# -- activity events (analytics ingestion) ----------------------------------------------------------
+
+
+def activity_event(
+    event_type: str = "page.viewed",
+    *,
+    event_id: str | None = None,
+    timestamp: datetime | None = None,
+    data: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One client activity event as `POST /events` takes it: `page.viewed` of `/` now (the
+    faked clock's), with a new id, unless told otherwise."""
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "event_type": event_type,
+        "timestamp": (timestamp or utcnow()).isoformat(),
+        "data": {"path": "/"} if data is None else data,
+        "metadata": metadata or {},
+    }
+
+
+async def post_events(client: httpx.AsyncClient, actor: Actor, batch: Any) -> httpx.Response:
+    return await client.post(f"{API}/events", json=batch, headers=actor.headers)

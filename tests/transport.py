@@ -137,6 +137,12 @@ class EventTransport:
         module = ["-m", "tests.event_probe", "worker"] if probes else ["-m", "studyhall.cli", "worker"]
         return self._spawn([sys.executable, *module], "event_worker_started", **overrides)
 
+    def start_activity_worker(self, **overrides: Any) -> subprocess.Popen[bytes]:
+        """`studyhall worker`, once its activity consumer (analytics ingestion) consumes."""
+        return self._spawn(
+            [sys.executable, "-m", "studyhall.cli", "worker"], "activity_consumer_started", **overrides
+        )
+
     def start_relay(self, **overrides: Any) -> subprocess.Popen[bytes]:
         """`studyhall relay`: publishes what the test commits to the outbox."""
         return self._spawn(

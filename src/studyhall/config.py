@@ -245,6 +245,20 @@ class Settings(BaseSettings):
     #: Most aliases, and most tokens, one GraphQL document may have.
     graphql_max_aliases: int = Field(30, ge=1)
     graphql_max_tokens: int = Field(5_000, ge=1)
+    #: Activity events (`POST /events`): requests per user, and the largest batch body in
+    #: bytes (a batch holds at most 500 events).
+    rate_limit_events: str = "120/minute;20000/day"
+    analytics_max_batch_bytes: int = Field(512 * 1024, ge=1024)
+    #: Months of raw activity events kept; older months are dropped (whole partitions on
+    #: PostgreSQL), rollups stay.
+    analytics_retention_months: int = Field(13, ge=2, le=240)
+    #: Seconds between two runs of the activity store's housekeeping (partitions ahead,
+    #: retention); 0 turns it off in this process.
+    analytics_maintenance_interval_seconds: float = Field(3600.0, ge=0)
+    #: Broker mode: activity batches (messages of up to 500 events) one worker holds
+    #: unacknowledged, and the most events it writes in one transaction.
+    analytics_prefetch: int = Field(16, ge=1, le=1000)
+    analytics_worker_batch_events: int = Field(2000, ge=1, le=50_000)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -295,6 +309,7 @@ class Settings(BaseSettings):
         "rate_limit_posts",
         "rate_limit_comments",
         "rate_limit_chat",
+        "rate_limit_events",
     )
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:

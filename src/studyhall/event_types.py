@@ -36,6 +36,8 @@ LESSON_DELETED: Final = "lesson.deleted"
 # -- learning ---------------------------------------------------------------------------
 ENROLLMENT_CREATED: Final = "enrollment.created"
 COURSE_COMPLETED: Final = "course.completed"
+LESSON_COMPLETED: Final = "lesson.completed"
+VIDEO_WATCHED: Final = "video.watched"
 
 # -- assessment -------------------------------------------------------------------------
 QUIZ_GRADED: Final = "quiz.graded"

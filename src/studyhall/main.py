@@ -16,6 +16,8 @@ import studyhall
 from studyhall import __version__
 from studyhall.admin.panel import install_admin
 from studyhall.analytics.audit_router import router as audit_router
+from studyhall.analytics.ingest_router import router as ingest_router
+from studyhall.analytics.transport import ActivityPublisher
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.certificates.router import router as certificates_router
@@ -31,7 +33,7 @@ from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
-from studyhall.core.metrics import Metrics
+from studyhall.core.metrics import METRICS_INFO_KEY, Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.openapi import install_problem_openapi
 from studyhall.core.pubsub import HUB_INFO_KEY, hub_from_settings, wait_for_publishes
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     storage = storage_from_settings(settings)
     database = create_database(settings, storage)
+    database.provide(METRICS_INFO_KEY, metrics)
     dispatcher = _create_dispatcher(settings, database, metrics)
     broker = Broker(settings.broker_url, settings.broker_namespace) if settings.broker_url else None
     # Broker mode: this process relays events to the broker; workers handle them.
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = storage
     app.state.relay = relay
     app.state.broker = broker
+    app.state.activity_publisher = ActivityPublisher(broker) if broker is not None else None
     app.state.health = _create_health_checker(settings, database, redis, broker, storage)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
     app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_router, prefix=API_PREFIX)
     app.include_router(video_root_router)
     app.include_router(community_router, prefix=API_PREFIX)
+    app.include_router(ingest_router, prefix=API_PREFIX)
     app.include_router(notifications_socket_router)
     app.include_router(chat_socket_router)
     app.include_router(service_router)

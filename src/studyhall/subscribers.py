@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from studyhall import event_types
+from studyhall.analytics import handlers as analytics
 from studyhall.certificates import handlers as certificates
 from studyhall.core.events import Handler, HandlerRegistry
 from studyhall.identity import handlers as identity
@@ -20,15 +21,25 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.USER_EMAIL_VERIFICATION_REQUESTED: (identity.send_email_verification,),
     event_types.USER_PASSWORD_RESET_REQUESTED: (identity.send_password_reset,),
     event_types.ORGANIZATION_INVITATION_CREATED: (identity.send_invitation,),
-    event_types.ENROLLMENT_CREATED: (notifications.notify_staff_of_enrollment, live.push_enrollment_created),
-    event_types.QUIZ_GRADED: (notifications.notify_student_of_quiz_grade, live.push_quiz_graded),
+    event_types.ENROLLMENT_CREATED: (
+        notifications.notify_staff_of_enrollment,
+        live.push_enrollment_created,
+        analytics.record_enrollment,
+    ),
+    event_types.QUIZ_GRADED: (
+        notifications.notify_student_of_quiz_grade,
+        live.push_quiz_graded,
+        analytics.record_quiz_grade,
+    ),
     event_types.SUBMISSION_GRADED: (
         notifications.notify_student_of_submission_grade,
         live.push_submission_graded,
+        analytics.record_submission_grade,
     ),
     event_types.COURSE_COMPLETED: (
         notifications.notify_student_of_completion,
         certificates.issue_certificate,
+        analytics.record_course_completion,
     ),
     event_types.CERTIFICATE_ISSUED: (
         notifications.notify_student_of_certificate,
@@ -41,6 +52,8 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.ANNOUNCEMENT_POSTED: (notifications.notify_students_of_announcement, live.push_post_change),
     event_types.COMMENT_CREATED: (notifications.notify_of_comment, live.push_comment_created),
     event_types.POST_RESTORED: (live.push_post_change,),
+    event_types.LESSON_COMPLETED: (analytics.record_lesson_completion,),
+    event_types.VIDEO_WATCHED: (analytics.record_video_watched,),
 }
 
 

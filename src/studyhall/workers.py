@@ -12,6 +12,8 @@ import structlog
 from prometheus_client import start_http_server
 
 from studyhall.analytics.audit import delete_expired as delete_expired_audit_entries
+from studyhall.analytics.store import maintain as maintain_activity_store
+from studyhall.analytics.transport import ActivityConsumer
 from studyhall.config import Settings
 from studyhall.core.broker import Broker, EventWorker, OutboxRelay, requeue_dead
 from studyhall.core.db import Database
@@ -19,7 +21,7 @@ from studyhall.core.delivery import DeadEvent, HandlerRunner, RetryPolicy, dead_
 from studyhall.core.events import HandlerRegistry
 from studyhall.core.logging import configure_logging
 from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
-from studyhall.core.metrics import Metrics
+from studyhall.core.metrics import METRICS_INFO_KEY, Metrics
 from studyhall.core.periodic import PeriodicJob
 from studyhall.core.pubsub import HUB_INFO_KEY, hub_from_settings, wait_for_publishes
 from studyhall.core.storage import STORAGE_INFO_KEY, Storage, storage_from_settings
@@ -57,6 +59,12 @@ def periodic_jobs(settings: Settings, database: Database, storage: Storage) -> l
                 "audit_retention",
                 lambda: delete_expired_audit_entries(database.sessionmaker, settings.audit_retention_days),
                 interval=settings.audit_retention_interval_seconds,
+    if settings.analytics_maintenance_interval_seconds > 0:
+        jobs.append(
+            PeriodicJob(
+                "activity_store_upkeep",
+                lambda: maintain_activity_store(database.engine, settings.analytics_retention_months),
+                interval=settings.analytics_maintenance_interval_seconds,
             )
         )
     return jobs
@@ -98,6 +106,7 @@ async def run_worker(
         start_http_server(metrics_port, addr="0.0.0.0", registry=metrics.registry)  # noqa: S104
     storage = storage_from_settings(settings)
     database = create_database(settings, storage)
+    database.provide(METRICS_INFO_KEY, metrics)
     # Notifications made here reach the API processes' sockets through Redis.
     hub = hub_from_settings(settings.redis_url)
     database.provide(HUB_INFO_KEY, hub)
@@ -107,8 +116,18 @@ async def run_worker(
     jobs = periodic_jobs(settings, database, storage)
     for job in jobs:
         job.start()
+    activity = ActivityConsumer(
+        _broker(settings),
+        database.sessionmaker,
+        prefetch=settings.analytics_prefetch,
+        batch_events=settings.analytics_worker_batch_events,
+        metrics=metrics,
+    )
     try:
-        await EventWorker(_broker(settings), runner, prefetch=prefetch).run(stop)
+        await asyncio.gather(
+            EventWorker(_broker(settings), runner, prefetch=prefetch).run(stop),
+            activity.run(stop),
+        )
     finally:
         for job in jobs:
             await job.stop()

@@ -47,7 +47,7 @@ async def test_auth_me_is_one_select_without_a_transaction(app: FastAPI, client:
     assert "auth_sessions" in queries(statements)[0]
 
 
-async def test_a_first_completion_is_six_statements(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_first_completion_is_seven_statements(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await create_user(app, Role.INSTRUCTOR)
     student = await create_user(app)
     course = await create_course(app, owner, lessons=3)
@@ -62,8 +62,9 @@ async def test_a_first_completion_is_six_statements(app: FastAPI, client: httpx.
     body = response.json()
     assert (body["completed_lessons"], body["total_lessons"], body["is_completed"]) == (2, 3, True)
     assert body["completed_at"] is None
-    # user + session; lesson + course + instructors + enrollment; lock; insert; count; stamp.
-    assert kinds(statements) == {"BEGIN": 1, "SELECT": 4, "INSERT": 1, "UPDATE": 1, "COMMIT": 1}, statements
+    # user + session; lesson + course + instructors + enrollment; lock; insert; the
+    # `lesson.completed` outbox row; count; stamp.
+    assert kinds(statements) == {"BEGIN": 1, "SELECT": 4, "INSERT": 2, "UPDATE": 1, "COMMIT": 1}, statements
     user_lookup, lesson_lookup, *_ = queries(statements)
     assert "auth_sessions" in user_lookup
     for table in ("course_instructors", "enrollments", "lesson_completions"):
@@ -75,7 +76,7 @@ async def test_a_first_completion_is_six_statements(app: FastAPI, client: httpx.
     assert row.completed_at is None
 
 
-async def test_a_heartbeat_is_four_statements(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_heartbeat_is_six_statements(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await create_user(app, Role.INSTRUCTOR)
     student = await create_user(app)
     course = await create_course(app, owner, lessons=1, lesson_type="video")
@@ -92,9 +93,11 @@ async def test_a_heartbeat_is_four_statements(app: FastAPI, client: httpx.AsyncC
     assert response.status_code == 200, response.text
     assert response.json()["position_seconds"] == 50
     # user + session; lesson + course + instructors + enrollment + completion; the video's
-    # measured duration (by primary key); the upsert.
-    assert kinds(statements) == {"BEGIN": 1, "SELECT": 3, "INSERT": 1, "COMMIT": 1}, statements
+    # measured duration (by primary key); the previous position (by primary key); the
+    # `video.watched` outbox row; the upsert.
+    assert kinds(statements) == {"BEGIN": 1, "SELECT": 4, "INSERT": 2, "COMMIT": 1}, statements
     assert "lesson_videos" in queries(statements)[2]
+    assert "video_positions" in queries(statements)[3]
     async with app.state.database.sessionmaker() as session:
         position = await session.scalar(select(VideoPosition.position_seconds))
     assert position == 50
@@ -120,7 +123,8 @@ async def test_a_heartbeat_after_a_minute_also_stamps_the_enrollment(
         )
 
     assert response.status_code == 200, response.text
-    assert kinds(statements) == {"BEGIN": 1, "SELECT": 3, "INSERT": 1, "UPDATE": 1, "COMMIT": 1}, statements
+    # The first heartbeat: nothing watched yet, so no `video.watched`.
+    assert kinds(statements) == {"BEGIN": 1, "SELECT": 4, "INSERT": 1, "UPDATE": 1, "COMMIT": 1}, statements
     row = await enrollment_row(app, student, course)
     assert row is not None
     assert row.last_activity_at is not None and row.last_activity_at > an_hour_ago

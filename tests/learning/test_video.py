@@ -186,5 +186,6 @@ async def test_a_heartbeat_is_one_small_write(app: FastAPI, client: httpx.AsyncC
         event.remove(engine, "before_cursor_execute", record)
 
     assert response.status_code == 200
-    assert [s for s in statements if s in {"INSERT", "UPDATE", "DELETE"}] == ["INSERT"]
+    # The `video.watched` outbox row, then the position's upsert.
+    assert [s for s in statements if s in {"INSERT", "UPDATE", "DELETE"}] == ["INSERT", "INSERT"]
     assert await completion_count(app, student, course) == 0

@@ -11,7 +11,9 @@ Topology, all durable, names prefixed with `BROKER_NAMESPACE` (`studyhall`):
   handlers it is for, so the handlers that succeeded do not run again, and the work queue
   is never blocked by a waiting retry;
 - queue `studyhall.events.dead`: a copy of each dead (event, handler), for inspection; the
-  database (`event_failures`) is the record `studyhall events dead/retry` work on.
+  database (`event_failures`) is the record `studyhall events dead/retry` work on;
+- queue `studyhall.activity`: validated activity batches from `POST /events`
+  (analytics/transport.py), stored by `studyhall worker`.
 """
 
 from __future__ import annotations
@@ -89,6 +91,11 @@ class Topology:
 
     def delay_queue(self, delay_ms: int) -> str:
         return f"{self.namespace}.events.retry.{delay_ms}ms"
+
+    @property
+    def activity_queue(self) -> str:
+        """Validated activity batches (analytics ingestion), stored by `studyhall worker`."""
+        return f"{self.namespace}.activity"
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -189,12 +196,12 @@ class Broker:
         return await channel.get_exchange(self.topology.exchange, ensure=False)
 
     async def queue_depths(self) -> dict[str, int]:
-        """Messages ready in the work and dead-letter queues (one round trip each); also the
-        broker health probe."""
+        """Messages ready in the work, dead-letter and activity queues (one round trip each);
+        also the broker health probe."""
         if self._admin is None or not self.is_connected:
             self._admin = await self.channel()
         depths = {}
-        for name in (self.topology.work_queue, self.topology.dead_queue):
+        for name in (self.topology.work_queue, self.topology.dead_queue, self.topology.activity_queue):
             queue = await self._admin.declare_queue(name, durable=True)
             depths[name] = int(queue.declaration_result.message_count or 0)
         return depths

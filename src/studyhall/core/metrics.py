@@ -7,7 +7,10 @@ from typing import Any, NamedTuple
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics"]
+__all__ = ["METRICS_INFO_KEY", "PROMETHEUS_CONTENT_TYPE", "Metrics"]
+
+#: `Session.info` key of the process's `Metrics`, for code that has only a session.
+METRICS_INFO_KEY = "studyhall.metrics"
 
 
 class Metrics:
@@ -72,6 +75,42 @@ class Metrics:
             "studyhall_broker_queue_messages",
             "Messages ready in each broker queue (work, dead letters)",
             ["queue"],
+            registry=self.registry,
+        )
+
+        # Activity events (analytics): docs/analytics.md explains how to read these.
+        self.activity_accepted = Counter(
+            "studyhall_activity_events_accepted_total",
+            "Client activity events accepted by POST /events (stored, or published in broker mode)",
+            registry=self.registry,
+        )
+        self.activity_rejected = Counter(
+            "studyhall_activity_events_rejected_total",
+            "Client activity events rejected by POST /events, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.activity_duplicates = Counter(
+            "studyhall_activity_events_duplicates_total",
+            "Activity events skipped as repeats: within a batch, or already stored",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.activity_stored = Counter(
+            "studyhall_activity_events_stored_total",
+            "Activity events written to the store (the ingest rate), by source",
+            ["source"],
+            registry=self.registry,
+        )
+        self.activity_latency = Histogram(
+            "studyhall_activity_ingest_latency_seconds",
+            "Time from an activity event's arrival at the API to its commit in the store",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.activity_lag = Gauge(
+            "studyhall_activity_pipeline_lag_seconds",
+            "Age of the oldest activity event this worker received and has not stored yet (0: none)",
             registry=self.registry,
         )
 

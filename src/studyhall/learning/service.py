@@ -67,6 +67,9 @@ COMPLETED_BY_ACTIVITY = {
 DURATION_SLACK_SECONDS = 1.0
 #: Heartbeats refresh `last_activity_at` at most this often (they stay one small write).
 ACTIVITY_RESOLUTION = timedelta(seconds=60)
+#: The fastest playback speed players offer: watched time between two heartbeats is at most
+#: the time between them times this (`video.watched`).
+MAX_PLAYBACK_RATE = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +502,7 @@ _INSERT_COMPLETION = per_dialect(
             completed_at=bindparam("now"),
         )
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
+        .returning(_completions.c.lesson_id)
     )
 )
 _DELETE_COMPLETION = delete(_completions).where(
@@ -551,10 +555,16 @@ async def _complete(
 ) -> CompletionState:
     course_id = lesson.course_id
     enrollment_id, completed_at, emitted_at = await _lock_active_enrollment(session, user_id, course_id)
-    await session.execute(
+    inserted = await session.scalar(
         for_session(session, _INSERT_COMPLETION),
         {"user_id": user_id, "lesson_id": lesson.id, "course_id": course_id, "now": now},
     )
+    if inserted is not None:
+        emit(
+            session,
+            event_types.LESSON_COMPLETED,
+            {"user_id": user_id, "lesson_id": lesson.id, "course_id": course_id, "completed_at": now},
+        )
     progress = await _count_progress(session, user_id, course_id)
     finished = progress.total_lessons > 0 and progress.completed_lessons >= progress.total_lessons
     if finished and completed_at is None:
@@ -639,6 +649,9 @@ _UPSERT_POSITION = per_dialect(
         },
     )
 )
+_PREVIOUS_POSITION = select(_positions.c.position_seconds, _positions.c.updated_at).where(
+    _positions.c.user_id == bindparam("user_id"), _positions.c.lesson_id == bindparam("lesson_id")
+)
 _TOUCH_ENROLLMENT = (
     update(_enrollments)
     .where(_enrollments.c.id == bindparam("enrollment_id"))
@@ -657,7 +670,8 @@ async def save_video_position(
 ) -> VideoHeartbeat:
     """A video heartbeat: one upsert of the position (the lesson's access lookup already read
     the enrollment and the completion); progress is recomputed only when the position reaches
-    90 % of the duration and completes the lesson."""
+    90 % of the duration and completes the lesson. A heartbeat that moved forward since the
+    previous one emits `video.watched` with the seconds watched (activity analytics)."""
     now = now or utcnow()
     _check_learnable(context)
     if context.lesson.type != LessonType.VIDEO:
@@ -669,6 +683,24 @@ async def save_video_position(
     duration_seconds = _checked_duration(
         position_seconds, duration_seconds, await known_duration(session, lesson_id)
     )
+    previous = (
+        await session.execute(_PREVIOUS_POSITION, {"user_id": user.id, "lesson_id": lesson_id})
+    ).first()
+    watched = _watched_seconds(previous, position_seconds, now)
+    if watched > 0:
+        emit(
+            session,
+            event_types.VIDEO_WATCHED,
+            {
+                "user_id": user.id,
+                "lesson_id": lesson_id,
+                "course_id": context.lesson.course_id,
+                "position_seconds": position_seconds,
+                "duration_seconds": duration_seconds,
+                "watched_seconds": watched,
+                "at": now,
+            },
+        )
     await session.execute(
         for_session(session, _UPSERT_POSITION),
         {
@@ -692,6 +724,17 @@ async def save_video_position(
         is_completed=is_completed,
         updated_at=now,
     )
+
+
+def _watched_seconds(previous: tuple[Any, ...] | None, position_seconds: float, now: datetime) -> float:
+    """Seconds of video watched since the previous heartbeat: how far the position moved
+    forward, at most the time that passed at the fastest playback speed (a seek forward is
+    not watching). The first heartbeat of a video counts nothing."""
+    if previous is None:
+        return 0.0
+    last_position, last_at = float(previous[0]), previous[1]
+    elapsed = max(0.0, (now - last_at).total_seconds())
+    return float(round(min(max(0.0, position_seconds - last_position), elapsed * MAX_PLAYBACK_RATE), 3))
 
 
 def _checked_duration(position_seconds: float, claimed: float, known: float | None) -> float:

@@ -1,0 +1,305 @@
+"""Activity ingestion benchmark: `POST /events` in broker mode (`./dev bench --ingest`).
+
+Starts a throwaway PostgreSQL and RabbitMQ, one `studyhall serve` process (broker mode) and
+one `studyhall worker`, then posts batches of 500 events (`page.viewed`, unique ids) from
+`--ingest-concurrency` connections for `--ingest-seconds`; then again with two workers.
+Side by side, the raw reference: asyncpg alone runs the store's two statements (claim the
+keys with `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING`, write the
+rows with `INSERT ... SELECT FROM unnest(...)`) for batches of 500, on one connection and on
+two: what PostgreSQL on this machine can take, without HTTP, validation or the broker.
+
+Figures per run:
+
+- accepted/s: events the API answered 202 for, over the load;
+- stored/s: events written, from the first arrival to the last write (`received_at` and
+  `stored_at` of the rows), once the queue is drained;
+- lag: `stored_at - received_at` of each event (arrival at the API to its write by the
+  worker; its p50, p99 and max), and the deepest activity queue seen (messages of 500);
+- drain: seconds from the end of the load until the last event was stored.
+
+The load generator shares the machine (and its 2 cores) with the server, the worker,
+PostgreSQL and RabbitMQ: compare figures of one run, and note the load average it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import httpx
+from sqlalchemy.ext.asyncio import create_async_engine
+from tests.servers import PostgresServer, RabbitMQServer
+
+from benchmarks.run import BENCH_SECRET, create_bench_user, serving
+from studyhall.analytics.store import ensure_partitions, month_of
+from studyhall.core.migrate import upgrade
+
+BATCH = 500
+#: Replaced by a per-request number in the body template: every event id is new.
+MARK = b"BATCHNUMBER00000"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ingest", action="store_true", help="the activity ingestion benchmark")
+    parser.add_argument("--ingest-seconds", type=float, default=20.0, help="length of each load run")
+    parser.add_argument("--ingest-concurrency", type=int, default=4, help="connections posting batches")
+    parser.add_argument(
+        "--ingest-runs",
+        default="1,2,reference",
+        help="which runs, comma-separated: 1 (one worker), 2 (two workers), reference (raw asyncpg)",
+    )
+
+
+def _environment(broker_url: str, namespace: str) -> dict[str, str]:
+    return {
+        "BROKER_URL": broker_url,
+        "BROKER_NAMESPACE": namespace,
+        "RATE_LIMIT_EVENTS": "100000000/minute",
+        "DATABASE_POOL_SIZE": "10",
+        "ANALYTICS_PREFETCH": "16",
+        "ANALYTICS_WORKER_BATCH_EVENTS": "2000",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@contextmanager
+def workers(database_url: str, settings: dict[str, str], count: int, log_dir: Path) -> Iterator[None]:
+    env = {
+        **os.environ,
+        **settings,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": BENCH_SECRET,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "true",
+    }
+    processes = []
+    for n in range(count):
+        log = (log_dir / f"worker-{n}.log").open("wb")
+        processes.append(
+            (
+                subprocess.Popen(
+                    [sys.executable, "-m", "studyhall.cli", "worker"], env=env, stdout=log, stderr=log
+                ),
+                n,
+            )
+        )
+    try:
+        for _, n in processes:
+            _wait_for_log(log_dir / f"worker-{n}.log", '"event": "activity_consumer_started"')
+        yield
+    finally:
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            process.wait(timeout=60)
+
+
+def _wait_for_log(path: Path, needle: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while needle not in path.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path.name}: no {needle} after {timeout} s")
+        time.sleep(0.2)
+
+
+def body_template() -> bytes:
+    """A batch of 500 `page.viewed` events, ids `<MARK>-<n>`, as JSON."""
+    now = datetime.now(UTC).isoformat()
+    mark = MARK.decode()
+    events = [
+        f'{{"event_id":"{mark}-{n}","event_type":"page.viewed","timestamp":"{now}",'
+        f'"data":{{"path":"/courses/{n % 50}","referrer":"/"}},'
+        '"metadata":{"client":"bench","version":"1.0"}}'
+        for n in range(BATCH)
+    ]
+    return ("[" + ",".join(events) + "]").encode()
+
+
+async def load(base_url: str, token: str, *, concurrency: int, seconds: float) -> tuple[int, int, float]:
+    """Post batches for `seconds`; (events accepted, errors, seconds taken)."""
+    template = body_template()
+    counter = iter(range(10**12))
+    accepted = errors = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+
+        async def sender() -> None:
+            nonlocal accepted, errors
+            while time.perf_counter() < deadline:
+                body = template.replace(MARK, f"{uuid.uuid4().hex[:8]}{next(counter):08d}".encode())
+                response = await client.post("/api/v1/events", content=body, headers=headers)
+                if response.status_code == 202:
+                    accepted += response.json()["accepted"]
+                else:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        return accepted, errors, time.perf_counter() - began
+
+
+async def queue_depth(broker_url: str, queue: str) -> int:
+    connection = await aio_pika.connect(broker_url)
+    try:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, durable=True, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+    finally:
+        await connection.close()
+
+
+async def watch_queue(broker_url: str, queue: str, stop: asyncio.Event) -> int:
+    deepest = 0
+    while not stop.is_set():
+        deepest = max(deepest, await queue_depth(broker_url, queue))
+        await asyncio.sleep(0.5)
+    return deepest
+
+
+async def _stored(pg: asyncpg.Connection) -> int:
+    return int(await pg.fetchval("SELECT count(*) FROM activity_events"))
+
+
+async def run_api(
+    base_url: str, token: str, dsn: str, broker_url: str, queue: str, args: argparse.Namespace
+) -> str:
+    pg = await asyncpg.connect(dsn)
+    try:
+        await pg.execute("TRUNCATE activity_events, activity_event_keys")
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch_queue(broker_url, queue, stop))
+        accepted, errors, seconds = await load(
+            base_url, token, concurrency=args.ingest_concurrency, seconds=args.ingest_seconds
+        )
+        load_end = time.perf_counter()
+        while await _stored(pg) < accepted:
+            if time.perf_counter() - load_end > 300:
+                break
+            await asyncio.sleep(0.1)
+        drain = time.perf_counter() - load_end
+        stop.set()
+        deepest = await watcher
+        row = await pg.fetchrow(_SUMMARY)
+    finally:
+        await pg.close()
+    stored, span = int(row["n"]), float(row["span"] or 0)
+    return (
+        f"accepted {accepted / seconds:,.0f}/s ({accepted} in {seconds:.1f} s, {errors} errors); "
+        f"stored {stored / span if span else 0:,.0f}/s ({stored}); lag p50 {row['p50']:.2f} s "
+        f"p99 {row['p99']:.2f} s max {row['worst']:.2f} s; deepest queue {deepest} messages; "
+        f"drained {drain:.1f} s after the load"
+    )
+
+
+_SUMMARY = """
+SELECT count(*) AS n, extract(epoch FROM max(stored_at) - min(received_at)) AS span,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - received_at)) AS p50,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - received_at)) AS p99,
+       max(extract(epoch FROM stored_at - received_at)) AS worst
+FROM activity_events
+"""
+_CLAIM = (
+    "INSERT INTO activity_event_keys (dedup_key, occurred_at) "
+    "SELECT * FROM unnest($1::varchar[], $2::timestamptz[]) ON CONFLICT DO NOTHING RETURNING dedup_key"
+)
+_WRITE = (
+    "INSERT INTO activity_events (occurred_at, event_id, event_type, source, user_id, course_id, "
+    "lesson_id, data, metadata, received_at, stored_at) "
+    "SELECT o, e, t, s, u, c, l, d, m, r, $11 FROM ROWS FROM (unnest($1::timestamptz[]), "
+    "unnest($2::varchar[]), unnest($3::varchar[]), unnest($4::varchar[]), unnest($5::uuid[]), "
+    "unnest($6::uuid[]), unnest($7::uuid[]), json_array_elements($8::json), "
+    "json_array_elements($9::json), unnest($10::timestamptz[])) AS batch(o, e, t, s, u, c, l, d, m, r)"
+)
+
+
+async def reference(dsn: str, connections: int, seconds: float) -> str:
+    """The store's SQL straight from asyncpg, batches of 500, on `connections` connections."""
+    user = uuid.uuid4()
+    counter = iter(range(10**12))
+    written = 0
+
+    async def writer() -> None:
+        nonlocal written
+        pg = await asyncpg.connect(dsn)
+        try:
+            while time.perf_counter() < deadline:
+                batch = next(counter)
+                now = datetime.now(UTC)
+                ids = [f"{batch}-{n}" for n in range(BATCH)]
+                keys = [f"{user}:{i}" for i in ids]
+                async with pg.transaction():
+                    claimed = {r[0] for r in await pg.fetch(_CLAIM, keys, [now] * BATCH)}
+                    new = [i for i, k in zip(ids, keys, strict=True) if k in claimed]
+                    await pg.execute(
+                        _WRITE,
+                        [now] * len(new),
+                        new,
+                        ["page.viewed"] * len(new),
+                        ["client"] * len(new),
+                        [user] * len(new),
+                        [None] * len(new),
+                        [None] * len(new),
+                        json.dumps([{"path": "/courses/1", "referrer": "/"}] * len(new)),
+                        json.dumps([{"client": "bench", "version": "1.0"}] * len(new)),
+                        [now] * len(new),
+                        now,
+                    )
+                written += len(new)
+        finally:
+            await pg.close()
+
+    pg = await asyncpg.connect(dsn)
+    await pg.execute("TRUNCATE activity_events, activity_event_keys")
+    await pg.close()
+    deadline = time.perf_counter() + seconds
+    began = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(connections)))
+    return f"{written / (time.perf_counter() - began):,.0f} events/s ({written} in {seconds:.0f} s)"
+
+
+async def bench_ingest(args: argparse.Namespace) -> None:
+    postgres = PostgresServer().start()
+    rabbit = RabbitMQServer().start()
+    log_dir = Path(tempfile.mkdtemp(prefix="studyhall-bench-ingest-"))
+    try:
+        url = postgres.create_database("bench_ingest")
+        await upgrade(url)
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        engine = create_async_engine(url)
+        await ensure_partitions(engine, [month_of(datetime.now(UTC))])
+        await engine.dispose()
+        print(f"PostgreSQL on port {postgres.port}, RabbitMQ on port {rabbit.port}", flush=True)
+        runs = args.ingest_runs.split(",")
+        namespace = "benchingest"
+        settings = _environment(rabbit.url, namespace)
+        queue = f"{namespace}.activity"
+        with serving(url, log_dir, settings, timeout=120) as base_url:
+            token = await create_bench_user(base_url)
+            for run in runs:
+                print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+                if run == "reference":
+                    for connections in (1, 2):
+                        line = await reference(dsn, connections, args.ingest_seconds)
+                        print(f"raw asyncpg, {connections} connection(s): {line}", flush=True)
+                    continue
+                with workers(url, settings, int(run), log_dir):
+                    line = await run_api(base_url, token, dsn, rabbit.url, queue, args)
+                    print(f"1 API process, {run} worker(s): {line}", flush=True)
+    finally:
+        rabbit.remove()
+        postgres.remove()

@@ -1,0 +1,188 @@
+"""`POST /events` in broker mode against a real RabbitMQ: the API publishes, workers store, and
+neither a stopped nor a killed worker loses or doubles an event."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+from aio_pika.abc import AbstractIncomingMessage
+from fastapi import FastAPI
+from sqlalchemy import select
+from tests.factories import (
+    Actor,
+    AppFactory,
+    activity_event,
+    assert_problem,
+    client_for,
+    count_rows,
+    create_user,
+    post_events,
+)
+from tests.servers import free_port
+from tests.transport import EventTransport, eventually
+
+from studyhall.analytics.models import ActivityEvent
+from studyhall.analytics.store import Arrival, store
+from studyhall.analytics.transport import ActivityConsumer
+from studyhall.config import Settings
+from studyhall.core.broker import Broker
+
+pytestmark = pytest.mark.postgresql_only
+
+
+@pytest.fixture
+def settings(event_transport: EventTransport) -> Settings:
+    return event_transport.settings()
+
+
+@pytest.fixture
+async def student(app: FastAPI) -> Actor:
+    return await create_user(app)
+
+
+async def queued(app: FastAPI) -> int:
+    broker: Broker = app.state.broker
+    return (await broker.queue_depths())[broker.topology.activity_queue]
+
+
+async def stored_ids(app: FastAPI) -> list[str]:
+    async with app.state.database.sessionmaker() as session:
+        return list((await session.scalars(select(ActivityEvent.event_id))).all())
+
+
+async def test_events_posted_while_no_worker_runs_are_all_stored_once_it_starts(
+    app: FastAPI, client: httpx.AsyncClient, student: Actor, event_transport: EventTransport
+) -> None:
+    batches = [[activity_event() for _ in range(100)] for _ in range(3)]
+    retried = [*batches[0][:40], activity_event("nope")]  # a retry of part of the first batch
+
+    answers = [await post_events(client, student, batch) for batch in [*batches, retried]]
+
+    assert [a.status_code for a in answers] == [202] * 4
+    assert [a.json()["accepted"] for a in answers] == [
+        100,
+        100,
+        100,
+        40,
+    ]  # repeats of other batches: the worker's
+    assert answers[3].json()["rejected"][0]["index"] == 40
+    assert await queued(app) == 4
+    assert await count_rows(app, ActivityEvent) == 0
+    metrics = (await client.get("/metrics")).text
+    queue = app.state.broker.topology.activity_queue
+    assert f'studyhall_broker_queue_messages{{queue="{queue}"}} 4.0' in metrics
+    assert "studyhall_activity_events_accepted_total 340.0" in metrics
+
+    event_transport.start_activity_worker()
+
+    async def all_stored() -> bool:
+        return await count_rows(app, ActivityEvent) >= 300 and await queued(app) == 0
+
+    await eventually(all_stored)
+    ids = await stored_ids(app)
+    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+    [user_id] = {row.user_id for row in await _rows(app)}
+    assert user_id == student.user.id
+
+
+async def _rows(app: FastAPI) -> list[ActivityEvent]:
+    async with app.state.database.sessionmaker() as session:
+        return list((await session.scalars(select(ActivityEvent))).all())
+
+
+class DiesAfterCommit(ActivityConsumer):
+    """Stores its first batch, then hangs before the acknowledgement until it is killed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reached = asyncio.Event()
+
+    async def _acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
+        self.reached.set()
+        await asyncio.Event().wait()
+
+
+class DiesBeforeCommit(ActivityConsumer):
+    """Writes its first batch, then hangs inside the transaction until it is killed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reached = asyncio.Event()
+
+    async def _store(self, arrivals: Sequence[Arrival]) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await store(session, arrivals)
+            self.reached.set()
+            await asyncio.Event().wait()
+
+
+async def kill_mid_batch(consumer: DiesAfterCommit | DiesBeforeCommit) -> None:
+    """Run the consumer until it reaches the point where it hangs, then kill it: its task is
+    cancelled and its connection closed, so the broker takes back what it held unacked."""
+    task = asyncio.create_task(consumer.run(asyncio.Event()))
+    await asyncio.wait_for(consumer.reached.wait(), timeout=30)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await consumer.broker.close()
+
+
+@pytest.mark.parametrize("dying", [DiesAfterCommit, DiesBeforeCommit], ids=["after_commit", "before_commit"])
+async def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    student: Actor,
+    settings: Settings,
+    dying: type[DiesAfterCommit | DiesBeforeCommit],
+) -> None:
+    batches = [[activity_event() for _ in range(50)] for _ in range(4)]
+    for batch in batches:
+        assert (await post_events(client, student, batch)).json()["accepted"] == 50
+    assert settings.broker_url is not None
+
+    def consumer(kind: type[ActivityConsumer]) -> ActivityConsumer:
+        broker = Broker(settings.broker_url or "", settings.broker_namespace)
+        sessionmaker = app.state.database.sessionmaker
+        return kind(broker, sessionmaker, prefetch=4, batch_events=100, metrics=app.state.metrics)
+
+    first = consumer(dying)
+    assert isinstance(first, DiesAfterCommit | DiesBeforeCommit)
+    await kill_mid_batch(first)
+    committed = await count_rows(app, ActivityEvent)
+    assert committed == (100 if dying is DiesAfterCommit else 0)
+    assert await queued(app) == 4  # nothing acknowledged: all back in the queue
+
+    stop = asyncio.Event()
+    second = consumer(ActivityConsumer)
+    running = asyncio.create_task(second.run(stop))
+    try:
+
+        async def drained() -> bool:
+            return await count_rows(app, ActivityEvent) >= 200 and await queued(app) == 0
+
+        await eventually(drained)
+    finally:
+        stop.set()
+        await running
+
+    ids = await stored_ids(app)
+    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+    registry = app.state.metrics.registry
+    redelivered = registry.get_sample_value("studyhall_activity_events_duplicates_total", {"stage": "store"})
+    assert (redelivered or 0) == committed  # the committed batch came back and was skipped
+    assert registry.get_sample_value("studyhall_activity_pipeline_lag_seconds") == 0
+
+
+async def test_the_api_answers_503_when_the_broker_does_not_take_the_batch(make_app: AppFactory) -> None:
+    app = await make_app(
+        broker_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/", broker_namespace="nowhere"
+    )
+    actor = await create_user(app)
+    async with client_for(app) as http:
+        response = await post_events(http, actor, [activity_event()])
+
+    assert_problem(response, 503, "ingest_unavailable")
+    assert await count_rows(app, ActivityEvent) == 0

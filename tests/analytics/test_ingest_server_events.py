@@ -1,0 +1,184 @@
+"""Server-side activity: domain events delivered through the outbox become activity records,
+each stored once however often it is delivered."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+from tests.factories import (
+    API,
+    Actor,
+    FakeClock,
+    complete,
+    course_lessons,
+    create_course,
+    create_user,
+    deliver,
+    deliver_events,
+    enroll,
+    rows,
+)
+
+from studyhall import event_types
+from studyhall.analytics import handlers
+from studyhall.analytics.models import ActivityEvent
+from studyhall.core.clock import utcnow
+from studyhall.core.events import Event, OutboxEvent
+from studyhall.identity.models import Role
+from studyhall.subscribers import SUBSCRIBERS
+
+
+async def heartbeat(client: httpx.AsyncClient, actor: Actor, lesson_id: uuid.UUID, position: float) -> None:
+    response = await client.put(
+        f"{API}/lessons/{lesson_id}/position",
+        headers=actor.headers,
+        json={"position_seconds": position, "duration_seconds": 600},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def outbox_events(app: FastAPI) -> list[Event]:
+    async with app.state.database.sessionmaker() as session:
+        found = await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))
+        return [Event(e.id, e.event_type, e.payload, e.created_at, 1) for e in found.all()]
+
+
+def by_type(events: list[ActivityEvent]) -> Counter[str]:
+    return Counter(event.event_type for event in events)
+
+
+async def test_enrollment_heartbeats_and_completions_are_stored_once_each(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=2, lesson_type="video")
+    video, other = await course_lessons(app, course)
+    await enroll(client, student, course)
+    await heartbeat(client, student, video.id, 30)  # the first heartbeat: nothing watched yet
+    clock.advance(seconds=60)
+    await heartbeat(client, student, video.id, 80)  # 50 s watched
+    clock.advance(seconds=10)
+    await heartbeat(client, student, video.id, 500)  # a seek: at most 2 x 10 s watched
+    clock.advance(seconds=10)
+    await heartbeat(client, student, video.id, 500)  # paused: nothing
+    assert (await complete(client, student, other)).status_code == 200
+    clock.advance(seconds=60)
+    await heartbeat(client, student, video.id, 560)  # 60 s watched, 90 %: both lessons and the course done
+
+    await deliver_events(app)
+
+    stored = await rows(app, ActivityEvent)
+    assert by_type(stored) == {
+        "server.enrolled": 1,
+        "server.video_watched": 3,
+        "server.lesson_completed": 2,
+        "server.course_completed": 1,
+    }
+    assert {e.user_id for e in stored} == {student.user.id}
+    assert {e.course_id for e in stored} == {course.id}
+    assert {e.source for e in stored} == {"server"}
+    watched = sorted(
+        (e.occurred_at, e.data["watched_seconds"]) for e in stored if e.event_type == "server.video_watched"
+    )
+    assert [seconds for _, seconds in watched] == [50, 20, 60]
+    assert {e.lesson_id for e in stored if e.event_type == "server.lesson_completed"} == {video.id, other.id}
+    outbox = {f"outbox:{e.id}" for e in await outbox_events(app)}
+    assert {e.event_id for e in stored} <= outbox
+
+
+async def test_a_redelivered_event_is_stored_once(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await create_user(app, Role.INSTRUCTOR)
+    student = await create_user(app)
+    course = await create_course(app, owner, lessons=1)
+    await enroll(client, student, course)
+    await deliver_events(app)
+    [enrolled] = [e for e in await outbox_events(app) if e.type == event_types.ENROLLMENT_CREATED]
+
+    await deliver(app, handlers.record_enrollment, enrolled)  # delivered again (at least once)
+
+    [stored] = await rows(app, ActivityEvent)
+    assert (stored.event_id, stored.event_type, stored.data) == (
+        f"outbox:{enrolled.id}",
+        "server.enrolled",
+        {"enrollment_id": enrolled.payload["enrollment_id"]},
+    )
+
+
+async def test_quiz_and_submission_grades_are_recorded_with_their_scores(app: FastAPI) -> None:
+    student = await create_user(app)
+    course_id, quiz_id, assignment_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    graded_quiz = Event(
+        uuid.uuid4(),
+        event_types.QUIZ_GRADED,
+        {
+            "attempt_id": str(uuid.uuid4()),
+            "quiz_id": str(quiz_id),
+            "user_id": student.id,
+            "course_id": str(course_id),
+            "status": "graded",
+            "score_percent": 75.0,
+            "passed": True,
+            "grader_id": str(uuid.uuid4()),
+        },
+        utcnow(),
+        1,
+    )
+    graded_submission = Event(
+        uuid.uuid4(),
+        event_types.SUBMISSION_GRADED,
+        {
+            "submission_id": str(uuid.uuid4()),
+            "assignment_id": str(assignment_id),
+            "course_id": str(course_id),
+            "user_id": student.id,
+            "points": 8,
+            "max_points": 10,
+            "grader_id": str(uuid.uuid4()),
+        },
+        utcnow(),
+        1,
+    )
+
+    for _ in range(2):
+        await deliver(app, handlers.record_quiz_grade, graded_quiz)
+        await deliver(app, handlers.record_submission_grade, graded_submission)
+
+    stored = {e.event_type: e for e in await rows(app, ActivityEvent)}
+    assert set(stored) == {"server.quiz_graded", "server.submission_graded"}
+    quiz = stored["server.quiz_graded"]
+    assert (quiz.user_id, quiz.course_id, quiz.occurred_at) == (
+        student.user.id,
+        course_id,
+        graded_quiz.created_at,
+    )
+    assert quiz.data == {
+        "attempt_id": graded_quiz.payload["attempt_id"],
+        "quiz_id": str(quiz_id),
+        "status": "graded",
+        "score_percent": 75.0,
+        "passed": True,
+    }
+    assert stored["server.submission_graded"].data == {
+        "submission_id": graded_submission.payload["submission_id"],
+        "assignment_id": str(assignment_id),
+        "points": 8,
+        "max_points": 10,
+    }
+
+
+def test_every_recorded_domain_event_has_its_analytics_subscriber() -> None:
+    expected = {
+        event_types.ENROLLMENT_CREATED: handlers.record_enrollment,
+        event_types.LESSON_COMPLETED: handlers.record_lesson_completion,
+        event_types.COURSE_COMPLETED: handlers.record_course_completion,
+        event_types.QUIZ_GRADED: handlers.record_quiz_grade,
+        event_types.SUBMISSION_GRADED: handlers.record_submission_grade,
+        event_types.VIDEO_WATCHED: handlers.record_video_watched,
+    }
+    for event_type, handler in expected.items():
+        assert handler in SUBSCRIBERS[event_type]
