@@ -1062,6 +1062,8 @@ async def panel_post(
     page = await http.get(page_url)
     assert page.status_code == 200, page.text[:500]
     return await http.post(action or page_url, data={**data, "csrf_token": csrf_of(page)})
+
+
 # -- activity events (analytics ingestion) ----------------------------------------------------------
 
 

@@ -59,6 +59,8 @@ def periodic_jobs(settings: Settings, database: Database, storage: Storage) -> l
                 "audit_retention",
                 lambda: delete_expired_audit_entries(database.sessionmaker, settings.audit_retention_days),
                 interval=settings.audit_retention_interval_seconds,
+            )
+        )
     if settings.analytics_maintenance_interval_seconds > 0:
         jobs.append(
             PeriodicJob(

@@ -12,6 +12,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+
+from studyhall.analytics.models import ActivityEvent, ActivityEventKey
+from studyhall.core.clock import utcnow
 from tests.conftest import apps_on
 from tests.factories import (
     API,
@@ -24,9 +27,6 @@ from tests.factories import (
     post_events,
     rows,
 )
-
-from studyhall.analytics.models import ActivityEvent, ActivityEventKey
-from studyhall.core.clock import utcnow
 
 
 @pytest.fixture

@@ -12,6 +12,12 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from fastapi import FastAPI
 from sqlalchemy import select
+
+from studyhall.analytics.models import ActivityEvent
+from studyhall.analytics.store import Arrival, store
+from studyhall.analytics.transport import ActivityConsumer
+from studyhall.config import Settings
+from studyhall.core.broker import Broker
 from tests.factories import (
     Actor,
     AppFactory,
@@ -24,12 +30,6 @@ from tests.factories import (
 )
 from tests.servers import free_port
 from tests.transport import EventTransport, eventually
-
-from studyhall.analytics.models import ActivityEvent
-from studyhall.analytics.store import Arrival, store
-from studyhall.analytics.transport import ActivityConsumer
-from studyhall.config import Settings
-from studyhall.core.broker import Broker
 
 pytestmark = pytest.mark.postgresql_only
 

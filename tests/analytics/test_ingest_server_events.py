@@ -9,6 +9,14 @@ from collections import Counter
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
+
+from studyhall import event_types
+from studyhall.analytics import handlers
+from studyhall.analytics.models import ActivityEvent
+from studyhall.core.clock import utcnow
+from studyhall.core.events import Event, OutboxEvent
+from studyhall.identity.models import Role
+from studyhall.subscribers import SUBSCRIBERS
 from tests.factories import (
     API,
     Actor,
@@ -22,14 +30,6 @@ from tests.factories import (
     enroll,
     rows,
 )
-
-from studyhall import event_types
-from studyhall.analytics import handlers
-from studyhall.analytics.models import ActivityEvent
-from studyhall.core.clock import utcnow
-from studyhall.core.events import Event, OutboxEvent
-from studyhall.identity.models import Role
-from studyhall.subscribers import SUBSCRIBERS
 
 
 async def heartbeat(client: httpx.AsyncClient, actor: Actor, lesson_id: uuid.UUID, position: float) -> None:

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi import FastAPI
-from tests.factories import count_rows, create_user, rows
 
 from studyhall.analytics.models import ActivityEvent, ActivityEventKey
 from studyhall.analytics.records import ActivityRecord, ActivitySource
 from studyhall.analytics.store import Arrival, maintain, partition_months, store
+from tests.factories import count_rows, create_user, rows
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

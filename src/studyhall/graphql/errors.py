@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import structlog
-from graphql import GraphQLError
 from pydantic import ValidationError
 from strawberry.extensions import SchemaExtension
 
+from graphql import GraphQLError
 from studyhall.core.errors import (
     INTERNAL_ERROR,
     VALIDATION_ERROR,
