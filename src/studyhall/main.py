@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import studyhall
 from studyhall import __version__
+from studyhall.analytics.insights_router import router as insights_router
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
 from studyhall.certificates.router import router as certificates_router
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_router, prefix=API_PREFIX)
     app.include_router(video_root_router)
     app.include_router(community_router, prefix=API_PREFIX)
+    app.include_router(insights_router, prefix=API_PREFIX)
     app.include_router(notifications_socket_router)
     app.include_router(chat_socket_router)
     app.include_router(service_router)

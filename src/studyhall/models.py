@@ -1,5 +1,6 @@
 """Imports every model module so that `Base.metadata` is complete (Alembic, tests)."""
 
+from studyhall.analytics import models as _analytics_models  # noqa: F401
 from studyhall.assessment import models as _assessment_models  # noqa: F401
 from studyhall.catalog import models as _catalog_models  # noqa: F401
 from studyhall.certificates import models as _certificates_models  # noqa: F401
