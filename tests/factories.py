@@ -16,6 +16,8 @@
   `put_bytes` (to a presigned upload URL) and `uploaded_file` (the whole upload flow).
 - Video: `create_lesson_video` (a lesson's video at any status), `post_mux_webhook` (a
   delivery signed as Mux signs it) and `mp4_bytes` (a minimal MP4 of a given duration).
+- Activity: `activity` (an activity record as ingestion makes it) and `apply_activity`
+  (records folded into the rollups, as ingestion does).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from studyhall import event_types
+from studyhall.analytics import rollups
+from studyhall.analytics.records import ActivityRecord, ActivitySource
 from studyhall.assessment import scoring
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
@@ -309,7 +313,7 @@ def right_answers(quiz: dict[str, Any] | QuizAttempt) -> dict[str, Any]:
 async def create_assignment(app: FastAPI, course: Course, author: Actor, **fields: object) -> Assignment:
     async with app.state.database.sessionmaker() as session, session.begin():
         assignment = Assignment(
-            course_id=course.id, author_id=author.user.id, title="Essay", max_points=10, **fields
+            course_id=course.id, author_id=author.user.id, **{"title": "Essay", "max_points": 10, **fields}
         )
         session.add(assignment)
     return assignment
@@ -893,3 +897,37 @@ async def close_code(socket: ClientConnection) -> int | None:
         while True:
             await asyncio.wait_for(socket.recv(), WAIT)
     return socket.close_code
+
+
+# -- activity --------------------------------------------------------------------------------
+
+
+def activity(
+    event_type: str,
+    actor: Actor,
+    at: datetime,
+    *,
+    course: Course | None = None,
+    lesson: Lesson | None = None,
+    **data: Any,
+) -> ActivityRecord:
+    """An activity record as ingestion hands it to the rollups (a client event when its type
+    is a client one, else a server event)."""
+    server = event_type.startswith("server.")
+    return ActivityRecord(
+        event_id=f"outbox:{uuid.uuid4()}" if server else str(uuid.uuid4()),
+        event_type=event_type,
+        user_id=actor.user.id,
+        occurred_at=at,
+        source=ActivitySource.SERVER if server else ActivitySource.CLIENT,
+        course_id=course.id if course is not None else None,
+        lesson_id=lesson.id if lesson is not None else None,
+        data=data,
+    )
+
+
+async def apply_activity(app: FastAPI, records: list[ActivityRecord]) -> None:
+    """Folds the records into the rollups in a transaction of their own, as ingestion does
+    when it stores them."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await rollups.apply_events(session, records)
