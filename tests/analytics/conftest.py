@@ -5,14 +5,18 @@ midnight by accident). Course "Data Science" (organisation Acme, owner Olga, co-
 Ivan): a 10-minute text lesson, a video lesson of 200 s and a quiz lesson (two questions,
 pass at 60 %). Ivan also owns "Statistics" (one lesson) in the same organisation.
 
-| day | domain (through the API) | activity records folded into the rollups |
-|---|---|---|
-| -20 | | Eve views the text lesson (never enrolls) |
-| 0 | Ann and Ben enroll | `server.enrolled` Ann, Ben |
-| 1 | Cid enrolls; Ben completes the text lesson | `server.enrolled` Cid; Ben views + completes the text lesson; Cid views it |
-| 2 | Ann completes the text and video lessons; Ben is enrolled in Statistics | Ann views + completes the text lesson, watches 150 + 100 s, completes the video; `server.enrolled` Ben in Statistics |
-| 3 | Ann fails the quiz (50 %), passes it (100 %): the course completes, the certificate is issued | `server.quiz_graded` 50/false, 100/true; Ann completes the quiz lesson and the course; a page view and a view of an unknown lesson (count nowhere) |
-| 4 | | Ben watches 50 s of the video |
+By day (domain actions go through the API; the activity records are folded into the
+rollups at the end, as ingestion would have stored them):
+
+- day -20: Eve views the text lesson (she never enrolls).
+- day 0: Ann and Ben enroll (`server.enrolled` each).
+- day 1: Cid enrolls; Ben views and completes the text lesson; Cid views it.
+- day 2: Ann views and completes the text lesson, watches 150 + 100 s of the video and
+  completes it; Ben is enrolled in Statistics (`server.enrolled`).
+- day 3: Ann fails the quiz (50 %), then passes it (100 %): the course completes and the
+  certificate is issued (`server.quiz_graded` twice, the quiz lesson and the course
+  completed); a page view and a view of an unknown lesson count nowhere.
+- day 4: Ben watches 50 s of the video. The clock stays on day 4.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from tests.factories import (
     activity,
     apply_activity,
     complete,
+    complete_enrollment_directly,
+    create_assignment,
     create_course,
     create_lesson,
     create_lesson_video,
@@ -195,3 +201,24 @@ def known_records(k: KnownCourse) -> list[Any]:
             types.VIDEO_WATCHED, k.ben, k.at(4), lesson=k.video, watched_seconds=50, position_seconds=50
         ),
     ]
+
+
+async def graded_course(
+    app: FastAPI, client: httpx.AsyncClient, k: KnownCourse, title: str, points: float, **fields: object
+) -> str:
+    """A course of Olga's that Ann completed on day 5, with one assignment graded `points` / 10."""
+    course = await create_course(app, k.owner, title=title, **fields)
+    await enroll_directly(app, k.ann, course)
+    assignment = await create_assignment(app, course, k.owner)
+    submitted = await client.post(
+        f"{API}/assignments/{assignment.id}/submissions", json={"text": "Mine."}, headers=k.ann.headers
+    )
+    assert submitted.status_code == 201, submitted.text
+    graded = await client.post(
+        f"{API}/submissions/{submitted.json()['id']}/grade",
+        json={"points": points, "feedback": "ok"},
+        headers=k.owner.headers,
+    )
+    assert graded.status_code == 200, graded.text
+    await complete_enrollment_directly(app, k.ann, course, k.at(5))
+    return str(course.id)

@@ -19,6 +19,7 @@ from tests.factories import (
     count_statements,
     create_assignment,
     create_user,
+    iso,
 )
 
 
@@ -222,7 +223,7 @@ async def test_my_analytics(
                 "title": "Essay",
                 "course_id": str(k.course.id),
                 "course_title": "Data Science",
-                "due_at": k.at(7).isoformat().replace("+00:00", "Z"),
+                "due_at": iso(k.at(7)),
             }
         ],
     }

@@ -12,7 +12,7 @@ from studyhall.certificates.pdf import ACCENT, FONT, FONTS, INK, MUTED
 
 MARGIN_MM = 15
 #: Column widths (mm) of the course table on A4 portrait: course, completed, grade, certificate.
-COLUMNS = (78, 30, 20, 52)
+COLUMNS = (70, 26, 18, 66)
 ROW_HEIGHT = 7
 
 

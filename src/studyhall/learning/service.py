@@ -817,4 +817,4 @@ async def completed_enrollments(session: AsyncSession, user_id: uuid.UUID) -> li
         )
         .order_by(Enrollment.completed_at, Course.title, Course.id)
     )
-    return [(enrollment, course) for enrollment, course in rows.tuples().all()]
+    return [(enrollment, course) for enrollment, course in rows.all()]
