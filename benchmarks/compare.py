@@ -116,8 +116,9 @@ def hot_scenarios(learning: LearningSeed, catalog: CatalogData) -> list[HotScena
 
 
 @contextlib.contextmanager
-def serving_reference(database_url: str) -> Iterator[str]:
-    """The reference app under uvicorn, one process, like StudyHall."""
+def serving_reference(database_url: str, application: str = "benchmarks.reference:app") -> Iterator[str]:
+    """The reference app (or another raw app, `module:attribute`) under uvicorn, one process,
+    like StudyHall."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": BENCH_SECRET}
     process = subprocess.Popen(
@@ -125,7 +126,7 @@ def serving_reference(database_url: str) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "benchmarks.reference:app",
+            application,
             "--port",
             str(port),
             "--log-level",

@@ -8,6 +8,7 @@
     ./dev bench --compare            # hot endpoints vs the raw reference, with ratios
     ./dev bench --events             # relay + workers on RabbitMQ (benchmarks/events.py)
     ./dev bench --sockets 1000       # one announcement to 1,000 open sockets (benchmarks/sockets.py)
+    ./dev bench --insights           # course/organisation analytics over 1M events (benchmarks/insights.py)
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
 published course with `--enrollments` enrolled students (default 10,000; see
@@ -537,12 +538,16 @@ async def main() -> None:
     compare_arguments(parser)
     events_arguments(parser)
     sockets_arguments(parser)
+    insights_arguments(parser)
     args = parser.parse_args()
     if args.events:
         await bench_events(args)
         return
     if args.sockets:
         await bench_sockets(args)
+        return
+    if args.insights:
+        await bench_insights(args)
         return
     if args.compare:
         args.concurrency = args.concurrency or 32
@@ -594,6 +599,8 @@ if __name__ == "__main__":
     from benchmarks.compare import compare
     from benchmarks.events import add_arguments as events_arguments
     from benchmarks.events import bench_events
+    from benchmarks.insights import add_arguments as insights_arguments
+    from benchmarks.insights import bench_insights
     from benchmarks.sockets import add_arguments as sockets_arguments
     from benchmarks.sockets import bench_sockets
 

@@ -1,4 +1,4 @@
-"""analytics rollups: course days, learner days, lesson learners, quizzes
+"""analytics rollups: course days, learner days, lesson learners, course learners, quizzes
 
 Revision ID: 0021
 Revises: 0017
@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("reached_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("watched_seconds", sa.Float(), nullable=False),
+        sa.Column("completions", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("lesson_id", "user_id", name=op.f("pk_analytics_lesson_learners")),
     )
     op.create_index(
@@ -59,6 +60,13 @@ def upgrade() -> None:
         "analytics_lesson_learners",
         ["course_id", "lesson_id"],
         unique=False,
+    )
+    op.create_table(
+        "analytics_course_learners",
+        sa.Column("course_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("lessons_completed", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("course_id", "user_id", name=op.f("pk_analytics_course_learners")),
     )
     op.create_table(
         "analytics_quizzes",
@@ -75,6 +83,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_analytics_quizzes_course_id"), table_name="analytics_quizzes")
     op.drop_table("analytics_quizzes")
+    op.drop_table("analytics_course_learners")
     op.drop_index("ix_analytics_lesson_learners_course_id_lesson_id", table_name="analytics_lesson_learners")
     op.drop_table("analytics_lesson_learners")
     op.drop_index("ix_analytics_learner_days_course_id_day_user_id", table_name="analytics_learner_days")

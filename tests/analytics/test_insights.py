@@ -101,6 +101,8 @@ async def test_default_range_is_the_30_days_ending_today(
         ({"from": "2026-03-02", "to": "2026-03-01"}, "from"),
         ({"from": "2025-01-01", "to": "2026-01-02"}, "to"),
         ({"from": "not-a-date"}, "from"),
+        ({"from": "0001-01-01"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
     ],
 )
 async def test_bad_ranges_are_422(

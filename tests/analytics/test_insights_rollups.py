@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from studyhall.analytics import records as types
 from studyhall.analytics import rollups
-from studyhall.analytics.models import CourseDay, LearnerDay, LessonLearner, QuizTotals
+from studyhall.analytics.models import CourseDay, CourseLearner, LearnerDay, LessonLearner, QuizTotals
 from studyhall.core.clock import utcnow
 from studyhall.identity.models import Role
 from tests.factories import (
@@ -91,6 +91,14 @@ async def test_records_fold_into_the_rollups(app: FastAPI) -> None:
     by_lesson = {r.lesson_id: r for r in await rows(app, LessonLearner)}
     assert by_lesson[text.id].reached_at == now - timedelta(hours=1)
     assert by_lesson[text.id].completed_at == now + timedelta(minutes=1)
+    assert by_lesson[text.id].completions == 3
+    # Completing a lesson again adds no lesson to the learner's count.
+    [learner_row] = await rows(app, CourseLearner)
+    assert (learner_row.course_id, learner_row.user_id, learner_row.lessons_completed) == (
+        course.id,
+        learner.user.id,
+        1,
+    )
     [today] = await rows(app, CourseDay, CourseDay.day == day)
     assert (today.events, today.lessons_completed) == (9, 3)
 
@@ -107,7 +115,9 @@ async def test_a_batch_is_one_lookup_and_one_upsert_per_table(app: FastAPI) -> N
     ]
     with count_statements(app) as statements:
         await apply_activity(app, batch)
-    assert len(statements) == 4, statements  # lookup, course days, learner days, lesson learners
+    # The lookup, then course days, learner days, lesson learners and course learners.
+    assert len(statements) == 5, statements
+    assert {r.lessons_completed for r in await rows(app, CourseLearner)} == {5}
     assert len(await rows(app, LessonLearner)) == 50
     assert await rollups.apply_events(None, []) is None  # type: ignore[arg-type]
 
@@ -149,6 +159,9 @@ async def test_concurrent_batches_lose_no_count(app: FastAPI) -> None:
     assert len(learner_days) == 4
     assert {r.events for r in learner_days} == {2 * rounds * 3}
     assert len(await rows(app, LessonLearner)) == 12
+    assert {r.completions for r in await rows(app, LessonLearner)} == {2 * rounds}
+    # Each lesson counted once per learner, whichever worker completed it first.
+    assert sorted(r.lessons_completed for r in await rows(app, CourseLearner)) == [3, 3, 3, 3]
     async with database.sessionmaker() as session:
         sums = (await session.execute(select(CourseDay.events))).scalars().all()
     assert list(sums) == [total]

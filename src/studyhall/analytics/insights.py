@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.analytics.models import CourseDay, LearnerDay, LessonLearner, QuizTotals
+from studyhall.analytics.models import CourseDay, CourseLearner, LearnerDay, LessonLearner, QuizTotals
 from studyhall.assessment.models import Assignment, Quiz, Submission
 from studyhall.catalog.access import course_access
 from studyhall.catalog.models import Course, CourseInstructor, Lesson, LessonType
@@ -52,6 +52,8 @@ from studyhall.media.models import LessonVideo, VideoStatus
 DEFAULT_RANGE_DAYS = 30
 #: Longest range one request may ask for (a year and a day: leap years fit).
 MAX_RANGE_DAYS = 366
+#: Days a range may name: anything else is a 422 (and no date arithmetic overflows).
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9999, 1, 1)
 #: "Active learners" windows, ending on the range's last day.
 WEEK_DAYS, MONTH_DAYS = 7, 30
 #: Assignments listed as upcoming: due within this many days from now.
@@ -89,6 +91,16 @@ def day_range(start: date | None, end: date | None) -> DayRange:
     """`from`/`to` as given, defaulting to the 30 days ending today (or ending at `to`, or
     starting at `from`); `from` after `to` or a span over MAX_RANGE_DAYS is a 422."""
     today = utcnow().date()
+    for name, given in (("from", start), ("to", end)):
+        if given is not None and not EARLIEST_DAY <= given <= LATEST_DAY:
+            raise InvalidInput(
+                f"`{name}` is out of range",
+                errors=[
+                    error_entry(
+                        ["query", name], f"{name} must be from {EARLIEST_DAY} to {LATEST_DAY}", "value_error"
+                    )
+                ],
+            )
     if end is None:
         end = today if start is None else min(today, start + timedelta(days=DEFAULT_RANGE_DAYS - 1))
         end = max(end, start) if start is not None else end
@@ -274,21 +286,22 @@ def _enrollment_figures(scope: _Scope, dialect: str) -> AnySelect:
 
 
 def _lessons_done(scope: _Scope) -> AnySelect:
-    """Per course: completions of current lessons by actively enrolled students (the sum of
-    their progress numerators)."""
+    """Per course: the lessons its actively enrolled students completed (at least once, per
+    the rollups), each student's count capped at the course's current lesson count: the sum
+    of their progress numerators, read from one row per learner."""
+    done = CourseLearner.lessons_completed
+    capped = case((done > Course.lesson_count, Course.lesson_count), else_=done)
     return (
-        select(LessonCompletion.course_id, func.count())
-        .join(Lesson, and_(Lesson.id == LessonCompletion.lesson_id, Lesson.deleted_at.is_(None)))
+        select(Enrollment.course_id, func.sum(capped))
         .join(
-            Enrollment,
+            CourseLearner,
             and_(
-                Enrollment.user_id == LessonCompletion.user_id,
-                Enrollment.course_id == LessonCompletion.course_id,
-                Enrollment.status == EnrollmentStatus.ACTIVE,
+                CourseLearner.course_id == Enrollment.course_id, CourseLearner.user_id == Enrollment.user_id
             ),
         )
-        .where(scope.condition(LessonCompletion.course_id))
-        .group_by(LessonCompletion.course_id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(scope.condition(Enrollment.course_id), Enrollment.status == EnrollmentStatus.ACTIVE)
+        .group_by(Enrollment.course_id)
     )
 
 
@@ -319,8 +332,13 @@ def _active_by_course(scope: _Scope) -> AnySelect:
     )
 
 
-_ACTIVE_IN_ORGANIZATION = select(*_active_columns()).where(
-    ORGANIZATION.condition(LearnerDay.course_id), _in_month_window()
+#: The organisation's learners active in the 30-day window, with their last active day, per
+#: course: one row per (course, learner), from which the 7- and 30-day counts per course,
+#: across the organisation and per instructor are all taken (each learner counted once).
+_ORG_ACTIVE_LEARNERS = (
+    select(LearnerDay.course_id, LearnerDay.user_id, func.max(LearnerDay.day))
+    .where(ORGANIZATION.condition(LearnerDay.course_id), _in_month_window())
+    .group_by(LearnerDay.course_id, LearnerDay.user_id)
 )
 
 
@@ -411,13 +429,6 @@ _ORG_INSTRUCTORS = (
     .distinct()
     .order_by(User.full_name, User.id)
 )
-_ACTIVE_BY_INSTRUCTOR = (
-    select(_TEACHING.c.user_id, *_active_columns())
-    .select_from(LearnerDay)
-    .join(_TEACHING, _TEACHING.c.course_id == LearnerDay.course_id)
-    .where(_in_month_window())
-    .group_by(_TEACHING.c.user_id)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,9 +447,7 @@ class Statements:
     org_enrollments: AnySelect
     org_lessons_done: AnySelect
     org_per_day: AnySelect
-    org_active_by_course: AnySelect
-    org_active: AnySelect
-    org_active_by_instructor: AnySelect
+    org_active_learners: AnySelect
     org_quizzes: AnySelect
 
 
@@ -456,9 +465,7 @@ def _statements(dialect: str) -> Statements:
         org_enrollments=_enrollment_figures(ORGANIZATION, dialect),
         org_lessons_done=_lessons_done(ORGANIZATION),
         org_per_day=_enrollments_per_day(ORGANIZATION),
-        org_active_by_course=_active_by_course(ORGANIZATION),
-        org_active=_ACTIVE_IN_ORGANIZATION,
-        org_active_by_instructor=_ACTIVE_BY_INSTRUCTOR,
+        org_active_learners=_ORG_ACTIVE_LEARNERS,
         org_quizzes=_quiz_totals(ORGANIZATION),
     )
 
@@ -561,7 +568,7 @@ def _quiz_figures(
 async def organization_analytics(
     session: AsyncSession, user: User, organization_id: uuid.UUID, days: DayRange
 ) -> OrganizationAnalytics:
-    """For the organisation's principal and admins (members get 403, others 404): ten
+    """For the organisation's principal and admins (members get 403, others 404): eight
     queries whatever the number of courses and instructors."""
     organization = await identity.get_visible_organization(session, user, organization_id)
     if not can_manage_organization(user, organization.id):
@@ -575,18 +582,23 @@ async def organization_analytics(
         params,
         {course_id: lesson_count for course_id, _title, _status, lesson_count in courses},
     )
-    active_by_course = _active_map(await _rows(session, statements.org_active_by_course, params))
-    [(week, month)] = await _rows(session, statements.org_active, params)
+    last_active = await _rows(session, statements.org_active_learners, params)
     per_day = _per_day(await _rows(session, statements.org_per_day, params), days)
     teaching = await _rows(session, statements.org_instructors, params)
-    active_by_instructor = _active_map(await _rows(session, statements.org_active_by_instructor, params))
+    week_start = days.window_start(WEEK_DAYS)
+    active_by_course = _active_learners(last_active, week_start, lambda course_id: [course_id])
+    instructors_of: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for course_id, user_id, _name in teaching:
+        instructors_of.setdefault(course_id, []).append(user_id)
+    active_by_instructor = _active_learners(last_active, week_start, lambda c: instructors_of.get(c, []))
+    organization_wide = _active_learners(last_active, week_start, lambda _c: [organization.id])
     total = Figures()
     for figures in by_course.values():
         total.add(figures)
     return OrganizationAnalytics(
         organization_id=organization.id,
         figures=total,
-        active=ActiveLearners(int(week), int(month)),
+        active=organization_wide.get(organization.id, ActiveLearners()),
         enrollments_per_day=per_day,
         courses=[
             CourseSummary(
@@ -600,6 +612,26 @@ async def organization_analytics(
         ],
         instructors=_instructors(teaching, by_course, active_by_instructor),
     )
+
+
+def _active_learners(
+    last_active: Sequence[Any], week_start: date, groups_of: Callable[[uuid.UUID], list[uuid.UUID]]
+) -> dict[uuid.UUID, ActiveLearners]:
+    """Distinct active learners in each group (a course, an instructor, the organisation) of
+    the (course, learner, last active day) rows of the 30-day window."""
+    month: dict[uuid.UUID, set[uuid.UUID]] = {}
+    week: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for course_id, user_id, last_day in last_active:
+        for group in groups_of(course_id):
+            month.setdefault(group, set()).add(user_id)
+            if _as_date(last_day) >= week_start:
+                week.setdefault(group, set()).add(user_id)
+    return {group: ActiveLearners(len(week.get(group, ())), len(users)) for group, users in month.items()}
+
+
+def _as_date(value: date | str) -> date:
+    """`max()` of a date column comes back as text on SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _instructors(

@@ -65,6 +65,21 @@ class LessonLearner(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     #: Video seconds watched, as the server measured them from heartbeats.
     watched_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    #: Completion records seen: the upsert that takes it from 0 is the first completion,
+    #: which `CourseLearner.lessons_completed` counts.
+    completions: Mapped[int] = mapped_column(default=0)
+
+
+class CourseLearner(Base):
+    """One learner in one course: how many of its lessons they completed at least once (the
+    numerator of their progress), kept so that progress over a course or an organisation
+    reads one row per learner instead of one per lesson completed."""
+
+    __tablename__ = "analytics_course_learners"
+
+    course_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    lessons_completed: Mapped[int] = mapped_column(default=0)
 
 
 class QuizTotals(Base):

@@ -25,7 +25,7 @@ from sqlalchemy import Executable, Table, case, literal_column, select, union_al
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.analytics import records as types
-from studyhall.analytics.models import CourseDay, LearnerDay, LessonLearner, QuizTotals
+from studyhall.analytics.models import CourseDay, CourseLearner, LearnerDay, LessonLearner, QuizTotals
 from studyhall.analytics.records import ActivityRecord
 from studyhall.assessment.models import Quiz
 from studyhall.catalog.models import Course, Lesson, LessonType
@@ -39,6 +39,7 @@ _course_days = cast(Table, CourseDay.__table__)
 _learner_days = cast(Table, LearnerDay.__table__)
 _lesson_learners = cast(Table, LessonLearner.__table__)
 _quizzes = cast(Table, QuizTotals.__table__)
+_course_learners = cast(Table, CourseLearner.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class Rollup:
     learner_days: dict[tuple[uuid.UUID, date, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
     lesson_learners: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
     quizzes: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    #: Filled from the lesson learners' upsert (`first_completions`), not by `fold`.
+    course_learners: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
 
     def course_day(self, course_id: uuid.UUID, day: date) -> dict[str, Any]:
         key = (course_id, day)
@@ -110,9 +113,21 @@ class Rollup:
                 "reached_at": at,
                 "completed_at": None,
                 "watched_seconds": 0.0,
+                "completions": 0,
             }
         elif at < row["reached_at"]:
             row["reached_at"] = at
+        return row
+
+    def course_learner(self, course_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
+        key = (course_id, user_id)
+        row = self.course_learners.get(key)
+        if row is None:
+            row = self.course_learners[key] = {
+                "course_id": course_id,
+                "user_id": user_id,
+                "lessons_completed": 0,
+            }
         return row
 
     def quiz(self, quiz_id: uuid.UUID, course_id: uuid.UUID) -> dict[str, Any]:
@@ -266,6 +281,7 @@ def _fold_one(record: ActivityRecord, catalog: Catalog, rollup: Rollup) -> None:
     if kind == types.LESSON_COMPLETED:
         course_day["lessons_completed"] += 1
         learner_day["lessons_completed"] += 1
+        learner["completions"] += 1
         if learner["completed_at"] is None or at < learner["completed_at"]:
             learner["completed_at"] = at
         if lesson.completion_seconds:
@@ -319,8 +335,9 @@ def _lesson_learner_upsert(insert: Any) -> Any:
             "reached_at": _earliest(table.reached_at, new.reached_at),
             "completed_at": _earliest(table.completed_at, new.completed_at),
             "watched_seconds": table.watched_seconds + new.watched_seconds,
+            "completions": table.completions + new.completions,
         },
-    )
+    ).returning(table.lesson_id, table.user_id, table.course_id, table.completions)
 
 
 def _quiz_upsert(insert: Any) -> Any:
@@ -340,6 +357,7 @@ _UPSERT_COURSE_DAYS = _adding(_course_days, ("course_id", "day"))
 _UPSERT_LEARNER_DAYS = _adding(_learner_days, ("user_id", "day", "course_id"))
 _UPSERT_LESSON_LEARNERS = per_dialect(_lesson_learner_upsert)
 _UPSERT_QUIZZES = per_dialect(_quiz_upsert)
+_UPSERT_COURSE_LEARNERS = _adding(_course_learners, ("course_id", "user_id"))
 
 
 def _sorted_rows(rows: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -351,16 +369,36 @@ def _sorted_rows(rows: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def write(session: AsyncSession, rollup: Rollup) -> None:
     """One upsert per table with rows (executed for all its rows at once), tables and rows
-    in a fixed order."""
+    in a fixed order. The lesson learners' upsert returns each row's completion count: the
+    pairs whose count is exactly what this batch added were completed for the first time,
+    and add a lesson to their learner's `CourseLearner` row (exact under concurrent workers:
+    the second upsert of a row waits for the first and sees its count)."""
     dialect = session.get_bind().dialect.name
-    for statements, rows in (
+    tables: list[tuple[dict[str, Any], dict[Any, dict[str, Any]]]] = [
         (_UPSERT_COURSE_DAYS, rollup.course_days),
         (_UPSERT_LEARNER_DAYS, rollup.learner_days),
-        (_UPSERT_LESSON_LEARNERS, rollup.lesson_learners),
-        (_UPSERT_QUIZZES, rollup.quizzes),
-    ):
+    ]
+    for statements, rows in tables:
         if rows:
             await session.execute(statements[dialect], _sorted_rows(rows))
+    if rollup.lesson_learners:
+        counted = await session.execute(
+            _UPSERT_LESSON_LEARNERS[dialect], _sorted_rows(rollup.lesson_learners)
+        )
+        first_completions(rollup, counted.all())
+    tables = [(_UPSERT_COURSE_LEARNERS, rollup.course_learners), (_UPSERT_QUIZZES, rollup.quizzes)]
+    for statements, rows in tables:
+        if rows:
+            await session.execute(statements[dialect], _sorted_rows(rows))
+
+
+def first_completions(rollup: Rollup, counted: Sequence[Any]) -> None:
+    """Adds to `rollup.course_learners` the lessons whose completion count (as stored after
+    the upsert, or as folded when nothing was stored before) equals what this batch added."""
+    for lesson_id, user_id, course_id, completions in counted:
+        added = rollup.lesson_learners[(_as_uuid(lesson_id), _as_uuid(user_id))]["completions"]
+        if added and completions == added:
+            rollup.course_learner(_as_uuid(course_id), _as_uuid(user_id))["lessons_completed"] += 1
 
 
 async def apply_events(session: AsyncSession, records: Sequence[ActivityRecord]) -> None:
