@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from sqlalchemy import Table
 from sqlalchemy.types import JSON
 from tests.servers import PostgresServer
@@ -47,9 +48,9 @@ from benchmarks.learning import API, BENCH_SECRET
 from benchmarks.run import Scenario, measure_scenario, serving
 from benchmarks.sessions import mint_token, session_rows
 from studyhall.analytics import records as types
-from studyhall.analytics.models import CourseDay, LearnerDay, LessonLearner, QuizTotals
+from studyhall.analytics.models import CourseDay, CourseLearner, LearnerDay, LessonLearner, QuizTotals
 from studyhall.analytics.records import ActivityRecord, ActivitySource
-from studyhall.analytics.rollups import Catalog, LessonFacts, Rollup, fold
+from studyhall.analytics.rollups import Catalog, LessonFacts, Rollup, first_completions, fold
 from studyhall.assessment.models import Quiz
 from studyhall.catalog.models import Course, CourseInstructor, Lesson
 from studyhall.config import Settings
@@ -236,6 +237,14 @@ def generate(platform: Platform, events: int, now: datetime) -> Rollup:
         records = list(journey(rng, platform, student, course, now, per_enrollment + (1 if n < extra else 0)))
         platform.records += len(records)
         fold(records, catalog, rollup)
+    # Loaded into empty tables, every folded completion count is a first completion.
+    first_completions(
+        rollup,
+        [
+            (r["lesson_id"], r["user_id"], r["course_id"], r["completions"])
+            for r in rollup.lesson_learners.values()
+        ],
+    )
     return rollup
 
 
@@ -386,6 +395,7 @@ async def seed_insights(url: str, events: int) -> Platform:
                 (CourseDay, rollup.course_days),
                 (LearnerDay, rollup.learner_days),
                 (LessonLearner, rollup.lesson_learners),
+                (CourseLearner, rollup.course_learners),
                 (QuizTotals, rollup.quizzes),
             ):
                 await copy_rows(conn, model.__table__, list(rows.values()))  # type: ignore[arg-type]
@@ -436,6 +446,28 @@ def insights_scenarios(platform: Platform) -> list[Scenario]:
     ]
 
 
+async def same_answers(scenarios: list[Scenario], ours: str, reference: str) -> None:
+    """Both servers answer each scenario's first request alike (instructors' course lists
+    compared as sets): the reference measures the same work."""
+
+    def canonical(body: Any) -> Any:
+        for instructor in body.get("instructors", []):
+            instructor["course_ids"] = sorted(instructor["course_ids"])
+        return body
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        for scenario in scenarios:
+            path, headers, _body = scenario.all_variants()[0]
+            answers = [
+                (await client.get(base + path, headers=dict(headers))).json() for base in (ours, reference)
+            ]
+            same = canonical(answers[0]) == canonical(answers[1])
+            print(
+                f"{scenario.name}: the reference's answer is {'the same' if same else 'DIFFERENT'}",
+                flush=True,
+            )
+
+
 async def bench_insights(args: argparse.Namespace) -> None:
     concurrency = args.concurrency or 8
     server = PostgresServer().start()
@@ -453,10 +485,10 @@ async def bench_insights(args: argparse.Namespace) -> None:
                 f"p99 target {P99_TARGET_MS:.0f} ms; load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            scenarios = [s for s in insights_scenarios(platform) if not args.only or s.name in args.only]
+            await same_answers(scenarios, ours, reference)
             print(f"{'':<34} {'StudyHall':^30}   {'raw reference':^30}", flush=True)
-            for scenario in insights_scenarios(platform):
-                if args.only and scenario.name not in args.only:
-                    continue
+            for scenario in scenarios:
                 measured = [
                     await measure_scenario(scenario, base, concurrency=concurrency, duration=args.duration)
                     for base in (ours, reference)

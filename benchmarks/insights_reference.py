@@ -68,9 +68,7 @@ ORG = {
         "org_enrollments",
         "org_lessons_done",
         "org_per_day",
-        "org_active_by_course",
-        "org_active",
-        "org_active_by_instructor",
+        "org_active_learners",
         "org_quizzes",
     )
 }
@@ -198,8 +196,21 @@ async def organization_analytics(request: Request) -> Response:
         sums[cid][3] = int(done)
     for cid, attempts, passed, score_sum in rows["org_quizzes"]:
         sums[cid][4:] = [int(attempts or 0), int(passed or 0), float(score_sum or 0)]
-    active = {r[0]: (int(r[1]), int(r[2])) for r in rows["org_active_by_course"]}
-    by_instructor = {r[0]: (int(r[1]), int(r[2])) for r in rows["org_active_by_instructor"]}
+    teaching: dict[uuid.UUID, tuple[str, list[uuid.UUID]]] = {}
+    instructors_of: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for cid, uid, name in rows["org_instructors"]:
+        teaching.setdefault(uid, (name, []))[1].append(cid)
+        instructors_of.setdefault(cid, []).append(uid)
+    month: dict[Any, set[uuid.UUID]] = {}
+    week: dict[Any, set[uuid.UUID]] = {}
+    for cid, uid, last_day in rows["org_active_learners"]:
+        for group in (cid, organization_id, *instructors_of.get(cid, [])):
+            month.setdefault(group, set()).add(uid)
+            if last_day >= params["week_start"]:
+                week.setdefault(group, set()).add(uid)
+
+    def active(group: Any) -> tuple[int, int]:
+        return len(week.get(group, ())), len(month.get(group, ()))
 
     def summary(course_ids: list[uuid.UUID], week: int, month: int) -> dict[str, Any]:
         totals = [sum(sums[c][i] for c in course_ids) for i in range(7)]
@@ -218,21 +229,17 @@ async def organization_analytics(request: Request) -> Response:
             "average_score_percent": score,
         }
 
-    teaching: dict[uuid.UUID, tuple[str, list[uuid.UUID]]] = {}
-    for cid, uid, name in rows["org_instructors"]:
-        teaching.setdefault(uid, (name, []))[1].append(cid)
-    [(week, month)] = rows["org_active"]
     return _json(
         {
             "organization_id": str(organization_id),
-            **summary(list(lessons), int(week), int(month)),
+            **summary(list(lessons), *active(organization_id)),
             "enrollments_per_day": _per_day(rows["org_per_day"], params),
             "courses": [
                 {
                     "course_id": str(cid),
                     "title": title,
                     "status": status,
-                    **summary([cid], *active.get(cid, (0, 0))),
+                    **summary([cid], *active(cid)),
                 }
                 for cid, title, status, _lessons in rows["org_courses"]
             ],
@@ -241,7 +248,7 @@ async def organization_analytics(request: Request) -> Response:
                     "user_id": str(uid),
                     "full_name": name,
                     "course_ids": [str(c) for c in cids],
-                    **summary(cids, *by_instructor.get(uid, (0, 0))),
+                    **summary(cids, *active(uid)),
                 }
                 for uid, (name, cids) in teaching.items()
             ],
