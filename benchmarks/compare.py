@@ -116,7 +116,9 @@ def hot_scenarios(learning: LearningSeed, catalog: CatalogData) -> list[HotScena
 
 
 @contextlib.contextmanager
-def serving_reference(database_url: str, application: str = "benchmarks.reference:app") -> Iterator[str]:
+def serving_reference(
+    database_url: str, application: str = "benchmarks.reference:app", *, startup_timeout: float = 30
+) -> Iterator[str]:
     """The reference app (or another raw app, `module:attribute`) under uvicorn, one process,
     like StudyHall."""
     port = free_port()
@@ -137,7 +139,7 @@ def serving_reference(database_url: str, application: str = "benchmarks.referenc
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, timeout=30)
+        wait_for_port(port, timeout=startup_timeout)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -69,6 +69,8 @@ COURSES_PER_STUDENT = 3
 HISTORY_DAYS = 90
 VIDEO_SECONDS = 600.0
 P99_TARGET_MS = 200.0
+#: Seconds a server may take to start on a loaded machine.
+STARTUP_SECONDS = 180.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -477,8 +479,10 @@ async def bench_insights(args: argparse.Namespace) -> None:
         await upgrade(url)
         platform = await seed_insights(url, args.insights_events)
         with (
-            serving(url, data_dir) as ours,
-            serving_reference(url, "benchmarks.insights_reference:app") as reference,
+            serving(url, data_dir, startup_timeout=STARTUP_SECONDS) as ours,
+            serving_reference(
+                url, "benchmarks.insights_reference:app", startup_timeout=STARTUP_SECONDS
+            ) as reference,
         ):
             print(
                 f"one process each; concurrency {concurrency}, {args.duration:.0f} s per run; "

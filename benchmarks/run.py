@@ -480,7 +480,7 @@ async def measure(scenario: Scenario, base_url: str, *, concurrency: int, durati
 
 
 def boot_server(
-    database_url: str, data_dir: Path, settings: dict[str, str] | None = None
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, startup_timeout: float = 30
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -500,15 +500,22 @@ def boot_server(
         env=env,
         stdout=subprocess.DEVNULL,
     )
-    wait_for_port(port, timeout=30)
+    try:
+        wait_for_port(port, timeout=startup_timeout)
+    except TimeoutError:  # never leave a server behind
+        process.terminate()
+        process.wait(timeout=10)
+        raise
     return process, f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager
-def serving(database_url: str, data_dir: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+def serving(
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, startup_timeout: float = 30
+) -> Iterator[str]:
     """`studyhall serve` on the database for the duration of the block (with these extra
     settings, as environment variables); yields its base URL."""
-    process, base_url = boot_server(database_url, data_dir, settings)
+    process, base_url = boot_server(database_url, data_dir, settings, startup_timeout=startup_timeout)
     try:
         yield base_url
     finally:

@@ -74,9 +74,13 @@ def _row(pdf: FPDF, cells: tuple[str, str, str, str], *, bold: bool = False) -> 
     x = MARGIN_MM
     for width, cell in zip(COLUMNS, cells, strict=True):
         pdf.set_xy(x, top)
-        pdf.multi_cell(width, ROW_HEIGHT, cell, border="B", new_x=XPos.RIGHT, new_y=YPos.TOP)
+        pdf.multi_cell(width, ROW_HEIGHT, cell, new_x=XPos.RIGHT, new_y=YPos.TOP)
         x += width
-    pdf.set_xy(MARGIN_MM, top + lines * ROW_HEIGHT)
+    bottom = top + lines * ROW_HEIGHT
+    pdf.set_draw_color(*INK)
+    pdf.set_line_width(0.4 if bold else 0.1)
+    pdf.line(MARGIN_MM, bottom, MARGIN_MM + sum(COLUMNS), bottom)
+    pdf.set_xy(MARGIN_MM, bottom)
 
 
 def _line_count(pdf: FPDF, width: float, text: str) -> int:
