@@ -116,8 +116,11 @@ def hot_scenarios(learning: LearningSeed, catalog: CatalogData) -> list[HotScena
 
 
 @contextlib.contextmanager
-def serving_reference(database_url: str) -> Iterator[str]:
-    """The reference app under uvicorn, one process, like StudyHall."""
+def serving_reference(
+    database_url: str, application: str = "benchmarks.reference:app", *, startup_timeout: float = 30
+) -> Iterator[str]:
+    """The reference app (or another raw app, `module:attribute`) under uvicorn, one process,
+    like StudyHall."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": BENCH_SECRET}
     process = subprocess.Popen(
@@ -125,7 +128,7 @@ def serving_reference(database_url: str) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "benchmarks.reference:app",
+            application,
             "--port",
             str(port),
             "--log-level",
@@ -136,7 +139,7 @@ def serving_reference(database_url: str) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, timeout=30)
+        wait_for_port(port, timeout=startup_timeout)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

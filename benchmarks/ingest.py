@@ -288,7 +288,7 @@ async def bench_ingest(args: argparse.Namespace) -> None:
         namespace = "benchingest"
         settings = _environment(rabbit.url, namespace)
         queue = f"{namespace}.activity"
-        with serving(url, log_dir, settings, timeout=120) as base_url:
+        with serving(url, log_dir, settings, startup_timeout=120) as base_url:
             token = await create_bench_user(base_url)
             for run in runs:
                 print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)

@@ -9,6 +9,7 @@
     ./dev bench --events             # relay + workers on RabbitMQ (benchmarks/events.py)
     ./dev bench --ingest             # POST /events, broker mode, 1 and 2 workers (benchmarks/ingest.py)
     ./dev bench --sockets 1000       # one announcement to 1,000 open sockets (benchmarks/sockets.py)
+    ./dev bench --insights           # course/organisation analytics over 1M events (benchmarks/insights.py)
 
 Starts a throwaway PostgreSQL (from the installed binaries), migrates it, seeds a
 published course with `--enrollments` enrolled students (default 10,000; see
@@ -498,7 +499,7 @@ async def measure(scenario: Scenario, base_url: str, *, concurrency: int, durati
 
 
 def boot_server(
-    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, timeout: float = 120
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, startup_timeout: float = 120
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -519,21 +520,21 @@ def boot_server(
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, timeout=timeout)
-    except TimeoutError:
-        process.kill()  # no server left behind
+        wait_for_port(port, timeout=startup_timeout)
+    except TimeoutError:  # never leave a server behind
+        process.terminate()
+        process.wait(timeout=10)
         raise
     return process, f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager
 def serving(
-    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, timeout: float = 120
+    database_url: str, data_dir: Path, settings: dict[str, str] | None = None, *, startup_timeout: float = 120
 ) -> Iterator[str]:
     """`studyhall serve` on the database for the duration of the block (with these extra
-    settings, as environment variables); yields its base URL once it listens (`timeout`
-    seconds at most)."""
-    process, base_url = boot_server(database_url, data_dir, settings, timeout=timeout)
+    settings, as environment variables); yields its base URL."""
+    process, base_url = boot_server(database_url, data_dir, settings, startup_timeout=startup_timeout)
     try:
         yield base_url
     finally:
@@ -564,6 +565,7 @@ async def main() -> None:
     events_arguments(parser)
     sockets_arguments(parser)
     ingest_arguments(parser)
+    insights_arguments(parser)
     args = parser.parse_args()
     if args.ingest:
         await bench_ingest(args)
@@ -573,6 +575,9 @@ async def main() -> None:
         return
     if args.sockets:
         await bench_sockets(args)
+        return
+    if args.insights:
+        await bench_insights(args)
         return
     if args.compare:
         args.concurrency = args.concurrency or 32
@@ -634,6 +639,8 @@ if __name__ == "__main__":
     from benchmarks.events import bench_events
     from benchmarks.ingest import add_arguments as ingest_arguments
     from benchmarks.ingest import bench_ingest
+    from benchmarks.insights import add_arguments as insights_arguments
+    from benchmarks.insights import bench_insights
     from benchmarks.sockets import add_arguments as sockets_arguments
     from benchmarks.sockets import bench_sockets
 

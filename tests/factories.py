@@ -19,6 +19,8 @@
 - Audit log and admin panel: `audit_entries` (what was recorded), `panel_client` (a browser
   of `/admin` over HTTPS), `panel_sign_in`, `csrf_of` (the token a panel page carries) and
   `panel_post` (a form submitted with it).
+- Activity: `activity` (an activity record as ingestion makes it) and `apply_activity`
+  (records folded into the rollups, as ingestion does).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from studyhall import event_types
+from studyhall.analytics import rollups
 from studyhall.analytics.models import AuditLogEntry
+from studyhall.analytics.records import ActivityRecord, ActivitySource
 from studyhall.assessment import scoring
 from studyhall.assessment.models import Assignment, Quiz, QuizAttempt
 from studyhall.assessment.schemas import QuestionIn
@@ -334,7 +338,7 @@ def right_answers(quiz: dict[str, Any] | QuizAttempt) -> dict[str, Any]:
 async def create_assignment(app: FastAPI, course: Course, author: Actor, **fields: object) -> Assignment:
     async with app.state.database.sessionmaker() as session, session.begin():
         assignment = Assignment(
-            course_id=course.id, author_id=author.user.id, title="Essay", max_points=10, **fields
+            course_id=course.id, author_id=author.user.id, **{"title": "Essay", "max_points": 10, **fields}
         )
         session.add(assignment)
     return assignment
@@ -1088,3 +1092,52 @@ def activity_event(
 
 async def post_events(client: httpx.AsyncClient, actor: Actor, batch: Any) -> httpx.Response:
     return await client.post(f"{API}/events", json=batch, headers=actor.headers)
+
+
+# -- activity --------------------------------------------------------------------------------
+
+
+def activity(
+    event_type: str,
+    actor: Actor,
+    at: datetime,
+    *,
+    course: Course | None = None,
+    lesson: Lesson | None = None,
+    **data: Any,
+) -> ActivityRecord:
+    """An activity record as ingestion hands it to the rollups (a client event when its type
+    is a client one, else a server event)."""
+    server = event_type.startswith("server.")
+    return ActivityRecord(
+        event_id=f"outbox:{uuid.uuid4()}" if server else str(uuid.uuid4()),
+        event_type=event_type,
+        user_id=actor.user.id,
+        occurred_at=at,
+        source=ActivitySource.SERVER if server else ActivitySource.CLIENT,
+        course_id=course.id if course is not None else None,
+        lesson_id=lesson.id if lesson is not None else None,
+        data=data,
+    )
+
+
+async def apply_activity(app: FastAPI, records: list[ActivityRecord]) -> None:
+    """Folds the records into the rollups in a transaction of their own, as ingestion does
+    when it stores them."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await rollups.apply_events(session, records)
+
+
+async def complete_enrollment_directly(app: FastAPI, actor: Actor, course: Course, at: datetime) -> None:
+    """Marks the actor's enrollment in the course completed at `at` (no event, no certificate)."""
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Enrollment)
+            .where(Enrollment.user_id == actor.user.id, Enrollment.course_id == course.id)
+            .values(completed_at=at)
+        )
+
+
+def iso(moment: datetime) -> str:
+    """A UTC timestamp as the API writes it (`2026-11-22T10:00:00Z`)."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -17,6 +17,7 @@ from studyhall import __version__
 from studyhall.admin.panel import install_admin
 from studyhall.analytics.audit_router import router as audit_router
 from studyhall.analytics.ingest_router import router as ingest_router
+from studyhall.analytics.insights_router import router as insights_router
 from studyhall.analytics.transport import ActivityPublisher
 from studyhall.assessment.router import router as assessment_router
 from studyhall.catalog.router import router as catalog_router
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(video_root_router)
     app.include_router(community_router, prefix=API_PREFIX)
     app.include_router(ingest_router, prefix=API_PREFIX)
+    app.include_router(insights_router, prefix=API_PREFIX)
     app.include_router(notifications_socket_router)
     app.include_router(chat_socket_router)
     app.include_router(service_router)

@@ -7,12 +7,12 @@ import csv
 import io
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, String, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.assessment import scoring
@@ -315,3 +315,56 @@ def gradebook_csv(book: CourseGradebook) -> Iterator[str]:
             chunk.clear()
     if chunk:
         yield "".join(chunk)
+
+
+async def overall_percent_by_course(
+    session: AsyncSession, user_id: uuid.UUID, course_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, float | None]:
+    """A student's `overall_percent` (as `my_grades` computes it: the best graded attempt of
+    each quiz of a current lesson and the graded submissions of current assignments,
+    points-weighted) in each of `course_ids`; None where nothing is graded. Two queries
+    whatever the number of courses (transcripts and skills)."""
+    if not course_ids:
+        return {}
+    attempts = await session.execute(
+        select(
+            QuizAttempt.course_id,
+            QuizAttempt.quiz_id,
+            QuizAttempt.number,
+            QuizAttempt.score_percent,
+            QuizAttempt.points,
+            QuizAttempt.max_points,
+        )
+        .join(Lesson, and_(Lesson.id == QuizAttempt.lesson_id, Lesson.deleted_at.is_(None)))
+        .where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.course_id.in_(course_ids),
+            QuizAttempt.status == AttemptStatus.GRADED,
+        )
+    )
+    graded_work = await session.execute(
+        select(Submission.course_id, Submission.points, Assignment.max_points)
+        .join(Assignment, and_(Assignment.id == Submission.assignment_id, Assignment.deleted_at.is_(None)))
+        .where(
+            Submission.user_id == user_id,
+            Submission.course_id.in_(course_ids),
+            Submission.status == SubmissionStatus.GRADED,
+        )
+    )
+    best: dict[tuple[uuid.UUID, uuid.UUID], Any] = {}
+    for attempt in attempts.all():
+        key = (attempt.course_id, attempt.quiz_id)
+        kept = best.get(key)
+        if kept is None or (attempt.score_percent or 0.0, attempt.number) > (
+            kept.score_percent or 0.0,
+            kept.number,
+        ):
+            best[key] = attempt
+    items: dict[uuid.UUID, list[ItemGrade]] = defaultdict(list)
+    for (course_id, quiz_id), attempt in best.items():
+        items[course_id].append(
+            ItemGrade("quiz", quiz_id, "", "graded", attempt.max_points, points=attempt.points)
+        )
+    for course_id, points, max_points in graded_work.all():
+        items[course_id].append(ItemGrade("assignment", course_id, "", "graded", max_points, points=points))
+    return {course_id: _overall_percent(items[course_id]) for course_id in course_ids}

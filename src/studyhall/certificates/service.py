@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -271,3 +272,16 @@ async def revoke(
         },
     )
     return found
+
+
+async def certificates_by_course(
+    session: AsyncSession, user_id: uuid.UUID, course_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Certificate]:
+    """The student's certificate in each of `course_ids` that has one (revoked ones too), in
+    one query (transcripts and skills)."""
+    if not course_ids:
+        return {}
+    rows = await session.scalars(
+        select(Certificate).where(Certificate.user_id == user_id, Certificate.course_id.in_(course_ids))
+    )
+    return {certificate.course_id: certificate for certificate in rows.all()}

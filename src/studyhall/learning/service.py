@@ -845,3 +845,19 @@ async def continue_learning(
             )
         )
     return items, int(total or 0)
+
+
+async def completed_enrollments(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Enrollment, Course]]:
+    """The user's completed enrollments (unenrolled since or not) in courses that are not
+    deleted, with their course, oldest completion first: one query (transcripts, skills)."""
+    rows = await session.execute(
+        select(Enrollment, Course)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(
+            Enrollment.user_id == user_id,
+            Enrollment.completed_at.is_not(None),
+            Course.deleted_at.is_(None),
+        )
+        .order_by(Enrollment.completed_at, Course.title, Course.id)
+    )
+    return [(enrollment, course) for enrollment, course in rows.all()]
