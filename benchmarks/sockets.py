@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 from tests.servers import PostgresServer
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from benchmarks.learning import API, seed_learning
 from benchmarks.run import boot_server
@@ -72,7 +73,7 @@ async def arrival(socket: ClientConnection, started: float) -> float | None:
     while (left := deadline - time.perf_counter()) > 0:
         try:
             message = json.loads(await asyncio.wait_for(socket.recv(), timeout=left))
-        except TimeoutError:
+        except (TimeoutError, ConnectionClosed):  # closed by the server: counted as not received
             return None
         if message.get("type") == "announcement.posted":
             return time.perf_counter() - started
