@@ -3,6 +3,7 @@ side by side with a raw reference running the same SQL (benchmarks/insights_refe
 
     ./dev bench --insights                          # 1,000,000 events, 10 s per run
     ./dev bench --insights --insights-events 200000 --duration 5 --concurrency 8
+    ./dev bench --insights --explain                # also the plans of every statement
 
 Seeds a throwaway PostgreSQL with a platform of `--insights-events` synthetic activity
 records: 5 organisations of 20 courses (12 lessons each: every fourth a video, the last a
@@ -424,6 +425,7 @@ def insights_scenarios(platform: Platform) -> list[Scenario]:
     organization, principal = platform.organizations[0], platform.principals[0]
     auth = (("Authorization", f"Bearer {mint_token(codec, principal, 'principal')}"),)
     courses = [c.id for c in platform.courses if c.organization_id == organization]
+    year_ago = (utcnow() - timedelta(days=365)).date()
     return [
         Scenario(
             "course_analytics",
@@ -437,7 +439,7 @@ def insights_scenarios(platform: Platform) -> list[Scenario]:
             "",
             variants=tuple(
                 (
-                    f"{API}/courses/{course_id}/analytics?from={(utcnow() - timedelta(days=365)).date()}",
+                    f"{API}/courses/{course_id}/analytics?from={year_ago}&to={utcnow().date()}",
                     auth,
                     None,
                 )
@@ -446,6 +448,30 @@ def insights_scenarios(platform: Platform) -> list[Scenario]:
         ),
         Scenario("organization_analytics", "GET", f"{API}/organizations/{organization}/analytics", auth),
     ]
+
+
+async def explain(url: str, platform: Platform) -> None:
+    """EXPLAIN ANALYZE of every insights statement, for the first organisation and course."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from studyhall.analytics.insights import STATEMENTS, day_range
+
+    engine = create_async_engine(url)
+    params = {
+        "organization_id": platform.organizations[0],
+        "course_id": platform.courses[0].id,
+        **day_range(None, None).params(),
+    }
+    statements = STATEMENTS["postgresql"]
+    try:
+        async with engine.connect() as conn:
+            for name in statements.__dataclass_fields__:
+                bound = getattr(statements, name).params(params)
+                sql = bound.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+                plan = await conn.exec_driver_sql(f"EXPLAIN ANALYZE {sql}")
+                print(f"-- {name}\n" + "\n".join(row[0] for row in plan), flush=True)
+    finally:
+        await engine.dispose()
 
 
 async def same_answers(scenarios: list[Scenario], ours: str, reference: str) -> None:
@@ -478,6 +504,8 @@ async def bench_insights(args: argparse.Namespace) -> None:
         url = server.create_database("bench_insights")
         await upgrade(url)
         platform = await seed_insights(url, args.insights_events)
+        if args.explain:
+            await explain(url, platform)
         with (
             serving(url, data_dir, startup_timeout=STARTUP_SECONDS) as ours,
             serving_reference(
@@ -507,5 +535,6 @@ if __name__ == "__main__":
     cli.add_argument("--duration", type=float, default=10.0)
     cli.add_argument("--concurrency", type=int)
     cli.add_argument("--only", action="append")
+    cli.add_argument("--explain", action="store_true", help="print the insights' query plans")
     add_arguments(cli)
     asyncio.run(bench_insights(cli.parse_args()))

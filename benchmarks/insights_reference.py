@@ -75,8 +75,14 @@ ORG = {
 
 
 def _range(request: Request) -> dict[str, date]:
-    end = utcnow().date()
-    start = date.fromisoformat(request.query_params["from"]) if "from" in request.query_params else None
+    """`from`/`to` with StudyHall's defaults (the 30 days ending today, or ending at `to`, or
+    starting at `from`); no validation (the benchmark sends valid ranges)."""
+    query, today = request.query_params, utcnow().date()
+    start = date.fromisoformat(query["from"]) if "from" in query else None
+    if "to" in query:
+        end = date.fromisoformat(query["to"])
+    else:
+        end = today if start is None else max(start, min(today, start + timedelta(days=29)))
     start = start or end - timedelta(days=29)
     return {
         "start": start,
