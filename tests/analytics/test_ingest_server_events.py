@@ -32,15 +32,6 @@ from tests.factories import (
 )
 
 
-async def heartbeat(client: httpx.AsyncClient, actor: Actor, lesson_id: uuid.UUID, position: float) -> None:
-    response = await client.put(
-        f"{API}/lessons/{lesson_id}/position",
-        headers=actor.headers,
-        json={"position_seconds": position, "duration_seconds": 600},
-    )
-    assert response.status_code == 200, response.text
-
-
 async def outbox_events(app: FastAPI) -> list[Event]:
     async with app.state.database.sessionmaker() as session:
         found = await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))
