@@ -57,8 +57,8 @@ from tests.factories import (
     deliver_events,
     enroll,
     enroll_directly,
-    heartbeat,
     fresh_row,
+    heartbeat,
     right_answers,
 )
 
