@@ -174,6 +174,7 @@ async def known(app: FastAPI, client: httpx.AsyncClient, clock: FakeClock) -> Kn
     await deliver_events(app)  # the server records so far; the certificate, issued on day 3
     await watch(client, clock, ben, video, [(known.at(4), 0), (known.at(4, 10, 1), 50)])
     await deliver_events(app)
+    clock.now = known.at(4)
     await apply_activity(app, client_records(known))
     return known
 
