@@ -625,6 +625,22 @@ async def complete(client: httpx.AsyncClient, actor: Actor, lesson: Lesson) -> h
     return await client.post(f"{API}/lessons/{lesson.id}/complete", headers=actor.headers)
 
 
+async def heartbeat(
+    client: httpx.AsyncClient,
+    actor: Actor,
+    lesson_id: uuid.UUID,
+    position: float,
+    duration_seconds: float = 600.0,
+) -> None:
+    """A video heartbeat through the API (`PUT /lessons/{id}/position`), which must succeed."""
+    response = await client.put(
+        f"{API}/lessons/{lesson_id}/position",
+        headers=actor.headers,
+        json={"position_seconds": position, "duration_seconds": duration_seconds},
+    )
+    assert response.status_code == 200, response.text
+
+
 async def race(requests: Iterable[Awaitable[httpx.Response]]) -> list[httpx.Response]:
     """The requests all in flight together (each on its own connection), answers in order."""
     return list(await asyncio.gather(*requests))

@@ -42,6 +42,7 @@ VIDEO_WATCHED: Final = "video.watched"
 # -- assessment -------------------------------------------------------------------------
 QUIZ_GRADED: Final = "quiz.graded"
 SUBMISSION_GRADED: Final = "submission.graded"
+QUIZ_ATTEMPT_SUBMITTED: Final = "quiz.attempt_submitted"
 
 # -- media ------------------------------------------------------------------------------
 FILE_READY: Final = "file.ready"

@@ -54,6 +54,7 @@ SUBSCRIBERS: Mapping[str, tuple[Handler, ...]] = {
     event_types.POST_RESTORED: (live.push_post_change,),
     event_types.LESSON_COMPLETED: (analytics.record_lesson_completion,),
     event_types.VIDEO_WATCHED: (analytics.record_video_watched,),
+    event_types.QUIZ_ATTEMPT_SUBMITTED: (analytics.record_quiz_attempt,),
 }
 
 

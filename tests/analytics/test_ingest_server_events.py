@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -12,10 +14,13 @@ from sqlalchemy import select
 
 from studyhall import event_types
 from studyhall.analytics import handlers
-from studyhall.analytics.models import ActivityEvent
+from studyhall.analytics.models import ActivityEvent, QuizTotals
+from studyhall.assessment.models import Quiz, QuizAttempt
+from studyhall.catalog.models import Course
 from studyhall.core.clock import utcnow
 from studyhall.core.events import Event, OutboxEvent
 from studyhall.identity.models import Role
+from studyhall.notifications.models import Notification
 from studyhall.subscribers import SUBSCRIBERS
 from tests.factories import (
     API,
@@ -24,21 +29,17 @@ from tests.factories import (
     complete,
     course_lessons,
     create_course,
+    create_lesson,
+    create_quiz,
     create_user,
     deliver,
     deliver_events,
     enroll,
+    fresh_row,
+    heartbeat,
+    right_answers,
     rows,
 )
-
-
-async def heartbeat(client: httpx.AsyncClient, actor: Actor, lesson_id: uuid.UUID, position: float) -> None:
-    response = await client.put(
-        f"{API}/lessons/{lesson_id}/position",
-        headers=actor.headers,
-        json={"position_seconds": position, "duration_seconds": 600},
-    )
-    assert response.status_code == 200, response.text
 
 
 async def outbox_events(app: FastAPI) -> list[Event]:
@@ -171,6 +172,134 @@ async def test_quiz_and_submission_grades_are_recorded_with_their_scores(app: Fa
     }
 
 
+# -- quiz attempts: each counted once, with its latest result -----------------------------
+
+CHOICE_AND_TEXT = (
+    {
+        "type": "single_choice",
+        "text": "2 + 2?",
+        "points": 1,
+        "options": [{"text": "3"}, {"text": "4", "is_correct": True}],
+    },
+    {"type": "text", "text": "Explain recursion.", "points": 3},
+)
+
+
+@dataclass
+class QuizCourse:
+    owner: Actor
+    student: Actor
+    course: Course
+    quiz: Quiz
+
+
+async def quiz_course(app: FastAPI, client: httpx.AsyncClient, *questions: dict[str, Any]) -> QuizCourse:
+    """A course of a text lesson and a quiz lesson (so passing the quiz does not complete the
+    course), with an enrolled student."""
+    owner, student = await create_user(app, Role.INSTRUCTOR), await create_user(app)
+    course = await create_course(app, owner, lessons=1)
+    quiz_lesson = await create_lesson(app, course, lesson_type="quiz")
+    quiz = await create_quiz(app, quiz_lesson, *questions, passing_score=60)
+    await enroll(client, student, course)
+    return QuizCourse(owner, student, course, quiz)
+
+
+async def submit_right_answers(app: FastAPI, client: httpx.AsyncClient, q: QuizCourse) -> QuizAttempt:
+    started = await client.post(f"{API}/quizzes/{q.quiz.id}/attempts", headers=q.student.headers)
+    assert started.status_code == 201, started.text
+    attempt = await fresh_row(app, QuizAttempt, started.json()["id"])
+    submitted = await client.post(
+        f"{API}/attempts/{attempt.id}/submit",
+        json={"answers": right_answers(attempt)},
+        headers=q.student.headers,
+    )
+    assert submitted.status_code == 200, submitted.text
+    return await fresh_row(app, QuizAttempt, attempt.id)
+
+
+async def quiz_totals(app: FastAPI, quiz: Quiz) -> tuple[int, int, float] | None:
+    row = (await rows(app, QuizTotals, QuizTotals.quiz_id == quiz.id) or [None])[0]
+    return None if row is None else (row.attempts, row.passed, round(row.score_sum, 6))
+
+
+async def quiz_figures(client: httpx.AsyncClient, q: QuizCourse) -> dict[str, Any]:
+    response = await client.get(f"{API}/courses/{q.course.id}/analytics", headers=q.owner.headers)
+    assert response.status_code == 200, response.text
+    [figures] = response.json()["quizzes"]
+    return {key: figures[key] for key in ("attempts", "pass_rate", "average_score_percent")}
+
+
+async def test_an_auto_graded_attempt_is_recorded_once_and_notifies_nobody(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    q = await quiz_course(app, client)  # one choice question: graded on submission
+    attempt = await submit_right_answers(app, client, q)
+    assert (attempt.status, attempt.score_percent, attempt.passed) == ("graded", 100.0, True)
+
+    await deliver_events(app)
+    [submitted] = [e for e in await outbox_events(app) if e.type == event_types.QUIZ_ATTEMPT_SUBMITTED]
+    await deliver(app, handlers.record_quiz_attempt, submitted)  # delivered again (at least once)
+
+    assert submitted.payload == {
+        "attempt_id": str(attempt.id),
+        "quiz_id": str(q.quiz.id),
+        "lesson_id": str(q.quiz.lesson_id),
+        "user_id": q.student.id,
+        "course_id": str(q.course.id),
+        "status": "graded",
+        "score_percent": 100.0,
+        "passed": True,
+    }
+    [stored] = await rows(app, ActivityEvent, ActivityEvent.event_type == "server.quiz_graded")
+    assert (stored.event_id, stored.user_id, stored.course_id, stored.lesson_id) == (
+        f"outbox:{submitted.id}",
+        q.student.user.id,
+        q.course.id,
+        q.quiz.lesson_id,
+    )
+    assert stored.data == {
+        "attempt_id": str(attempt.id),
+        "quiz_id": str(q.quiz.id),
+        "status": "graded",
+        "score_percent": 100.0,
+        "passed": True,
+    }
+    assert await quiz_totals(app, q.quiz) == (1, 1, 100.0)
+    assert await quiz_figures(client, q) == {"attempts": 1, "pass_rate": 1.0, "average_score_percent": 100.0}
+    # The student saw the result in the answer: no notification of their own attempt.
+    assert await rows(app, Notification, Notification.user_id == q.student.user.id) == []
+
+
+async def test_a_reviewed_attempt_counts_once_with_its_latest_grade(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    q = await quiz_course(app, client, *CHOICE_AND_TEXT)
+    attempt = await submit_right_answers(app, client, q)
+    assert (attempt.status, attempt.score_percent, attempt.passed) == ("pending_review", 25.0, None)
+    await deliver_events(app)
+    assert await quiz_totals(app, q.quiz) == (0, 0, 0.0)  # awaiting review: not an attempt yet
+
+    text_question = attempt.questions[1]["id"]
+    for points, expected in ((3, (1, 1, 100.0)), (1, (1, 0, 50.0))):  # graded, then re-graded
+        graded = await client.post(
+            f"{API}/attempts/{attempt.id}/grade", json={text_question: points}, headers=q.owner.headers
+        )
+        assert graded.status_code == 200, graded.text
+        await deliver_events(app)
+        assert await quiz_totals(app, q.quiz) == expected
+
+    assert await quiz_figures(client, q) == {"attempts": 1, "pass_rate": 0.0, "average_score_percent": 50.0}
+    recorded = await rows(app, ActivityEvent, ActivityEvent.event_type == "server.quiz_graded")
+    assert sorted((r.data["status"], r.data.get("previous_status")) for r in recorded) == [
+        ("graded", "graded"),
+        ("graded", "pending_review"),
+        ("pending_review", None),
+    ]
+    # Each staff grade notifies the student; the submission did not.
+    notified = await rows(app, Notification, Notification.user_id == q.student.user.id)
+    assert [n.type for n in notified] == ["quiz.graded", "quiz.graded"]
+
+
 def test_every_recorded_domain_event_has_its_analytics_subscriber() -> None:
     expected = {
         event_types.ENROLLMENT_CREATED: handlers.record_enrollment,
@@ -179,6 +308,7 @@ def test_every_recorded_domain_event_has_its_analytics_subscriber() -> None:
         event_types.QUIZ_GRADED: handlers.record_quiz_grade,
         event_types.SUBMISSION_GRADED: handlers.record_submission_grade,
         event_types.VIDEO_WATCHED: handlers.record_video_watched,
+        event_types.QUIZ_ATTEMPT_SUBMITTED: handlers.record_quiz_attempt,
     }
     for event_type, handler in expected.items():
         assert handler in SUBSCRIBERS[event_type]

@@ -103,6 +103,58 @@ async def test_records_fold_into_the_rollups(app: FastAPI) -> None:
     assert (today.events, today.lessons_completed) == (9, 3)
 
 
+async def test_a_graded_attempt_replaces_its_previous_result_in_any_order(app: FastAPI) -> None:
+    """An attempt submitted for review, graded, then re-graded: one attempt with the last
+    grade, whichever order the records arrive in (redelivery, several workers)."""
+    owner, learner = await create_user(app, Role.INSTRUCTOR), await create_user(app)
+    course = await create_course(app, owner)
+    quizzes = [await create_quiz(app, await create_lesson(app, course, lesson_type="quiz")) for _ in range(2)]
+    now = utcnow()
+
+    def results(quiz_id: str) -> list[types.ActivityRecord]:
+        def result(
+            status: str, score: float, passed: bool | None, **previous: object
+        ) -> types.ActivityRecord:
+            return activity(
+                types.QUIZ_GRADED,
+                learner,
+                now,
+                quiz_id=quiz_id,
+                status=status,
+                score_percent=score,
+                passed=passed,
+                **previous,
+            )
+
+        return [
+            result("pending_review", 25.0, None),
+            result(
+                "graded",
+                100.0,
+                True,
+                previous_status="pending_review",
+                previous_score_percent=25.0,
+                previous_passed=None,
+            ),
+            result(
+                "graded",
+                50.0,
+                False,
+                previous_status="graded",
+                previous_score_percent=100.0,
+                previous_passed=True,
+            ),
+        ]
+
+    in_order, reversed_order = quizzes
+    for record in results(str(in_order.id)):
+        await apply_activity(app, [record])
+    for record in reversed(results(str(reversed_order.id))):
+        await apply_activity(app, [record])
+    totals = {r.quiz_id: (r.attempts, r.passed, r.score_sum) for r in await rows(app, QuizTotals)}
+    assert totals == {in_order.id: (1, 0, 50.0), reversed_order.id: (1, 0, 50.0)}
+
+
 async def test_a_batch_is_one_lookup_and_one_upsert_per_table(app: FastAPI) -> None:
     owner = await create_user(app, Role.INSTRUCTOR)
     course = await create_course(app, owner)

@@ -61,8 +61,20 @@ async def record_course_completion(event: Event, session: AsyncSession) -> None:
     await _record(session, record, event)
 
 
+#: An attempt's result as `server.quiz_graded` carries it; a staff grade adds the result it
+#: replaces (`previous_*`), which `rollups.fold` takes back out of the quiz's totals.
+QUIZ_RESULT_FIELDS = ("attempt_id", "quiz_id", "status", "score_percent", "passed")
+QUIZ_PREVIOUS_FIELDS = ("previous_status", "previous_score_percent", "previous_passed")
+
+
+async def record_quiz_attempt(event: Event, session: AsyncSession) -> None:
+    """`quiz.attempt_submitted`: the result scored on submission."""
+    await _record(session, server_record(event, records.QUIZ_GRADED, QUIZ_RESULT_FIELDS), event)
+
+
 async def record_quiz_grade(event: Event, session: AsyncSession) -> None:
-    fields = ["attempt_id", "quiz_id", "status", "score_percent", "passed"]
+    """`quiz.graded`: staff (re-)graded the attempt; the record replaces its previous result."""
+    fields = QUIZ_RESULT_FIELDS + QUIZ_PREVIOUS_FIELDS
     await _record(session, server_record(event, records.QUIZ_GRADED, fields), event)
 
 

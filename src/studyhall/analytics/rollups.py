@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.analytics import records as types
 from studyhall.analytics.models import CourseDay, CourseLearner, LearnerDay, LessonLearner, QuizTotals
 from studyhall.analytics.records import ActivityRecord
-from studyhall.assessment.models import Quiz
+from studyhall.assessment.models import AttemptStatus, Quiz
 from studyhall.catalog.models import Course, Lesson, LessonType
 from studyhall.core.db import per_dialect
 from studyhall.learning.queries import AnySelect
@@ -271,10 +271,7 @@ def _fold_one(record: ActivityRecord, catalog: Catalog, rollup: Rollup) -> None:
     elif kind == types.COURSE_COMPLETED:
         course_day["completions"] += 1
     elif kind == types.QUIZ_GRADED and quiz_id is not None and quiz_course is not None:
-        quiz = rollup.quiz(quiz_id, quiz_course)
-        quiz["attempts"] += 1
-        quiz["passed"] += 1 if record.data.get("passed") is True else 0
-        quiz["score_sum"] += _number(record.data.get("score_percent"), 0.0, 100.0)
+        _fold_quiz_result(rollup.quiz(quiz_id, quiz_course), record.data)
     if lesson is None or lesson_id is None:
         return
     learner = rollup.lesson_learner(lesson_id, record.user_id, lesson.course_id, at)
@@ -292,6 +289,28 @@ def _fold_one(record: ActivityRecord, catalog: Catalog, rollup: Rollup) -> None:
         learner["watched_seconds"] += watched
         course_day["learning_seconds"] += watched
         learner_day["learning_seconds"] += watched
+
+
+def _quiz_result(data: dict[str, Any], prefix: str = "") -> tuple[int, int, float]:
+    """What one attempt result adds to its quiz's totals (attempts, passed, score): nothing
+    while it awaits review, else one attempt with its score."""
+    if data.get(f"{prefix}status") == AttemptStatus.PENDING_REVIEW:
+        return 0, 0, 0.0
+    passed = 1 if data.get(f"{prefix}passed") is True else 0
+    return 1, passed, _number(data.get(f"{prefix}score_percent"), 0.0, 100.0)
+
+
+def _fold_quiz_result(quiz: dict[str, Any], data: dict[str, Any]) -> None:
+    """Adds an attempt's result; a staff grade (`previous_status` present) also takes out
+    the result it replaces, so an attempt counts once, with its latest result, in whatever
+    order the records arrive (the differences add up the same)."""
+    attempts, passed, score = _quiz_result(data)
+    if "previous_status" in data:
+        before = _quiz_result(data, "previous_")
+        attempts, passed, score = attempts - before[0], passed - before[1], score - before[2]
+    quiz["attempts"] += attempts
+    quiz["passed"] += passed
+    quiz["score_sum"] += score
 
 
 # -- upserting the rows --------------------------------------------------------------------

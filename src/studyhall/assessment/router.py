@@ -128,7 +128,8 @@ async def get_attempt(attempt_id: uuid.UUID, session: SessionDep, user: CurrentU
     "leave the attempt `pending_review`. Past `deadline_at` + 30 s: `409 attempt_expired`; a second "
     "submit: `409 attempt_already_submitted`; answers naming unknown questions or options: "
     "`422 invalid_answers` (with `errors` like a validation error). A pass completes the quiz lesson. "
-    "Results carry the answer key only as the quiz's `show_answers` allows (`answers_shown`).",
+    "Results carry the answer key only as the quiz's `show_answers` allows (`answers_shown`). Emits "
+    "`quiz.attempt_submitted`.",
     responses={**_AUTH, **_NOT_FOUND, **_CONFLICT, **error_responses(422)},
 )
 async def submit_attempt(

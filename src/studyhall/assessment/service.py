@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -244,9 +245,26 @@ async def submit_attempt(
     attempt.submitted_at = now
     _apply_score(attempt, score, now)
     await session.flush()
+    # The result as scored on submission (analytics); the student sees it in the answer, so
+    # nobody is notified.
+    emit(session, event_types.QUIZ_ATTEMPT_SUBMITTED, _result_payload(attempt))
     if attempt.passed:
         await complete_activity_lesson(session, attempt.user_id, attempt.lesson_id, LessonType.QUIZ)
     return await _student_view(session, attempt)
+
+
+def _result_payload(attempt: QuizAttempt) -> dict[str, Any]:
+    """What `quiz.attempt_submitted` and `quiz.graded` say of an attempt's result."""
+    return {
+        "attempt_id": attempt.id,
+        "quiz_id": attempt.quiz_id,
+        "lesson_id": attempt.lesson_id,
+        "user_id": attempt.user_id,
+        "course_id": attempt.course_id,
+        "status": attempt.status,
+        "score_percent": attempt.score_percent,
+        "passed": attempt.passed,
+    }
 
 
 def _apply_score(attempt: QuizAttempt, score: scoring.Score, now: datetime) -> None:
@@ -280,6 +298,11 @@ async def grade_attempt(
     if attempt.status not in (AttemptStatus.PENDING_REVIEW, AttemptStatus.GRADED) or attempt.results is None:
         raise AttemptNotReviewable()
     was_passed = attempt.passed
+    previous = {
+        "previous_status": attempt.status,
+        "previous_score_percent": attempt.score_percent,
+        "previous_passed": attempt.passed,
+    }
     before = audit.snapshot(attempt, ("status", "score_percent", "passed"))
     _apply_score(attempt, scoring.apply_manual_grades(attempt.results, grades), now)
     audit.record(
@@ -292,19 +315,11 @@ async def grade_attempt(
         changes=audit.changes_of(before, attempt),
     )
     await session.flush()
+    # The result it replaces travels along, so analytics can swap one for the other.
     emit(
         session,
         event_types.QUIZ_GRADED,
-        {
-            "attempt_id": attempt.id,
-            "quiz_id": attempt.quiz_id,
-            "user_id": attempt.user_id,
-            "course_id": attempt.course_id,
-            "status": attempt.status,
-            "score_percent": attempt.score_percent,
-            "passed": attempt.passed,
-            "grader_id": user.id,
-        },
+        {**_result_payload(attempt), **previous, "grader_id": user.id},
     )
     if attempt.passed and not was_passed:
         await complete_activity_lesson(session, attempt.user_id, attempt.lesson_id, LessonType.QUIZ)
