@@ -17,6 +17,7 @@ from tests.factories import subclasses_in_studyhall
 
 SOURCE = Path(studyhall.__file__).parent
 DOMAINS = (
+    "analytics",
     "assessment",
     "catalog",
     "certificates",
@@ -30,6 +31,9 @@ DOMAINS = (
 HTTP_LAYER = {
     "router.py",
     "video_router.py",
+    "audit_router.py",
+    "ingest_router.py",
+    "insights_router.py",
     "socket_router.py",
     "sockets.py",
     "deps.py",
