@@ -6,17 +6,18 @@ from functools import cache, partial
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
 from studyhall.graphql.context import OperationMode
 from studyhall.graphql.errors import ErrorCodes
+from studyhall.graphql.execution import PlainFieldsExecution, mark_plain_fields
 from studyhall.graphql.limits import Limits, OperationLimits
 from studyhall.graphql.mutations import Mutation
 from studyhall.graphql.queries import Query
 
-#: Distinct documents whose validation is kept (a front end sends a few dozen).
+#: Distinct documents whose parse and validation are kept (a front end sends a few dozen).
 DOCUMENTS_CACHED = 256
 
 
@@ -32,12 +33,17 @@ class StudyHallSchema(strawberry.Schema):
 def build_schema(limits: Limits) -> StudyHallSchema:
     """One schema per set of limits (settings rarely differ within a process)."""
     extensions: list[Any] = [
+        partial(ParserCache, maxsize=DOCUMENTS_CACHED),
         partial(ValidationCache, maxsize=DOCUMENTS_CACHED),
         OperationMode,
         partial(OperationLimits, limits),
         ErrorCodes,
     ]
-    return StudyHallSchema(query=Query, mutation=Mutation, extensions=extensions)
+    schema = StudyHallSchema(
+        query=Query, mutation=Mutation, extensions=extensions, execution_context_class=PlainFieldsExecution
+    )
+    mark_plain_fields(schema._schema)
+    return schema
 
 
 def schema_sdl() -> str:
