@@ -3,7 +3,7 @@
 graphql-core builds a resolve info, calls the field's resolver and walks `complete_value`
 for every field of every object: most of a catalog page's time (about 500 fields) went
 there. A plain field (an attribute with no resolver, no arguments, no field extension) of a
-scalar or enum type needs none of it: `PlainFieldsExecution` reads the attribute and
+scalar or enum type (or a list of them) needs none of it: `PlainFieldsExecution` reads the attribute and
 coerces it as graphql-core would. Anything else, and any value the short path cannot
 complete (a null in a non-null field, a value the scalar refuses), takes graphql-core's
 own path, which reports the error exactly as before.
@@ -19,7 +19,9 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from graphql import (
+    GraphQLError,
     GraphQLField,
+    GraphQLList,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -39,6 +41,28 @@ class PlainField:
     attribute: str
     leaf: GraphQLLeafType
     nullable: bool
+    #: A list of non-null scalars (`tags: [String!]!`) rather than one scalar.
+    is_list: bool = False
+
+    def complete(self, source: Any) -> Any:
+        """The field's value in the result, or Undefined for graphql-core's path."""
+        value = getattr(source, self.attribute, Undefined)
+        if value is None:
+            return None if self.nullable else Undefined
+        if value is Undefined:
+            return Undefined
+        try:
+            if self.is_list:
+                return [self._coerced(item) for item in value]
+            return self._coerced(value)
+        except (TypeError, ValueError, GraphQLError):  # graphql-core's path reports it
+            return Undefined
+
+    def _coerced(self, value: Any) -> Any:
+        coerced = self.leaf.coerce_output_value(value)
+        if coerced is Undefined or coerced is None:
+            raise TypeError(value)
+        return coerced
 
 
 def plain_field(field: GraphQLField) -> PlainField | None:
@@ -47,10 +71,12 @@ def plain_field(field: GraphQLField) -> PlainField | None:
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field or field.args:
         return None
     nullable = not isinstance(field.type, GraphQLNonNull)
-    leaf = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    inner = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    is_list = isinstance(inner, GraphQLList) and isinstance(inner.of_type, GraphQLNonNull)
+    leaf = inner.of_type.of_type if is_list else inner
     if not is_leaf_type(leaf):
         return None
-    return PlainField(definition.python_name, leaf, nullable)
+    return PlainField(definition.python_name, leaf, nullable, is_list)
 
 
 def mark_plain_fields(schema: GraphQLSchema) -> None:
@@ -75,15 +101,12 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         definition = parent_type.fields.get(node.name.value)
         plain = definition.extensions.get(PLAIN_FIELD) if definition is not None else None
-        if plain is not None and not node.arguments and not self.middleware_manager:
-            value = getattr(source, plain.attribute, Undefined)
-            if value is None and plain.nullable:
-                return None
-            if value is not None and value is not Undefined:
-                try:
-                    coerced = plain.leaf.coerce_output_value(value)
-                except Exception:  # noqa: BLE001, S110 (graphql-core's path reports it)
-                    coerced = Undefined
-                if coerced is not Undefined and coerced is not None:
-                    return coerced
+        if plain is not None and not node.arguments and not self._resolve_hooks():
+            completed = plain.complete(source)
+            if completed is not Undefined:
+                return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _resolve_hooks(self) -> bool:
+        """Whether an extension wraps every resolver (strawberry always passes a manager)."""
+        return self.middleware_manager is not None and bool(self.middleware_manager.middlewares)

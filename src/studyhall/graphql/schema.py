@@ -6,7 +6,7 @@ from functools import cache, partial
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
@@ -17,7 +17,7 @@ from studyhall.graphql.limits import Limits, OperationLimits
 from studyhall.graphql.mutations import Mutation
 from studyhall.graphql.queries import Query
 
-#: Distinct documents whose parse and validation are kept (a front end sends a few dozen).
+#: Distinct documents whose validation is kept (a front end sends a few dozen).
 DOCUMENTS_CACHED = 256
 
 
@@ -33,7 +33,6 @@ class StudyHallSchema(strawberry.Schema):
 def build_schema(limits: Limits) -> StudyHallSchema:
     """One schema per set of limits (settings rarely differ within a process)."""
     extensions: list[Any] = [
-        partial(ParserCache, maxsize=DOCUMENTS_CACHED),
         partial(ValidationCache, maxsize=DOCUMENTS_CACHED),
         OperationMode,
         partial(OperationLimits, limits),
