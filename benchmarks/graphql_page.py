@@ -41,7 +41,9 @@ async def timed(send: httpx.AsyncClient, method: str, path: str, body: object | 
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--courses", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=200)
@@ -64,7 +66,8 @@ async def main() -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             headers = {"Authorization": f"Bearer {data.student_token}"}
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+            client = httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers)
+            async with client:
                 graphql = ("POST", "/graphql", {"query": GRAPHQL_CATALOG_PAGE})
                 rest = ("GET", REST_PAGE, None)
                 for _ in range(20):  # warm-up: caches, compiled statements, validated document
@@ -107,7 +110,7 @@ async def profile(
     with profiler:
         for _ in range(iterations):
             await timed(client, *graphql)
-    output.write_text(profiler.output_html())
+    await asyncio.to_thread(output.write_text, profiler.output_html())
     print(profiler.output_text(unicode=False, color=False, show_all=False))
 
 

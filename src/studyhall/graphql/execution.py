@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -21,16 +23,14 @@ from strawberry.types.field import StrawberryField
 from graphql import (
     GraphQLError,
     GraphQLField,
-    GraphQLList,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path
 
 #: Where a plain field keeps how to read it (`GraphQLField.extensions`).
 PLAIN_FIELD = "studyhall-plain-field"
@@ -46,7 +46,7 @@ class PlainField:
 
     def complete(self, source: Any) -> Any:
         """The field's value in the result, or Undefined for graphql-core's path."""
-        value = getattr(source, self.attribute, Undefined)
+        value: Any = getattr(source, self.attribute, Undefined)
         if value is None:
             return None if self.nullable else Undefined
         if value is Undefined:
@@ -70,8 +70,9 @@ def plain_field(field: GraphQLField) -> PlainField | None:
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field or field.args:
         return None
-    nullable = not isinstance(field.type, GraphQLNonNull)
-    inner = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    field_type: Any = field.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
+    inner = field_type if nullable else field_type.of_type
     is_list = isinstance(inner, GraphQLList) and isinstance(inner.of_type, GraphQLNonNull)
     leaf = inner.of_type.of_type if is_list else inner
     if not is_leaf_type(leaf):

@@ -220,7 +220,7 @@ class Course:
     @strawberry.field(
         description="The caller's progress (0-100); null when not enrolled", graphql_type=float | None
     )
-    def progress_percent(self, info: Info) -> float | None | Awaitable[float | None]:
+    def progress_percent(self, info: Info) -> float | Awaitable[float | None] | None:
         if self.flags is not None:
             return self.flags.progress_percent
         return _then(self._loaded_flags(info), lambda flags: flags.progress_percent)
