@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from graphql import GraphQLError
 from studyhall.graphql.context import OperationMode
 from studyhall.graphql.errors import ErrorCodes
+from studyhall.graphql.execution import PlainFieldsExecution, mark_plain_fields
 from studyhall.graphql.limits import Limits, OperationLimits
 from studyhall.graphql.mutations import Mutation
 from studyhall.graphql.queries import Query
@@ -37,7 +38,11 @@ def build_schema(limits: Limits) -> StudyHallSchema:
         partial(OperationLimits, limits),
         ErrorCodes,
     ]
-    return StudyHallSchema(query=Query, mutation=Mutation, extensions=extensions)
+    schema = StudyHallSchema(
+        query=Query, mutation=Mutation, extensions=extensions, execution_context_class=PlainFieldsExecution
+    )
+    mark_plain_fields(schema._schema)
+    return schema
 
 
 def schema_sdl() -> str:

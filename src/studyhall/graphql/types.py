@@ -9,6 +9,7 @@ dataloaders (`graphql.loaders`), never with a query per object.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -29,6 +30,7 @@ from studyhall.notifications.models import Notification as NotificationRow
 
 Info = strawberry.Info[GraphQLContext, None]
 ItemT = TypeVar("ItemT")
+T = TypeVar("T")
 
 
 def graphql_id(value: uuid.UUID) -> strawberry.ID:
@@ -201,19 +203,27 @@ class Course:
         course.flags = CallerFlags(card.is_enrolled, card.progress_percent)
         return course
 
-    async def _flags(self, info: Info) -> CallerFlags:
-        if self.flags is None:
-            progress = await info.context.loaders.progress.load(self.course_id)
-            self.flags = CallerFlags(progress is not None, progress.progress_percent if progress else None)
-        return self.flags
+    async def _loaded_flags(self, info: Info) -> CallerFlags:
+        progress = await info.context.loaders.progress.load(self.course_id)
+        return CallerFlags(progress is not None, progress.progress_percent if progress else None)
 
-    @strawberry.field(description="Whether the caller is actively enrolled (false when anonymous)")
-    async def is_enrolled(self, info: Info) -> bool:
-        return (await self._flags(info)).is_enrolled
+    # Plain values when the card came with the flags (a catalog page), a loader otherwise:
+    # no awaitable per field for the common case.
+    @strawberry.field(
+        description="Whether the caller is actively enrolled (false when anonymous)", graphql_type=bool
+    )
+    def is_enrolled(self, info: Info) -> bool | Awaitable[bool]:
+        if self.flags is not None:
+            return self.flags.is_enrolled
+        return _then(self._loaded_flags(info), lambda flags: flags.is_enrolled)
 
-    @strawberry.field(description="The caller's progress (0-100); null when not enrolled")
-    async def progress_percent(self, info: Info) -> float | None:
-        return (await self._flags(info)).progress_percent
+    @strawberry.field(
+        description="The caller's progress (0-100); null when not enrolled", graphql_type=float | None
+    )
+    def progress_percent(self, info: Info) -> float | Awaitable[float | None] | None:
+        if self.flags is not None:
+            return self.flags.progress_percent
+        return _then(self._loaded_flags(info), lambda flags: flags.progress_percent)
 
     @strawberry.field(description="The owner first, then the co-instructors in the order they were added")
     async def instructors(self, info: Info) -> list[User]:
@@ -228,6 +238,10 @@ class Course:
     async def lessons(self, info: Info) -> list[Lesson]:
         outline = await info.context.loaders.outlines.load(self.course_id)
         return [Lesson.of(lesson) for lesson in outline.lessons]
+
+
+async def _then(flags: Awaitable[CallerFlags], pick: Callable[[CallerFlags], T]) -> T:
+    return pick(await flags)
 
 
 async def visible_course(info: Info, course_id: uuid.UUID) -> Course | None:
