@@ -231,6 +231,8 @@ class Settings(BaseSettings):
     mux_signing_key_private: str | None = Field(None, repr=False)
     mux_api_url: str = "https://api.mux.com"
     mux_http_timeout: float = Field(10.0, gt=0)
+    #: The built web app served at `/` (`web/dist` of a source checkout when unset).
+    web_dist_dir: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -40,6 +40,7 @@ from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.core.storage_router import UNLIMITED_BODY_PATHS
 from studyhall.core.storage_router import router as storage_router
+from studyhall.core.web_app import CHECKOUT_DIST, WebAppFallback
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service_router)
     app.include_router(storage_router)
     app.include_router(error_docs_router)
+    # Last: what no route matched may be a page of the web app.
+    app.router.default = WebAppFallback(settings.web_dist_dir or CHECKOUT_DIST, app.router.default)
     return app
 
 
