@@ -10,7 +10,7 @@ export const API_BASE = "/api/v1";
 export const api = axios.create({ baseURL: API_BASE, headers: { Accept: "application/json" } });
 
 /** Refreshing goes around `api`'s interceptors, so a failed refresh never triggers another. */
-const bare = axios.create({ baseURL: API_BASE });
+export const bare = axios.create({ baseURL: API_BASE });
 
 type RetriableConfig = InternalAxiosRequestConfig & { _retried?: boolean };
 

@@ -874,6 +874,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oauth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sign-in providers configured here
+         * @description Anyone may ask. The providers `/auth/oauth/{provider}/authorize` accepts: `google` when Google sign-in is configured, and the generic OpenID Connect provider (`OAUTH_OIDC_NAME`) when it is; an empty list when neither is. The web app shows a sign-in button per item.
+         */
+        get: operations["oauth_providers_api_v1_auth_oauth_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/oauth/{provider}/authorize": {
         parameters: {
             query?: never;
@@ -3768,6 +3788,24 @@ export interface components {
          * @enum {string}
          */
         NotificationType: "enrollment.created" | "quiz.graded" | "submission.graded" | "course.completed" | "certificate.issued" | "post.created" | "announcement.posted" | "comment.created";
+        /** OAuthProviderList */
+        OAuthProviderList: {
+            /** Items */
+            items: components["schemas"]["OAuthProviderRead"][];
+        };
+        /** OAuthProviderRead */
+        OAuthProviderRead: {
+            /**
+             * Name
+             * @description The `{provider}` of `/auth/oauth/{provider}/authorize`
+             */
+            name: string;
+            /**
+             * Label
+             * @description What a sign-in button says: `Google`, or the provider's name
+             */
+            label: string;
+        };
         /** OptionIn */
         OptionIn: {
             /**
@@ -7880,6 +7918,35 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oauth_providers_api_v1_auth_oauth_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthProviderList"];
                 };
             };
             /** @description Validation error (`validation_error`) or a semantic input error */
