@@ -85,9 +85,11 @@ describe("the quiz player", () => {
   });
 
   it("keeps the answers hidden until show_answers allows, and offers another attempt", async () => {
+    const attempts: unknown[] = [];
     fakeServer((call) => {
-      if (call.method === "GET") return history([]);
+      if (call.method === "GET") return history(attempts);
       if (call.url === "/quizzes/quiz-1/attempts") return { status: 201, data: attempt };
+      attempts.push({ id: "attempt-1", passed: false });
       return { status: 200, data: result(false, false) };
     });
     render(<QuizPlayer quiz={quiz} />);
@@ -99,7 +101,7 @@ describe("the quiz player", () => {
     expect(screen.queryByText(/\(correct answer\)/)).not.toBeInTheDocument();
     expect(screen.queryByText(/✓ Correct|✗ Incorrect/)).not.toBeInTheDocument();
     expect(screen.getByText(/shown once you pass or have no attempt left/)).toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Try again" })).toBeInTheDocument();
+    expect(await screen.findByRole("button", { name: "Try again" })).toBeInTheDocument();
   });
 
   it("says so when every attempt is used", async () => {
