@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, Navigate, useParams } from "react-router";
 import { api } from "../../api/client";
 import { toProblem, type ApiProblem } from "../../api/problem";
 import type { CourseDetail, CourseProgress, Lesson, LessonOutline, QuizForStudent } from "../../api/types";
@@ -90,6 +90,8 @@ export function CoursePlayerPage() {
   if (course.error || !course.data) return <ProblemAlert problem={course.error} onRetry={course.reload} />;
   if (progress.error || !progress.data) return <ProblemAlert problem={progress.error} onRetry={progress.reload} />;
   if (lessons.length === 0) return <p>This course has no lessons yet.</p>;
+  // Pin the lesson in the address, so completing it does not move the page on.
+  if (!lessonId) return <Navigate replace to={`/my/courses/${course.data.slug}/${currentId}`} />;
 
   const state = progress.data.lessons.find((item) => item.lesson_id === currentId);
   const index = lessons.findIndex((item) => item.id === currentId);

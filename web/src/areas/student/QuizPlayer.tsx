@@ -129,13 +129,15 @@ export function QuizPlayer({ quiz, onSubmitted }: { quiz: QuizForStudent; onSubm
   const left = quiz.max_attempts === null ? null : Math.max(0, quiz.max_attempts - used);
 
   const start = async () => {
+    // The last attempt's form goes at once: nobody answers it while the new one starts.
     setProblem(null);
     setResult(null);
+    setAttempt(null);
+    setAnswers({});
     setPending(true);
     try {
       const { data } = await api.post<AttemptStarted>(`/quizzes/${quiz.id}/attempts`);
       setAttempt(data);
-      setAnswers({});
     } catch (error) {
       const found = toProblem(error);
       // An attempt is already open (another tab, a reload): resume it.
