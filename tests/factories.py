@@ -918,18 +918,22 @@ def published_course_over_http(http: httpx.Client, headers: dict[str, str]) -> d
     """Through the API, as course staff: a published course with a certificate and three
     lessons, a Markdown text, the sample video (uploaded and ready) and a one-question quiz.
     Returns the course as the API reads it."""
-    course = http.post(
-        f"{API}/courses",
-        headers=headers,
-        json={
-            "title": "Browser Basics",
-            "subtitle": "Three short lessons and a quiz",
-            "description": "Learn to find your way around a web browser.",
-            "category": "computing",
-            "level": "beginner",
-            "certificate_enabled": True,
-        },
-    ).raise_for_status().json()
+    course = (
+        http.post(
+            f"{API}/courses",
+            headers=headers,
+            json={
+                "title": "Browser Basics",
+                "subtitle": "Three short lessons and a quiz",
+                "description": "Learn to find your way around a web browser.",
+                "category": "computing",
+                "level": "beginner",
+                "certificate_enabled": True,
+            },
+        )
+        .raise_for_status()
+        .json()
+    )
     course_id = course["id"]
 
     def lesson(title: str, lesson_type: str, content: str | None = None) -> str:
@@ -941,12 +945,18 @@ def published_course_over_http(http: httpx.Client, headers: dict[str, str]) -> d
     video_id = lesson("Watching the address bar", "video")
     quiz_lesson = lesson("Check your understanding", "quiz")
     content = SAMPLE_VIDEO.read_bytes()
-    ticket = http.post(
-        f"{API}/lessons/{video_id}/video/upload",
-        headers=headers,
-        json={"filename": "address-bar.mp4", "content_type": "video/mp4", "size_bytes": len(content)},
-    ).raise_for_status().json()
-    http.request(ticket["method"], ticket["upload_url"], headers=ticket["headers"], content=content).raise_for_status()
+    ticket = (
+        http.post(
+            f"{API}/lessons/{video_id}/video/upload",
+            headers=headers,
+            json={"filename": "address-bar.mp4", "content_type": "video/mp4", "size_bytes": len(content)},
+        )
+        .raise_for_status()
+        .json()
+    )
+    http.request(
+        ticket["method"], ticket["upload_url"], headers=ticket["headers"], content=content
+    ).raise_for_status()
     http.post(f"{API}/files/{ticket['upload_id']}/complete", headers=headers).raise_for_status()
     wait_until(
         lambda: http.get(f"{API}/lessons/{video_id}", headers=headers).json()["video"]["status"] == "ready"
@@ -965,12 +975,17 @@ def published_course_over_http(http: httpx.Client, headers: dict[str, str]) -> d
                     "type": "single_choice",
                     "text": "Which keys open a new tab?",
                     "points": 1,
-                    "options": [{"text": "Ctrl+T", "is_correct": True}, {"text": "Ctrl+Q", "is_correct": False}],
+                    "options": [
+                        {"text": "Ctrl+T", "is_correct": True},
+                        {"text": "Ctrl+Q", "is_correct": False},
+                    ],
                 }
             ],
         },
     ).raise_for_status()
     http.post(f"{API}/courses/{course_id}/publish", headers=headers).raise_for_status()
-    published: dict[str, Any] = http.get(f"{API}/courses/{course_id}", headers=headers).raise_for_status().json()
+    published: dict[str, Any] = (
+        http.get(f"{API}/courses/{course_id}", headers=headers).raise_for_status().json()
+    )
     assert published["status"] == "published" and published["slug"]
     return published

@@ -502,7 +502,13 @@ class StudyHallServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cli("migrate", "upgrade")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "studyhall"), "serve", "--port", str(self.port), "--no-migrate"],
+            [
+                str(Path(sys.executable).parent / "studyhall"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--no-migrate",
+            ],
             env=self.environment(),
             stdout=(self.data_dir / "serve.log").open("wb"),
             stderr=subprocess.STDOUT,

@@ -78,7 +78,9 @@ def test_student_journey(page: Page, studyhall_server: StudyHallServer) -> None:
         expect(page.locator(".lesson-content strong")).to_have_text("new tab")
         page.get_by_role("button", name="Mark as complete").click()
         expect(page.get_by_text("Lesson completed")).to_be_visible()
-        expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute("aria-valuenow", "33")
+        expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute(
+            "aria-valuenow", "33"
+        )
 
         # The video: a pause reports the position, a reload resumes there, the end completes it.
         page.get_by_role("link", name="Next: Watching the address bar").click()
@@ -91,7 +93,9 @@ def test_student_journey(page: Page, studyhall_server: StudyHallServer) -> None:
         page.reload()
         page.wait_for_function("document.querySelector('video')?.currentTime >= 5")
         watch_video_to_the_end(page)
-        expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute("aria-valuenow", "67")
+        expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute(
+            "aria-valuenow", "67"
+        )
         expect(page.get_by_text("Lesson completed")).to_be_visible()
         screenshot(page, "player-video")
 
@@ -110,17 +114,21 @@ def test_student_journey(page: Page, studyhall_server: StudyHallServer) -> None:
         screenshot(page, "quiz-passed")
 
         # 100 %, the course completed, and the notifications arrive over the socket, live.
-        expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute("aria-valuenow", "100")
+        expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute(
+            "aria-valuenow", "100"
+        )
         expect(page.get_by_text("You completed this course.")).to_be_visible()
         expect(page.get_by_test_id("unread-count")).to_be_visible(timeout=30_000)
         page.get_by_role("button", name=re.compile(r"^Notifications: \d+ unread")).click()
-        expect(page.locator("#notification-panel").get_by_text(re.compile("certificate", re.I)).first).to_be_visible(
-            timeout=30_000
-        )
+        expect(
+            page.locator("#notification-panel").get_by_text(re.compile("certificate", re.I)).first
+        ).to_be_visible(timeout=30_000)
 
         # My learning says 100 %; the certificate is there, as a PDF and publicly verifiable.
         page.goto(f"{server.url}/my/learning")
-        expect(page.get_by_role("progressbar", name="3 of 3 lessons")).to_have_attribute("aria-valuenow", "100")
+        expect(page.get_by_role("progressbar", name="3 of 3 lessons")).to_have_attribute(
+            "aria-valuenow", "100"
+        )
         screenshot(page, "my-learning")
         page.goto(f"{server.url}/my/certificates")
         expect(page.get_by_role("heading", name="Browser Basics")).to_be_visible()
