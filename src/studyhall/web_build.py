@@ -6,6 +6,7 @@ it. A stamp (the SHA-256 of every input file) beside the build tells whether it 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -93,11 +94,17 @@ def install_dependencies(web: Path) -> None:
 
 
 def build(web: Path, *, force: bool = False) -> bool:
-    """Builds `web/dist` when the sources changed (or `force`); True when it built."""
+    """Builds `web/dist` when the sources changed (or `force`); True when it built. One build
+    at a time per checkout (test processes in parallel, a `./dev serve` beside them): the
+    others wait for it and find it current."""
     if not force and is_current(web):
         return False
-    digest = sources_digest(web)
-    install_dependencies(web)
-    npm(web, "run", "build")
-    (web / STAMP).write_text(digest + "\n")
+    with (web / ".build-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and is_current(web):
+            return False
+        digest = sources_digest(web)
+        install_dependencies(web)
+        npm(web, "run", "build")
+        (web / STAMP).write_text(digest + "\n")
     return True
