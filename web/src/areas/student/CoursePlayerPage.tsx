@@ -115,7 +115,7 @@ export function CoursePlayerPage() {
       <article className="min-w-0 space-y-4">
         {progress.data.completed_at && (
           <p role="status" className="rounded-md border border-green-300 bg-green-50 p-3 text-green-900">
-            <span aria-hidden="true">🎉 </span>You completed this course.
+            <span aria-hidden="true">✓ </span>You completed this course.
             {course.data.certificate_enabled && (
               <>
                 {" "}Your certificate will be in <Link className="link" to="/my/certificates">My certificates</Link>.
