@@ -33,6 +33,7 @@ import json
 import re
 import struct
 import threading
+import time
 import tracemalloc
 import uuid
 from collections import Counter
@@ -1157,3 +1158,96 @@ async def complete_enrollment_directly(app: FastAPI, actor: Actor, course: Cours
 def iso(moment: datetime) -> str:
     """A UTC timestamp as the API writes it (`2026-11-22T10:00:00Z`)."""
     return moment.isoformat().replace("+00:00", "Z")
+# -- a course built over HTTP, for a live server -----------------------------------------------
+
+#: A real H.264 video (15 s) that browsers play: the demo's sample.
+SAMPLE_VIDEO = Path(__file__).resolve().parents[1] / "src/studyhall/demo_content/media/sample-fractal.mp4"
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.2) -> Any:
+    """`check()`'s first truthy answer, polled until `timeout` (background work: events)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout}s: {check}")
+        time.sleep(interval)
+
+
+def published_course_over_http(http: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
+    """Through the API, as course staff: a published course with a certificate and three
+    lessons, a Markdown text, the sample video (uploaded and ready) and a one-question quiz.
+    Returns the course as the API reads it."""
+    course = (
+        http.post(
+            f"{API}/courses",
+            headers=headers,
+            json={
+                "title": "Browser Basics",
+                "subtitle": "Three short lessons and a quiz",
+                "description": "Learn to find your way around a web browser.",
+                "category": "computing",
+                "level": "beginner",
+                "certificate_enabled": True,
+            },
+        )
+        .raise_for_status()
+        .json()
+    )
+    course_id = course["id"]
+
+    def lesson(title: str, lesson_type: str, content: str | None = None) -> str:
+        body = {"title": title, "type": lesson_type, **({"content": content} if content else {})}
+        created = http.post(f"{API}/courses/{course_id}/lessons", headers=headers, json=body)
+        return str(created.raise_for_status().json()["id"])
+
+    lesson("Tabs and windows", "text", "# Tabs\n\nOpen a **new tab** with `Ctrl+T`.")
+    video_id = lesson("Watching the address bar", "video")
+    quiz_lesson = lesson("Check your understanding", "quiz")
+    content = SAMPLE_VIDEO.read_bytes()
+    ticket = (
+        http.post(
+            f"{API}/lessons/{video_id}/video/upload",
+            headers=headers,
+            json={"filename": "address-bar.mp4", "content_type": "video/mp4", "size_bytes": len(content)},
+        )
+        .raise_for_status()
+        .json()
+    )
+    http.request(
+        ticket["method"], ticket["upload_url"], headers=ticket["headers"], content=content
+    ).raise_for_status()
+    http.post(f"{API}/files/{ticket['upload_id']}/complete", headers=headers).raise_for_status()
+    wait_until(
+        lambda: http.get(f"{API}/lessons/{video_id}", headers=headers).json()["video"]["status"] == "ready"
+    )
+    http.put(
+        f"{API}/lessons/{quiz_lesson}/quiz",
+        headers=headers,
+        json={
+            "title": "Browser check",
+            "passing_score": 100,
+            "max_attempts": 3,
+            "time_limit_minutes": 10,
+            "show_answers": "after_each_attempt",
+            "questions": [
+                {
+                    "type": "single_choice",
+                    "text": "Which keys open a new tab?",
+                    "points": 1,
+                    "options": [
+                        {"text": "Ctrl+T", "is_correct": True},
+                        {"text": "Ctrl+Q", "is_correct": False},
+                    ],
+                }
+            ],
+        },
+    ).raise_for_status()
+    http.post(f"{API}/courses/{course_id}/publish", headers=headers).raise_for_status()
+    published: dict[str, Any] = (
+        http.get(f"{API}/courses/{course_id}", headers=headers).raise_for_status().json()
+    )
+    assert published["status"] == "published" and published["slug"]
+    return published

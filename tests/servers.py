@@ -441,3 +441,87 @@ class SeaweedServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+#: The system's Chromium (Debian `chromium`), driven by Playwright; no browser is downloaded.
+CHROMIUM = "/usr/bin/chromium"
+#: Headless as root, with nothing reaching out to the network (only loopback is open here).
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def chromium_binary() -> str:
+    if not Path(CHROMIUM).exists():
+        raise ServerUnavailable(f"Chromium is not installed at {CHROMIUM} (Debian package `chromium`)")
+    return CHROMIUM
+
+
+@dataclass
+class StudyHallServer:
+    """`studyhall serve` (uvicorn) in a subprocess on `database_url`, as people run it: the
+    event dispatcher on, mail written to `data_dir/mail`, the built web app at `/`."""
+
+    database_url: str
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-hs256-0123456789",
+            "DATABASE_URL": self.database_url,
+            "DATA_DIR": str(self.data_dir),
+            "SEED_DEMO": "false",
+            "APP_URL": self.url,
+            "PUBLIC_URL": self.url,
+            "PASSWORD_HASH_TIME_COST": "1",
+            "PASSWORD_HASH_MEMORY_COST": "1024",
+            "OUTBOX_POLL_INTERVAL": "0.2",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Runs `studyhall ARGS` with this server's settings."""
+        command = [str(Path(sys.executable).parent / "studyhall"), *args]
+        return subprocess.run(command, env=self.environment(), capture_output=True, text=True, check=True)
+
+    def start(self, timeout: float = 60.0) -> StudyHallServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.cli("migrate", "upgrade")
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "studyhall"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--no-migrate",
+            ],
+            env=self.environment(),
+            stdout=(self.data_dir / "serve.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None

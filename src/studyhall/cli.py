@@ -321,6 +321,25 @@ def events_retry(
     typer.echo(f"requeued {len(requeued)} event(s), {handlers} handler(s)")
 
 
+@app.command("build-web")
+def build_web(
+    force: Annotated[bool, typer.Option(help="Build even when the sources did not change")] = False,
+) -> None:
+    """Build the web app (web/ into web/dist) when its sources changed."""
+    from studyhall import web_build
+
+    web = Path.cwd() / "web"
+    if not (web / "package.json").is_file():
+        typer.echo("no web app sources here (web/package.json): nothing to build", err=True)
+        return
+    try:
+        built = web_build.build(web, force=force)
+    except web_build.WebBuildError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo("web app built into web/dist" if built else "web app is up to date", err=True)
+
+
 @app.command()
 def version() -> None:
     """Print the StudyHall version."""

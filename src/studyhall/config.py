@@ -259,6 +259,8 @@ class Settings(BaseSettings):
     #: unacknowledged, and the most events it writes in one transaction.
     analytics_prefetch: int = Field(16, ge=1, le=1000)
     analytics_worker_batch_events: int = Field(2000, ge=1, le=50_000)
+    #: The built web app served at `/` (`web/dist` of a source checkout when unset).
+    web_dist_dir: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -46,6 +46,7 @@ from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.core.storage_router import UNLIMITED_BODY_PATHS
 from studyhall.core.storage_router import router as storage_router
 from studyhall.graphql.router import graphql_router
+from studyhall.core.web_app import CHECKOUT_DIST, WebAppFallback
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
@@ -168,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(graphql_router(settings))
     install_admin(app)  # after the routes: `/admin/uploads` stays the API's
+    # Last: what no route matched may be a page of the web app.
+    app.router.default = WebAppFallback(settings.web_dist_dir or CHECKOUT_DIST, app.router.default)
     return app
 
 

@@ -73,6 +73,10 @@ class OAuthProviders:
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, dict[str, Any]] = {}
 
+    def names(self) -> list[str]:
+        """The configured providers' names, in configuration order."""
+        return list(self._providers)
+
     def get(self, name: str) -> OAuthProvider:
         provider = self._providers.get(name)
         if provider is None:

@@ -34,6 +34,8 @@ from studyhall.identity.schemas import (
     MemberAdd,
     MemberAddResult,
     MeUpdate,
+    OAuthProviderList,
+    OAuthProviderRead,
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
@@ -603,6 +605,27 @@ def _oauth_redirect_uri(request: Request, settings: SettingsDep, provider: str) 
         path = request.app.url_path_for("oauth_callback", provider=provider)
         return settings.oauth_redirect_base.rstrip("/") + str(path)
     return str(request.url_for("oauth_callback", provider=provider))
+
+
+@auth_router.get(
+    "/oauth/providers",
+    summary="The sign-in providers configured here",
+    description=(
+        "Anyone may ask. The providers `/auth/oauth/{provider}/authorize` accepts: `google` "
+        "when Google sign-in is configured, and the generic OpenID Connect provider "
+        "(`OAUTH_OIDC_NAME`) when it is; an empty list when neither is. The web app shows a "
+        "sign-in button per item."
+    ),
+    responses=error_responses(422),
+)
+async def oauth_providers(providers: OAuthProvidersDep) -> OAuthProviderList:
+    return OAuthProviderList(
+        items=[OAuthProviderRead(name=name, label=_provider_label(name)) for name in providers.names()]
+    )
+
+
+def _provider_label(name: str) -> str:
+    return "Google" if name == "google" else name.replace("-", " ").replace("_", " ").title()
 
 
 @auth_router.get(

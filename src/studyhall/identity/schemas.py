@@ -158,6 +158,15 @@ class TokenCheck(BaseModel):
     exp: int = Field(description="Expiry as a Unix timestamp")
 
 
+class OAuthProviderRead(BaseModel):
+    name: str = Field(description="The `{provider}` of `/auth/oauth/{provider}/authorize`")
+    label: str = Field(description="What a sign-in button says: `Google`, or the provider's name")
+
+
+class OAuthProviderList(BaseModel):
+    items: list[OAuthProviderRead]
+
+
 # -- users and organisations ---------------------------------------------------------------
 
 

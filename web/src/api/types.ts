@@ -1,0 +1,34 @@
+// Names for the generated OpenAPI types (schema.d.ts, from `studyhall openapi`).
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+export type User = Schemas["UserRead"];
+export type TokenPair = Schemas["TokenPair"];
+export type Course = Schemas["CourseRead"];
+export type CourseDetail = Schemas["CourseDetail"];
+export type LessonOutline = Schemas["LessonOutline"];
+export type Lesson = Schemas["LessonRead"];
+export type MyEnrollment = Schemas["MyEnrollmentRead"];
+export type ContinueItem = Schemas["ContinueItem"];
+export type CourseProgress = Schemas["CourseProgressRead"];
+export type QuizForStudent = Schemas["QuizForStudent"];
+export type Question = Schemas["QuestionRead"];
+export type AttemptStarted = Schemas["AttemptStarted"];
+export type AttemptResult = Schemas["AttemptResult"];
+export type AttemptSummary = Schemas["AttemptSummary"];
+export type Certificate = Schemas["CertificateRead"];
+export type CertificateVerification = Schemas["CertificateVerification"];
+export type Notification = Schemas["NotificationRead"];
+export type NotificationPage = Schemas["NotificationPage"];
+export type Playback = Schemas["PlaybackRead"];
+export type Problem = Schemas["Problem"];
+export type CourseLevel = Schemas["CourseLevel"];
+export type CatalogSort = Schemas["CatalogSort"];
+
+/** The list envelope every paginated route answers. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
