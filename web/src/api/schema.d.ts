@@ -1169,7 +1169,7 @@ export interface paths {
         put?: never;
         /**
          * Submit answers
-         * @description The attempt's student only. Choice questions are scored all or nothing; text answers leave the attempt `pending_review`. Past `deadline_at` + 30 s: `409 attempt_expired`; a second submit: `409 attempt_already_submitted`; answers naming unknown questions or options: `422 invalid_answers` (with `errors` like a validation error). A pass completes the quiz lesson. Results carry the answer key only as the quiz's `show_answers` allows (`answers_shown`).
+         * @description The attempt's student only. Choice questions are scored all or nothing; text answers leave the attempt `pending_review`. Past `deadline_at` + 30 s: `409 attempt_expired`; a second submit: `409 attempt_already_submitted`; answers naming unknown questions or options: `422 invalid_answers` (with `errors` like a validation error). A pass completes the quiz lesson. Results carry the answer key only as the quiz's `show_answers` allows (`answers_shown`). Emits `quiz.attempt_submitted`.
          */
         post: operations["submit_attempt_api_v1_attempts__attempt_id__submit_post"];
         delete?: never;
@@ -1953,6 +1953,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record activity events
+         * @description Signed in. Each event is checked on its own: the envelope (`event_id` of letters,
+         *     digits and `._~-`, up to 128; an ISO 8601 `timestamp` with a zone, at most 5 minutes
+         *     ahead and 7 days back), a known `event_type`, and the `data` fields that type requires
+         *     (more are kept as sent). A bad event is listed in `rejected` with its index and the rest
+         *     are accepted. The acting user is the caller: a `user_id` in the event is dropped.
+         *
+         *     An `event_id` already recorded for the caller (an earlier attempt of the same batch, or a
+         *     repeat in this one) is counted in `duplicates` and stored once; retrying a batch is
+         *     always safe. In broker mode `accepted` counts the events queued for storage, and repeats
+         *     of earlier batches are dropped by the worker (not counted here). Rate limited per user
+         *     (`RATE_LIMIT_EVENTS`).
+         */
+        post: operations["record_events_api_v1_events_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{course_id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Course analytics
+         * @description For the course's staff (owner, co-instructors, its organisation's principal, admins). Enrollments per day over the range; active learners (any learning activity in the course) in the 7 and 30 days ending on `to`; completion rate, average progress and average days to complete over active enrollments; per current lesson the learners who reached and completed it; per quiz the graded attempts, pass rate and average score; per video lesson the average share watched. `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`).
+         */
+        get: operations["course_analytics_api_v1_courses__course_id__analytics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Organisation analytics
+         * @description For the organisation's principal and admins: the course figures over all its live courses, then per course and per instructor (owners and co-instructors; an instructor's active learners are counted once across their courses). `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`).
+         */
+        get: operations["organization_analytics_api_v1_organizations__organization_id__analytics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My learning analytics
+         * @description The caller's learning time and completed lessons per day over the range, their current and longest streak of active days (UTC), lessons and courses completed, and assignments due in the next 14 days that they have not submitted. `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`).
+         */
+        get: operations["my_analytics_api_v1_me_analytics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/skills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My skills
+         * @description The caller's career profile: the skills of the courses they completed (a course's `skills`, else its `tags`, else its `category`), each weighted by the grades they earned there, with the evidence: courses, grades and certificate codes.
+         */
+        get: operations["my_skills_api_v1_me_skills_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My transcript
+         * @description The caller's completed courses, oldest completion first, with the grade (points-weighted over graded quizzes and assignments), the completion date and the certificate. `?format=pdf` answers the same as a PDF document.
+         */
+        get: operations["my_transcript_api_v1_me_transcript_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -2075,6 +2205,26 @@ export interface paths {
         };
         /** Every error code with its status, title and meaning (JSON) */
         get: operations["error_codes_docs_errors_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log
+         * @description Privileged and security-relevant actions, newest first (docs/audit.md lists every `action`). Admins read every entry; a principal the entries of their organisation. Filters: `actor_id`, `action`, `resource_type`, `resource_id`, `since` (inclusive) and `until` (exclusive), timestamps with a time zone.
+         */
+        get: operations["list_audit_logs_api_v1_audit_logs_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2354,6 +2504,56 @@ export interface components {
              * @description Whether `results` carry the answer key (`points_awarded`, `is_correct`, `correct_option_ids`), as the quiz's `show_answers` allows; staff always see it
              */
             answers_shown: boolean;
+        };
+        /** AuditLogRead */
+        AuditLogRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Email */
+            actor_email: string | null;
+            /**
+             * Action
+             * @example user.role_changed
+             */
+            action: string;
+            /**
+             * Resource Type
+             * @example user
+             */
+            resource_type: string;
+            /** Resource Id */
+            resource_id: string | null;
+            /** Organization Id */
+            organization_id: string | null;
+            /**
+             * Changes
+             * @description `{field: [old, new]}` for each changed field; secret fields are never shown
+             * @example {
+             *       "role": [
+             *         "student",
+             *         "instructor"
+             *       ]
+             *     }
+             */
+            changes: {
+                [key: string]: unknown[];
+            };
+            /** Ip */
+            ip: string | null;
+            /** User Agent */
+            user_agent: string | null;
+            /** Request Id */
+            request_id: string | null;
         };
         /** Body_token_api_v1_auth_token_post */
         Body_token_api_v1_auth_token_post: {
@@ -2653,6 +2853,36 @@ export interface components {
              */
             body: string;
         };
+        /** CompletedCourseRead */
+        CompletedCourseRead: {
+            /**
+             * Course Id
+             * Format: uuid
+             */
+            course_id: string;
+            /** Title */
+            title: string;
+            /** Category */
+            category: string | null;
+            /** Level */
+            level: string;
+            /**
+             * Enrolled At
+             * Format: date-time
+             */
+            enrolled_at: string;
+            /**
+             * Completed At
+             * Format: date-time
+             */
+            completed_at: string;
+            /**
+             * Grade Percent
+             * @description Points-weighted over graded quizzes and assignments
+             */
+            grade_percent: number | null;
+            certificate: components["schemas"]["TranscriptCertificateRead"] | null;
+        };
         /**
          * CompletionRead
          * @description The course progress after marking (or un-marking) a lesson.
@@ -2724,6 +2954,43 @@ export interface components {
             enrolled_at: string;
             /** Last Activity At */
             last_activity_at: string | null;
+        };
+        /** CourseAnalyticsRead */
+        CourseAnalyticsRead: {
+            /**
+             * Enrollments Total
+             * @description Active enrollments
+             */
+            enrollments_total: number;
+            /** Active Learners 7D */
+            active_learners_7d: number;
+            /** Active Learners 30D */
+            active_learners_30d: number;
+            /**
+             * Completion Rate
+             * @description Completed / active enrollments
+             */
+            completion_rate: number;
+            /** Average Progress Percent */
+            average_progress_percent: number;
+            /** Average Days To Complete */
+            average_days_to_complete: number | null;
+            /**
+             * Course Id
+             * Format: uuid
+             */
+            course_id: string;
+            /**
+             * Enrollments Per Day
+             * @description Every day of the range, oldest first
+             */
+            enrollments_per_day: components["schemas"]["DayCountRead"][];
+            /** Lessons */
+            lessons: components["schemas"]["LessonFunnelRead"][];
+            /** Quizzes */
+            quizzes: components["schemas"]["QuizFiguresRead"][];
+            /** Videos */
+            videos: components["schemas"]["VideoFiguresRead"][];
         };
         /** CourseCreate */
         CourseCreate: {
@@ -3021,6 +3288,16 @@ export interface components {
             /** Certificate Enabled */
             certificate_enabled?: boolean | null;
         };
+        /** DayCountRead */
+        DayCountRead: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Count */
+            count: number;
+        };
         /** EmailVerificationConfirm */
         EmailVerificationConfirm: {
             /** Token */
@@ -3236,6 +3513,21 @@ export interface components {
             };
             system: components["schemas"]["SystemInfo"];
         };
+        /** IngestResult */
+        IngestResult: {
+            /**
+             * Accepted
+             * @description Events taken in: stored now (embedded mode), or queued for storage (broker mode)
+             */
+            accepted: number;
+            /**
+             * Duplicates
+             * @description Events skipped as repeats of an `event_id` earlier in the batch, or (embedded mode) already stored; in broker mode repeats of earlier batches are dropped by the worker
+             */
+            duplicates: number;
+            /** Rejected */
+            rejected: components["schemas"]["RejectedEvent"][];
+        };
         /** InstructorAdd */
         InstructorAdd: {
             /**
@@ -3266,6 +3558,52 @@ export interface components {
             created_at: string;
             /** Accepted At */
             accepted_at: string | null;
+        };
+        /** LearnerAnalyticsRead */
+        LearnerAnalyticsRead: {
+            /**
+             * Days
+             * @description Every day of the range, oldest first
+             */
+            days: components["schemas"]["LearningDayRead"][];
+            /**
+             * Learning Seconds Total
+             * @description Over the range
+             */
+            learning_seconds_total: number;
+            /** Current Streak Days */
+            current_streak_days: number;
+            /** Longest Streak Days */
+            longest_streak_days: number;
+            /**
+             * Lessons Completed
+             * @description All time
+             */
+            lessons_completed: number;
+            /**
+             * Courses Completed
+             * @description All time
+             */
+            courses_completed: number;
+            /** Upcoming Assignments */
+            upcoming_assignments: components["schemas"]["UpcomingAssignmentRead"][];
+        };
+        /** LearningDayRead */
+        LearningDayRead: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Learning Seconds */
+            learning_seconds: number;
+            /** Lessons Completed */
+            lessons_completed: number;
+            /**
+             * Active
+             * @description Any learning activity that day (UTC)
+             */
+            active: boolean;
         };
         /** LessonCreate */
         LessonCreate: {
@@ -3299,6 +3637,26 @@ export interface components {
              * @description `file` lessons only: a `ready` `lesson_material` file the caller uploaded (`422 invalid_file` otherwise); other types answer `422 content_not_for_lesson_type`
              */
             file_id?: string | null;
+        };
+        /** LessonFunnelRead */
+        LessonFunnelRead: {
+            /**
+             * Lesson Id
+             * Format: uuid
+             */
+            lesson_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Reached
+             * @description Learners with any activity in the lesson
+             */
+            reached: number;
+            /**
+             * Completed
+             * @description Learners who completed it
+             */
+            completed: number;
         };
         /** LessonOrder */
         LessonOrder: {
@@ -3843,12 +4201,125 @@ export interface components {
             /** Is Correct */
             is_correct: boolean;
         };
+        /** OrganizationAnalyticsRead */
+        OrganizationAnalyticsRead: {
+            /** Quiz Attempts */
+            quiz_attempts: number;
+            /** Quiz Pass Rate */
+            quiz_pass_rate: number | null;
+            /** Average Score Percent */
+            average_score_percent: number | null;
+            /**
+             * Enrollments Total
+             * @description Active enrollments
+             */
+            enrollments_total: number;
+            /** Active Learners 7D */
+            active_learners_7d: number;
+            /** Active Learners 30D */
+            active_learners_30d: number;
+            /**
+             * Completion Rate
+             * @description Completed / active enrollments
+             */
+            completion_rate: number;
+            /** Average Progress Percent */
+            average_progress_percent: number;
+            /** Average Days To Complete */
+            average_days_to_complete: number | null;
+            /**
+             * Organization Id
+             * Format: uuid
+             */
+            organization_id: string;
+            /** Enrollments Per Day */
+            enrollments_per_day: components["schemas"]["DayCountRead"][];
+            /** Courses */
+            courses: components["schemas"]["OrganizationCourseRead"][];
+            /** Instructors */
+            instructors: components["schemas"]["OrganizationInstructorRead"][];
+        };
+        /** OrganizationCourseRead */
+        OrganizationCourseRead: {
+            /** Quiz Attempts */
+            quiz_attempts: number;
+            /** Quiz Pass Rate */
+            quiz_pass_rate: number | null;
+            /** Average Score Percent */
+            average_score_percent: number | null;
+            /**
+             * Enrollments Total
+             * @description Active enrollments
+             */
+            enrollments_total: number;
+            /** Active Learners 7D */
+            active_learners_7d: number;
+            /** Active Learners 30D */
+            active_learners_30d: number;
+            /**
+             * Completion Rate
+             * @description Completed / active enrollments
+             */
+            completion_rate: number;
+            /** Average Progress Percent */
+            average_progress_percent: number;
+            /** Average Days To Complete */
+            average_days_to_complete: number | null;
+            /**
+             * Course Id
+             * Format: uuid
+             */
+            course_id: string;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+        };
         /** OrganizationCreate */
         OrganizationCreate: {
             /** Name */
             name: string;
             /** Slug */
             slug: string;
+        };
+        /** OrganizationInstructorRead */
+        OrganizationInstructorRead: {
+            /** Quiz Attempts */
+            quiz_attempts: number;
+            /** Quiz Pass Rate */
+            quiz_pass_rate: number | null;
+            /** Average Score Percent */
+            average_score_percent: number | null;
+            /**
+             * Enrollments Total
+             * @description Active enrollments
+             */
+            enrollments_total: number;
+            /** Active Learners 7D */
+            active_learners_7d: number;
+            /** Active Learners 30D */
+            active_learners_30d: number;
+            /**
+             * Completion Rate
+             * @description Completed / active enrollments
+             */
+            completion_rate: number;
+            /** Average Progress Percent */
+            average_progress_percent: number;
+            /** Average Days To Complete */
+            average_days_to_complete: number | null;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Full Name */
+            full_name: string;
+            /**
+             * Course Ids
+             * @description The organisation's courses they own or co-teach
+             */
+            course_ids: string[];
         };
         /** OrganizationRead */
         OrganizationRead: {
@@ -3894,6 +4365,17 @@ export interface components {
         Page_AttemptSummary_: {
             /** Items */
             items: components["schemas"]["AttemptSummary"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** Page[AuditLogRead] */
+        Page_AuditLogRead_: {
+            /** Items */
+            items: components["schemas"]["AuditLogRead"][];
             /** Total */
             total: number;
             /** Limit */
@@ -4328,6 +4810,28 @@ export interface components {
             /** Options */
             options: components["schemas"]["OptionWithAnswer"][];
         };
+        /** QuizFiguresRead */
+        QuizFiguresRead: {
+            /**
+             * Quiz Id
+             * Format: uuid
+             */
+            quiz_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Attempts
+             * @description Graded attempts
+             */
+            attempts: number;
+            /**
+             * Pass Rate
+             * @description Passed / graded attempts (0-1); null without attempts
+             */
+            pass_rate: number | null;
+            /** Average Score Percent */
+            average_score_percent: number | null;
+        };
         /** QuizForStaff */
         QuizForStaff: {
             /**
@@ -4474,6 +4978,24 @@ export interface components {
             /** Full Name */
             full_name: string;
         };
+        /** RejectedEvent */
+        RejectedEvent: {
+            /**
+             * Index
+             * @description Position of the event in the batch (from 0)
+             */
+            index: number;
+            /**
+             * Code
+             * @description `invalid_event`, `unknown_event_type`, `invalid_data` or `timestamp_out_of_window`
+             */
+            code: string;
+            /**
+             * Error
+             * @description What is wrong, field by field
+             */
+            error: string;
+        };
         /** RevokeRequest */
         RevokeRequest: {
             /** Reason */
@@ -4553,6 +5075,53 @@ export interface components {
          * @enum {string}
          */
         ShowAnswers: "after_each_attempt" | "after_last_attempt" | "never";
+        /** SkillEvidenceRead */
+        SkillEvidenceRead: {
+            /**
+             * Course Id
+             * Format: uuid
+             */
+            course_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Completed At
+             * Format: date-time
+             */
+            completed_at: string;
+            /** Grade Percent */
+            grade_percent: number | null;
+            /**
+             * Certificate Code
+             * @description Verification code of the course's certificate
+             */
+            certificate_code: string | null;
+        };
+        /** SkillRead */
+        SkillRead: {
+            /** Name */
+            name: string;
+            /**
+             * Weight
+             * @description Sum over its courses of the grade (0-1), or 0.5 for an unassessed course
+             */
+            weight: number;
+            /**
+             * Score Percent
+             * @description Average grade over its assessed courses
+             */
+            score_percent: number | null;
+            /** Evidence */
+            evidence: components["schemas"]["SkillEvidenceRead"][];
+        };
+        /** SkillsRead */
+        SkillsRead: {
+            /**
+             * Skills
+             * @description Heaviest first
+             */
+            skills: components["schemas"]["SkillRead"][];
+        };
         /** StudentSummary */
         StudentSummary: {
             /**
@@ -4672,6 +5241,64 @@ export interface components {
              */
             expires_in: number;
         };
+        /** TranscriptCertificateRead */
+        TranscriptCertificateRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Verification Code */
+            verification_code: string;
+            /**
+             * Issued At
+             * Format: date-time
+             */
+            issued_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+        };
+        /** TranscriptRead */
+        TranscriptRead: {
+            /** Student Name */
+            student_name: string;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Courses
+             * @description Oldest completion first
+             */
+            courses: components["schemas"]["CompletedCourseRead"][];
+            /** Courses Completed */
+            courses_completed: number;
+            /** Average Grade Percent */
+            average_grade_percent: number | null;
+        };
+        /** UpcomingAssignmentRead */
+        UpcomingAssignmentRead: {
+            /**
+             * Assignment Id
+             * Format: uuid
+             */
+            assignment_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Course Id
+             * Format: uuid
+             */
+            course_id: string;
+            /** Course Title */
+            course_title: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+        };
         /** UploadRequest */
         UploadRequest: {
             /**
@@ -4770,6 +5397,19 @@ export interface components {
             is_active?: boolean | null;
             /** Organization Id */
             organization_id?: string | null;
+        };
+        /** VideoFiguresRead */
+        VideoFiguresRead: {
+            /**
+             * Lesson Id
+             * Format: uuid
+             */
+            lesson_id: string;
+            /**
+             * Watch Ratio
+             * @description Average share of the video each viewer watched (0-1, capped at the whole video); null while its length is unknown or nobody watched
+             */
+            watch_ratio: number | null;
         };
         /**
          * VideoProviderName
@@ -12361,6 +13001,314 @@ export interface operations {
             };
         };
     };
+    record_events_api_v1_events_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown[];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResult"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the batch is over `ANALYTICS_MAX_BATCH_BYTES` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ingest_unavailable`: broker mode, the broker did not take the batch; send it again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    course_analytics_api_v1_courses__course_id__analytics_get: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC) of the range */
+                from?: string | null;
+                /** @description Last day (UTC) of the range */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseAnalyticsRead"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_course_staff`: the caller sees the course but does not run it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `course_not_found`: no such course the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    organization_analytics_api_v1_organizations__organization_id__analytics_get: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC) of the range */
+                from?: string | null;
+                /** @description Last day (UTC) of the range */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationAnalyticsRead"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient_role`: a member of the organisation who is not its principal */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `organization_not_found`: no such organisation the caller belongs to */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_analytics_api_v1_me_analytics_get: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC) of the range */
+                from?: string | null;
+                /** @description Last day (UTC) of the range */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LearnerAnalyticsRead"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_skills_api_v1_me_skills_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillsRead"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_transcript_api_v1_me_transcript_get: {
+        parameters: {
+            query?: {
+                format?: "json" | "pdf";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transcript (JSON, or a PDF with `format=pdf`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptRead"];
+                    "application/pdf": string;
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     health_health_get: {
         parameters: {
             query?: never;
@@ -12714,6 +13662,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorCatalogRead"];
+                };
+            };
+        };
+    };
+    list_audit_logs_api_v1_audit_logs_get: {
+        parameters: {
+            query?: {
+                actor_id?: string | null;
+                action?: string | null;
+                resource_type?: string | null;
+                resource_id?: string | null;
+                since?: string | null;
+                until?: string | null;
+                /** @description Page size (1-100) */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditLogRead_"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient_role`: admins and principals only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
