@@ -1158,6 +1158,8 @@ async def complete_enrollment_directly(app: FastAPI, actor: Actor, course: Cours
 def iso(moment: datetime) -> str:
     """A UTC timestamp as the API writes it (`2026-11-22T10:00:00Z`)."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
 # -- a course built over HTTP, for a live server -----------------------------------------------
 
 #: A real H.264 video (15 s) that browsers play: the demo's sample.

@@ -45,8 +45,8 @@ from studyhall.core.storable_text import StorableTextMiddleware
 from studyhall.core.storage import Storage, storage_from_settings
 from studyhall.core.storage_router import UNLIMITED_BODY_PATHS
 from studyhall.core.storage_router import router as storage_router
-from studyhall.graphql.router import graphql_router
 from studyhall.core.web_app import CHECKOUT_DIST, WebAppFallback
+from studyhall.graphql.router import graphql_router
 from studyhall.identity.oauth import OAuthProviders
 from studyhall.identity.router import routers as identity_routers
 from studyhall.learning.router import router as learning_router
