@@ -132,7 +132,7 @@ def test_api_never_errors_and_matches_its_schema(case: schemathesis.Case, fuzzed
 
 
 @pytest.fixture(scope="module")
-async def signed_in(fuzzed_app: FastAPI) -> dict[str, str]:
+async def signed_in_headers(fuzzed_app: FastAPI) -> dict[str, str]:
     """The headers of a user of the fuzzed database. Made through a second app on the same
     database: the fuzzed one runs in schemathesis' own event loop."""
     helper = create_app(fuzzed_app.state.settings)
@@ -151,6 +151,6 @@ OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences|files|posts|c
 @schema.include(path_regex=OWN_ROUTES).exclude(method="POST", path="/api/v1/posts").parametrize()
 @FUZZ_SETTINGS
 def test_own_routes_signed_in_never_error_and_match_the_schema(
-    case: schemathesis.Case, fuzzed_app: FastAPI, signed_in: dict[str, str]
+    case: schemathesis.Case, fuzzed_app: FastAPI, signed_in_headers: dict[str, str]
 ) -> None:
-    call_and_validate(case, fuzzed_app, signed_in)
+    call_and_validate(case, fuzzed_app, signed_in_headers)

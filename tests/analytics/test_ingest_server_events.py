@@ -42,7 +42,7 @@ from tests.factories import (
 )
 
 
-async def outbox_events(app: FastAPI) -> list[Event]:
+async def outbox_rows(app: FastAPI) -> list[Event]:
     async with app.state.database.sessionmaker() as session:
         found = await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))
         return [Event(e.id, e.event_type, e.payload, e.created_at, 1) for e in found.all()]
@@ -88,7 +88,7 @@ async def test_enrollment_heartbeats_and_completions_are_stored_once_each(
     )
     assert [seconds for _, seconds in watched] == [50, 20, 60]
     assert {e.lesson_id for e in stored if e.event_type == "server.lesson_completed"} == {video.id, other.id}
-    outbox = {f"outbox:{e.id}" for e in await outbox_events(app)}
+    outbox = {f"outbox:{e.id}" for e in await outbox_rows(app)}
     assert {e.event_id for e in stored} <= outbox
 
 
@@ -98,7 +98,7 @@ async def test_a_redelivered_event_is_stored_once(app: FastAPI, client: httpx.As
     course = await create_course(app, owner, lessons=1)
     await enroll(client, student, course)
     await deliver_events(app)
-    [enrolled] = [e for e in await outbox_events(app) if e.type == event_types.ENROLLMENT_CREATED]
+    [enrolled] = [e for e in await outbox_rows(app) if e.type == event_types.ENROLLMENT_CREATED]
 
     await deliver(app, handlers.record_enrollment, enrolled)  # delivered again (at least once)
 
@@ -237,7 +237,7 @@ async def test_an_auto_graded_attempt_is_recorded_once_and_notifies_nobody(
     assert (attempt.status, attempt.score_percent, attempt.passed) == ("graded", 100.0, True)
 
     await deliver_events(app)
-    [submitted] = [e for e in await outbox_events(app) if e.type == event_types.QUIZ_ATTEMPT_SUBMITTED]
+    [submitted] = [e for e in await outbox_rows(app) if e.type == event_types.QUIZ_ATTEMPT_SUBMITTED]
     await deliver(app, handlers.record_quiz_attempt, submitted)  # delivered again (at least once)
 
     assert submitted.payload == {

@@ -30,13 +30,15 @@ async def session_rows(app: FastAPI, user_id: str) -> list[AuthSession]:
         return list(rows.all())
 
 
-async def signed_in(client: httpx.AsyncClient, email: str = "sam@example.com") -> tuple[str, dict[str, Any]]:
+async def registered_and_signed_in(
+    client: httpx.AsyncClient, email: str = "sam@example.com"
+) -> tuple[str, dict[str, Any]]:
     user = await register(client, email)
     return user["id"], await login(client, email)
 
 
 async def test_refresh_rotates_the_token(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id, pair = await signed_in(client)
+    user_id, pair = await registered_and_signed_in(client)
     response = await refresh(client, pair["refresh_token"])
     assert response.status_code == 200
     new = response.json()
@@ -56,7 +58,7 @@ async def test_refresh_rotates_the_token(app: FastAPI, client: httpx.AsyncClient
 
 
 async def test_reusing_a_rotated_token_revokes_the_family(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id, pair = await signed_in(client)
+    user_id, pair = await registered_and_signed_in(client)
     other_device = await login(client, "sam@example.com")
     rotated = (await refresh(client, pair["refresh_token"])).json()
     assert_problem(await refresh(client, pair["refresh_token"]), 401, "refresh_token_reused")
@@ -75,7 +77,7 @@ async def test_unknown_refresh_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_expired_refresh_token_is_401(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id, pair = await signed_in(client)
+    user_id, pair = await registered_and_signed_in(client)
     async with app.state.database.sessionmaker() as session, session.begin():
         row = (
             await session.scalars(select(AuthSession).where(AuthSession.user_id == uuid.UUID(user_id)))
@@ -86,7 +88,7 @@ async def test_expired_refresh_token_is_401(app: FastAPI, client: httpx.AsyncCli
 
 @pytest.mark.postgresql_only
 async def test_concurrent_refreshes_yield_at_most_one_pair(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id, pair = await signed_in(client)
+    user_id, pair = await registered_and_signed_in(client)
     responses = await asyncio.gather(*(refresh(client, pair["refresh_token"]) for _ in range(6)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) <= 1, statuses
@@ -148,7 +150,7 @@ async def test_sessions_list_and_revoke(app: FastAPI, client: httpx.AsyncClient)
 
 
 async def test_logout_revokes_that_session_only(client: httpx.AsyncClient) -> None:
-    _, first = await signed_in(client)
+    _, first = await registered_and_signed_in(client)
     second = await login(client, "sam@example.com")
     response = await client.post(f"{API}/auth/logout", json={"refresh_token": first["refresh_token"]})
     assert response.status_code == 204
@@ -164,7 +166,7 @@ async def test_logout_revokes_that_session_only(client: httpx.AsyncClient) -> No
 async def test_logout_all_ends_every_session_and_access_token(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    user_id, first = await signed_in(client)
+    user_id, first = await registered_and_signed_in(client)
     second = await login(client, "sam@example.com")
     response = await client.post(f"{API}/auth/logout-all", headers=bearer(second["access_token"]))
     assert response.status_code == 204
@@ -180,7 +182,7 @@ async def test_logout_all_ends_every_session_and_access_token(
 async def test_change_password_keeps_only_the_current_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    _, current = await signed_in(client)
+    _, current = await registered_and_signed_in(client)
     other = await login(client, "sam@example.com")
     headers = bearer(current["access_token"])
     wrong = await client.post(
@@ -219,7 +221,7 @@ async def test_deactivated_user_loses_tokens_and_sessions_at_once(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     admin = await create_user(app, "admin")
-    user_id, pair = await signed_in(client)
+    user_id, pair = await registered_and_signed_in(client)
     response = await client.patch(f"{API}/users/{user_id}", headers=admin.headers, json={"is_active": False})
     assert response.status_code == 200 and response.json()["is_active"] is False
     assert_problem(

@@ -97,7 +97,7 @@ async def _course_of(app: FastAPI, lesson: Lesson) -> Course:
 # -- the heartbeat -------------------------------------------------------------------------
 
 
-async def heartbeat(
+async def send_position(
     client: httpx.AsyncClient, student: Actor, lesson: Lesson, position: float, duration: float
 ) -> httpx.Response:
     return await client.put(
@@ -122,14 +122,14 @@ async def test_the_measured_duration_decides_completion(app: FastAPI, client: ht
     )
 
     # The player claims a short video: 100 s would be 90 % of it, not of the real 600 s.
-    response = await heartbeat(client, student, lesson, 100, 110)
+    response = await send_position(client, student, lesson, 100, 110)
     assert response.status_code == 200, response.text
     assert (response.json()["duration_seconds"], response.json()["is_completed"]) == (600, False)
     assert await stored_position(app) == (100, 600)
     assert await count_rows(app, LessonCompletion) == 0
 
     # Claiming a longer video does not keep 540 s (90 % of 600) from completing it.
-    response = await heartbeat(client, student, lesson, 540, 10_000)
+    response = await send_position(client, student, lesson, 540, 10_000)
     assert response.status_code == 200, response.text
     assert (response.json()["duration_seconds"], response.json()["is_completed"]) == (600, True)
     assert await count_rows(app, LessonCompletion) == 1
@@ -142,15 +142,15 @@ async def test_positions_past_the_measured_duration_are_refused(
     await create_lesson_video(
         app, lesson, status="ready", asset_id="a", playback_id="p", duration_seconds=600
     )
-    assert (await heartbeat(client, student, lesson, 30, 700)).status_code == 200
+    assert (await send_position(client, student, lesson, 30, 700)).status_code == 200
 
-    body = assert_problem(await heartbeat(client, student, lesson, 650, 700), 422, "validation_error")
+    body = assert_problem(await send_position(client, student, lesson, 650, 700), 422, "validation_error")
     assert body["errors"][0]["loc"] == ["body", "position_seconds"]
     assert await stored_position(app) == (30, 600)
     assert await count_rows(app, LessonCompletion) == 0
 
     # Within a second of the end (players round): accepted, and the end completes it.
-    response = await heartbeat(client, student, lesson, 600.8, 601)
+    response = await send_position(client, student, lesson, 600.8, 601)
     assert response.status_code == 200, response.text
     assert response.json()["is_completed"] is True
 
@@ -165,7 +165,7 @@ async def test_without_a_measured_duration_the_players_counts(
     if video is not None:
         await create_lesson_video(app, lesson, **video)  # type: ignore[arg-type]
 
-    response = await heartbeat(client, student, lesson, 99, 110)
+    response = await send_position(client, student, lesson, 99, 110)
 
     assert response.status_code == 200, response.text
     assert (response.json()["duration_seconds"], response.json()["is_completed"]) == (110, True)

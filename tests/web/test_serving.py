@@ -90,7 +90,6 @@ async def test_nothing_outside_the_build_is_served(web: httpx.AsyncClient) -> No
         "/redoc/x",
         "/openapi.json/x",
         "/graphql/x",
-        "/admin/x",
         "/ws/x",
         "/health/x",
         "/healthz",
@@ -102,11 +101,19 @@ async def test_unknown_api_and_service_paths_stay_problem_404s(web: httpx.AsyncC
     assert_problem(await web.get(path), 404, "not_found")
 
 
+async def test_unknown_admin_panel_pages_are_the_panels_own_404(web: httpx.AsyncClient) -> None:
+    """`/admin` is the admin panel's (HTML), so its unknown pages answer its 404 page, never
+    the web app."""
+    response = await web.get("/admin/x")
+    assert response.status_code == 404
+    assert INDEX not in response.text
+
+
 async def test_api_and_service_routes_keep_their_answers(web: httpx.AsyncClient) -> None:
     assert (await web.get("/health/live")).json() == {"status": "ok"}
     assert (await web.get("/openapi.json")).json()["info"]["title"] == "StudyHall"
     assert (await web.get("/docs")).headers["content-type"].startswith("text/html")
-    assert "INDEX" not in (await web.get("/docs")).text
+    assert INDEX not in (await web.get("/docs")).text
     assert (await web.get("/metrics")).headers["content-type"].startswith("text/plain")
     assert (await web.get(f"{API}/courses")).json()["items"] == []
     assert_problem(await web.get(f"{API}/auth/me"), 401, "not_authenticated")

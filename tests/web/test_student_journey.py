@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.factories import API, mails_in, published_course_over_http, text_of, wait_until
+from tests.factories import API, PASSWORD, mails_in, published_course_over_http, text_of, wait_until
 from tests.servers import StudyHallServer
 from tests.web.conftest import screenshot
 
 ADMIN_EMAIL = "admin@e2e.studyhall.test"
 STUDENT_EMAIL = "grace@e2e.studyhall.test"
-PASSWORD = "a-long-enough-password"
 VIDEO_READY = "document.querySelector('video')?.readyState >= 1"
 
 
