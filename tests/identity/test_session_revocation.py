@@ -21,7 +21,7 @@ from tests.factories import (
     login,
     register,
 )
-from tests.identity.test_sessions import refresh, session_rows, signed_in
+from tests.identity.test_sessions import refresh, registered_and_signed_in, session_rows
 
 ME = f"{API}/auth/me"
 
@@ -47,7 +47,7 @@ async def live_sessions(app: FastAPI, user_id: str) -> set[str]:
 async def test_the_sid_claim_is_the_listed_session_and_survives_refreshes(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    _, pair = await signed_in(client)
+    _, pair = await registered_and_signed_in(client)
     listed = (await client.get(f"{API}/auth/sessions", headers=bearer(pair["access_token"]))).json()
     assert [item["id"] for item in listed["items"]] == [sid(app, pair)]
     rotated = (await refresh(client, pair["refresh_token"])).json()
@@ -60,7 +60,7 @@ async def test_the_sid_claim_is_the_listed_session_and_survives_refreshes(
 async def test_logout_ends_every_access_token_of_that_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    user_id, first = await signed_in(client)
+    user_id, first = await registered_and_signed_in(client)
     second = await login(client, "sam@example.com")
     rotated = (await refresh(client, first["refresh_token"])).json()
     assert (await me(client, first)).status_code == 200
@@ -75,7 +75,7 @@ async def test_logout_ends_every_access_token_of_that_session(
 
 
 async def test_revoking_a_session_ends_its_access_tokens(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id, laptop = await signed_in(client)
+    user_id, laptop = await registered_and_signed_in(client)
     phone = await login(client, "sam@example.com")
 
     response = await client.delete(
@@ -96,7 +96,7 @@ async def test_revoking_a_session_ends_its_access_tokens(app: FastAPI, client: h
 
 
 async def test_logout_all_ends_the_callers_sessions_only(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user_id, first = await signed_in(client)
+    user_id, first = await registered_and_signed_in(client)
     second = await login(client, "sam@example.com")
     someone_else = await create_user(app)
 
@@ -112,7 +112,7 @@ async def test_logout_all_ends_the_callers_sessions_only(app: FastAPI, client: h
 async def test_password_change_ends_the_other_sessions_tokens(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    user_id, current = await signed_in(client)
+    user_id, current = await registered_and_signed_in(client)
     other = await login(client, "sam@example.com")
 
     response = await client.post(
@@ -133,7 +133,7 @@ async def test_password_change_ends_the_other_sessions_tokens(
 async def test_refresh_token_reuse_ends_the_familys_access_tokens(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    user_id, stolen = await signed_in(client)
+    user_id, stolen = await registered_and_signed_in(client)
     other_device = await login(client, "sam@example.com")
     rotated = (await refresh(client, stolen["refresh_token"])).json()
 
@@ -170,7 +170,7 @@ async def test_a_token_must_name_a_live_session_of_its_own_user(
 
 
 async def test_authenticating_a_request_is_one_statement(app: FastAPI, client: httpx.AsyncClient) -> None:
-    _, pair = await signed_in(client)
+    _, pair = await registered_and_signed_in(client)
     with count_statements(app) as live:
         assert (await me(client, pair)).status_code == 200
     await client.post(f"{API}/auth/logout", json={"refresh_token": pair["refresh_token"]})
