@@ -108,6 +108,42 @@ async def test_the_catalog_shows_each_caller_what_rest_shows(app: FastAPI, clien
     assert outsider_page["items"][0]["isEnrolled"] is False  # nothing of the pupil's progress
 
 
+CATALOG_THROUGH_FRAGMENTS = """
+query ($slug: String) {
+  courses { items { ...Card } }
+  course(slug: $slug) { ... on Course { id ...Flags } }
+}
+fragment Card on Course { id ...Flags instructors { fullName } }
+fragment Flags on Course { isEnrolled progressPercent }
+"""
+
+
+async def test_instructors_and_flags_asked_for_through_fragments_are_answered(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    teacher = await create_user(app, Role.INSTRUCTOR, full_name="Ada Teacher")
+    helper = await create_user(app, Role.INSTRUCTOR, full_name="Bob Helper")
+    pupil = await create_user(app)
+    course = await create_course(app, teacher, lessons=2)
+    await add_co_instructor(app, course, helper)
+    await enroll_directly(app, pupil, course)
+    await complete_directly(app, pupil, (await course_lessons(app, course))[0])
+
+    variables = {"slug": course.slug}
+    data = graphql_data(await graphql(client, CATALOG_THROUGH_FRAGMENTS, variables, actor=pupil))
+    assert data["courses"]["items"] == [
+        {
+            "id": str(course.id),
+            "isEnrolled": True,
+            "progressPercent": 50.0,
+            "instructors": [{"fullName": "Ada Teacher"}, {"fullName": "Bob Helper"}],
+        }
+    ]
+    assert data["course"] == {"id": str(course.id), "isEnrolled": True, "progressPercent": 50.0}
+    anonymous = graphql_data(await graphql(client, CATALOG_THROUGH_FRAGMENTS, variables))
+    assert anonymous["course"] == {"id": str(course.id), "isEnrolled": False, "progressPercent": None}
+
+
 async def test_catalog_filters_and_pages_as_rest(app: FastAPI, client: httpx.AsyncClient) -> None:
     teacher = await create_user(app, Role.INSTRUCTOR)
     for n in range(5):

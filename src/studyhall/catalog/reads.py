@@ -45,19 +45,37 @@ async def catalog_page(
 ) -> JSONBody:
     """`GET /courses`: `Page[CourseRead]` as JSON."""
     if query.for_staff:  # what the caller runs: nothing to share
-        rows, total = await service.list_catalog(session, user, query, params)
-        progress = await service.caller_progress(session, user, [row.id for row in rows])
-        return JSONBody(presenters.course_page(rows, total, params, progress).model_dump_json().encode())
+        return JSONBody((await _staff_page(session, user, query, params)).model_dump_json().encode())
     shared = await _shared_page(session, user, query, params)
-    if user is None:
-        return JSONBody(shared.body)
     progress = await service.caller_progress(session, user, shared.course_ids)
-    if not progress:  # enrolled in none of these courses: the shared page is theirs too
+    if not progress:  # anonymous, or enrolled in none of these courses: the shared page is theirs too
         return JSONBody(shared.body)
+    return JSONBody(_with_flags(shared, progress).model_dump_json().encode())
+
+
+async def catalog_cards(
+    session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
+) -> Page[CourseRead]:
+    """The page of `catalog_page` as a model, for callers that build their own answer (GraphQL)."""
+    if query.for_staff:
+        return await _staff_page(session, user, query, params)
+    shared = await _shared_page(session, user, query, params)
+    return _with_flags(shared, await service.caller_progress(session, user, shared.course_ids))
+
+
+async def _staff_page(
+    session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
+) -> Page[CourseRead]:
+    rows, total = await service.list_catalog(session, user, query, params)
+    progress = await service.caller_progress(session, user, [row.id for row in rows])
+    return presenters.course_page(rows, total, params, progress)
+
+
+def _with_flags(shared: PageEntry, progress: dict[uuid.UUID, CourseProgress]) -> Page[CourseRead]:
     page = Page[CourseRead].model_validate_json(shared.body)
     for item in page.items:
         _set_flags(item, progress.get(item.id))
-    return JSONBody(page.model_dump_json().encode())
+    return page
 
 
 async def _shared_page(

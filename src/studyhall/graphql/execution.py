@@ -1,39 +1,60 @@
 """A cheaper execution of plain scalar fields.
 
-graphql-core builds a resolve info, calls the field's resolver and walks `complete_value`
-for every field of every object: most of a catalog page's time (about 500 fields) went
-there. A plain field (an attribute with no resolver, no arguments, no field extension) of a
-scalar or enum type (or a list of them) needs none of it: `PlainFieldsExecution` reads the attribute and
-coerces it as graphql-core would. Anything else, and any value the short path cannot
-complete (a null in a non-null field, a value the scalar refuses), takes graphql-core's
-own path, which reports the error exactly as before.
+graphql-core builds a path and a resolve info, calls the field's resolver and walks
+`complete_value` for every field of every object: most of a catalog page's time (about 500
+fields) went there. A plain field (an attribute with no resolver, no arguments, no field
+extension) of a scalar or enum type (or a list of them) needs none of it.
+
+`PlainFieldsExecution.execute_fields` plans each selection set once per request (graphql-core
+memoizes the selection set of a list's items, so 20 courses share one plan): its plain fields
+are read straight from the attribute and coerced as graphql-core would (a `str` for `String`
+as is, without a call), the others go through graphql-core. An object whose plain value the
+short path cannot complete (a null in a non-null field, a value the scalar refuses) is
+executed wholly by graphql-core, which reports the error exactly as before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
 
 #: Where a plain field keeps how to read it (`GraphQLField.extensions`).
 PLAIN_FIELD = "studyhall-plain-field"
+#: Python types a built-in scalar outputs unchanged (graphql-core's `serialize_*` return them
+#: as they are). Not `Int`: an `int` also has to fit its 32 bits.
+UNCHANGED: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLFloat: float,
+}
+
+
+class NotUnchanged:
+    """The `unchanged` type of a field whose values always need coercing: no value has it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +64,16 @@ class PlainField:
     nullable: bool
     #: A list of non-null scalars (`tags: [String!]!`) rather than one scalar.
     is_list: bool = False
+    #: The type of the values that go into the result as they are (checked by the caller).
+    unchanged: type = field(default=NotUnchanged, compare=False)
 
-    def complete(self, source: Any) -> Any:
-        """The field's value in the result, or Undefined for graphql-core's path."""
-        value: Any = getattr(source, self.attribute, Undefined)
+    @classmethod
+    def of(cls, attribute: str, leaf: GraphQLLeafType, *, nullable: bool, is_list: bool) -> PlainField:
+        unchanged = NotUnchanged if is_list else UNCHANGED.get(leaf, NotUnchanged)
+        return cls(attribute, leaf, nullable, is_list, unchanged)
+
+    def complete(self, value: Any) -> Any:
+        """The attribute's `value` in the result, or Undefined for graphql-core's path."""
         if value is None:
             return None if self.nullable else Undefined
         if value is Undefined:
@@ -77,36 +104,99 @@ def plain_field(field: GraphQLField) -> PlainField | None:
     leaf = inner.of_type.of_type if is_list else inner
     if not is_leaf_type(leaf):
         return None
-    return PlainField(definition.python_name, leaf, nullable, is_list)
+    return PlainField.of(definition.python_name, leaf, nullable=nullable, is_list=is_list)
 
 
 def mark_plain_fields(schema: GraphQLSchema) -> None:
     """Once per schema: tags every plain scalar field of the object types."""
     for named in schema.type_map.values():
         if isinstance(named, GraphQLObjectType) and not named.name.startswith("__"):
-            for field in named.fields.values():
-                found = plain_field(field)
+            for field_definition in named.fields.values():
+                found = plain_field(field_definition)
                 if found is not None:
-                    field.extensions = {**(field.extensions or {}), PLAIN_FIELD: found}
+                    field_definition.extensions = {**(field_definition.extensions or {}), PLAIN_FIELD: found}
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionPlan:
+    """How to execute one selection set of one object type."""
+
+    #: The selection set itself: kept alive so that its `id` (the plan's key) is not reused.
+    grouped: GroupedFieldSet
+    #: Response name, attribute, the type it may have as it is, and the field, for the
+    #: fields read directly.
+    plain: tuple[tuple[str, str, type, PlainField], ...]
+    #: The fields graphql-core executes.
+    resolved: GroupedFieldSet
+
+    @classmethod
+    def of(cls, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> SelectionPlan:
+        plain: list[tuple[str, str, type, PlainField]] = []
+        resolved: GroupedFieldSet = {}
+        for name, details in grouped.items():
+            node = details[0].node
+            definition = parent_type.fields.get(node.name.value)
+            found = (definition.extensions or {}).get(PLAIN_FIELD) if definition is not None else None
+            if found is not None and not node.arguments:
+                plain.append((name, found.attribute, found.unchanged, found))
+            else:
+                resolved[name] = details
+        return cls(grouped, tuple(plain), resolved)
+
+    def merged(self, plain_values: dict[str, Any], resolved_values: dict[str, Any]) -> dict[str, Any]:
+        """Both halves, in the order of the selection (graphql-core omits unknown fields)."""
+        return {
+            name: plain_values[name] if name in plain_values else resolved_values[name]
+            for name in self.grouped
+            if name in plain_values or name in resolved_values
+        }
 
 
 class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
-    ) -> Any:
-        node = field_details_list[0].node
-        definition = parent_type.fields.get(node.name.value)
-        plain = definition.extensions.get(PLAIN_FIELD) if definition is not None else None
-        if plain is not None and not node.arguments and not self._resolve_hooks():
-            completed = plain.complete(source)
-            if completed is not Undefined:
-                return completed
-        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        plan = self._plan(parent_type, grouped_field_set)
+        execute_all = super().execute_fields
+        if not plan.plain:
+            return execute_all(parent_type, source_value, path, grouped_field_set, position_context)
+        plain_values: dict[str, Any] = {}
+        for name, attribute, unchanged, plain in plan.plain:  # the hot loop: kept flat
+            value = getattr(source_value, attribute, Undefined)
+            if type(value) is not unchanged:
+                value = plain.complete(value)
+                if value is Undefined:  # graphql-core reports what is wrong with it
+                    return execute_all(parent_type, source_value, path, grouped_field_set, position_context)
+            plain_values[name] = value
+        if not plan.resolved:
+            return plain_values
+        resolved = execute_all(parent_type, source_value, path, plan.resolved, position_context)
+        if self.is_awaitable(resolved):
+            return self._merged_later(plan, plain_values, resolved)
+        return plan.merged(plain_values, cast("dict[str, Any]", resolved))
+
+    @staticmethod
+    async def _merged_later(
+        plan: SelectionPlan, plain_values: dict[str, Any], resolved: Awaitable[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return plan.merged(plain_values, await resolved)
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> SelectionPlan:
+        plans: dict[tuple[GraphQLObjectType, int], SelectionPlan] = self.__dict__.setdefault("_plans", {})
+        key = (parent_type, id(grouped))
+        plan = plans.get(key)
+        if plan is None:
+            if self._resolve_hooks():  # every resolver must run through the extension
+                plan = SelectionPlan(grouped, (), grouped)
+            else:
+                plan = SelectionPlan.of(parent_type, grouped)
+            plans[key] = plan
+        return plan
 
     def _resolve_hooks(self) -> bool:
         """Whether an extension wraps every resolver (strawberry always passes a manager)."""

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from pydantic import TypeAdapter
 
 from studyhall.catalog import reads
 from studyhall.catalog import service as catalog
 from studyhall.catalog.errors import CourseNotFound
 from studyhall.catalog.queries import CatalogQuery
-from studyhall.catalog.schemas import CourseRead
 from studyhall.community import service as community
 from studyhall.core.errors import InvalidInput
-from studyhall.core.pagination import Page as RestPage
 from studyhall.graphql.arguments import CatalogArguments, page_params, parse_id, validated
 from studyhall.graphql.types import (
     Course,
@@ -23,11 +20,10 @@ from studyhall.graphql.types import (
     Page,
     Post,
     User,
+    with_related,
 )
 from studyhall.learning import service as learning
 from studyhall.notifications import service as notifications
-
-CATALOG_PAGE = TypeAdapter(RestPage[CourseRead])
 
 
 @strawberry.type
@@ -71,9 +67,9 @@ class Query:
         query = CatalogQuery(**filters.model_dump())
         viewer = await info.context.viewer()
         # REST's own page (the shared part from the catalog cache, the caller's flags over it).
-        body = await info.context.run(lambda session: reads.catalog_page(session, viewer, query, params))
-        page = CATALOG_PAGE.validate_json(body.body)
-        return Page.of([Course.of_card(card) for card in page.items], page.total, params)
+        page = await info.context.run(lambda session: reads.catalog_cards(session, viewer, query, params))
+        courses = [Course.of_card(card) for card in page.items]
+        return Page.of(await with_related(info, courses, "items"), page.total, params)
 
     @strawberry.field(description="A course by `id` or `slug`; null when there is none the caller may see")
     async def course(
@@ -90,7 +86,8 @@ class Query:
             catalog.require_visible(viewer, row, row.instructor_ids)
         except CourseNotFound:
             return None
-        return Course.of(row)
+        (found,) = await with_related(info, [Course.of(row)])
+        return found
 
     @strawberry.field(description="The caller's active enrollments, newest first, as `GET /enrollments/me`")
     async def my_enrollments(

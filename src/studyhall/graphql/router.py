@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi.routing import APIWebSocketRoute
 from strawberry.fastapi import GraphQLRouter
 
@@ -27,6 +28,13 @@ class StudyHallGraphQLRouter(DomainRouter, GraphQLRouter[GraphQLContext, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.routes[:] = [route for route in self.routes if not isinstance(route, APIWebSocketRoute)]
+
+    # orjson, as the REST responses: a page of courses is a few hundred values.
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its JSONDecodeError is json's: a bad body stays a 400
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
 
 def graphql_router(settings: Settings) -> StudyHallGraphQLRouter:

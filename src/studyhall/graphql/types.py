@@ -9,8 +9,6 @@ dataloaders (`graphql.loaders`), never with a query per object.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +16,13 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from studyhall.catalog.schemas import CourseRead
 from studyhall.catalog.service import CourseOutline
 from studyhall.community.models import Post as PostRow
@@ -132,12 +137,6 @@ class Module:
         return [Lesson.of(lesson) for lesson in self.outline]
 
 
-@dataclass(frozen=True, slots=True)
-class CallerFlags:
-    is_enrolled: bool
-    progress_percent: float | None
-
-
 @strawberry.type(description="A course the caller may see, as the catalog and course detail show it")
 class Course:
     id: strawberry.ID
@@ -163,8 +162,24 @@ class Course:
     published_at: datetime | None
     course_id: strawberry.Private[uuid.UUID]
     instructor_ids: strawberry.Private[list[uuid.UUID]]
-    #: The caller's flags when the card came with them (`CourseRead`): no loader then.
-    flags: strawberry.Private[CallerFlags | None] = None
+    # Filled by `with_related` for the courses of one answer, as far as the operation asks
+    # for them: plain values then, not a resolver per course. Unfilled, a non-null field
+    # fails loudly rather than answering a wrong value.
+    is_enrolled: bool | None = strawberry.field(
+        default=None,
+        graphql_type=bool,
+        description="Whether the caller is actively enrolled (false when anonymous)",
+    )
+    progress_percent: float | None = strawberry.field(
+        default=None, description="The caller's progress (0-100); null when not enrolled"
+    )
+    instructors: list[User] | None = strawberry.field(
+        default=None,
+        graphql_type=list[User],
+        description="The owner first, then the co-instructors in the order they were added",
+    )
+    #: Whether the caller's flags came with the card (`CourseRead`): no loader then.
+    has_flags: strawberry.Private[bool] = False
 
     @classmethod
     def of(cls, row: Row[Any] | CourseRead) -> Course:
@@ -200,34 +215,12 @@ class Course:
     def of_card(cls, card: CourseRead) -> Course:
         """From a card of the REST catalog page, with the caller's flags it carries."""
         course = cls.of(card)
-        course.flags = CallerFlags(card.is_enrolled, card.progress_percent)
+        course.is_enrolled, course.progress_percent, course.has_flags = (
+            card.is_enrolled,
+            card.progress_percent,
+            True,
+        )
         return course
-
-    async def _loaded_flags(self, info: Info) -> CallerFlags:
-        progress = await info.context.loaders.progress.load(self.course_id)
-        return CallerFlags(progress is not None, progress.progress_percent if progress else None)
-
-    # Plain values when the card came with the flags (a catalog page), a loader otherwise:
-    # no awaitable per field for the common case.
-    @strawberry.field(
-        description="Whether the caller is actively enrolled (false when anonymous)", graphql_type=bool
-    )
-    def is_enrolled(self, info: Info) -> bool | Awaitable[bool]:
-        if self.flags is not None:
-            return self.flags.is_enrolled
-        return _then(self._loaded_flags(info), lambda flags: flags.is_enrolled)
-
-    @strawberry.field(
-        description="The caller's progress (0-100); null when not enrolled", graphql_type=float | None
-    )
-    def progress_percent(self, info: Info) -> float | Awaitable[float | None] | None:
-        if self.flags is not None:
-            return self.flags.progress_percent
-        return _then(self._loaded_flags(info), lambda flags: flags.progress_percent)
-
-    @strawberry.field(description="The owner first, then the co-instructors in the order they were added")
-    async def instructors(self, info: Info) -> list[User]:
-        return await users_of(info, self.instructor_ids)
 
     @strawberry.field(description="Current modules, in order")
     async def modules(self, info: Info) -> list[Module]:
@@ -240,13 +233,63 @@ class Course:
         return [Lesson.of(lesson) for lesson in outline.lessons]
 
 
-async def _then(flags: Awaitable[CallerFlags], pick: Callable[[CallerFlags], T]) -> T:
-    return pick(await flags)
+async def with_related(info: Info, courses: list[Course], *path: str) -> list[Course]:
+    """Fills the courses' instructors and the caller's flags where the operation asks for them
+    (under `path`: `items` for a page), one batched statement each for all the courses."""
+    if asks_for(info, *path, "instructors"):
+        wanted = list(dict.fromkeys(user_id for course in courses for user_id in course.instructor_ids))
+        found = await info.context.loaders.users.load_many(wanted)
+        users = {user.id: User.of(user) for user in found if user is not None}
+        for course in courses:
+            course.instructors = [users[user_id] for user_id in course.instructor_ids if user_id in users]
+    unflagged = [course for course in courses if not course.has_flags]
+    if unflagged and (asks_for(info, *path, "isEnrolled") or asks_for(info, *path, "progressPercent")):
+        progress = await info.context.loaders.progress.load_many([course.course_id for course in unflagged])
+        for course, mine in zip(unflagged, progress, strict=True):
+            course.is_enrolled = mine is not None
+            course.progress_percent = mine.progress_percent if mine is not None else None
+    return courses
+
+
+def asks_for(info: Info, *path: str) -> bool:
+    """Whether the operation asks, below the current field, for the field at `path`.
+
+    Reads graphql-core's nodes: strawberry's `selected_fields` converts the whole
+    sub-selection on every call, which costs more than the fields it saves."""
+    raw = info._raw_info
+    return any(_selects(node.selection_set, path, raw.fragments) for node in raw.field_nodes)
+
+
+def _selects(
+    selection_set: SelectionSetNode | None,
+    path: tuple[str, ...],
+    fragments: dict[str, FragmentDefinitionNode],
+) -> bool:
+    if selection_set is None:
+        return False
+    name, rest = path[0], path[1:]
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name and (
+                not rest or _selects(selection.selection_set, rest, fragments)
+            ):
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _selects(selection.selection_set, path, fragments):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _selects(fragment.selection_set, path, fragments):
+                return True
+    return False
 
 
 async def visible_course(info: Info, course_id: uuid.UUID) -> Course | None:
     row = await info.context.loaders.courses.load(course_id)
-    return Course.of(row) if row is not None else None
+    if row is None:
+        return None
+    (course,) = await with_related(info, [Course.of(row)])
+    return course
 
 
 @strawberry.type(description="An enrollment of the caller's with its progress")
