@@ -259,6 +259,9 @@ class Settings(BaseSettings):
     #: unacknowledged, and the most events it writes in one transaction.
     analytics_prefetch: int = Field(16, ge=1, le=1000)
     analytics_worker_batch_events: int = Field(2000, ge=1, le=50_000)
+    #: Course and organisation analytics answers are kept this long (per course or
+    #: organisation and range; rollups lag ingestion anyway); 0 computes every request.
+    analytics_cache_seconds: float = Field(60.0, ge=0, le=3600)
     #: The built web app served at `/` (`web/dist` of a source checkout when unset).
     web_dist_dir: Path | None = None
 

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from studyhall.catalog.models import CourseInstructor
 from studyhall.core.clock import utcnow
 from studyhall.identity.models import Role
+from tests.conftest import AppFactory
 from tests.factories import (
     API,
     Actor,
     assert_problem,
+    client_for,
     create_course,
     create_organization,
     create_user,
@@ -125,3 +127,36 @@ async def test_my_routes_need_a_signed_in_caller_and_show_only_theirs(
     assert_problem(
         await read(client, "/me/transcript?format=docx", people["student"]), 422, "validation_error"
     )
+
+
+async def test_answers_are_cached_and_the_access_check_still_runs_first(make_app: AppFactory) -> None:
+    """An answer is kept `ANALYTICS_CACHE_SECONDS` (a new enrollment shows after that), but who
+    may read it is checked on every request, before the cache."""
+    app = await make_app()
+    acme, other = await create_organization(app, "Acme"), await create_organization(app, "Other")
+    owner = await create_user(app, Role.INSTRUCTOR, organization=acme)
+    principal = await create_user(app, Role.PRINCIPAL, organization=acme)
+    member = await create_user(app, organization=acme)
+    stranger = await create_user(app, Role.PRINCIPAL, organization=other)
+    course = await create_course(app, owner)
+    await enroll_directly(app, member, course)
+    paths = (f"/organizations/{acme.id}/analytics", f"/courses/{course.id}/analytics")
+    async with client_for(app) as client:
+        first = [await read(client, path, principal) for path in paths]
+        assert [response.json()["enrollments_total"] for response in first] == [1, 1]
+        await enroll_directly(app, await create_user(app, organization=acme), course)
+        again = [await read(client, path, principal) for path in paths]
+        assert [response.content for response in again] == [response.content for response in first]
+        assert_problem(await read(client, paths[0], member), 403, "insufficient_role")
+        assert_problem(await read(client, paths[0], stranger), 404, "organization_not_found")
+        assert_problem(await read(client, paths[1], member), 403, "not_course_staff")
+        assert_problem(await read(client, paths[1], stranger), 403, "not_course_staff")
+
+    uncached = await make_app(analytics_cache_seconds=0)
+    owner = await create_user(uncached, Role.INSTRUCTOR, organization=acme)
+    course = await create_course(uncached, owner)
+    async with client_for(uncached) as client:
+        path = f"/courses/{course.id}/analytics"
+        assert (await read(client, path, owner)).json()["enrollments_total"] == 0
+        await enroll_directly(uncached, await create_user(uncached), course)
+        assert (await read(client, path, owner)).json()["enrollments_total"] == 1

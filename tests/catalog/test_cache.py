@@ -4,6 +4,7 @@ makes the next read fresh; one caller's flags never reach another."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -531,6 +532,74 @@ async def test_redis_entries_expire_after_the_ttl(redis_server: RedisServer) -> 
     ttl_ms = await redis.pttl("studyhall:cache:catalog:page")
     assert 0 < ttl_ms <= 2500
     await redis.aclose()
+
+
+async def test_concurrent_misses_build_an_entry_once(response_cache: ResponseCache) -> None:
+    builds: list[int] = []
+    release = asyncio.Event()
+
+    async def build() -> bytes:
+        builds.append(1)
+        await release.wait()
+        return b"answer"
+
+    callers = [asyncio.create_task(response_cache.get_or_build("analytics", "k", build)) for _ in range(8)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await asyncio.gather(*callers) == [b"answer"] * 8
+    assert len(builds) == 1
+    assert await response_cache.get_or_build("analytics", "k", build) == b"answer"  # stored
+    assert len(builds) == 1
+
+
+async def test_a_failed_build_hands_the_turn_to_a_waiting_caller(response_cache: ResponseCache) -> None:
+    attempts: list[str] = []
+    started = asyncio.Event()
+
+    async def failing() -> bytes:
+        attempts.append("first")
+        started.set()
+        await asyncio.sleep(0.05)
+        raise RuntimeError("the database went away")
+
+    async def working() -> bytes:
+        attempts.append("second")
+        return b"answer"
+
+    first = asyncio.create_task(response_cache.get_or_build("analytics", "k", failing))
+    await started.wait()
+    second = asyncio.create_task(response_cache.get_or_build("analytics", "k", working))
+    with pytest.raises(RuntimeError):
+        await first
+    assert await second == b"answer"
+    assert attempts == ["first", "second"]
+    assert (await response_cache.lookup("analytics", "k")).value == b"answer"
+
+
+async def test_an_entry_may_have_a_ttl_of_its_own(response_cache: ResponseCache) -> None:
+    async def build() -> bytes:
+        return b"answer"
+
+    await response_cache.get_or_build("analytics", "short", build, ttl=0.2)
+    await response_cache.store(
+        "analytics", "default", b"x", (await response_cache.lookup("analytics", "d")).generation
+    )
+    assert (await response_cache.lookup("analytics", "short")).value == b"answer"
+    await asyncio.sleep(0.3)
+    assert (await response_cache.lookup("analytics", "short")).value is None
+    assert (await response_cache.lookup("analytics", "default")).value == b"x"  # the cache's 60 s
+
+
+async def test_without_a_cache_every_caller_builds() -> None:
+    builds: list[int] = []
+
+    async def build() -> bytes:
+        builds.append(1)
+        return b"answer"
+
+    off = ResponseCache()
+    assert [await off.get_or_build("analytics", "k", build) for _ in range(2)] == [b"answer"] * 2
+    assert len(builds) == 2
 
 
 async def test_lesson_content_is_stored_rendered(make_app: AppFactory) -> None:

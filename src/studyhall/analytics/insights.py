@@ -42,7 +42,7 @@ from studyhall.core.clock import utcnow
 from studyhall.core.errors import InvalidInput, error_entry
 from studyhall.identity import service as identity
 from studyhall.identity.errors import InsufficientRole
-from studyhall.identity.models import User
+from studyhall.identity.models import Organization, User
 from studyhall.identity.policies import can_manage_organization
 from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
 from studyhall.learning.queries import AnySelect
@@ -522,11 +522,20 @@ async def course_analytics(
 ) -> CourseAnalytics:
     """For the course's staff (owner, co-instructors, its organisation's principal, admins):
     eight queries (two of them the access check)."""
+    return await course_figures(session, await analysable_course(session, user, course_id), days)
+
+
+async def analysable_course(session: AsyncSession, user: User, course_id: uuid.UUID) -> Course:
+    """The course, when `user` is on its staff (`course_analytics`'s access rule)."""
     access = await course_access(session, user, course_id)
     access.require_staff("Course analytics are for the course's staff")
+    return access.course
+
+
+async def course_figures(session: AsyncSession, course: Course, days: DayRange) -> CourseAnalytics:
+    """The course's analytics, for a caller already allowed to see them: six queries."""
     statements = statements_for(session)
-    params: dict[str, Any] = {"course_id": course_id, **days.params()}
-    course = access.course
+    params: dict[str, Any] = {"course_id": course.id, **days.params()}
     figures = (
         await _figures_by_course(
             session,
@@ -570,11 +579,27 @@ async def organization_analytics(
 ) -> OrganizationAnalytics:
     """For the organisation's principal and admins (members get 403, others 404): eight
     queries whatever the number of courses and instructors."""
+    organization = await analysable_organization(session, user, organization_id)
+    return await organization_figures(session, organization.id, days)
+
+
+async def analysable_organization(
+    session: AsyncSession, user: User, organization_id: uuid.UUID
+) -> Organization:
+    """The organisation, when `user` is its principal or an admin (members get 403, others 404)."""
     organization = await identity.get_visible_organization(session, user, organization_id)
     if not can_manage_organization(user, organization.id):
         raise InsufficientRole("Organization analytics are for its principal and admins")
+    return organization
+
+
+async def organization_figures(
+    session: AsyncSession, organization_id: uuid.UUID, days: DayRange
+) -> OrganizationAnalytics:
+    """The organisation's analytics, for a caller already allowed to see them: seven queries
+    whatever the number of courses and instructors."""
     statements = statements_for(session)
-    params: dict[str, Any] = {"organization_id": organization.id, **days.params()}
+    params: dict[str, Any] = {"organization_id": organization_id, **days.params()}
     courses = await _rows(session, statements.org_courses, params)
     by_course = await _figures_by_course(
         session,
@@ -591,14 +616,14 @@ async def organization_analytics(
     for course_id, user_id, _name in teaching:
         instructors_of.setdefault(course_id, []).append(user_id)
     active_by_instructor = _active_learners(last_active, week_start, lambda c: instructors_of.get(c, []))
-    organization_wide = _active_learners(last_active, week_start, lambda _c: [organization.id])
+    organization_wide = _active_learners(last_active, week_start, lambda _c: [organization_id])
     total = Figures()
     for figures in by_course.values():
         total.add(figures)
     return OrganizationAnalytics(
-        organization_id=organization.id,
+        organization_id=organization_id,
         figures=total,
-        active=organization_wide.get(organization.id, ActiveLearners()),
+        active=organization_wide.get(organization_id, ActiveLearners()),
         enrollments_per_day=per_day,
         courses=[
             CourseSummary(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query, Response
 
-from studyhall.analytics import insights, skills, transcript
+from studyhall.analytics import insights, reads, skills, transcript
 from studyhall.analytics.schemas import (
     CourseAnalyticsRead,
     LearnerAnalyticsRead,
@@ -27,12 +27,17 @@ _RANGE = (
     "`from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days "
     "ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`)."
 )
+_CACHED = (
+    " The answer is kept `ANALYTICS_CACHE_SECONDS` (default 60) per course or organisation "
+    "and range: figures may be that much older than the rollups."
+)
 FromQuery = Annotated[date | None, Query(alias="from", description="First day (UTC) of the range")]
 ToQuery = Annotated[date | None, Query(alias="to", description="Last day (UTC) of the range")]
 
 
 @router.get(
     "/courses/{course_id}/analytics",
+    response_model=CourseAnalyticsRead,
     summary="Course analytics",
     description=(
         "For the course's staff (owner, co-instructors, its organisation's principal, admins). "
@@ -40,7 +45,7 @@ ToQuery = Annotated[date | None, Query(alias="to", description="Last day (UTC) o
         "course) in the 7 and 30 days ending on `to`; completion rate, average progress and "
         "average days to complete over active enrollments; per current lesson the learners "
         "who reached and completed it; per quiz the graded attempts, pass rate and average "
-        "score; per video lesson the average share watched. " + _RANGE
+        "score; per video lesson the average share watched. " + _RANGE + _CACHED
     ),
     responses=error_responses(
         401,
@@ -55,20 +60,23 @@ async def course_analytics(
     course_id: uuid.UUID,
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     start: FromQuery = None,
     end: ToQuery = None,
-) -> CourseAnalyticsRead:
-    result = await insights.course_analytics(session, user, course_id, insights.day_range(start, end))
-    return CourseAnalyticsRead.of(result)
+) -> Response:
+    days = insights.day_range(start, end)
+    body = await reads.course_analytics(session, user, course_id, days, settings.analytics_cache_seconds)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
     "/organizations/{organization_id}/analytics",
+    response_model=OrganizationAnalyticsRead,
     summary="Organisation analytics",
     description=(
         "For the organisation's principal and admins: the course figures over all its live "
         "courses, then per course and per instructor (owners and co-instructors; an "
-        "instructor's active learners are counted once across their courses). " + _RANGE
+        "instructor's active learners are counted once across their courses). " + _RANGE + _CACHED
     ),
     responses=error_responses(
         401,
@@ -83,13 +91,16 @@ async def organization_analytics(
     organization_id: uuid.UUID,
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     start: FromQuery = None,
     end: ToQuery = None,
-) -> OrganizationAnalyticsRead:
-    result = await insights.organization_analytics(
-        session, user, organization_id, insights.day_range(start, end)
+) -> Response:
+    days = insights.day_range(start, end)
+    ttl = settings.analytics_cache_seconds
+    return Response(
+        await reads.organization_analytics(session, user, organization_id, days, ttl),
+        media_type="application/json",
     )
-    return OrganizationAnalyticsRead.of(result)
 
 
 @router.get(

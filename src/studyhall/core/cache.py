@@ -19,6 +19,11 @@ invalidation reaches only the process that made the write; other processes serve
 hold until it expires (at most `CACHE_TTL_SECONDS`). That is the embedded mode's trade: one
 process is the norm there; several processes behind one database need `REDIS_URL`.
 
+`get_or_build` is the short way for a reader: the entry, or what `build` makes of it, stored;
+concurrent misses of one process for the same key build it once (the others wait for it),
+so an expensive answer (analytics) is not computed eight times by eight callers at once.
+`store` takes a TTL of its own for entries that only expire (never invalidated).
+
 The cache fails open: while Redis is unreachable, lookups miss and stores are skipped (the
 outage is logged once per `FAIL_OPEN_SECONDS`), so a Redis outage costs speed, not answers.
 """
@@ -28,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -79,14 +86,67 @@ class Lookup:
 _MISS = Lookup(None, None)
 
 
+Build = Callable[[], Awaitable[bytes]]
+
+
+class SingleFlight:
+    """One build at a time per key in this process; callers that come meanwhile get its result
+    (or, if it failed or was cancelled, take their turn at building)."""
+
+    def __init__(self) -> None:
+        self._running: dict[tuple[str, str], asyncio.Future[bytes | None]] = {}
+
+    async def run(self, key: tuple[str, str], build: Build) -> bytes:
+        while (running := self._running.get(key)) is not None:
+            value = await asyncio.shield(running)
+            if value is not None:
+                return value
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        value = None
+        try:
+            value = await build()
+            return value
+        finally:
+            del self._running[key]
+            future.set_result(value)
+
+
 class ResponseCache:
     """No cache at all (`CACHE_TTL_SECONDS=0`): every lookup misses. The base of the others."""
 
     async def lookup(self, namespace: str, key: str) -> Lookup:
         return _MISS
 
-    async def store(self, namespace: str, key: str, value: bytes, generation: int | None) -> None:
-        return None
+    async def store(
+        self, namespace: str, key: str, value: bytes, generation: int | None, *, ttl: float | None = None
+    ) -> None:
+        """Keeps `value` for `ttl` seconds (the cache's own TTL when None)."""
+
+    async def get_or_build(
+        self, namespace: str, key: str, build: Build, *, ttl: float | None = None
+    ) -> bytes:
+        """The entry, or `build()`'s bytes stored under the generation of the lookup."""
+        found = await self.lookup(namespace, key)
+        if found.value is not None:
+            return found.value
+        if found.generation is None:  # no cache (or it is unreachable): nothing to share
+            return await build()
+        return await self._flights.run(
+            (namespace, key), lambda: self._build_and_store(namespace, key, build, ttl)
+        )
+
+    async def _build_and_store(self, namespace: str, key: str, build: Build, ttl: float | None) -> bytes:
+        found = await self.lookup(namespace, key)  # a flight that just landed may have stored it
+        if found.value is not None:
+            return found.value
+        value = await build()
+        await self.store(namespace, key, value, found.generation, ttl=ttl)
+        return value
+
+    @cached_property
+    def _flights(self) -> SingleFlight:
+        return SingleFlight()
 
     async def invalidate(self, namespace: str) -> None:
         return None
@@ -124,10 +184,13 @@ class MemoryCache(ResponseCache):
         self._entries.move_to_end((namespace, key))
         return Lookup(value, generation)
 
-    async def store(self, namespace: str, key: str, value: bytes, generation: int | None) -> None:
+    async def store(
+        self, namespace: str, key: str, value: bytes, generation: int | None, *, ttl: float | None = None
+    ) -> None:
         if generation is None or generation != self._generations.get(namespace, 0):
             return  # invalidated while it was being built
-        self._entries[(namespace, key)] = (generation, time.monotonic() + self.ttl, value)
+        expires_at = time.monotonic() + (self.ttl if ttl is None else ttl)
+        self._entries[(namespace, key)] = (generation, expires_at, value)
         self._entries.move_to_end((namespace, key))
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -172,13 +235,14 @@ class RedisCache(ResponseCache):
         stored, _, value = (entry if isinstance(entry, bytes) else entry.encode()).partition(b"\n")
         return Lookup(value if int(stored) == current else None, current)
 
-    async def store(self, namespace: str, key: str, value: bytes, generation: int | None) -> None:
+    async def store(
+        self, namespace: str, key: str, value: bytes, generation: int | None, *, ttl: float | None = None
+    ) -> None:
         if generation is None or time.monotonic() < self._skip_until:
             return
+        ttl_ms = self.ttl_ms if ttl is None else max(1, int(ttl * 1000))
         try:
-            await self._redis.set(
-                self._entry_key(namespace, key), b"%d\n" % generation + value, px=self.ttl_ms
-            )
+            await self._redis.set(self._entry_key(namespace, key), b"%d\n" % generation + value, px=ttl_ms)
         except Exception as exc:
             self._fail_open("store", exc)
 
