@@ -23,8 +23,8 @@ serve` process) and on the reference (one uvicorn process), one after the other 
 same requests and tokens. The target is p99 under 200 ms.
 
 StudyHall keeps each answer `ANALYTICS_CACHE_SECONDS` (60 s; `warm` asks each distinct
-request once before measuring): the figures are those of dashboards in use. `--uncached` serves it with the cache off,
-so every request computes its answer, as the reference does.
+request once before measuring): the figures are those of dashboards in use. `--uncached`
+serves it with the cache off, so every request computes its answer, as the reference does.
 """
 
 from __future__ import annotations
