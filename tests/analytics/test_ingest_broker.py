@@ -101,7 +101,7 @@ class DiesAfterCommit(ActivityConsumer):
         super().__init__(*args, **kwargs)
         self.reached = asyncio.Event()
 
-    async def _acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
+    async def acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
         self.reached.set()
         await asyncio.Event().wait()
 
@@ -174,6 +174,48 @@ async def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     redelivered = registry.get_sample_value("studyhall_activity_events_duplicates_total", {"stage": "store"})
     assert (redelivered or 0) == committed  # the committed batch came back and was skipped
     assert registry.get_sample_value("studyhall_activity_pipeline_lag_seconds") == 0
+
+
+class FailsToBatchOnce(ActivityConsumer):
+    """Its batch task crashes on the first batch (a bug, not a storage error)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed = False
+
+    def take_batch(self) -> list[tuple[AbstractIncomingMessage, Arrival]]:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug in the batch loop")
+        return super().take_batch()
+
+
+async def test_a_crashed_batch_task_ends_the_round_and_the_next_round_stores_everything(
+    app: FastAPI, client: httpx.AsyncClient, student: Actor, settings: Settings
+) -> None:
+    """The round does not go on consuming with nobody writing: its channel is closed, the
+    broker redelivers what it held, and the next round stores each event once."""
+    batches = [[activity_event() for _ in range(20)] for _ in range(3)]
+    for batch in batches:
+        assert (await post_events(client, student, batch)).json()["accepted"] == 20
+    broker = Broker(settings.broker_url or "", settings.broker_namespace)
+    consumer = FailsToBatchOnce(
+        broker, app.state.database.sessionmaker, prefetch=4, batch_events=100, metrics=app.state.metrics
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop, reconnect_interval=0.1))
+    try:
+
+        async def drained() -> bool:
+            return await count_rows(app, ActivityEvent) >= 60 and await queued(app) == 0
+
+        await eventually(drained)
+    finally:
+        stop.set()
+        await running
+    assert consumer.failed
+    ids = await stored_ids(app)
+    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
 
 
 async def test_the_api_answers_503_when_the_broker_does_not_take_the_batch(make_app: AppFactory) -> None:

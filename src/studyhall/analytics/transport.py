@@ -12,7 +12,6 @@ redelivered, and the keys turn them into duplicates: nothing is lost, nothing st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from studyhall.analytics.errors import IngestUnavailable
 from studyhall.analytics.records import ActivityRecord, ActivitySource
 from studyhall.analytics.store import Arrival, store
-from studyhall.core.broker import PUBLISH_TIMEOUT, REQUEUE_PAUSE, Broker, publish_confirmed
+from studyhall.core.broker import BatchConsumer, Broker, publish_confirmed
 from studyhall.core.clock import utcnow
 from studyhall.core.metrics import Metrics
 
@@ -152,10 +151,12 @@ class ActivityPublisher:
 # -- the worker side ------------------------------------------------------------------------
 
 
-class ActivityConsumer:
+class ActivityConsumer(BatchConsumer[Arrival]):
     """Consumes the activity queue in `studyhall worker`: at most `prefetch` messages held
     unacknowledged, written `batch_events` events at a time (several messages per
     transaction), acknowledged after the commit."""
+
+    name = "activity_consumer"
 
     def __init__(
         self,
@@ -166,88 +167,21 @@ class ActivityConsumer:
         batch_events: int,
         metrics: Metrics | None = None,
     ) -> None:
-        self.broker = broker
+        super().__init__(broker, prefetch=prefetch, batch_wait=BATCH_WAIT)
         self.sessionmaker = sessionmaker
-        self.prefetch = prefetch
         self.batch_events = batch_events
         self.metrics = metrics
-        self._held: list[tuple[AbstractIncomingMessage, Arrival]] = []
-        self._arrived = asyncio.Event()
-        self._closing = False
 
-    async def run(self, stop: asyncio.Event, *, reconnect_interval: float = 1.0) -> None:
-        """Consume until `stop` is set, then write what is held and close the connection. A
-        lost connection is opened again after `reconnect_interval`."""
-        while not stop.is_set():
-            try:
-                await self._consume(stop)
-            except Exception as exc:
-                logger.warning("activity_consumer_disconnected", error=f"{type(exc).__name__}: {exc}")
-            if not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=reconnect_interval)
-        await self.broker.close()
-        logger.info("activity_consumer_stopped")
+    async def open(self, channel: AbstractChannel) -> str:
+        return await _declare(channel, self.broker)
 
-    async def _consume(self, stop: asyncio.Event) -> None:
-        channel = await self.broker.channel(prefetch=self.prefetch)
-        name = await _declare(channel, self.broker)
-        self._held.clear()
-        self._closing = False
-        queue = await channel.get_queue(name, ensure=False)
-        consumer_tag = await queue.consume(self._on_message)
-        writer = asyncio.create_task(self._write_batches(), name="activity_consumer_batches")
-        logger.info("activity_consumer_started", queue=name, prefetch=self.prefetch, batch=self.batch_events)
-        stopping = asyncio.ensure_future(stop.wait())
-        lost = asyncio.ensure_future(self.broker.lost.wait())
-        try:
-            await asyncio.wait((stopping, lost, writer), return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            writer.cancel()  # the process is going down: what it holds is redelivered
-            raise
-        finally:
-            stopping.cancel()
-            lost.cancel()
-        if stop.is_set():
-            with contextlib.suppress(Exception):
-                await queue.cancel(consumer_tag)
-        else:
-            self._held.clear()  # their channel is gone: the broker redelivers them
-        self._closing = True
-        self._arrived.set()
-        await asyncio.gather(writer, return_exceptions=True)
-        if not stop.is_set():
-            raise ConnectionError("the connection to the broker was lost")
+    def decode(self, message: AbstractIncomingMessage) -> Arrival:
+        return decode_arrival(message.body)
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        try:
-            arrival = decode_arrival(message.body)
-        except ValueError as exc:
-            logger.error("activity_message_malformed", error=str(exc))
-            await message.reject(requeue=False)
-            return
-        self._held.append((message, arrival))
-        self._arrived.set()
+    def batch_is_full(self) -> bool:
+        return sum(len(arrival.records) for _, arrival in self._held) >= self.batch_events
 
-    async def _write_batches(self) -> None:
-        while True:
-            if not self._held:
-                self._observe_lag()
-                if self._closing:
-                    return
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
-            if self._held_events() < self.batch_events and not self._closing:
-                await asyncio.sleep(BATCH_WAIT)  # a few milliseconds for more to arrive
-            self._observe_lag()
-            batch = self._take_batch()
-            await self._handle(batch)
-
-    def _held_events(self) -> int:
-        return sum(len(arrival.records) for _, arrival in self._held)
-
-    def _take_batch(self) -> list[tuple[AbstractIncomingMessage, Arrival]]:
+    def take_batch(self) -> list[tuple[AbstractIncomingMessage, Arrival]]:
         """The oldest held messages, up to `batch_events` events (at least one message)."""
         count, events = 0, 0
         for _, arrival in self._held:
@@ -259,30 +193,22 @@ class ActivityConsumer:
         del self._held[:count]
         return batch
 
-    def _observe_lag(self) -> None:
+    def started_fields(self) -> dict[str, Any]:
+        return {"batch": self.batch_events}
+
+    def observe(self) -> None:
+        """Pipeline lag: how long the oldest held batch has waited since the API took it."""
         if self.metrics is not None:
             oldest = self._held[0][1].received_at if self._held else None
             self.metrics.activity_lag.set((utcnow() - oldest).total_seconds() if oldest else 0.0)
 
-    async def _handle(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
+    async def handle(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
         try:
             await self._store([arrival for _, arrival in batch])
-            await self._acknowledge(batch)
+            await self.acknowledge(batch)
         except Exception as exc:
-            logger.warning(
-                "activity_messages_requeued", messages=len(batch), error=f"{type(exc).__name__}: {exc}"
-            )
-            await asyncio.sleep(REQUEUE_PAUSE)
-            for message, _ in batch:
-                with contextlib.suppress(Exception):
-                    await message.nack(requeue=True)
+            await self.requeue(batch, exc)
 
     async def _store(self, arrivals: Sequence[Arrival]) -> None:
         async with self.sessionmaker() as session, session.begin():
             await store(session, arrivals)
-
-    async def _acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
-        """One frame for the batch: it is the oldest of the messages held, in delivery order,
-        and every earlier delivery of this channel was settled before."""
-        async with asyncio.timeout(PUBLISH_TIMEOUT):
-            await batch[-1][0].ack(multiple=True)

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import aio_pika
 import aiormq
@@ -228,6 +228,10 @@ async def publish_confirmed(
     return [isinstance(result, aiormq.spec.Basic.Ack) for result in results]
 
 
+#: What a consumer holds of each message it received.
+Held = TypeVar("Held")
+
+
 # -- the relay ----------------------------------------------------------------------------
 
 
@@ -287,13 +291,155 @@ class OutboxRelay(OutboxLoop):
 # -- the worker ---------------------------------------------------------------------------
 
 
-class EventWorker:
-    """Consumes the work queue (at most `prefetch` unacknowledged messages) and runs the
-    events through the `HandlerRunner` in batches: the messages held when a batch starts
-    (waiting up to `batch_wait` seconds for more, at most `batch_size`, by default half the
-    prefetch so the next batch arrives while one is handled). A message is acknowledged
-    only after its handlers committed and its retries and dead letters were confirmed by
-    the broker; a worker that dies leaves it to be redelivered."""
+class BatchConsumer(Generic[Held]):
+    """One queue consumed in batches, the shape both consumers of `studyhall worker` share.
+
+    Messages are decoded as they arrive and held (at most `prefetch` unacknowledged); a
+    background task hands the oldest to `handle` a batch at a time, waiting `batch_wait`
+    seconds for more while a batch is not full, and `handle` settles them. `run` consumes
+    until `stop` is set, then finishes what is held and closes the connection. A lost
+    connection, or a batch task that failed, ends the round: the channel is closed so the
+    broker redelivers what was held, and a new round starts after `reconnect_interval`.
+
+    Subclasses name themselves (`name`, the prefix of their log events), declare their
+    queue (`open`), decode a message (`decode`, ValueError: rejected, not requeued), choose a
+    batch (`take_batch`) and handle it (`handle`)."""
+
+    name: ClassVar[str]
+
+    def __init__(self, broker: Broker, *, prefetch: int, batch_wait: float = BATCH_WAIT) -> None:
+        self.broker = broker
+        self.prefetch = prefetch
+        self.batch_wait = batch_wait
+        #: Messages received and not yet in a batch, in delivery order.
+        self._held: list[tuple[AbstractIncomingMessage, Held]] = []
+        self._arrived = asyncio.Event()
+        self._closing = False
+
+    # -- what subclasses say
+
+    async def open(self, channel: AbstractChannel) -> str:
+        """Declares what the round needs on its channel; the name of the queue to consume."""
+        raise NotImplementedError
+
+    def decode(self, message: AbstractIncomingMessage) -> Held:
+        raise NotImplementedError
+
+    def batch_is_full(self) -> bool:
+        raise NotImplementedError
+
+    def take_batch(self) -> list[tuple[AbstractIncomingMessage, Held]]:
+        """Removes the next batch (the oldest held messages, at least one) from `_held`."""
+        raise NotImplementedError
+
+    async def handle(self, batch: list[tuple[AbstractIncomingMessage, Held]]) -> None:
+        raise NotImplementedError
+
+    def observe(self) -> None:
+        """Called whenever the held messages change hands (metrics)."""
+
+    def started_fields(self) -> dict[str, Any]:
+        return {}
+
+    # -- the loop
+
+    async def run(self, stop: asyncio.Event, *, reconnect_interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+            except Exception as exc:
+                logger.warning(f"{self.name}_disconnected", error=f"{type(exc).__name__}: {exc}")
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=reconnect_interval)
+        await self.broker.close()
+        logger.info(f"{self.name}_stopped")
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        channel = await self.broker.channel(prefetch=self.prefetch)
+        self._held.clear()
+        self._closing = False
+        queue = await channel.get_queue(await self.open(channel), ensure=False)
+        consumer_tag = await queue.consume(self._on_message)
+        batches = asyncio.create_task(self._handle_batches(), name=f"{self.name}_batches")
+        logger.info(f"{self.name}_started", queue=queue.name, prefetch=self.prefetch, **self.started_fields())
+        stopping = asyncio.ensure_future(stop.wait())
+        lost = asyncio.ensure_future(self.broker.lost.wait())
+        try:
+            await asyncio.wait((stopping, lost, batches), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            batches.cancel()  # the process is going down: what it holds is redelivered
+            raise
+        finally:
+            stopping.cancel()
+            lost.cancel()
+        if stop.is_set():
+            with contextlib.suppress(Exception):
+                await queue.cancel(consumer_tag)
+        else:
+            self._held.clear()  # the broker redelivers them once their channel is gone
+            with contextlib.suppress(Exception):
+                await channel.close()
+        self._closing = True
+        self._arrived.set()
+        await asyncio.gather(batches, return_exceptions=True)
+        if not stop.is_set():
+            failed = batches.done() and not batches.cancelled() and batches.exception()
+            raise BrokerUnavailable(
+                f"handling batches failed: {failed!r}" if failed else "the connection to the broker was lost"
+            )
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            decoded = self.decode(message)
+        except ValueError as exc:
+            logger.error(f"{self.name}_message_malformed", message_id=message.message_id, error=str(exc))
+            await message.reject(requeue=False)
+            return
+        self._held.append((message, decoded))
+        self._arrived.set()
+
+    async def _handle_batches(self) -> None:
+        """Handle the held messages, a batch at a time, until closing and none is left."""
+        while True:
+            if not self._held:
+                self.observe()
+                if self._closing:
+                    return
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            if not self.batch_is_full() and not self._closing:
+                await asyncio.sleep(self.batch_wait)  # a few milliseconds for more to arrive
+            self.observe()
+            await self.handle(self.take_batch())
+
+    async def requeue(self, batch: list[tuple[AbstractIncomingMessage, Held]], exc: Exception) -> None:
+        """After a failed batch: back to the queue, after a pause (the failure may persist)."""
+        logger.warning(
+            f"{self.name}_messages_requeued", messages=len(batch), error=f"{type(exc).__name__}: {exc}"
+        )
+        await asyncio.sleep(REQUEUE_PAUSE)
+        for message, _ in batch:
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+
+    async def acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Held]]) -> None:
+        """One frame for the batch: it is the oldest of the messages held, in delivery order,
+        and every earlier delivery of this channel was settled before (earlier batches,
+        malformed messages), so "up to the last" is exactly these."""
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            await batch[-1][0].ack(multiple=True)
+
+
+class EventWorker(BatchConsumer[Delivery]):
+    """Consumes the work queue and runs the events through the `HandlerRunner` in batches of
+    at most `batch_size` messages (by default half the prefetch, so the next batch arrives
+    while one is handled). A message is acknowledged only after its handlers committed and
+    its retries and dead letters were confirmed by the broker; a worker that dies leaves it
+    to be redelivered."""
+
+    name = "event_worker"
 
     def __init__(
         self,
@@ -304,100 +450,40 @@ class EventWorker:
         batch_size: int | None = None,
         batch_wait: float = BATCH_WAIT,
     ) -> None:
-        self.broker = broker
+        super().__init__(broker, prefetch=prefetch, batch_wait=batch_wait)
         self.runner = runner
-        self.prefetch = prefetch
         self.batch_size = batch_size or max(1, prefetch // 2)
-        self.batch_wait = batch_wait
         self._channel: AbstractChannel | None = None
         self._delay_queues: set[str] = set()
-        #: Messages received and not yet in a batch, in delivery order.
-        self._held: list[tuple[AbstractIncomingMessage, Delivery]] = []
-        self._arrived = asyncio.Event()
-        self._closing = False
 
-    async def run(self, stop: asyncio.Event, *, reconnect_interval: float = 1.0) -> None:
-        """Consume until `stop` is set, then stop consuming, finish the messages held, and
-        close the connection. A lost connection is opened again after `reconnect_interval`
-        (the messages it held are redelivered by the broker)."""
-        while not stop.is_set():
-            try:
-                await self._consume(stop)
-            except Exception as exc:
-                logger.warning("event_worker_disconnected", error=f"{type(exc).__name__}: {exc}")
-            if not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=reconnect_interval)
-        await self.broker.close()
-        logger.info("event_worker_stopped")
-
-    async def _consume(self, stop: asyncio.Event) -> None:
-        self._channel = await self.broker.channel(prefetch=self.prefetch)
+    async def open(self, channel: AbstractChannel) -> str:
+        self._channel = channel
         self._delay_queues.clear()
-        self._held.clear()
-        self._closing = False
-        queue = await self._channel.get_queue(self.broker.topology.work_queue, ensure=False)
-        consumer_tag = await queue.consume(self._on_message)
-        batches = asyncio.create_task(self._handle_batches(), name="event_worker_batches")
-        logger.info("event_worker_started", queue=queue.name, prefetch=self.prefetch, batch=self.batch_size)
-        stopping = asyncio.ensure_future(stop.wait())
-        lost = asyncio.ensure_future(self.broker.lost.wait())
-        await asyncio.wait((stopping, lost), return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        lost.cancel()
-        if stop.is_set():
-            with contextlib.suppress(Exception):
-                await queue.cancel(consumer_tag)
-        else:
-            self._held.clear()  # their channel is gone: the broker redelivers them
-        self._closing = True
-        self._arrived.set()
-        await asyncio.gather(batches, return_exceptions=True)
-        if not stop.is_set():
-            raise BrokerUnavailable("the connection to the broker was lost")
+        return self.broker.topology.work_queue
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        try:
-            event, only = decode_message(message)
-        except ValueError as exc:
-            logger.error("event_message_malformed", message_id=message.message_id, error=str(exc))
-            await message.reject(requeue=False)
-            return
-        self._held.append((message, Delivery(event, only, redelivered=bool(message.redelivered))))
-        self._arrived.set()
+    def decode(self, message: AbstractIncomingMessage) -> Delivery:
+        event, only = decode_message(message)
+        return Delivery(event, only, redelivered=bool(message.redelivered))
 
-    async def _handle_batches(self) -> None:
-        """Handle the held messages, a batch at a time, until closing and none is left."""
-        while True:
-            if not self._held:
-                if self._closing:
-                    return
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
-            if len(self._held) < self.batch_size and not self._closing:
-                await asyncio.sleep(self.batch_wait)  # a few milliseconds for more to arrive
-            batch = self._held[: self.batch_size]
-            del self._held[: self.batch_size]
-            await self._handle(batch)
+    def batch_is_full(self) -> bool:
+        return len(self._held) >= self.batch_size
 
-    async def _handle(self, batch: list[tuple[AbstractIncomingMessage, Delivery]]) -> None:
+    def take_batch(self) -> list[tuple[AbstractIncomingMessage, Delivery]]:
+        batch = self._held[: self.batch_size]
+        del self._held[: self.batch_size]
+        return batch
+
+    def started_fields(self) -> dict[str, Any]:
+        return {"batch": self.batch_size}
+
+    async def handle(self, batch: list[tuple[AbstractIncomingMessage, Delivery]]) -> None:
         deliveries = [delivery for _, delivery in batch]
         try:
             results = await self.runner.run_batch(deliveries)
             await self._follow_up(deliveries, results)
-            # One frame for the batch: the batch is the oldest of the messages held, in
-            # delivery order, and every earlier delivery of this channel was settled before
-            # (earlier batches, malformed messages), so "up to the last" is exactly these.
-            await batch[-1][0].ack(multiple=True)
+            await self.acknowledge(batch)
         except Exception as exc:
-            logger.warning(
-                "event_messages_requeued", messages=len(batch), error=f"{type(exc).__name__}: {exc}"
-            )
-            await asyncio.sleep(REQUEUE_PAUSE)
-            for message, _ in batch:
-                with contextlib.suppress(Exception):
-                    await message.nack(requeue=True)
+            await self.requeue(batch, exc)
 
     async def _follow_up(self, deliveries: list[Delivery], results: list[list[HandlerResult]]) -> None:
         """Schedule the retries and publish the dead letters, confirmed, before the acks."""
