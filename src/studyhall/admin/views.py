@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
 from sqladmin import ModelView, action, expose
 from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,10 @@ from studyhall.learning.models import Enrollment
 
 #: A change made as the signed-in admin in the unit of work it is given.
 Change = Callable[[AsyncSession, User], Awaitable[Any]]
+#: A domain service acting on one row as an admin: `(session, admin, row_id)`.
+RowAction = Callable[[AsyncSession, User, uuid.UUID], Awaitable[Any]]
+#: A domain service editing one row: `(session, admin, row_id, changes)`.
+RowEdit = Callable[[AsyncSession, User, uuid.UUID, Any], Awaitable[Any]]
 
 
 def _choices(values: Sequence[str]) -> list[tuple[str, str]]:
@@ -60,6 +65,26 @@ class PanelView(ModelView):
     can_export: ClassVar[bool] = False
     can_import: ClassVar[bool] = False
     page_size: ClassVar[int] = 25
+    #: The service an edit goes through, given the changed fields validated into
+    #: `update_schema` (or as a dict when None).
+    update_service: ClassVar[RowEdit | None] = None
+    update_schema: ClassVar[type[BaseModel] | None] = None
+    #: The service a delete goes through (a soft delete, as the API's).
+    delete_service: ClassVar[RowAction | None] = None
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        edit, schema = type(self).update_service, type(self).update_schema
+        if edit is None:
+            raise NotImplementedError(f"{type(self).__name__} has no update_service")
+        changes = self.changed_fields(await self._current(pk), data)
+        body = schema(**changes) if schema is not None else changes
+        return await self.change(request, lambda session, admin: edit(session, admin, uuid.UUID(pk), body))
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        remove = type(self).delete_service
+        if remove is None:
+            raise NotImplementedError(f"{type(self).__name__} has no delete_service")
+        await self.change(request, lambda session, admin: remove(session, admin, uuid.UUID(str(pk))))
 
     async def change(self, request: Request, change: Change) -> Any:
         """Runs `change` as the signed-in admin in one unit of work: committed when it
@@ -102,7 +127,17 @@ class PanelView(ModelView):
         return await self.get_object_for_delete(pk)
 
 
-class UserAdmin(PanelView, model=User):
+class RestorableView(PanelView):
+    """A view of soft-deleted rows, with the action that restores the selected ones."""
+
+    restore_service: ClassVar[RowAction]
+
+    @action(name="restore", label="Restore")
+    async def restore(self, request: Request) -> Response:
+        return await self.on_each(request, type(self).restore_service)
+
+
+class UserAdmin(RestorableView, model=User):
     name_plural = "Users"
     icon = "fa-solid fa-user"
     can_edit = True
@@ -126,22 +161,10 @@ class UserAdmin(PanelView, model=User):
     form_columns: ClassVar[Any] = [User.full_name, User.role, User.is_active]
     form_overrides: ClassVar[Any] = {"role": SelectField}
     form_args: ClassVar[Any] = {"role": {"choices": _choices([role.value for role in Role])}}
-
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        changes = self.changed_fields(await self._current(pk), data)
-        return await self.change(
-            request,
-            lambda session, admin: identity.update_user(session, admin, uuid.UUID(pk), UserUpdate(**changes)),
-        )
-
-    async def delete_model(self, request: Request, pk: Any) -> None:
-        await self.change(
-            request, lambda session, admin: identity.delete_user(session, admin, uuid.UUID(str(pk)))
-        )
-
-    @action(name="restore", label="Restore", add_in_detail=True, add_in_list=True)
-    async def restore(self, request: Request) -> Response:
-        return await self.on_each(request, identity.restore_user)
+    update_service = identity.update_user
+    update_schema = UserUpdate
+    delete_service = identity.delete_user
+    restore_service = identity.restore_user
 
 
 class OrganizationAdmin(PanelView, model=Organization):
@@ -154,20 +177,17 @@ class OrganizationAdmin(PanelView, model=Organization):
     column_default_sort: ClassVar[Any] = [(Organization.name, False)]
     form_columns: ClassVar[Any] = [Organization.name, Organization.slug]
 
+    update_service = identity.update_organization
+    update_schema = OrganizationUpdate
+
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         body = OrganizationCreate(name=data["name"], slug=data["slug"])
         return await self.change(
             request, lambda session, admin: identity.create_organization(session, admin, body)
         )
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        body = OrganizationUpdate(**self.changed_fields(await self._current(pk), data))
-        return await self.change(
-            request, lambda session, admin: identity.update_organization(session, admin, uuid.UUID(pk), body)
-        )
 
-
-class CourseAdmin(PanelView, model=Course):
+class CourseAdmin(RestorableView, model=Course):
     name_plural = "Courses"
     icon = "fa-solid fa-book"
     can_edit = True
@@ -190,20 +210,10 @@ class CourseAdmin(PanelView, model=Course):
     column_default_sort: ClassVar[Any] = [(Course.created_at, True)]
     form_columns: ClassVar[Any] = [Course.title, Course.subtitle, Course.category, Course.price_cents]
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        body = CourseUpdate(**self.changed_fields(await self._current(pk), data))
-        return await self.change(
-            request, lambda session, admin: catalog.update_course(session, admin, uuid.UUID(pk), body)
-        )
-
-    async def delete_model(self, request: Request, pk: Any) -> None:
-        await self.change(
-            request, lambda session, admin: catalog.delete_course(session, admin, uuid.UUID(str(pk)))
-        )
-
-    @action(name="restore", label="Restore")
-    async def restore(self, request: Request) -> Response:
-        return await self.on_each(request, catalog.restore_course)
+    update_service = catalog.update_course
+    update_schema = CourseUpdate
+    delete_service = catalog.delete_course
+    restore_service = catalog.restore_course
 
     @action(name="publish", label="Publish")
     async def publish(self, request: Request) -> Response:
@@ -224,7 +234,7 @@ class CourseAdmin(PanelView, model=Course):
         )
 
 
-class LessonAdmin(PanelView, model=Lesson):
+class LessonAdmin(RestorableView, model=Lesson):
     name_plural = "Lessons"
     icon = "fa-solid fa-file-lines"
     can_edit = True
@@ -243,21 +253,10 @@ class LessonAdmin(PanelView, model=Lesson):
         BooleanFilter(Lesson.is_preview),
     ]
     form_columns: ClassVar[Any] = [Lesson.title, Lesson.duration_minutes, Lesson.is_preview]
-
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        body = LessonUpdate(**self.changed_fields(await self._current(pk), data))
-        return await self.change(
-            request, lambda session, admin: catalog.update_lesson(session, admin, uuid.UUID(pk), body)
-        )
-
-    async def delete_model(self, request: Request, pk: Any) -> None:
-        await self.change(
-            request, lambda session, admin: catalog.delete_lesson(session, admin, uuid.UUID(str(pk)))
-        )
-
-    @action(name="restore", label="Restore")
-    async def restore(self, request: Request) -> Response:
-        return await self.on_each(request, catalog.restore_lesson)
+    update_service = catalog.update_lesson
+    update_schema = LessonUpdate
+    delete_service = catalog.delete_lesson
+    restore_service = catalog.restore_lesson
 
 
 class EnrollmentAdmin(PanelView, model=Enrollment):
@@ -371,7 +370,7 @@ class CertificateAdmin(PanelView, model=Certificate):
         return revoked.certificate
 
 
-class PostAdmin(PanelView, model=Post):
+class PostAdmin(RestorableView, model=Post):
     name_plural = "Posts"
     icon = "fa-solid fa-comments"
     can_edit = True
@@ -391,21 +390,9 @@ class PostAdmin(PanelView, model=Post):
     ]
     column_default_sort: ClassVar[Any] = [(Post.created_at, True)]
     form_columns: ClassVar[Any] = [Post.title, Post.body]
-
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        changes = self.changed_fields(await self._current(pk), data)
-        return await self.change(
-            request, lambda session, admin: community.update_post(session, admin, uuid.UUID(pk), changes)
-        )
-
-    async def delete_model(self, request: Request, pk: Any) -> None:
-        await self.change(
-            request, lambda session, admin: community.delete_post(session, admin, uuid.UUID(str(pk)))
-        )
-
-    @action(name="restore", label="Restore")
-    async def restore(self, request: Request) -> Response:
-        return await self.on_each(request, community.restore_post)
+    update_service = community.update_post
+    delete_service = community.delete_post
+    restore_service = community.restore_post
 
 
 class OutboxAdmin(PanelView, model=OutboxEvent):
