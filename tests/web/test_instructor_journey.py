@@ -58,15 +58,14 @@ def build_outline(page: Page) -> None:
 
 
 def write_text_lesson(page: Page) -> None:
-    """Markdown saved twice, the preview, then version 1 restored from the history."""
+    """Markdown previewed, saved twice, then version 2 restored from the history."""
     page.get_by_role("link", name="Welcome").click()
-    content = page.get_by_label("Content", exact=True)
-    content.fill("# Welcome\n\nRead the **syllabus** first.")
-    page.get_by_role("button", name="Save lesson").click()
-    expect(page.get_by_text("Saved (version 2).")).to_be_visible()
-    page.get_by_role("tab", name="Preview").click()
+    page.get_by_label("Content", exact=True).fill("# Welcome\n\nRead the **syllabus** first.")
+    page.get_by_role("tab", name="Preview").click()  # rendered by the API before saving
     expect(page.get_by_test_id("markdown-preview").locator("strong")).to_have_text("syllabus")
     page.get_by_role("tab", name="Write").click()
+    page.get_by_role("button", name="Save lesson").click()
+    expect(page.get_by_text("Saved (version 2).")).to_be_visible()
     page.get_by_label("Content", exact=True).fill("# Welcome\n\nSkip the syllabus.")
     page.get_by_role("button", name="Save lesson").click()
     expect(page.get_by_text("Saved (version 3).")).to_be_visible()

@@ -1,5 +1,5 @@
 import { createContext, useContext } from "react";
-import { Link, NavLink, Route, Routes, useNavigate, useParams } from "react-router";
+import { Link, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { api } from "../../api/client";
 import type { CourseDetail } from "../../api/types";
 import { Loading, ProblemAlert } from "../../components/states";
@@ -88,7 +88,10 @@ function StatusActions({ course, reload }: CourseContextValue) {
 /** One course: its header (status, publish), tabs, and the page of the current tab. */
 export function CourseWorkspace() {
   const { courseId = "" } = useParams();
-  const course = useApi(() => loadCourse(courseId), courseId);
+  const { pathname } = useLocation();
+  // Read again on every tab: the counts in the header move as learners enroll (the API
+  // answers 304 when nothing changed).
+  const course = useApi(() => loadCourse(courseId), pathname);
   if (course.loading && !course.data) return <Loading />;
   if (!course.data) return <ProblemAlert problem={course.error} onRetry={course.reload} />;
   const value = { course: course.data, reload: course.reload };

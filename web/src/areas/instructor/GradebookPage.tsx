@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useCallback, useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import { toProblem, type ApiProblem } from "../../api/problem";
 import type { Page } from "../../api/types";
@@ -44,8 +44,20 @@ function SubmissionGrader({ submission, maxPoints, name, onGraded }: { submissio
   );
 }
 
-function AssignmentQueue({ item, names, onGraded }: { item: GradebookEntry; names: Names; onGraded: () => void }) {
-  const submissions = useApi(() => api.get<Page<Submission>>(`/assignments/${item.id}/submissions`, { params: { limit: 100 } }).then((r) => r.data), item.id);
+interface QueueProps {
+  item: GradebookEntry;
+  names: Names;
+  onGraded: () => void;
+  /** How many pieces of work wait for a grade in this item, once known. */
+  onCount: (itemId: string, count: number) => void;
+}
+
+function AssignmentQueue({ item, names, onGraded, onCount }: QueueProps) {
+  const submissions = useApi(async () => {
+    const { data } = await api.get<Page<Submission>>(`/assignments/${item.id}/submissions`, { params: { limit: 100 } });
+    onCount(item.id, data.items.filter((submission) => submission.status === "submitted").length);
+    return data;
+  }, item.id);
   if (submissions.loading && !submissions.data) return <Loading label={`Loading submissions for ${item.title}…`} />;
   if (submissions.error) return <ProblemAlert problem={submissions.error} onRetry={submissions.reload} />;
   const open = submissions.data?.items.filter((submission) => submission.status === "submitted") ?? [];
@@ -108,8 +120,12 @@ function AttemptGrader({ attemptId, name, onGraded }: { attemptId: string; name:
   );
 }
 
-function QuizQueue({ item, names, onGraded }: { item: GradebookEntry; names: Names; onGraded: () => void }) {
-  const attempts = useApi(() => api.get<Page<AttemptSummary>>(`/quizzes/${item.id}/attempts`, { params: { limit: 100 } }).then((r) => r.data), item.id);
+function QuizQueue({ item, names, onGraded, onCount }: QueueProps) {
+  const attempts = useApi(async () => {
+    const { data } = await api.get<Page<AttemptSummary>>(`/quizzes/${item.id}/attempts`, { params: { limit: 100 } });
+    onCount(item.id, data.items.filter((attempt) => attempt.status === "pending_review").length);
+    return data;
+  }, item.id);
   if (attempts.loading && !attempts.data) return <Loading label={`Loading attempts for ${item.title}…`} />;
   if (attempts.error) return <ProblemAlert problem={attempts.error} onRetry={attempts.reload} />;
   const pending = attempts.data?.items.filter((attempt) => attempt.status === "pending_review") ?? [];
@@ -189,6 +205,8 @@ function formatScore(score: number | null | undefined, item: GradebookEntry) {
 export function GradebookPage() {
   const { course } = useCourse();
   const book = useApi(() => api.get<Gradebook>(`/courses/${course.id}/gradebook`).then((r) => r.data), course.id);
+  const [waiting, setWaiting] = useState<Record<string, number>>({});
+  const onCount = useCallback((itemId: string, count: number) => setWaiting((current) => ({ ...current, [itemId]: count })), []);
   if (book.loading && !book.data) return <Loading />;
   if (!book.data) return <ProblemAlert problem={book.error} onRetry={book.reload} />;
   const { items, students } = book.data;
@@ -239,11 +257,12 @@ export function GradebookPage() {
       <section aria-labelledby="to-grade-heading" className="card space-y-4">
         <h2 id="to-grade-heading" className="text-lg font-semibold">Waiting for a grade</h2>
         <p className="text-sm text-slate-600">Submitted assignments and quiz text answers appear here until graded.</p>
+        {items.every((item) => waiting[item.id] === 0) && <Empty>Nothing is waiting for a grade.</Empty>}
         {items.map((item) =>
           item.kind === "assignment" ? (
-            <AssignmentQueue key={item.id} item={item} names={names} onGraded={book.reload} />
+            <AssignmentQueue key={item.id} item={item} names={names} onGraded={book.reload} onCount={onCount} />
           ) : (
-            <QuizQueue key={item.id} item={item} names={names} onGraded={book.reload} />
+            <QuizQueue key={item.id} item={item} names={names} onGraded={book.reload} onCount={onCount} />
           ),
         )}
       </section>

@@ -32,7 +32,7 @@ function LessonForm({ lesson, onSaved }: { lesson: Lesson; onSaved: (lesson: Les
   return (
     <form onSubmit={save} className="card" aria-label="Lesson">
       <Field label="Lesson title" required value={title} onChange={(e) => setTitle(e.target.value)} />
-      <MarkdownEditor label={lesson.type === "text" ? "Content" : "Introduction"} value={content} onChange={setContent} savedValue={lesson.content} savedHtml={lesson.content_html} />
+      <MarkdownEditor label={lesson.type === "text" ? "Content" : "Introduction"} value={content} onChange={setContent} />
       <div className="grid gap-x-4 sm:grid-cols-2">
         <Field label="Duration (minutes)" type="number" min={0} value={duration} onChange={(e) => setDuration(Number(e.target.value))} />
         <div className="self-end">

@@ -1,8 +1,46 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
+import { api } from "../../api/client";
+import { toProblem, type ApiProblem } from "../../api/problem";
+import { Loading, ProblemAlert } from "../../components/states";
 
-/** Markdown with a Write / Preview switch. The preview is the API's sanitised HTML of the
- * saved text (`savedHtml`), so it shows exactly what learners get. */
-export function MarkdownEditor({ label, value, onChange, savedValue, savedHtml }: { label: string; value: string; onChange: (value: string) => void; savedValue: string; savedHtml: string }) {
+/** Waits this long after the last keystroke before asking for a new preview. */
+const PREVIEW_DELAY_MS = 300;
+
+/** The API's rendering of `content`: the same sanitised HTML learners get. */
+export async function renderPreview(content: string): Promise<string> {
+  const { data } = await api.post<{ content_html: string }>("/markdown/preview", { content });
+  return data.content_html;
+}
+
+function Preview({ value }: { value: string }) {
+  const [html, setHtml] = useState<string | null>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  useEffect(() => {
+    let current = true;
+    const timer = setTimeout(() => {
+      renderPreview(value).then(
+        (rendered) => {
+          if (!current) return;
+          setHtml(rendered);
+          setProblem(null);
+        },
+        (error: unknown) => current && setProblem(toProblem(error)),
+      );
+    }, PREVIEW_DELAY_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [value]);
+  if (problem) return <ProblemAlert problem={problem} />;
+  if (html === null) return <Loading label="Rendering the preview…" />;
+  if (!html) return <p className="text-slate-600">Nothing to preview yet.</p>;
+  // Rendered and sanitised by the API (Markdown → HTML through an allow-list).
+  return <div className="lesson-content" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+/** Markdown with a Write / Preview switch; the preview is rendered by the API. */
+export function MarkdownEditor({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
   const id = useId();
   const [mode, setMode] = useState<"write" | "preview">("write");
   const tab = (name: "write" | "preview", text: string) => (
@@ -33,17 +71,7 @@ export function MarkdownEditor({ label, value, onChange, savedValue, savedHtml }
         <p className="mt-1 text-xs text-slate-600">Markdown: # heading, **bold**, *italic*, - lists, [links](https://…), `code`.</p>
       </div>
       <div id={`${id}-preview`} role="tabpanel" hidden={mode !== "preview"} className="min-h-40 rounded-md border border-slate-200 p-3" data-testid="markdown-preview">
-        {value !== savedValue && (
-          <p role="status" className="mb-2 rounded bg-amber-50 p-2 text-sm text-amber-900">
-            <span aria-hidden="true">ℹ </span>Unsaved changes: the preview shows the last saved text. Save to see them rendered.
-          </p>
-        )}
-        {savedHtml ? (
-          // Rendered and sanitised by the API (Markdown → HTML through an allow-list).
-          <div className="lesson-content" dangerouslySetInnerHTML={{ __html: savedHtml }} />
-        ) : (
-          <p className="text-slate-600">Nothing to preview yet.</p>
-        )}
+        {mode === "preview" && <Preview value={value} />}
       </div>
     </div>
   );
