@@ -63,13 +63,13 @@ def write_text_lesson(page: Page) -> None:
     page.get_by_label("Content", exact=True).fill("# Welcome\n\nRead the **syllabus** first.")
     page.get_by_role("tab", name="Preview").click()  # rendered by the API before saving
     expect(page.get_by_test_id("markdown-preview").locator("strong")).to_have_text("syllabus")
+    screenshot(page, "instructor-lesson-editor")
     page.get_by_role("tab", name="Write").click()
     page.get_by_role("button", name="Save lesson").click()
     expect(page.get_by_text("Saved (version 2).")).to_be_visible()
     page.get_by_label("Content", exact=True).fill("# Welcome\n\nSkip the syllabus.")
     page.get_by_role("button", name="Save lesson").click()
     expect(page.get_by_text("Saved (version 3).")).to_be_visible()
-    screenshot(page, "instructor-lesson-editor")
     page.get_by_role("button", name="Restore version 2").click()
     expect(page.get_by_text("Version 2 restored as the current text.")).to_be_visible()
     expect(page.get_by_label("Content", exact=True)).to_have_value(

@@ -19,7 +19,7 @@ interface CourseContextValue {
   reload: () => void;
 }
 
-const CourseContext = createContext<CourseContextValue | null>(null);
+export const CourseContext = createContext<CourseContextValue | null>(null);
 
 /** The course the workspace's pages work on, and a way to read it again after a change. */
 export function useCourse(): CourseContextValue {
