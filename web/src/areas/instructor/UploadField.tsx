@@ -3,7 +3,7 @@ import { toProblem, type ApiProblem } from "../../api/problem";
 import { ProblemAlert, ProgressBar } from "../../components/states";
 
 /** A file picker that runs `upload` with a progress bar, and says how it ended. */
-export function UploadField({ label, accept, upload, onDone }: { label: string; accept?: string; upload: (file: File, onProgress: (percent: number) => void) => Promise<void>; onDone: () => void }) {
+export function UploadField({ label, accept, upload, onDone }: { label: string; accept?: string; upload: (file: File, onProgress: (percent: number) => void) => Promise<unknown>; onDone: () => void }) {
   const id = useId();
   const [percent, setPercent] = useState<number | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -29,7 +29,7 @@ export function UploadField({ label, accept, upload, onDone }: { label: string; 
         {label}
       </label>
       <input id={id} type="file" accept={accept} disabled={percent !== null} onChange={(event) => void pick(event.target.files?.[0])} />
-      {percent !== null && <ProgressBar percent={percent} label={`Uploading`} />}
+      {percent !== null && <ProgressBar percent={percent} label="Uploading" />}
       {done && (
         <p role="status" className="text-green-800">
           <span aria-hidden="true">✓ </span>Uploaded {done}.
