@@ -221,7 +221,18 @@ def test_instructor_journey(page: Page, studyhall_server: StudyHallServer, tmp_p
             ["Linus Pauling", STUDENT_EMAIL, "", "8.0"],
         ]
 
-        # The grade is stored, with the feedback, for the student to read.
+        # An announcement for the learners, and the course's analytics.
+        page.get_by_role("link", name="Announcements").click()
+        page.get_by_label("Announcement title").fill("Exam on Friday")
+        page.get_by_label("Message (Markdown)").fill("Bring a **pencil**.")
+        page.get_by_role("button", name="Post announcement").click()
+        expect(page.get_by_role("article").locator("strong")).to_have_text("pencil")
+        page.get_by_role("link", name="Analytics").click()
+        expect(page.get_by_role("img", name=re.compile(r"^Enrollments per day: 1 in total"))).to_be_visible()
+        expect(page.get_by_role("img", name="Completion rate: 0 %")).to_be_visible()
+        screenshot(page, "instructor-analytics")
+
+        # The grade is stored, with the feedback, for the student to read; so is the announcement.
         [submission] = http.get(f"{API}/assignments/{assignment['id']}/submissions", headers=student).json()[
             "items"
         ]

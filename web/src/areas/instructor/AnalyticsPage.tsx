@@ -71,8 +71,8 @@ export function AnalyticsPage() {
                 rows={data.quizzes.map((quiz) => ({
                   label: `${quiz.title} (${quiz.attempts} attempts)`,
                   values: [
-                    { name: "Pass rate", value: (quiz.pass_rate ?? 0) * 100 },
-                    { name: "Average score", value: quiz.average_score_percent ?? 0 },
+                    { name: "Pass rate", value: quiz.pass_rate === null ? null : quiz.pass_rate * 100 },
+                    { name: "Average score", value: quiz.average_score_percent },
                   ],
                 }))}
               />
@@ -84,7 +84,7 @@ export function AnalyticsPage() {
                 title="Videos: share watched on average"
                 max={100}
                 format={percent}
-                rows={data.videos.map((video) => ({ label: lessonNames.get(video.lesson_id) ?? "Video", values: [{ name: "Watched", value: (video.watch_ratio ?? 0) * 100 }] }))}
+                rows={data.videos.map((video) => ({ label: lessonNames.get(video.lesson_id) ?? "Video", values: [{ name: "Watched", value: video.watch_ratio === null ? null : video.watch_ratio * 100 }] }))}
               />
             </section>
           )}

@@ -6,46 +6,50 @@ export interface Point {
   value: number;
 }
 
-/** A column chart over days (or any ordered labels), with the largest value on its axis. */
+/** A column chart over days (or any ordered labels), with the largest value on its axis. The
+ * bars stretch with the width; the labels are text beside them, so they keep their size. */
 export function ColumnChart({ title, points }: { title: string; points: Point[] }) {
-  const width = 600;
-  const height = 160;
+  const width = Math.max(1, points.length) * 10;
+  const height = 100;
   const max = Math.max(1, ...points.map((point) => point.value));
-  const step = points.length ? width / points.length : width;
   const total = points.reduce((sum, point) => sum + point.value, 0);
   return (
     <figure className="space-y-1">
       <figcaption className="text-sm font-medium">{title}</figcaption>
-      <svg viewBox={`0 0 ${width} ${height + 20}`} className="h-auto w-full" role="img" aria-label={`${title}: ${total} in total, at most ${max} on one day`}>
-        <line x1={0} y1={height} x2={width} y2={height} stroke="#94a3b8" />
-        <text x={4} y={12} fontSize={12} fill="#475569">
-          {max}
-        </text>
-        {points.map((point, index) => {
-          const barHeight = (point.value / max) * (height - 20);
-          return (
-            <rect key={point.label} x={index * step + step * 0.15} y={height - barHeight} width={Math.max(1, step * 0.7)} height={barHeight} fill="#4338ca">
-              <title>{`${point.label}: ${point.value}`}</title>
-            </rect>
-          );
-        })}
-        {points.length > 0 && (
-          <>
-            <text x={0} y={height + 16} fontSize={12} fill="#475569">
-              {points[0].label}
-            </text>
-            <text x={width} y={height + 16} fontSize={12} fill="#475569" textAnchor="end">
-              {points[points.length - 1].label}
-            </text>
-          </>
-        )}
-      </svg>
+      <div className="flex gap-2">
+        <div className="flex flex-col justify-between text-right text-xs text-slate-600" aria-hidden="true">
+          <span>{max}</span>
+          <span>0</span>
+        </div>
+        <svg
+          viewBox={`0 0 ${width} ${height}`}
+          preserveAspectRatio="none"
+          className="h-40 w-full border-b border-l border-slate-400"
+          role="img"
+          aria-label={`${title}: ${total} in total, at most ${max} on one day`}
+        >
+          {points.map((point, index) => {
+            const barHeight = (point.value / max) * height;
+            return (
+              <rect key={point.label} x={index * 10 + 1.5} y={height - barHeight} width={7} height={barHeight} fill="#4338ca">
+                <title>{`${point.label}: ${point.value}`}</title>
+              </rect>
+            );
+          })}
+        </svg>
+      </div>
+      {points.length > 0 && (
+        <div className="flex justify-between pl-4 text-xs text-slate-600" aria-hidden="true">
+          <span>{points[0].label}</span>
+          <span>{points[points.length - 1].label}</span>
+        </div>
+      )}
     </figure>
   );
 }
 
 /** Horizontal bars, each with its value written beside it. `max` is the full length. */
-export function BarList({ title, rows, max, format }: { title: string; rows: { label: string; values: { name: string; value: number }[] }[]; max: number; format: (value: number) => string }) {
+export function BarList({ title, rows, max, format }: { title: string; rows: { label: string; values: { name: string; value: number | null }[] }[]; max: number; format: (value: number) => string }) {
   const shades = ["bg-indigo-700", "bg-teal-600"];
   return (
     <figure className="space-y-2">
@@ -57,10 +61,10 @@ export function BarList({ title, rows, max, format }: { title: string; rows: { l
             {row.values.map((item, index) => (
               <div key={item.name} className="flex items-center gap-2 text-xs">
                 <div className="h-3 flex-1 rounded bg-slate-100" aria-hidden="true">
-                  <div className={`h-3 rounded ${shades[index % shades.length]}`} style={{ width: `${max ? Math.min(100, (100 * item.value) / max) : 0}%` }} />
+                  <div className={`h-3 rounded ${shades[index % shades.length]}`} style={{ width: `${max && item.value ? Math.min(100, (100 * item.value) / max) : 0}%` }} />
                 </div>
                 <span className="w-40 shrink-0">
-                  {item.name}: {format(item.value)}
+                  {item.name}: {item.value === null ? "none yet" : format(item.value)}
                 </span>
               </div>
             ))}
