@@ -7,11 +7,34 @@ import { Empty, Loading, ProblemAlert, ProgressBar } from "../../components/stat
 import { useApi } from "../../lib/useApi";
 import { useCourse } from "./CourseWorkspace";
 import { TextAreaField } from "./Select";
-import type { AttemptDetail, AttemptSummary, Gradebook, QuestionResultWithKey, Submission } from "./types";
+import type { AttemptDetail, AttemptSummary, FileRead, Gradebook, QuestionResultWithKey, Submission } from "./types";
 import { useAction } from "./useAction";
 
 type Names = Map<string, string>;
 type GradebookEntry = Gradebook["items"][number];
+
+/** The submission's files, as links to short-lived download URLs. */
+function SubmissionFiles({ fileIds }: { fileIds: string[] }) {
+  const files = useApi(() => Promise.all(fileIds.map((id) => api.get<FileRead>(`/files/${id}`).then((r) => r.data))), fileIds.join(","));
+  if (files.loading) return <Loading label="Loading the files…" />;
+  if (!files.data) return <ProblemAlert problem={files.error} onRetry={files.reload} />;
+  return (
+    <ul className="my-2 text-sm">
+      {files.data.map((file) => (
+        <li key={file.id}>
+          {file.download_url ? (
+            <a className="link" href={file.download_url} download={file.filename}>
+              {file.filename}
+            </a>
+          ) : (
+            file.filename
+          )}{" "}
+          ({Math.ceil(file.size_bytes / 1024)} KB)
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 function SubmissionGrader({ submission, maxPoints, name, onGraded }: { submission: Submission; maxPoints: number; name: string; onGraded: () => void }) {
   const [points, setPoints] = useState("");
@@ -31,7 +54,7 @@ function SubmissionGrader({ submission, maxPoints, name, onGraded }: { submissio
         {submission.is_late && <strong className="ml-1">(late)</strong>}
       </p>
       {submission.text && <p className="my-2 whitespace-pre-line rounded bg-slate-50 p-2">{submission.text}</p>}
-      {submission.file_ids.length > 0 && <p className="text-sm">{submission.file_ids.length} file(s) attached.</p>}
+      {submission.file_ids.length > 0 && <SubmissionFiles fileIds={submission.file_ids} />}
       <div className="grid gap-x-3 sm:grid-cols-[10rem_1fr]">
         <Field label={`Points for ${name} (of ${maxPoints})`} type="number" min={0} max={maxPoints} step="any" required value={points} onChange={(e) => setPoints(e.target.value)} />
         <TextAreaField label={`Feedback for ${name}`} rows={2} value={feedback} onChange={(e) => setFeedback(e.target.value)} />

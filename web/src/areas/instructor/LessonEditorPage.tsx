@@ -9,15 +9,17 @@ import { useApi } from "../../lib/useApi";
 import { LESSON_TYPE_LABEL } from "../public/CoursePage";
 import { MarkdownEditor } from "./MarkdownEditor";
 import { QuizBuilder } from "./QuizBuilder";
-import { CheckField } from "./Select";
-import type { QuizForStaff } from "./types";
+import { loadCourse } from "./CourseWorkspace";
+import { CheckField, SelectField } from "./Select";
+import type { Module, QuizForStaff } from "./types";
 import { UploadField } from "./UploadField";
 import { uploadLessonMaterial, uploadLessonVideo } from "./uploads";
 import { useAction } from "./useAction";
 import { VersionHistory } from "./VersionHistory";
 
-function LessonForm({ lesson, onSaved }: { lesson: Lesson; onSaved: (lesson: Lesson) => void }) {
+function LessonForm({ lesson, modules, onSaved }: { lesson: Lesson; modules: Module[]; onSaved: (lesson: Lesson) => void }) {
   const [title, setTitle] = useState(lesson.title);
+  const [moduleId, setModuleId] = useState(lesson.module_id ?? "");
   const [content, setContent] = useState(lesson.content);
   const [duration, setDuration] = useState(lesson.duration_minutes);
   const [preview, setPreview] = useState(lesson.is_preview);
@@ -25,7 +27,7 @@ function LessonForm({ lesson, onSaved }: { lesson: Lesson; onSaved: (lesson: Les
   const save = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
-      const { data } = await api.patch<Lesson>(`/lessons/${lesson.id}`, { title, content, duration_minutes: duration, is_preview: preview });
+      const { data } = await api.patch<Lesson>(`/lessons/${lesson.id}`, { title, content, duration_minutes: duration, is_preview: preview, module_id: moduleId || null });
       onSaved(data);
     });
   };
@@ -33,7 +35,15 @@ function LessonForm({ lesson, onSaved }: { lesson: Lesson; onSaved: (lesson: Les
     <form onSubmit={save} className="card" aria-label="Lesson">
       <Field label="Lesson title" required value={title} onChange={(e) => setTitle(e.target.value)} />
       <MarkdownEditor label={lesson.type === "text" ? "Content" : "Introduction"} value={content} onChange={setContent} />
-      <div className="grid gap-x-4 sm:grid-cols-2">
+      <div className="grid gap-x-4 sm:grid-cols-3">
+        <SelectField label="Module" value={moduleId} onChange={(e) => setModuleId(e.target.value)}>
+          <option value="">No module</option>
+          {modules.map((module) => (
+            <option key={module.id} value={module.id}>
+              {module.title}
+            </option>
+          ))}
+        </SelectField>
         <Field label="Duration (minutes)" type="number" min={0} value={duration} onChange={(e) => setDuration(Number(e.target.value))} />
         <div className="self-end">
           <CheckField label="Free preview (visible without enrolling)" checked={preview} onChange={setPreview} />
@@ -108,6 +118,7 @@ function QuizSection({ lesson }: { lesson: Lesson }) {
 export function LessonEditorPage() {
   const { courseId = "", lessonId = "" } = useParams();
   const lesson = useApi(() => api.get<Lesson>(`/lessons/${lessonId}`).then((r) => r.data), lessonId);
+  const course = useApi(() => loadCourse(courseId), courseId);
   const [notice, setNotice] = useState<string | null>(null);
   const changed = (message: string) => {
     setNotice(message);
@@ -133,7 +144,7 @@ export function LessonEditorPage() {
               {notice}
             </p>
           )}
-          <LessonForm key={`${data.id}:${data.version}`} lesson={data} onSaved={(saved) => changed(`Saved (version ${saved.version}).`)} />
+          <LessonForm key={`${data.id}:${data.version}`} lesson={data} modules={course.data?.modules ?? []} onSaved={(saved) => changed(`Saved (version ${saved.version}).`)} />
           <Material lesson={data} reload={lesson.reload} />
           {data.type === "quiz" && <QuizSection lesson={data} />}
           {data.type === "assignment" && (
