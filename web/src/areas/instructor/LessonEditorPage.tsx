@@ -120,13 +120,17 @@ export function LessonEditorPage() {
   const lesson = useApi(() => api.get<Lesson>(`/lessons/${lessonId}`).then((r) => r.data), lessonId);
   const course = useApi(() => loadCourse(courseId), courseId);
   const [notice, setNotice] = useState<string | null>(null);
-  const changed = (message: string) => {
+  // The lesson a save or restore answered, shown until the reload catches up, so the form
+  // never shows the text from before the change.
+  const [latest, setLatest] = useState<Lesson | null>(null);
+  const changed = (updated: Lesson, message: string) => {
+    setLatest(updated);
     setNotice(message);
     lesson.reload();
   };
   if (lesson.loading && !lesson.data) return <Loading />;
   if (!lesson.data) return <ProblemAlert problem={lesson.error} onRetry={lesson.reload} />;
-  const data = lesson.data;
+  const data = latest && latest.id === lesson.data.id && latest.version > lesson.data.version ? latest : lesson.data;
   return (
     <div className="space-y-4">
       <p className="text-sm">
@@ -144,7 +148,7 @@ export function LessonEditorPage() {
               {notice}
             </p>
           )}
-          <LessonForm key={`${data.id}:${data.version}`} lesson={data} modules={course.data?.modules ?? []} onSaved={(saved) => changed(`Saved (version ${saved.version}).`)} />
+          <LessonForm key={`${data.id}:${data.version}`} lesson={data} modules={course.data?.modules ?? []} onSaved={(saved) => changed(saved, `Saved (version ${saved.version}).`)} />
           <Material lesson={data} reload={lesson.reload} />
           {data.type === "quiz" && <QuizSection lesson={data} />}
           {data.type === "assignment" && (
@@ -153,7 +157,7 @@ export function LessonEditorPage() {
             </p>
           )}
         </div>
-        <VersionHistory lessonId={data.id} current={data.version} onRestored={(version) => changed(`Version ${version} restored as the current text.`)} />
+        <VersionHistory lessonId={data.id} current={data.version} onRestored={(restored, version) => changed(restored, `Version ${version} restored as the current text.`)} />
       </div>
     </div>
   );

@@ -1,13 +1,13 @@
 import { useState } from "react";
 import { api } from "../../api/client";
-import type { Page } from "../../api/types";
+import type { Lesson, Page } from "../../api/types";
 import { Empty, Loading, ProblemAlert } from "../../components/states";
 import { useApi } from "../../lib/useApi";
 import type { LessonVersion, LessonVersionSummary } from "./types";
 import { useAction } from "./useAction";
 
 /** A lesson's versions, newest first: open one to read it, restore it as a new version. */
-export function VersionHistory({ lessonId, current, onRestored }: { lessonId: string; current: number; onRestored: (version: number) => void }) {
+export function VersionHistory({ lessonId, current, onRestored }: { lessonId: string; current: number; onRestored: (lesson: Lesson, version: number) => void }) {
   const versions = useApi(() => api.get<Page<LessonVersionSummary>>(`/lessons/${lessonId}/versions`, { params: { limit: 100 } }).then((r) => r.data), `${lessonId}:${current}`);
   const [open, setOpen] = useState<LessonVersion | null>(null);
   const action = useAction();
@@ -18,9 +18,9 @@ export function VersionHistory({ lessonId, current, onRestored }: { lessonId: st
     });
   const restore = (version: number) =>
     action.run(async () => {
-      await api.post(`/lessons/${lessonId}/versions/${version}/restore`);
+      const { data } = await api.post<Lesson>(`/lessons/${lessonId}/versions/${version}/restore`);
       setOpen(null);
-      onRestored(version);
+      onRestored(data, version);
     });
   return (
     <section aria-labelledby="versions-heading" className="card space-y-2">
