@@ -19,12 +19,11 @@ interface Deleted {
 
 const LESSON_TYPES: LessonType[] = ["text", "video", "file", "quiz", "assignment"];
 
-function ModuleForm({ onAdd, busy }: { onAdd: (title: string) => Promise<unknown>; busy: boolean }) {
+function ModuleForm({ onAdd, busy }: { onAdd: (title: string) => Promise<boolean | undefined>; busy: boolean }) {
   const [title, setTitle] = useState("");
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    await onAdd(title);
-    setTitle("");
+    if (await onAdd(title)) setTitle("");
   };
   return (
     <form onSubmit={submit} className="flex flex-wrap items-end gap-2">
@@ -38,14 +37,13 @@ function ModuleForm({ onAdd, busy }: { onAdd: (title: string) => Promise<unknown
   );
 }
 
-function LessonForm({ modules, onAdd, busy }: { modules: Module[]; onAdd: (body: { title: string; type: LessonType; module_id: string | null }) => Promise<unknown>; busy: boolean }) {
+function LessonForm({ modules, onAdd, busy }: { modules: Module[]; onAdd: (body: { title: string; type: LessonType; module_id: string | null }) => Promise<boolean | undefined>; busy: boolean }) {
   const [title, setTitle] = useState("");
   const [type, setType] = useState<LessonType>("text");
   const [moduleId, setModuleId] = useState("");
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    await onAdd({ title, type, module_id: moduleId || null });
-    setTitle("");
+    if (await onAdd({ title, type, module_id: moduleId || null })) setTitle("");
   };
   return (
     <form onSubmit={submit} className="grid items-end gap-x-2 sm:grid-cols-[1fr_10rem_12rem_auto]">
@@ -72,7 +70,7 @@ function LessonForm({ modules, onAdd, busy }: { modules: Module[]; onAdd: (body:
   );
 }
 
-function ModuleTitle({ module, onRename, busy }: { module: Module; onRename: (title: string) => Promise<unknown>; busy: boolean }) {
+function ModuleTitle({ module, onRename, busy }: { module: Module; onRename: (title: string) => Promise<boolean | undefined>; busy: boolean }) {
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(module.title);
   if (!editing)
@@ -86,8 +84,7 @@ function ModuleTitle({ module, onRename, busy }: { module: Module; onRename: (ti
     );
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    await onRename(title);
-    setEditing(false);
+    if (await onRename(title)) setEditing(false);
   };
   return (
     <form onSubmit={submit} className="flex flex-wrap items-end gap-2">
@@ -115,10 +112,12 @@ export function CourseContentPage() {
   const lessons = pendingLessons ?? course.lessons;
   const moduleTitle = new Map(course.modules.map((module) => [module.id, module.title]));
 
+  /** Runs a change, then reads the course again; true when it went through. */
   const change = (work: () => Promise<unknown>) =>
     action.run(async () => {
       try {
         await work();
+        return true;
       } finally {
         setPendingLessons(null);
         setPendingModules(null);
