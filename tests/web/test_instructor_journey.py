@@ -232,6 +232,13 @@ def test_instructor_journey(page: Page, studyhall_server: StudyHallServer, tmp_p
         expect(page.get_by_role("img", name="Completion rate: 0 %")).to_be_visible()
         screenshot(page, "instructor-analytics")
 
+        # On a 375 px phone the editor fits the width: nothing scrolls sideways.
+        page.set_viewport_size({"width": 375, "height": 800})
+        page.get_by_role("link", name="Content", exact=True).click()
+        expect(page.get_by_role("button", name="Move Essay up")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, "instructor-course-editor-phone")
+
         # The grade is stored, with the feedback, for the student to read; so is the announcement.
         [submission] = http.get(f"{API}/assignments/{assignment['id']}/submissions", headers=student).json()[
             "items"

@@ -29,6 +29,13 @@ function renderPage(reload = vi.fn()) {
   return reload;
 }
 
+/** Types by pasting: one input event instead of one per character, fast on a busy machine. */
+async function fill(element: HTMLElement, text: string) {
+  await userEvent.clear(element);
+  await userEvent.click(element);
+  await userEvent.paste(text);
+}
+
 describe("the course editor's outline", () => {
   beforeEach(() => useAuth.getState().setTokens({ access_token: "a", refresh_token: "r" }));
 
@@ -55,10 +62,10 @@ describe("the course editor's outline", () => {
   it("adds modules and lessons", async () => {
     const calls = fakeServer(() => ({ status: 201, data: {} }));
     renderPage();
-    await userEvent.type(screen.getByLabelText("New module title"), "Week 3");
+    await fill(screen.getByLabelText("New module title"), "Week 3");
     await userEvent.click(screen.getByRole("button", { name: "Add module" }));
     await waitFor(() => expect(screen.getByLabelText("New module title")).toHaveValue(""));
-    await userEvent.type(screen.getByLabelText("New lesson title"), "Quiz time");
+    await fill(screen.getByLabelText("New lesson title"), "Quiz time");
     await userEvent.selectOptions(screen.getByLabelText("Lesson type"), "quiz");
     await userEvent.selectOptions(screen.getByLabelText("In module"), "m2");
     await userEvent.click(screen.getByRole("button", { name: "Add lesson" }));
@@ -81,7 +88,7 @@ describe("the course editor's outline", () => {
   it("keeps what was typed and shows the problem when the API refuses", async () => {
     fakeServer(() => problem(403, "not_course_staff", "Not course staff", "Only the course's staff change it."));
     renderPage();
-    await userEvent.type(screen.getByLabelText("New module title"), "Week 3");
+    await fill(screen.getByLabelText("New module title"), "Week 3");
     await userEvent.click(screen.getByRole("button", { name: "Add module" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("Only the course's staff change it.");
     expect(screen.getByLabelText("New module title")).toHaveValue("Week 3");

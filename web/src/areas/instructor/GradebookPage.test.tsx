@@ -78,7 +78,7 @@ describe("the gradebook", () => {
     await waitFor(() => expect(within(screen.getByTestId("gradebook")).getByRole("row", { name: /Linus Pauling/ })).toHaveTextContent("8 / 10"));
     expect(calls.find((call) => call.url === "/submissions/s1/grade")?.body).toEqual({ points: 8, feedback: "Good." });
     expect(await screen.findByText("Nothing is waiting for a grade.")).toBeInTheDocument();
-  });
+  }, 15_000);
 
   it("grades a quiz attempt's text answers", async () => {
     const calls = serve({ essay: true, attempt: false });
