@@ -1253,3 +1253,30 @@ def published_course_over_http(http: httpx.Client, headers: dict[str, str]) -> d
     )
     assert published["status"] == "published" and published["slug"]
     return published
+
+
+def headers_over_http(http: httpx.Client, email_address: str, password: str = PASSWORD) -> dict[str, str]:
+    """Signs in over HTTP: the bearer header of a fresh session."""
+    tokens = http.post(f"{API}/auth/login", json={"email": email_address, "password": password})
+    return {"Authorization": f"Bearer {tokens.raise_for_status().json()['access_token']}"}
+
+
+def user_over_http(
+    http: httpx.Client, admin: dict[str, str], email_address: str, full_name: str, role: str = "student"
+) -> dict[str, Any]:
+    """Registers a user over HTTP and, for another role than `student`, has an admin set it."""
+    user = (
+        http.post(
+            f"{API}/auth/register",
+            json={"email": email_address, "password": PASSWORD, "full_name": full_name},
+        )
+        .raise_for_status()
+        .json()
+    )
+    if role != "student":
+        user = (
+            http.patch(f"{API}/users/{user['id']}", headers=admin, json={"role": role})
+            .raise_for_status()
+            .json()
+        )
+    return dict(user)

@@ -11,6 +11,7 @@ from studyhall.catalog import presenters, reads, service
 from studyhall.catalog.cache import etag_of
 from studyhall.catalog.models import CourseLevel, CourseStatus, Lesson
 from studyhall.catalog.queries import CatalogQuery
+from studyhall.catalog.rendering import render_markdown
 from studyhall.catalog.schemas import (
     CatalogSort,
     CourseCreate,
@@ -25,6 +26,8 @@ from studyhall.catalog.schemas import (
     LessonUpdate,
     LessonVersionRead,
     LessonVersionSummary,
+    MarkdownPreview,
+    MarkdownPreviewIn,
     ModuleCreate,
     ModuleRead,
     ModuleUpdate,
@@ -499,3 +502,15 @@ async def restore_version(
     """Course staff. Version `number`'s title and content become current as a new version."""
     lesson = await service.restore_version(session, user, lesson_id, number)
     return await _lesson_read(session, user, lesson)
+
+
+@router.post(
+    "/markdown/preview",
+    response_model=MarkdownPreview,
+    summary="Render Markdown as a lesson would show it",
+    responses={**UNAUTHENTICATED, **error_responses(403, status_403="`insufficient_role`: staff only")},
+)
+async def preview_markdown(user: StaffUser, body: MarkdownPreviewIn) -> MarkdownPreview:
+    """Staff (instructors, principals, admins). Renders and sanitises `content` exactly as a
+    lesson's `content_html` is made, for an editor's live preview; nothing is stored."""
+    return MarkdownPreview(content_html=render_markdown(body.content))

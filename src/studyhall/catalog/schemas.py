@@ -241,3 +241,11 @@ class LessonVersionRead(LessonVersionSummary):
     lesson_id: uuid.UUID
     content: str
     content_html: str
+
+
+class MarkdownPreviewIn(_Input):
+    content: Content
+
+
+class MarkdownPreview(BaseModel):
+    content_html: str = Field(description="The Markdown rendered to sanitised HTML, as a lesson shows it")

@@ -573,6 +573,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/markdown/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render Markdown as a lesson would show it
+         * @description Staff (instructors, principals, admins). Renders and sanitises `content` exactly as a
+         *     lesson's `content_html` is made, for an editor's live preview; nothing is stored.
+         */
+        post: operations["preview_markdown_api_v1_markdown_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/me": {
         parameters: {
             query?: never;
@@ -3867,6 +3888,19 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** MarkdownPreview */
+        MarkdownPreview: {
+            /**
+             * Content Html
+             * @description The Markdown rendered to sanitised HTML, as a lesson shows it
+             */
+            content_html: string;
+        };
+        /** MarkdownPreviewIn */
+        MarkdownPreviewIn: {
+            /** Content */
+            content: string;
         };
         /** MeUpdate */
         MeUpdate: {
@@ -7716,6 +7750,66 @@ export interface operations {
             };
             /** @description No such resource, or the caller may not know it exists */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_markdown_api_v1_markdown_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkdownPreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkdownPreview"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient_role`: staff only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,45 +1,19 @@
-import { Link } from "react-router";
-import { api } from "../../api/client";
-import type { Course, Page } from "../../api/types";
-import { Empty, Loading, PageTitle, ProblemAlert } from "../../components/states";
-import { useApi } from "../../lib/useApi";
+import { Route, Routes } from "react-router";
+import { NotFoundPage } from "../public/NotFoundPage";
+import { CourseWorkspace } from "./CourseWorkspace";
+import { LessonEditorPage } from "./LessonEditorPage";
+import { MyCoursesPage } from "./MyCoursesPage";
+import { NewCoursePage } from "./NewCoursePage";
 
-/** The instructor's courses, drafts included. */
+/** The instructor area under /teach: my courses, and everything inside one of them. */
 export default function InstructorArea() {
-  const courses = useApi(() => api.get<Page<Course>>("/courses", { params: { mine: true, limit: 100 } }).then((r) => r.data), "mine");
   return (
-    <div>
-      <PageTitle>My courses</PageTitle>
-      <ProblemAlert problem={courses.error} onRetry={courses.reload} />
-      {courses.loading ? (
-        <Loading />
-      ) : courses.data?.items.length === 0 ? (
-        <Empty>You have no course yet.</Empty>
-      ) : (
-        <table className="w-full border-collapse text-left text-sm">
-          <caption className="sr-only">My courses</caption>
-          <thead>
-            <tr className="border-b border-slate-300">
-              <th scope="col" className="py-2">Course</th>
-              <th scope="col">Status</th>
-              <th scope="col">Lessons</th>
-              <th scope="col">Learners</th>
-            </tr>
-          </thead>
-          <tbody>
-            {courses.data?.items.map((course) => (
-              <tr key={course.id} className="border-b border-slate-200">
-                <td className="py-2">
-                  <Link className="link" to={`/courses/${course.slug}`}>{course.title}</Link>
-                </td>
-                <td>{course.status}</td>
-                <td>{course.lesson_count}</td>
-                <td>{course.enrollment_count}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
+    <Routes>
+      <Route index element={<MyCoursesPage />} />
+      <Route path="new" element={<NewCoursePage />} />
+      <Route path="courses/:courseId/lessons/:lessonId" element={<LessonEditorPage />} />
+      <Route path="courses/:courseId/*" element={<CourseWorkspace />} />
+      <Route path="*" element={<NotFoundPage />} />
+    </Routes>
   );
 }
