@@ -2013,7 +2013,7 @@ export interface paths {
         };
         /**
          * Course analytics
-         * @description For the course's staff (owner, co-instructors, its organisation's principal, admins). Enrollments per day over the range; active learners (any learning activity in the course) in the 7 and 30 days ending on `to`; completion rate, average progress and average days to complete over active enrollments; per current lesson the learners who reached and completed it; per quiz the graded attempts, pass rate and average score; per video lesson the average share watched. `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`).
+         * @description For the course's staff (owner, co-instructors, its organisation's principal, admins). Enrollments per day over the range; active learners (any learning activity in the course) in the 7 and 30 days ending on `to`; completion rate, average progress and average days to complete over active enrollments; per current lesson the learners who reached and completed it; per quiz the graded attempts, pass rate and average score; per video lesson the average share watched. `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`). The answer is kept `ANALYTICS_CACHE_SECONDS` (default 60) per course or organisation and range: figures may be that much older than the rollups.
          */
         get: operations["course_analytics_api_v1_courses__course_id__analytics_get"];
         put?: never;
@@ -2033,7 +2033,7 @@ export interface paths {
         };
         /**
          * Organisation analytics
-         * @description For the organisation's principal and admins: the course figures over all its live courses, then per course and per instructor (owners and co-instructors; an instructor's active learners are counted once across their courses). `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`).
+         * @description For the organisation's principal and admins: the course figures over all its live courses, then per course and per instructor (owners and co-instructors; an instructor's active learners are counted once across their courses). `from` and `to` are UTC dates (`YYYY-MM-DD`), both included; by default the 30 days ending today. A range spans at most 366 days, and `from` may not be after `to` (`422`). The answer is kept `ANALYTICS_CACHE_SECONDS` (default 60) per course or organisation and range: figures may be that much older than the rollups.
          */
         get: operations["organization_analytics_api_v1_organizations__organization_id__analytics_get"];
         put?: never;
