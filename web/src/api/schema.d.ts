@@ -903,7 +903,7 @@ export interface paths {
         };
         /**
          * Start signing in with Google or another OpenID Connect provider
-         * @description Redirects (`302`) to the provider's authorization endpoint (found through OpenID Connect discovery) with `response_type=code`, `scope=openid email profile`, a single-use `state`, a `nonce` and PKCE (`code_challenge`, S256). The attempt is remembered server-side for `OAUTH_STATE_TTL_SECONDS` (10 min). The provider sends the browser back to `/auth/oauth/{provider}/callback`. Unknown or unconfigured provider: `404 oauth_provider_not_found`; provider unreachable: `502 oauth_provider_unavailable`.
+         * @description Redirects (`302`) to the provider's authorization endpoint (found through OpenID Connect discovery) with `response_type=code`, `scope=openid email profile`, a single-use `state`, a `nonce` and PKCE (`code_challenge`, S256). The attempt is remembered server-side for `OAUTH_STATE_TTL_SECONDS` (10 min). The provider sends the browser back to `/auth/oauth/{provider}/callback`. Unknown or unconfigured provider: `404 oauth_provider_not_found`; provider unreachable: `502 oauth_provider_unavailable`. The web app adds `app_challenge` (base64url SHA-256 of a random verifier it keeps): the callback then sends the browser back to the web app with a one-time code instead of answering tokens (see `POST /auth/oauth/exchange`).
          */
         get: operations["oauth_authorize_api_v1_auth_oauth__provider__authorize_get"];
         put?: never;
@@ -923,11 +923,31 @@ export interface paths {
         };
         /**
          * Finish signing in with a provider
-         * @description Where the provider sends the browser back with `code` and `state`. The `state` must be one this API issued for this provider, unexpired and unused: it is consumed at once, so replaying a callback fails (`400 oauth_state_invalid`). The code is exchanged with the PKCE `code_verifier`; the ID token is verified against the provider's keys (signature, `iss`, `aud`, `exp`, `nonce`), else `401 oauth_failed`. A provider `error` is `401 oauth_denied`. The email must be present and verified (`403 oauth_email_unverified`). A user already linked to the provider's subject signs in (even if their email changed since); otherwise an account with that email is linked, or a `student` account is created (pending organisation invitations attach). Deactivated or deleted account: `403 account_disabled`. Answers the same token pair as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`).
+         * @description Where the provider sends the browser back with `code` and `state`. The `state` must be one this API issued for this provider, unexpired and unused: it is consumed at once, so replaying a callback fails (`400 oauth_state_invalid`). The code is exchanged with the PKCE `code_verifier`; the ID token is verified against the provider's keys (signature, `iss`, `aud`, `exp`, `nonce`), else `401 oauth_failed`. A provider `error` is `401 oauth_denied`. The email must be present and verified (`403 oauth_email_unverified`). A user already linked to the provider's subject signs in (even if their email changed since); otherwise an account with that email is linked, or a `student` account is created (pending organisation invitations attach). Deactivated or deleted account: `403 account_disabled`. Answers the same token pair as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`). When the web app started the sign-in (`app_challenge`), the answer is instead a `303` to `{APP_URL}/oauth/finish#code=<one-time code>` (or `#error=<code>` when it failed after the `state` was accepted): the code is in the fragment, so it never reaches a server log, and only the tab holding the verifier can exchange it.
          */
         get: operations["oauth_callback_api_v1_auth_oauth__provider__callback_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange the web app's one-time sign-in code for tokens
+         * @description The last step of a provider sign-in the web app started: `code` comes from the fragment of the callback's redirect, `verifier` is the secret whose challenge the app sent to `authorize`. A code works once, for 60 seconds, and only with its verifier (a wrong one uses it up): else `400 oauth_code_invalid`. An account deactivated or deleted meanwhile: `403 account_disabled`. Answers the same token pair as `POST /auth/login`.
+         */
+        post: operations["oauth_exchange_api_v1_auth_oauth_exchange_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4146,6 +4166,17 @@ export interface components {
          * @enum {string}
          */
         NotificationType: "enrollment.created" | "quiz.graded" | "submission.graded" | "course.completed" | "certificate.issued" | "post.created" | "announcement.posted" | "comment.created";
+        /**
+         * OAuthExchange
+         * @description The web app's half of a provider sign-in: the one-time `code` from the callback's
+         *     redirect and the `verifier` whose challenge it sent to `authorize`.
+         */
+        OAuthExchange: {
+            /** Code */
+            code: string;
+            /** Verifier */
+            verifier: string;
+        };
         /** OAuthProviderList */
         OAuthProviderList: {
             /** Items */
@@ -8602,7 +8633,10 @@ export interface operations {
     };
     oauth_authorize_api_v1_auth_oauth__provider__authorize_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The web app's challenge: base64url(SHA-256(verifier)), 43 characters */
+                app_challenge?: string | null;
+            };
             header?: never;
             path: {
                 /** @description `google`, or the configured `OAUTH_OIDC_NAME` */
@@ -8729,6 +8763,66 @@ export interface operations {
             };
             /** @description `oauth_provider_unavailable` */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oauth_exchange_api_v1_auth_oauth_exchange_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthExchange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `oauth_code_invalid` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
