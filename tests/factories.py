@@ -1253,3 +1253,49 @@ def published_course_over_http(http: httpx.Client, headers: dict[str, str]) -> d
     )
     assert published["status"] == "published" and published["slug"]
     return published
+
+
+def headers_over_http(http: httpx.Client, email_address: str, password: str = PASSWORD) -> dict[str, str]:
+    """Signs in through the API; the bearer header for the session."""
+    tokens = http.post(f"{API}/auth/login", json={"email": email_address, "password": password})
+    return {"Authorization": f"Bearer {tokens.raise_for_status().json()['access_token']}"}
+
+
+def organization_over_http(
+    http: httpx.Client, admin: dict[str, str], *, principal_email: str, student_email: str
+) -> dict[str, Any]:
+    """Through the API, as an admin: an organisation with a principal and a student (both
+    registered, then added as members), and a published one-lesson course of the
+    organisation's that the student is enrolled in. Returns the organisation."""
+    organization = (
+        http.post(
+            f"{API}/organizations", headers=admin, json={"name": "Northwind School", "slug": "northwind"}
+        )
+        .raise_for_status()
+        .json()
+    )
+    people = [(principal_email, "Pat Principal", "principal"), (student_email, "Sam Student", "student")]
+    for email_address, full_name, role in people:
+        body = {"email": email_address, "password": PASSWORD, "full_name": full_name}
+        http.post(f"{API}/auth/register", json=body).raise_for_status()
+        member = {"email": email_address, "role": role}
+        http.post(
+            f"{API}/organizations/{organization['id']}/members", headers=admin, json=member
+        ).raise_for_status()
+    principal = headers_over_http(http, principal_email)
+    course = (
+        http.post(
+            f"{API}/courses",
+            headers=principal,
+            json={"title": "School Safety", "visibility": "organization", "level": "beginner"},
+        )
+        .raise_for_status()
+        .json()
+    )
+    lesson = {"title": "Fire drills", "type": "text", "content": "Walk, do not run."}
+    http.post(f"{API}/courses/{course['id']}/lessons", headers=principal, json=lesson).raise_for_status()
+    http.post(f"{API}/courses/{course['id']}/publish", headers=principal).raise_for_status()
+    student = headers_over_http(http, student_email)
+    http.post(f"{API}/courses/{course['id']}/enroll", headers=student).raise_for_status()
+    result: dict[str, Any] = organization
+    return result

@@ -113,7 +113,7 @@ export function AuditLogPage() {
       ) : (
         entries.data && (
           <>
-            <p className="mb-2 text-sm text-slate-600" role="status">{entries.data.total} entries</p>
+            <p className="mb-2 text-sm text-slate-600" role="status">{entries.data.total === 1 ? "1 entry" : `${entries.data.total} entries`}</p>
             <div className="card overflow-x-auto p-0">
               <table className="w-full text-left text-sm" data-testid="audit-log">
                 <thead>

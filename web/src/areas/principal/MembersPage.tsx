@@ -124,7 +124,7 @@ export function MembersPage({ organizationId }: { organizationId: string }) {
             />
           </div>
           <div>
-            <label htmlFor="member-role" className="mb-1 block text-sm font-medium">Role</label>
+            <label htmlFor="member-role" className="mb-1 block text-sm font-medium">Filter by role</label>
             <select
               id="member-role"
               className="input"
