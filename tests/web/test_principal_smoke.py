@@ -40,15 +40,15 @@ def test_principal_smoke(page: Page, studyhall_server: StudyHallServer) -> None:
         expect(page).to_have_url(re.compile(rf"/org/{organization['id']}/members$"))
         expect(page.get_by_role("heading", name="Northwind School")).to_be_visible()
         members = page.get_by_role("table")
-        expect(members.get_by_role("cell", name="Sam Student")).to_be_visible()
-        expect(members.get_by_role("cell", name="Pat Principal")).to_be_visible()
+        expect(members.get_by_role("cell", name="Sam Student", exact=True)).to_be_visible()
+        expect(members.get_by_role("cell", name="Pat Principal", exact=True)).to_be_visible()
 
         # An existing account joins at once; an unknown address is invited by email.
         page.get_by_label("Email address").fill(TEACHER_EMAIL)
         page.get_by_label("Role", exact=True).select_option("instructor")
         page.get_by_role("button", name="Add or invite").click()
         expect(page.get_by_test_id("invitations")).to_contain_text(f"{TEACHER_EMAIL} joined as Instructor")
-        expect(members.get_by_role("cell", name="Terry Teacher")).to_be_visible()
+        expect(members.get_by_role("cell", name="Terry Teacher", exact=True)).to_be_visible()
         page.get_by_label("Email address").fill(NEWCOMER_EMAIL)
         page.get_by_label("Role", exact=True).select_option("student")
         page.get_by_role("button", name="Add or invite").click()
@@ -61,7 +61,7 @@ def test_principal_smoke(page: Page, studyhall_server: StudyHallServer) -> None:
         page.get_by_role("link", name="Analytics").click()
         summary = page.get_by_test_id("analytics-summary")
         expect(summary).to_contain_text(re.compile(r"Enrollments\s*1"))
-        expect(page.get_by_role("cell", name="School Safety")).to_be_visible()
+        expect(page.get_by_role("cell", name="School Safety", exact=True)).to_be_visible()
         expect(page.get_by_text("Enrollments per day")).to_be_visible()
         screenshot(page, "organization-analytics")
 

@@ -20,11 +20,11 @@ function OrganizationPages() {
     <div>
       <PageTitle>{organization.data.name}</PageTitle>
       <nav aria-label="Organisation" className="mb-4 flex flex-wrap gap-2 text-sm">
-        <NavLink to="members" className={tabClass}>Members</NavLink>
-        <NavLink to="analytics" className={tabClass}>Analytics</NavLink>
+        <NavLink to={`/org/${orgId}/members`} className={tabClass}>Members</NavLink>
+        <NavLink to={`/org/${orgId}/analytics`} className={tabClass}>Analytics</NavLink>
       </nav>
       <Routes>
-        <Route index element={<Navigate replace to="members" />} />
+        <Route index element={<Navigate replace to={`/org/${orgId}/members`} />} />
         <Route path="members" element={<MembersPage organizationId={orgId} />} />
         <Route path="analytics" element={<AnalyticsPage organizationId={orgId} />} />
         <Route path="*" element={<NotFoundPage />} />
