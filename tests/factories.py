@@ -1299,3 +1299,30 @@ def organization_over_http(
     http.post(f"{API}/courses/{course['id']}/enroll", headers=student).raise_for_status()
     result: dict[str, Any] = organization
     return result
+
+
+def assignment_course_over_http(http: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
+    """Through the API, as course staff: a published course whose one lesson is an
+    assignment worth 10 points. Returns the course as the API reads it, with `assignment`."""
+    course = (
+        http.post(f"{API}/courses", headers=headers, json={"title": "Essay Writing", "level": "beginner"})
+        .raise_for_status()
+        .json()
+    )
+    lesson = {"title": "Your first essay", "type": "assignment"}
+    lesson_id = http.post(
+        f"{API}/courses/{course['id']}/lessons", headers=headers, json=lesson
+    ).raise_for_status()
+    assignment = {
+        "title": "An essay on tabs",
+        "instructions": "Write half a page on browser tabs and attach it.",
+        "max_points": 10,
+        "lesson_id": lesson_id.json()["id"],
+    }
+    created = http.post(f"{API}/courses/{course['id']}/assignments", headers=headers, json=assignment)
+    http.post(f"{API}/courses/{course['id']}/publish", headers=headers).raise_for_status()
+    published: dict[str, Any] = (
+        http.get(f"{API}/courses/{course['id']}", headers=headers).raise_for_status().json()
+    )
+    published["assignment"] = created.raise_for_status().json()
+    return published

@@ -26,7 +26,10 @@ function ChatRoom({ courseId }: { courseId: string }) {
   }, [courseId]);
 
   const newest = messages.at(-1)?.id;
-  useEffect(() => end.current?.scrollIntoView?.({ block: "nearest" }), [newest]);
+  useEffect(() => {
+    // A block body: newer browsers' scrollIntoView returns a promise, which is no cleanup.
+    void end.current?.scrollIntoView?.({ block: "nearest" });
+  }, [newest]);
 
   const send = async (event: FormEvent) => {
     event.preventDefault();
