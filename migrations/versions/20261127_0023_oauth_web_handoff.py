@@ -1,4 +1,5 @@
-"""oauth web handoff: the web app's challenge on sign-in attempts, one-time handoff codes
+"""oauth web handoff: the web app's challenge on sign-in attempts, one-time handoff codes;
+withdrawn organisation invitations
 
 Revision ID: 0023
 Revises: 0021
@@ -17,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("organization_invitations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table("oauth_states", schema=None) as batch_op:
         batch_op.add_column(sa.Column("app_challenge", sa.String(length=64), nullable=True))
 
@@ -48,3 +52,5 @@ def downgrade() -> None:
     op.drop_table("oauth_handoffs")
     with op.batch_alter_table("oauth_states", schema=None) as batch_op:
         batch_op.drop_column("app_challenge")
+    with op.batch_alter_table("organization_invitations", schema=None) as batch_op:
+        batch_op.drop_column("revoked_at")

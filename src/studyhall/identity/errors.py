@@ -163,3 +163,11 @@ class OAuthCodeInvalid(DomainError):
     status = 400
     title = "Invalid or expired sign-in code"
     keeps_changes = True  # a code presented with the wrong verifier stays used up
+
+
+class InvitationNotFound(NotFound):
+    """No pending invitation with that id in the organisation (accepted, withdrawn, or
+    another organisation's)."""
+
+    code = "invitation_not_found"
+    title = "Invitation not found"

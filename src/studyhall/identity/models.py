@@ -114,6 +114,8 @@ class OrganizationInvitation(Base):
     accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    #: Withdrawn by the organisation before it was accepted: it no longer attaches.
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class UserIdentity(Base):

@@ -34,6 +34,7 @@ from studyhall.identity.models import Role, User
 from studyhall.identity.schemas import (
     AppSecret,
     EmailVerificationConfirm,
+    InvitationRead,
     LoginRequest,
     MemberAdd,
     MemberAddResult,
@@ -595,6 +596,50 @@ async def remove_member(
     organization_id: uuid.UUID, user_id: uuid.UUID, actor: CurrentUser, session: SessionDep
 ) -> Response:
     await service.remove_member(session, actor, organization_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@organizations_router.get(
+    "/{organization_id}/invitations",
+    summary="The organisation's invitations",
+    description=(
+        "Admins and the organisation's principal. Invitations sent by "
+        "`POST /organizations/{id}/members` to addresses without an account, newest first, "
+        "with `accepted_at` (the address registered) and `revoked_at` (withdrawn). "
+        "`pending=true`: only those neither accepted nor withdrawn."
+    ),
+    responses=error_responses(401, 422, 403, 404, status_404="`organization_not_found`"),
+)
+async def list_invitations(
+    organization_id: uuid.UUID,
+    actor: CurrentUser,
+    session: SessionDep,
+    page: PageParamsDep,
+    pending: bool = False,
+) -> Page[InvitationRead]:
+    rows, total = await service.list_invitations(session, actor, organization_id, page, pending=pending)
+    return Page[InvitationRead].of([InvitationRead.model_validate(row) for row in rows], total, page)
+
+
+@organizations_router.delete(
+    "/{organization_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Withdraw an invitation",
+    description=(
+        "Admins and the organisation's principal. A pending invitation stops attaching: the "
+        "address registers without joining. The row is kept with `revoked_at` set; inviting "
+        "the address again renews it. An accepted, already withdrawn or unknown invitation is "
+        "`404 invitation_not_found` (of two concurrent withdrawals, one is `204`)."
+    ),
+    responses=error_responses(
+        401, 422, 403, 404, status_404="`organization_not_found` or `invitation_not_found`"
+    ),
+)
+async def revoke_invitation(
+    organization_id: uuid.UUID, invitation_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> Response:
+    await service.revoke_invitation(session, actor, organization_id, invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

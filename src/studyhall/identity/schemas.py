@@ -214,6 +214,7 @@ class InvitationRead(BaseModel):
     role: Role
     created_at: datetime
     accepted_at: datetime | None
+    revoked_at: datetime | None = None
 
 
 class MemberAddResult(BaseModel):

@@ -44,6 +44,7 @@ from studyhall.identity.errors import (
     InvalidRefreshToken,
     InvalidResetToken,
     InvalidVerificationToken,
+    InvitationNotFound,
     LastAdmin,
     OAuthCodeInvalid,
     OAuthEmailUnverified,
@@ -197,7 +198,11 @@ async def _accept_pending_invitation(session: AsyncSession, user: User) -> None:
     """The newest pending invitation for the user's address makes them a member."""
     invitation = await session.scalar(
         select(OrganizationInvitation)
-        .where(OrganizationInvitation.email == user.email, OrganizationInvitation.accepted_at.is_(None))
+        .where(
+            OrganizationInvitation.email == user.email,
+            OrganizationInvitation.accepted_at.is_(None),
+            OrganizationInvitation.revoked_at.is_(None),
+        )
         .order_by(OrganizationInvitation.created_at.desc(), OrganizationInvitation.id)
         .limit(1)
     )
@@ -1127,10 +1132,48 @@ async def add_member(
     invitation.invited_by_id = actor.id
     invitation.accepted_at = None
     invitation.accepted_user_id = None
+    invitation.revoked_at = None
     invitation.created_at = utcnow()
     await session.flush()
     emit(session, event_types.ORGANIZATION_INVITATION_CREATED, {"invitation_id": invitation.id})
     return MemberAdded(invitation=invitation)
+
+
+async def list_invitations(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, params: PageParams, *, pending: bool
+) -> tuple[Sequence[OrganizationInvitation], int]:
+    """The organisation's invitations, newest first; `pending`: neither accepted nor withdrawn."""
+    organization = await get_manageable_organization(session, actor, organization_id)
+    statement = select(OrganizationInvitation).where(
+        OrganizationInvitation.organization_id == organization.id
+    )
+    if pending:
+        statement = statement.where(
+            OrganizationInvitation.accepted_at.is_(None), OrganizationInvitation.revoked_at.is_(None)
+        )
+    ordered = statement.order_by(OrganizationInvitation.created_at.desc(), OrganizationInvitation.id)
+    return await fetch_page(session, ordered, params)
+
+
+async def revoke_invitation(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, invitation_id: uuid.UUID
+) -> None:
+    """Withdraws a pending invitation by one conditional UPDATE, so of two concurrent
+    withdrawals one wins; the other, like an accepted or unknown one, is not found."""
+    organization = await get_manageable_organization(session, actor, organization_id)
+    result = await session.execute(
+        update(OrganizationInvitation)
+        .where(
+            OrganizationInvitation.id == invitation_id,
+            OrganizationInvitation.organization_id == organization.id,
+            OrganizationInvitation.accepted_at.is_(None),
+            OrganizationInvitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        raise InvitationNotFound()
 
 
 async def _join(
