@@ -1,5 +1,6 @@
 """A principal in Chromium, against a real `studyhall serve` on each backend: sign in, see
-the organisation's members, add one and invite another by email, see the analytics."""
+the organisation's members, add one and invite another by email (then withdraw that
+invitation), see the analytics."""
 
 from __future__ import annotations
 
@@ -53,9 +54,15 @@ def test_principal_smoke(page: Page, studyhall_server: StudyHallServer) -> None:
         page.get_by_label("Role", exact=True).select_option("student")
         page.get_by_role("button", name="Add or invite").click()
         expect(page.get_by_test_id("invitations")).to_contain_text(f"Invitation sent to {NEWCOMER_EMAIL}")
+        invitations = page.get_by_role("list", name="Invitations")
+        expect(invitations).to_contain_text(f"{NEWCOMER_EMAIL} (student) · Pending")
+        screenshot(page, "organization-members")
+        # Withdrawn again (after the confirmation), it leaves the pending list.
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name=f"Withdraw the invitation to {NEWCOMER_EMAIL}").click()
+        expect(page.get_by_text("No pending invitation.")).to_be_visible()
         page.get_by_label("Filter by role").select_option("instructor")
         expect(members.get_by_role("row")).to_have_count(2)  # the header and Terry
-        screenshot(page, "organization-members")
 
         # The analytics: headline figures and the organisation's course.
         page.get_by_role("link", name="Analytics").click()
@@ -72,4 +79,11 @@ def test_principal_smoke(page: Page, studyhall_server: StudyHallServer) -> None:
         ]
         wait_until(
             lambda: any(message["To"] == NEWCOMER_EMAIL for message in mails_in(server.data_dir / "mail"))
+        )
+        url = f"{API}/organizations/{organization['id']}/invitations"
+        [nora] = http.get(url, headers=admin).json()["items"]
+        assert (nora["email"], nora["accepted_at"], nora["revoked_at"] is not None) == (
+            NEWCOMER_EMAIL,
+            None,
+            True,
         )

@@ -49,3 +49,4 @@ export type MemberAddResult = Schemas["MemberAddResult"];
 export type OrganizationAnalytics = Schemas["OrganizationAnalyticsRead"];
 export type AuditLogEntry = Schemas["AuditLogRead"];
 export type Role = Schemas["Role"];
+export type Invitation = Schemas["InvitationRead"];

@@ -7,6 +7,7 @@ import { Pagination } from "../../components/Pagination";
 import { Empty, Loading, ProblemAlert } from "../../components/states";
 import { useApi } from "../../lib/useApi";
 import { useAuth } from "../../stores/auth";
+import { InvitationsList } from "./InvitationsList";
 
 const PAGE_SIZE = 20;
 const ROLES: Role[] = ["student", "instructor", "principal"];
@@ -93,6 +94,7 @@ export function MembersPage({ organizationId }: { organizationId: string }) {
           members.reload();
         }}
       />
+      <InvitationsList organizationId={organizationId} round={results.length} />
       {results.length > 0 && (
         <section aria-labelledby="sent-title" className="card">
           <h2 id="sent-title" className="mb-2 font-semibold">Just now</h2>
