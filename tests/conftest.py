@@ -236,6 +236,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "rate_limit_certificate_verify": "1000/minute",
         "rate_limit_posts": "1000/minute",
         "rate_limit_comments": "1000/minute",
+        # In process, the checkout's web build (once the browser tests made it) would answer
+        # unknown paths; tests of the web app's serving pass their own build.
+        "web_dist_dir": data_dir / "no-web-build",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -1280,3 +1280,70 @@ def user_over_http(
             .json()
         )
     return dict(user)
+
+
+def organization_over_http(
+    http: httpx.Client, admin: dict[str, str], *, principal_email: str, student_email: str
+) -> dict[str, Any]:
+    """Through the API, as an admin: an organisation with a principal and a student (both
+    registered, then added as members), and a published one-lesson course of the
+    organisation's that the student is enrolled in. Returns the organisation."""
+    organization = (
+        http.post(
+            f"{API}/organizations", headers=admin, json={"name": "Northwind School", "slug": "northwind"}
+        )
+        .raise_for_status()
+        .json()
+    )
+    people = [(principal_email, "Pat Principal", "principal"), (student_email, "Sam Student", "student")]
+    for email_address, full_name, role in people:
+        body = {"email": email_address, "password": PASSWORD, "full_name": full_name}
+        http.post(f"{API}/auth/register", json=body).raise_for_status()
+        member = {"email": email_address, "role": role}
+        http.post(
+            f"{API}/organizations/{organization['id']}/members", headers=admin, json=member
+        ).raise_for_status()
+    principal = headers_over_http(http, principal_email)
+    course = (
+        http.post(
+            f"{API}/courses",
+            headers=principal,
+            json={"title": "School Safety", "visibility": "organization", "level": "beginner"},
+        )
+        .raise_for_status()
+        .json()
+    )
+    lesson = {"title": "Fire drills", "type": "text", "content": "Walk, do not run."}
+    http.post(f"{API}/courses/{course['id']}/lessons", headers=principal, json=lesson).raise_for_status()
+    http.post(f"{API}/courses/{course['id']}/publish", headers=principal).raise_for_status()
+    student = headers_over_http(http, student_email)
+    http.post(f"{API}/courses/{course['id']}/enroll", headers=student).raise_for_status()
+    result: dict[str, Any] = organization
+    return result
+
+
+def assignment_course_over_http(http: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
+    """Through the API, as course staff: a published course whose one lesson is an
+    assignment worth 10 points. Returns the course as the API reads it, with `assignment`."""
+    course = (
+        http.post(f"{API}/courses", headers=headers, json={"title": "Essay Writing", "level": "beginner"})
+        .raise_for_status()
+        .json()
+    )
+    lesson = {"title": "Your first essay", "type": "assignment"}
+    lesson_id = http.post(
+        f"{API}/courses/{course['id']}/lessons", headers=headers, json=lesson
+    ).raise_for_status()
+    assignment = {
+        "title": "An essay on tabs",
+        "instructions": "Write half a page on browser tabs and attach it.",
+        "max_points": 10,
+        "lesson_id": lesson_id.json()["id"],
+    }
+    created = http.post(f"{API}/courses/{course['id']}/assignments", headers=headers, json=assignment)
+    http.post(f"{API}/courses/{course['id']}/publish", headers=headers).raise_for_status()
+    published: dict[str, Any] = (
+        http.get(f"{API}/courses/{course['id']}", headers=headers).raise_for_status().json()
+    )
+    published["assignment"] = created.raise_for_status().json()
+    return published

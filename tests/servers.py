@@ -472,6 +472,8 @@ class StudyHallServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    #: More settings (environment variables) for this server, e.g. a sign-in provider.
+    settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -491,6 +493,7 @@ class StudyHallServer:
             "PASSWORD_HASH_MEMORY_COST": "1024",
             "OUTBOX_POLL_INTERVAL": "0.2",
             "LOG_LEVEL": "WARNING",
+            **self.settings,
         }
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,9 +20,17 @@ from sqlalchemy import select, update
 from studyhall.config import Settings
 from studyhall.core.clock import utcnow
 from studyhall.core.security import hash_opaque_token
-from studyhall.identity.models import OAuthState, OrganizationInvitation, Role, User, UserIdentity
+from studyhall.identity.models import (
+    AuthSession,
+    OAuthHandoff,
+    OAuthState,
+    OrganizationInvitation,
+    Role,
+    User,
+    UserIdentity,
+)
 from tests.conftest import make_settings
-from tests.factories import API, assert_problem, count_rows, create_organization, create_user
+from tests.factories import API, assert_problem, count_rows, create_organization, create_user, rows
 
 PROVIDER = "mock"
 CLIENT_ID = "studyhall-test"
@@ -463,3 +472,168 @@ def test_google_is_wired_to_its_discovery_document(tmp_path: Path) -> None:
     assert google.client_id == "gid"
     assert "google-secret-value" not in repr(settings) + repr(google)
     assert make_settings("sqlite:///:memory:", tmp_path).oauth_providers == {}
+
+
+# -- the web app's sign-in: a one-time code in the fragment, exchanged with the tab's verifier
+
+EXCHANGE = f"{API}/auth/oauth/exchange"
+
+
+async def web_sign_in(
+    client: httpx.AsyncClient, provider: httpx.AsyncClient, sub: str, verifier: str, **claims: Any
+) -> httpx.Response:
+    """The web app's way: `authorize` with the verifier's challenge, consent, the callback."""
+    await set_claims(provider, sub, **claims)
+    started = await client.get(AUTHORIZE, params={"app_challenge": create_s256_code_challenge(verifier)})
+    assert started.status_code == 302, started.text
+    params = await consent(provider, httpx.URL(started.headers["location"]), sub)
+    return await client.get(CALLBACK, params=params)
+
+
+def finish_fragment(app: FastAPI, response: httpx.Response) -> dict[str, str]:
+    """The web app's finish page the callback sends the browser to, and its fragment."""
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    page, _, fragment = location.partition("#")
+    assert page == f"{app.state.settings.app_url.rstrip('/')}/oauth/finish"
+    return {key: value[0] for key, value in parse_qs(fragment, strict_parsing=True).items()}
+
+
+async def test_web_app_sign_in_hands_off_a_one_time_code_for_its_verifier(
+    app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+
+    response = await web_sign_in(
+        client, provider, "sub-web", verifier, email="web@example.com", email_verified=True, name="Web Ada"
+    )
+
+    fragment = finish_fragment(app, response)
+    assert set(fragment) == {"code"}
+    assert "?" not in response.headers["location"]  # nothing in a query string
+    assert response.content == b""  # no tokens in the body either
+    [handoff] = await rows(app, OAuthHandoff)
+    assert handoff.code_hash == hash_opaque_token(fragment["code"]) != fragment["code"]
+    assert handoff.used_at is None
+    assert handoff.app_challenge == create_s256_code_challenge(verifier)
+    assert (handoff.expires_at - handoff.created_at) == timedelta(seconds=60)
+    assert await count_rows(app, AuthSession) == 0  # no session until the exchange
+
+    exchanged = await client.post(EXCHANGE, json={"code": fragment["code"], "verifier": verifier})
+
+    assert exchanged.status_code == 200, exchanged.text
+    tokens = exchanged.json()
+    assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    user = await me(client, tokens["access_token"])
+    assert (user["email"], user["full_name"], str(handoff.user_id)) == (
+        "web@example.com",
+        "Web Ada",
+        user["id"],
+    )
+    [used] = await rows(app, OAuthHandoff)
+    assert used.used_at is not None
+    assert await count_rows(app, AuthSession) == 1
+
+    replay = await client.post(EXCHANGE, json={"code": fragment["code"], "verifier": verifier})
+
+    assert_problem(replay, 400, "oauth_code_invalid")
+    assert await count_rows(app, AuthSession) == 1
+
+
+async def test_a_wrong_verifier_is_refused_and_uses_the_code_up(
+    app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+    response = await web_sign_in(
+        client, provider, "sub-steal", verifier, email="s@example.com", email_verified=True
+    )
+    code = finish_fragment(app, response)["code"]
+
+    stolen = await client.post(EXCHANGE, json={"code": code, "verifier": secrets.token_urlsafe(32)})
+    assert_problem(stolen, 400, "oauth_code_invalid")
+    rightful = await client.post(EXCHANGE, json={"code": code, "verifier": verifier})
+
+    assert_problem(rightful, 400, "oauth_code_invalid")
+    assert await count_rows(app, AuthSession) == 0
+    assert await count_rows(app, OAuthHandoff, OAuthHandoff.used_at.is_not(None)) == 1
+
+
+async def test_an_expired_or_unknown_code_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+    response = await web_sign_in(
+        client, provider, "sub-slow", verifier, email="slow@example.com", email_verified=True
+    )
+    code = finish_fragment(app, response)["code"]
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(update(OAuthHandoff).values(expires_at=utcnow() - timedelta(seconds=1)))
+
+    late = await client.post(EXCHANGE, json={"code": code, "verifier": verifier})
+    unknown = await client.post(EXCHANGE, json={"code": "never-issued", "verifier": verifier})
+
+    assert_problem(late, 400, "oauth_code_invalid")
+    assert_problem(unknown, 400, "oauth_code_invalid")
+    assert await count_rows(app, AuthSession) == 0
+
+
+async def test_an_account_deactivated_before_the_exchange_is_403(
+    app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+    response = await web_sign_in(
+        client, provider, "sub-late-off", verifier, email="lo@example.com", email_verified=True
+    )
+    code = finish_fragment(app, response)["code"]
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await session.execute(update(User).values(is_active=False))
+
+    exchanged = await client.post(EXCHANGE, json={"code": code, "verifier": verifier})
+
+    assert_problem(exchanged, 403, "account_disabled")
+    assert await count_rows(app, AuthSession) == 0
+
+
+async def test_a_failed_web_app_sign_in_goes_back_to_the_app_with_the_error_code(
+    app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+
+    response = await web_sign_in(
+        client, provider, "sub-unverified", verifier, email="u@example.com", email_verified=False
+    )
+
+    assert finish_fragment(app, response) == {"error": "oauth_email_unverified"}
+    assert await count_rows(app, User) == 0
+    assert await count_rows(app, OAuthHandoff) == 0
+
+
+async def test_a_web_app_sign_in_the_provider_denied_goes_back_to_the_app(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    challenge = create_s256_code_challenge(secrets.token_urlsafe(32))
+    started = await client.get(AUTHORIZE, params={"app_challenge": challenge})
+    state = httpx.URL(started.headers["location"]).params["state"]
+
+    # RFC 6749 4.1.2.1: an error answer carries the `state` (the mock provider leaves it out).
+    response = await client.get(CALLBACK, params={"error": "access_denied", "state": state})
+
+    assert finish_fragment(app, response) == {"error": "oauth_denied"}
+    assert await count_rows(app, OAuthState, OAuthState.used_at.is_not(None)) == 1
+
+
+@pytest.mark.parametrize("challenge", ["short", "x" * 44, "!" * 43])
+async def test_a_malformed_app_challenge_is_422(client: httpx.AsyncClient, challenge: str) -> None:
+    response = await client.get(AUTHORIZE, params={"app_challenge": challenge})
+
+    assert_problem(response, 422, "validation_error")
+
+
+async def test_an_api_client_still_gets_the_token_pair_without_a_handoff(
+    app: FastAPI, client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
+    response = await sign_in(client, provider, "sub-api", email="api@example.com", email_verified=True)
+
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert await count_rows(app, OAuthHandoff) == 0

@@ -58,14 +58,17 @@ def studyhall_server(
     backend: str, web_dist: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[StudyHallServer]:
     """A fresh database of the test's backend, and `studyhall serve` on it."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
-    else:
-        postgres: PostgresServer = request.getfixturevalue("postgres_server")
-        url = postgres.create_database(f"studyhall_e2e_{next(_databases)}")
-    server = StudyHallServer(url, tmp_path / "var").start()
+    server = StudyHallServer(fresh_database(backend, tmp_path, request), tmp_path / "var").start()
     yield server
     server.stop()
+
+
+def fresh_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty database of the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    return postgres.create_database(f"studyhall_e2e_{next(_databases)}")
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -140,6 +140,13 @@ def test_student_journey(page: Page, studyhall_server: StudyHallServer) -> None:
         expect(page.get_by_test_id("verification")).to_contain_text("Grace Hopper")
         screenshot(page, "certificate-verify")
 
+        # My grades: the quiz, passed.
+        page.goto(f"{server.url}/my/grades")
+        grades = page.get_by_role("region", name="Browser Basics")
+        expect(grades.get_by_role("row", name=re.compile(r"Browser check .* passed"))).to_be_visible()
+        expect(grades).to_contain_text("Overall: 100 %")
+        screenshot(page, "my-grades")
+
         # The API agrees: verified, completed, one certificate.
         tokens = http.post(f"{API}/auth/login", json={"email": STUDENT_EMAIL, "password": PASSWORD}).json()
         student = {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -10,6 +10,7 @@ const PublicArea = lazy(() => import("./areas/public/PublicArea"));
 const StudentArea = lazy(() => import("./areas/student/StudentArea"));
 const InstructorArea = lazy(() => import("./areas/instructor/InstructorArea"));
 const AdminArea = lazy(() => import("./areas/admin/AdminArea"));
+const PrincipalArea = lazy(() => import("./areas/principal/PrincipalArea"));
 
 export function App() {
   useEffect(() => {
@@ -22,6 +23,7 @@ export function App() {
           <Route path="/my/*" element={<RequireAuth><StudentArea /></RequireAuth>} />
           <Route path="/teach/*" element={<RequireAuth><InstructorArea /></RequireAuth>} />
           <Route path="/manage/*" element={<RequireAuth><AdminArea /></RequireAuth>} />
+          <Route path="/org/*" element={<RequireAuth><PrincipalArea /></RequireAuth>} />
           <Route path="*" element={<PublicArea />} />
         </Routes>
       </Suspense>

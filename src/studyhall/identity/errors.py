@@ -153,3 +153,21 @@ class OAuthProviderUnavailable(DomainError):
     code = "oauth_provider_unavailable"
     status = 502
     title = "The sign-in provider could not be reached"
+
+
+class OAuthCodeInvalid(DomainError):
+    """The web app's one-time sign-in code is unknown, expired, already used, or presented
+    without the verifier of the tab that started the sign-in."""
+
+    code = "oauth_code_invalid"
+    status = 400
+    title = "Invalid or expired sign-in code"
+    keeps_changes = True  # a code presented with the wrong verifier stays used up
+
+
+class InvitationNotFound(NotFound):
+    """No pending invitation with that id in the organisation (accepted, withdrawn, or
+    another organisation's)."""
+
+    code = "invitation_not_found"
+    title = "Invitation not found"

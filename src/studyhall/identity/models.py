@@ -114,6 +114,8 @@ class OrganizationInvitation(Base):
     accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    #: Withdrawn by the organisation before it was accepted: it no longer attaches.
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class UserIdentity(Base):
@@ -145,6 +147,25 @@ class OAuthState(Base):
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str] = mapped_column(String(128))
     redirect_uri: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: SHA-256 (base64url) of the web app's verifier when the web app started this sign-in:
+    #: the callback then hands the browser a one-time code instead of answering tokens.
+    app_challenge: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class OAuthHandoff(Base):
+    """A provider sign-in finished for the web app: the one-time code the browser exchanges
+    for a token pair. Only the code's hash is stored; it lives a minute, is used once, and
+    only the tab that started the sign-in (holding the verifier) can use it."""
+
+    __tablename__ = "oauth_handoffs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    app_challenge: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None] = mapped_column(default=None)

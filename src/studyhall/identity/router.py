@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
+from studyhall.config import Settings
 from studyhall.core.deps import SessionDep, SettingsDep, writes_on_read
+from studyhall.core.errors import DomainError
 from studyhall.core.openapi import error_responses
 from studyhall.core.pagination import Page, PageParamsDep
 from studyhall.core.routing import DomainRouter
@@ -27,13 +30,16 @@ from studyhall.identity.deps import (
     RateLimiterDep,
 )
 from studyhall.identity.errors import OAuthDenied, OAuthFailed, OAuthStateInvalid
-from studyhall.identity.models import Role
+from studyhall.identity.models import Role, User
 from studyhall.identity.schemas import (
+    AppSecret,
     EmailVerificationConfirm,
+    InvitationRead,
     LoginRequest,
     MemberAdd,
     MemberAddResult,
     MeUpdate,
+    OAuthExchange,
     OAuthProviderList,
     OAuthProviderRead,
     OrganizationCreate,
@@ -593,6 +599,50 @@ async def remove_member(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@organizations_router.get(
+    "/{organization_id}/invitations",
+    summary="The organisation's invitations",
+    description=(
+        "Admins and the organisation's principal. Invitations sent by "
+        "`POST /organizations/{id}/members` to addresses without an account, newest first, "
+        "with `accepted_at` (the address registered) and `revoked_at` (withdrawn). "
+        "`pending=true`: only those neither accepted nor withdrawn."
+    ),
+    responses=error_responses(401, 422, 403, 404, status_404="`organization_not_found`"),
+)
+async def list_invitations(
+    organization_id: uuid.UUID,
+    actor: CurrentUser,
+    session: SessionDep,
+    page: PageParamsDep,
+    pending: bool = False,
+) -> Page[InvitationRead]:
+    rows, total = await service.list_invitations(session, actor, organization_id, page, pending=pending)
+    return Page[InvitationRead].of([InvitationRead.model_validate(row) for row in rows], total, page)
+
+
+@organizations_router.delete(
+    "/{organization_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Withdraw an invitation",
+    description=(
+        "Admins and the organisation's principal. A pending invitation stops attaching: the "
+        "address registers without joining. The row is kept with `revoked_at` set; inviting "
+        "the address again renews it. An accepted, already withdrawn or unknown invitation is "
+        "`404 invitation_not_found` (of two concurrent withdrawals, one is `204`)."
+    ),
+    responses=error_responses(
+        401, 422, 403, 404, status_404="`organization_not_found` or `invitation_not_found`"
+    ),
+)
+async def revoke_invitation(
+    organization_id: uuid.UUID, invitation_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> Response:
+    await service.revoke_invitation(session, actor, organization_id, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 # -- sign-in with an OpenID Connect provider -------------------------------------------------
 
 ProviderName = Annotated[
@@ -640,7 +690,10 @@ def _provider_label(name: str) -> str:
         "remembered server-side for `OAUTH_STATE_TTL_SECONDS` (10 min). The provider sends "
         "the browser back to `/auth/oauth/{provider}/callback`. Unknown or unconfigured "
         "provider: `404 oauth_provider_not_found`; provider unreachable: "
-        "`502 oauth_provider_unavailable`."
+        "`502 oauth_provider_unavailable`. The web app adds `app_challenge` (base64url "
+        "SHA-256 of a random verifier it keeps): the callback then sends the browser back to "
+        "the web app with a one-time code instead of answering tokens (see "
+        "`POST /auth/oauth/exchange`)."
     ),
     responses={
         302: {"description": "Redirect to the provider (`Location` header)"},
@@ -660,6 +713,10 @@ async def oauth_authorize(
     session: SessionDep,
     settings: SettingsDep,
     providers: OAuthProvidersDep,
+    app_challenge: Annotated[
+        AppSecret | None,
+        Query(description="The web app's challenge: base64url(SHA-256(verifier)), 43 characters"),
+    ] = None,
 ) -> RedirectResponse:
     config = providers.get(provider)
     redirect_uri = _oauth_redirect_uri(request, settings, config.name)
@@ -672,6 +729,7 @@ async def oauth_authorize(
         code_verifier=started.code_verifier,
         redirect_uri=redirect_uri,
         ttl=timedelta(seconds=settings.oauth_state_ttl_seconds),
+        app_challenge=app_challenge,
     )
     return RedirectResponse(started.url, status_code=status.HTTP_302_FOUND)
 
@@ -679,6 +737,7 @@ async def oauth_authorize(
 @auth_router.get(
     "/oauth/{provider}/callback",
     name="oauth_callback",
+    response_model=TokenPair,
     summary="Finish signing in with a provider",
     description=(
         "Where the provider sends the browser back with `code` and `state`. The `state` must "
@@ -691,7 +750,11 @@ async def oauth_authorize(
         "in (even if their email changed since); otherwise an account with that email is "
         "linked, or a `student` account is created (pending organisation invitations attach). "
         "Deactivated or deleted account: `403 account_disabled`. Answers the same token pair "
-        "as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`)."
+        "as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`). When the web app "
+        "started the sign-in (`app_challenge`), the answer is instead a `303` to "
+        "`{APP_URL}/oauth/finish#code=<one-time code>` (or `#error=<code>` when it failed "
+        "after the `state` was accepted): the code is in the fragment, so it never reaches "
+        "a server log, and only the tab holding the verifier can exchange it."
     ),
     responses=error_responses(
         400,
@@ -720,37 +783,86 @@ async def oauth_callback(
     code: Annotated[str | None, Query(max_length=4096)] = None,
     state: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
-) -> TokenPair:
+) -> Any:
     oauth_provider = providers.get(provider)
     await limiter.hit("login-ip", settings.rate_limit_login, client.ip or "unknown")
-    if error is not None:
-        raise OAuthDenied(f"The provider answered: {error}")
     if not state:
+        if error is not None:
+            raise OAuthDenied(f"The provider answered: {error}")
         raise OAuthStateInvalid("The callback carries no `state`")
     started = await service.consume_oauth_state(session, provider=oauth_provider.name, state=state)
     # The state stays used whatever happens next, and no transaction is held open while the
     # provider is called.
     await session.commit()
-    if not code:
-        raise OAuthFailed("The callback carries no authorization code")
-    identity = await providers.finish(
-        oauth_provider,
-        code=code,
-        redirect_uri=started.redirect_uri,
-        code_verifier=started.code_verifier,
-        nonce=started.nonce,
+
+    async def account() -> User:
+        if error is not None:
+            raise OAuthDenied(f"The provider answered: {error}")
+        if not code:
+            raise OAuthFailed("The callback carries no authorization code")
+        identity = await providers.finish(
+            oauth_provider,
+            code=code,
+            redirect_uri=started.redirect_uri,
+            code_verifier=started.code_verifier,
+            nonce=started.nonce,
+        )
+        return await service.oauth_account(
+            session,
+            config,
+            provider=identity.provider,
+            subject=identity.subject,
+            email=identity.email,
+            email_verified=identity.email_verified,
+            name=identity.name,
+        )
+
+    if started.app_challenge is None:  # an API client: the token pair, as a password login
+        return TokenPair.of(await service.start_session(session, config, await account(), client))
+    try:
+        handoff = await service.start_oauth_handoff(
+            session, await account(), app_challenge=started.app_challenge
+        )
+    except DomainError as exc:
+        await session.rollback()
+        return _back_to_web_app(settings, error=exc.code)
+    return _back_to_web_app(settings, code=handoff)
+
+
+def _back_to_web_app(settings: Settings, **fragment: str) -> RedirectResponse:
+    """To the web app's sign-in finish page, the outcome in the fragment (which browsers
+    never send to a server, so no access log or `Referer` carries the code)."""
+    target = f"{settings.app_url.rstrip('/')}/oauth/finish#{urlencode(fragment)}"
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+@auth_router.post(
+    "/oauth/exchange",
+    summary="Exchange the web app's one-time sign-in code for tokens",
+    description=(
+        "The last step of a provider sign-in the web app started: `code` comes from the "
+        "fragment of the callback's redirect, `verifier` is the secret whose challenge the "
+        "app sent to `authorize`. A code works once, for 60 seconds, and only with its "
+        "verifier (a wrong one uses it up): else `400 oauth_code_invalid`. An account "
+        "deactivated or deleted meanwhile: `403 account_disabled`. Answers the same token "
+        "pair as `POST /auth/login`."
+    ),
+    responses=error_responses(
+        400,
+        403,
+        422,
+        status_400="`oauth_code_invalid`",
+        status_403="`account_disabled`",
+    ),
+)
+async def oauth_exchange(
+    body: OAuthExchange, session: SessionDep, config: AuthConfigDep, client: ClientInfoDep
+) -> TokenPair:
+    return TokenPair.of(
+        await service.exchange_oauth_handoff(
+            session, config, code=body.code, verifier=body.verifier, client=client
+        )
     )
-    tokens = await service.oauth_sign_in(
-        session,
-        config,
-        provider=identity.provider,
-        subject=identity.subject,
-        email=identity.email,
-        email_verified=identity.email_verified,
-        name=identity.name,
-        client=client,
-    )
-    return TokenPair.of(tokens)
 
 
 #: Included by the application one by one, not through a parent router: each level of

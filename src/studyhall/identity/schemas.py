@@ -214,6 +214,7 @@ class InvitationRead(BaseModel):
     role: Role
     created_at: datetime
     accepted_at: datetime | None
+    revoked_at: datetime | None = None
 
 
 class MemberAddResult(BaseModel):
@@ -228,3 +229,15 @@ class MemberAddResult(BaseModel):
         if added.user is not None:
             return cls(status="added", user=UserRead.model_validate(added.user))
         return cls(status="invited", invitation=InvitationRead.model_validate(added.invitation))
+
+
+#: base64url without padding of 32 random bytes (the verifier) or of a SHA-256 (the challenge).
+AppSecret = Annotated[str, Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]{43}$")]
+
+
+class OAuthExchange(StrictBody):
+    """The web app's half of a provider sign-in: the one-time `code` from the callback's
+    redirect and the `verifier` whose challenge it sent to `authorize`."""
+
+    code: OpaqueToken
+    verifier: AppSecret

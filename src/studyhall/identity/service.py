@@ -8,6 +8,9 @@ before a change, see `_lock_user`).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +44,9 @@ from studyhall.identity.errors import (
     InvalidRefreshToken,
     InvalidResetToken,
     InvalidVerificationToken,
+    InvitationNotFound,
     LastAdmin,
+    OAuthCodeInvalid,
     OAuthEmailUnverified,
     OAuthFailed,
     OAuthStateInvalid,
@@ -57,6 +62,7 @@ from studyhall.identity.errors import (
 )
 from studyhall.identity.models import (
     AuthSession,
+    OAuthHandoff,
     OAuthState,
     OneTimeToken,
     Organization,
@@ -80,6 +86,8 @@ from studyhall.media.service import attach_files
 USER_AGENT_MAX = 400
 #: Expired sign-in attempts are kept this long (for investigating replays), then deleted.
 OAUTH_STATE_RETENTION = timedelta(days=1)
+#: How long the web app has to exchange a provider sign-in's one-time code.
+OAUTH_HANDOFF_TTL = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,11 @@ async def _accept_pending_invitation(session: AsyncSession, user: User) -> None:
     """The newest pending invitation for the user's address makes them a member."""
     invitation = await session.scalar(
         select(OrganizationInvitation)
-        .where(OrganizationInvitation.email == user.email, OrganizationInvitation.accepted_at.is_(None))
+        .where(
+            OrganizationInvitation.email == user.email,
+            OrganizationInvitation.accepted_at.is_(None),
+            OrganizationInvitation.revoked_at.is_(None),
+        )
         .order_by(OrganizationInvitation.created_at.desc(), OrganizationInvitation.id)
         .limit(1)
     )
@@ -294,6 +306,7 @@ async def save_oauth_state(
     code_verifier: str,
     redirect_uri: str,
     ttl: timedelta,
+    app_challenge: str | None = None,
 ) -> None:
     """Remembers a started sign-in (keyed by the hash of `state`) for whichever process
     receives the callback; attempts that expired over a day ago are swept out."""
@@ -310,6 +323,7 @@ async def save_oauth_state(
             nonce=nonce,
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
+            app_challenge=app_challenge,
             created_at=now,
             expires_at=now + ttl,
         )
@@ -340,7 +354,14 @@ async def consume_oauth_state(session: AsyncSession, *, provider: str, state: st
     return row
 
 
-async def oauth_sign_in(
+async def start_session(
+    session: AsyncSession, config: AuthConfig, user: User, client: ClientInfo
+) -> IssuedTokens:
+    """A new session for a user who has just proved who they are."""
+    return await _start_session(session, config, user, client)
+
+
+async def oauth_account(
     session: AsyncSession,
     config: AuthConfig,
     *,
@@ -349,11 +370,10 @@ async def oauth_sign_in(
     email: str | None,
     email_verified: bool,
     name: str | None,
-    client: ClientInfo,
-) -> IssuedTokens:
-    """Signs in the user linked to (provider, subject); otherwise links the account with the
-    provider's verified email, or creates a student account for it (a pending organisation
-    invitation attaches, as on registration). Returns the same pair as a password login."""
+) -> User:
+    """The user linked to (provider, subject); otherwise the account with the provider's
+    verified email, linked now, or a new student account for it (a pending organisation
+    invitation attaches, as on registration)."""
     if not email or not email_verified:
         raise OAuthEmailUnverified("The provider did not confirm a verified email address")
     email = normalize_email(email)
@@ -399,6 +419,66 @@ async def oauth_sign_in(
     await session.flush()
     if created:
         emit(session, event_types.USER_REGISTERED, {"user_id": user.id})
+    return user
+
+
+def app_challenge_of(verifier: str) -> str:
+    """The web app's challenge for its verifier: base64url(SHA-256), as PKCE's S256."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+async def start_oauth_handoff(session: AsyncSession, user: User, *, app_challenge: str) -> str:
+    """A one-time code for the web app to exchange for this user's tokens (only its hash
+    is stored); handoffs that expired over a day ago are swept out."""
+    now = utcnow()
+    await session.execute(
+        delete(OAuthHandoff)
+        .where(OAuthHandoff.expires_at < now - OAUTH_STATE_RETENTION)
+        .execution_options(synchronize_session=False)
+    )
+    code = new_opaque_token()
+    session.add(
+        OAuthHandoff(
+            code_hash=hash_opaque_token(code),
+            user_id=user.id,
+            app_challenge=app_challenge,
+            created_at=now,
+            expires_at=now + OAUTH_HANDOFF_TTL,
+        )
+    )
+    await session.flush()
+    return code
+
+
+async def exchange_oauth_handoff(
+    session: AsyncSession, config: AuthConfig, *, code: str, verifier: str, client: ClientInfo
+) -> IssuedTokens:
+    """Redeems a handoff code once (a conditional UPDATE, so two concurrent exchanges cannot
+    both win). The verifier must match the challenge the web app sent when it started; a
+    wrong one uses the code up too. The account must still be active."""
+    now = utcnow()
+    code_hash = hash_opaque_token(code)
+    result = await session.execute(
+        update(OAuthHandoff)
+        .where(
+            OAuthHandoff.code_hash == code_hash,
+            OAuthHandoff.used_at.is_(None),
+            OAuthHandoff.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    handoff = await session.scalar(select(OAuthHandoff).where(OAuthHandoff.code_hash == code_hash))
+    if (
+        _rowcount(result) != 1
+        or handoff is None
+        or not hmac.compare_digest(handoff.app_challenge, app_challenge_of(verifier))
+    ):
+        raise OAuthCodeInvalid("This sign-in code is unknown, expired or already used; sign in again")
+    user = await session.get(User, handoff.user_id)
+    if user is None or user.deleted_at is not None or not user.is_active:
+        raise AccountDisabled()
     return await _start_session(session, config, user, client)
 
 
@@ -1056,10 +1136,48 @@ async def add_member(
     invitation.invited_by_id = actor.id
     invitation.accepted_at = None
     invitation.accepted_user_id = None
+    invitation.revoked_at = None
     invitation.created_at = utcnow()
     await session.flush()
     emit(session, event_types.ORGANIZATION_INVITATION_CREATED, {"invitation_id": invitation.id})
     return MemberAdded(invitation=invitation)
+
+
+async def list_invitations(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, params: PageParams, *, pending: bool
+) -> tuple[Sequence[OrganizationInvitation], int]:
+    """The organisation's invitations, newest first; `pending`: neither accepted nor withdrawn."""
+    organization = await get_manageable_organization(session, actor, organization_id)
+    statement = select(OrganizationInvitation).where(
+        OrganizationInvitation.organization_id == organization.id
+    )
+    if pending:
+        statement = statement.where(
+            OrganizationInvitation.accepted_at.is_(None), OrganizationInvitation.revoked_at.is_(None)
+        )
+    ordered = statement.order_by(OrganizationInvitation.created_at.desc(), OrganizationInvitation.id)
+    return await fetch_page(session, ordered, params)
+
+
+async def revoke_invitation(
+    session: AsyncSession, actor: User, organization_id: uuid.UUID, invitation_id: uuid.UUID
+) -> None:
+    """Withdraws a pending invitation by one conditional UPDATE, so of two concurrent
+    withdrawals one wins; the other, like an accepted or unknown one, is not found."""
+    organization = await get_manageable_organization(session, actor, organization_id)
+    result = await session.execute(
+        update(OrganizationInvitation)
+        .where(
+            OrganizationInvitation.id == invitation_id,
+            OrganizationInvitation.organization_id == organization.id,
+            OrganizationInvitation.accepted_at.is_(None),
+            OrganizationInvitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        raise InvitationNotFound()
 
 
 async def _join(

@@ -924,7 +924,7 @@ export interface paths {
         };
         /**
          * Start signing in with Google or another OpenID Connect provider
-         * @description Redirects (`302`) to the provider's authorization endpoint (found through OpenID Connect discovery) with `response_type=code`, `scope=openid email profile`, a single-use `state`, a `nonce` and PKCE (`code_challenge`, S256). The attempt is remembered server-side for `OAUTH_STATE_TTL_SECONDS` (10 min). The provider sends the browser back to `/auth/oauth/{provider}/callback`. Unknown or unconfigured provider: `404 oauth_provider_not_found`; provider unreachable: `502 oauth_provider_unavailable`.
+         * @description Redirects (`302`) to the provider's authorization endpoint (found through OpenID Connect discovery) with `response_type=code`, `scope=openid email profile`, a single-use `state`, a `nonce` and PKCE (`code_challenge`, S256). The attempt is remembered server-side for `OAUTH_STATE_TTL_SECONDS` (10 min). The provider sends the browser back to `/auth/oauth/{provider}/callback`. Unknown or unconfigured provider: `404 oauth_provider_not_found`; provider unreachable: `502 oauth_provider_unavailable`. The web app adds `app_challenge` (base64url SHA-256 of a random verifier it keeps): the callback then sends the browser back to the web app with a one-time code instead of answering tokens (see `POST /auth/oauth/exchange`).
          */
         get: operations["oauth_authorize_api_v1_auth_oauth__provider__authorize_get"];
         put?: never;
@@ -944,11 +944,31 @@ export interface paths {
         };
         /**
          * Finish signing in with a provider
-         * @description Where the provider sends the browser back with `code` and `state`. The `state` must be one this API issued for this provider, unexpired and unused: it is consumed at once, so replaying a callback fails (`400 oauth_state_invalid`). The code is exchanged with the PKCE `code_verifier`; the ID token is verified against the provider's keys (signature, `iss`, `aud`, `exp`, `nonce`), else `401 oauth_failed`. A provider `error` is `401 oauth_denied`. The email must be present and verified (`403 oauth_email_unverified`). A user already linked to the provider's subject signs in (even if their email changed since); otherwise an account with that email is linked, or a `student` account is created (pending organisation invitations attach). Deactivated or deleted account: `403 account_disabled`. Answers the same token pair as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`).
+         * @description Where the provider sends the browser back with `code` and `state`. The `state` must be one this API issued for this provider, unexpired and unused: it is consumed at once, so replaying a callback fails (`400 oauth_state_invalid`). The code is exchanged with the PKCE `code_verifier`; the ID token is verified against the provider's keys (signature, `iss`, `aud`, `exp`, `nonce`), else `401 oauth_failed`. A provider `error` is `401 oauth_denied`. The email must be present and verified (`403 oauth_email_unverified`). A user already linked to the provider's subject signs in (even if their email changed since); otherwise an account with that email is linked, or a `student` account is created (pending organisation invitations attach). Deactivated or deleted account: `403 account_disabled`. Answers the same token pair as `POST /auth/login`. Rate limited per IP (`RATE_LIMIT_LOGIN`). When the web app started the sign-in (`app_challenge`), the answer is instead a `303` to `{APP_URL}/oauth/finish#code=<one-time code>` (or `#error=<code>` when it failed after the `state` was accepted): the code is in the fragment, so it never reaches a server log, and only the tab holding the verifier can exchange it.
          */
         get: operations["oauth_callback_api_v1_auth_oauth__provider__callback_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange the web app's one-time sign-in code for tokens
+         * @description The last step of a provider sign-in the web app started: `code` comes from the fragment of the callback's redirect, `verifier` is the secret whose challenge the app sent to `authorize`. A code works once, for 60 seconds, and only with its verifier (a wrong one uses it up): else `400 oauth_code_invalid`. An account deactivated or deleted meanwhile: `403 account_disabled`. Answers the same token pair as `POST /auth/login`.
+         */
+        post: operations["oauth_exchange_api_v1_auth_oauth_exchange_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1106,6 +1126,46 @@ export interface paths {
          * @description Admins and the organisation's principal (who cannot remove admins).
          */
         delete: operations["remove_member_api_v1_organizations__organization_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's invitations
+         * @description Admins and the organisation's principal. Invitations sent by `POST /organizations/{id}/members` to addresses without an account, newest first, with `accepted_at` (the address registered) and `revoked_at` (withdrawn). `pending=true`: only those neither accepted nor withdrawn.
+         */
+        get: operations["list_invitations_api_v1_organizations__organization_id__invitations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw an invitation
+         * @description Admins and the organisation's principal. A pending invitation stops attaching: the address registers without joining. The row is kept with `revoked_at` set; inviting the address again renews it. An accepted, already withdrawn or unknown invitation is `404 invitation_not_found` (of two concurrent withdrawals, one is `204`).
+         */
+        delete: operations["revoke_invitation_api_v1_organizations__organization_id__invitations__invitation_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3579,6 +3639,8 @@ export interface components {
             created_at: string;
             /** Accepted At */
             accepted_at: string | null;
+            /** Revoked At */
+            revoked_at?: string | null;
         };
         /** LearnerAnalyticsRead */
         LearnerAnalyticsRead: {
@@ -4180,6 +4242,17 @@ export interface components {
          * @enum {string}
          */
         NotificationType: "enrollment.created" | "quiz.graded" | "submission.graded" | "course.completed" | "certificate.issued" | "post.created" | "announcement.posted" | "comment.created";
+        /**
+         * OAuthExchange
+         * @description The web app's half of a provider sign-in: the one-time `code` from the callback's
+         *     redirect and the `verifier` whose challenge it sent to `authorize`.
+         */
+        OAuthExchange: {
+            /** Code */
+            code: string;
+            /** Verifier */
+            verifier: string;
+        };
         /** OAuthProviderList */
         OAuthProviderList: {
             /** Items */
@@ -4476,6 +4549,17 @@ export interface components {
         Page_FileSummary_: {
             /** Items */
             items: components["schemas"]["FileSummary"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** Page[InvitationRead] */
+        Page_InvitationRead_: {
+            /** Items */
+            items: components["schemas"]["InvitationRead"][];
             /** Total */
             total: number;
             /** Limit */
@@ -8696,7 +8780,10 @@ export interface operations {
     };
     oauth_authorize_api_v1_auth_oauth__provider__authorize_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The web app's challenge: base64url(SHA-256(verifier)), 43 characters */
+                app_challenge?: string | null;
+            };
             header?: never;
             path: {
                 /** @description `google`, or the configured `OAUTH_OIDC_NAME` */
@@ -8823,6 +8910,66 @@ export interface operations {
             };
             /** @description `oauth_provider_unavailable` */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oauth_exchange_api_v1_auth_oauth_exchange_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthExchange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `oauth_code_invalid` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9499,6 +9646,127 @@ export interface operations {
                 };
             };
             /** @description `organization_not_found` or `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invitations_api_v1_organizations__organization_id__invitations_get: {
+        parameters: {
+            query?: {
+                pending?: boolean;
+                /** @description Page size (1-100) */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvitationRead_"];
+                };
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `organization_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error (`validation_error`) or a semantic input error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_invitation_api_v1_organizations__organization_id__invitations__invitation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token, or its session was signed out (`not_authenticated`, `invalid_token`, `session_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `organization_not_found` or `invitation_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -32,3 +32,21 @@ export interface Page<T> {
   limit: number;
   offset: number;
 }
+
+export type Assignment = Schemas["AssignmentRead"];
+export type Submission = Schemas["SubmissionRead"];
+export type UploadTicket = Schemas["UploadTicket"];
+export type FileInfo = Schemas["FileRead"];
+export type MyGrades = Schemas["MyGrades"];
+export type MyGradeItem = Schemas["MyGradeItem"];
+export type NotificationPreferences = Schemas["NotificationPreferences"];
+export type Post = Schemas["PostRead"];
+export type Comment = Schemas["CommentRead"];
+export type ChatMessage = Schemas["ChatMessageRead"];
+export type ChatPage = Schemas["ChatPage"];
+export type Organization = Schemas["OrganizationRead"];
+export type MemberAddResult = Schemas["MemberAddResult"];
+export type OrganizationAnalytics = Schemas["OrganizationAnalyticsRead"];
+export type AuditLogEntry = Schemas["AuditLogRead"];
+export type Role = Schemas["Role"];
+export type Invitation = Schemas["InvitationRead"];

@@ -45,11 +45,19 @@ export function Layout({ children }: { children: ReactNode }) {
                 <NavLink to="/my/certificates" className={navClass}>
                   Certificates
                 </NavLink>
+                <NavLink to="/my/grades" className={navClass}>
+                  Grades
+                </NavLink>
               </>
             )}
             {isStaff(user) && (
               <NavLink to="/teach" className={navClass}>
                 Teach
+              </NavLink>
+            )}
+            {(user?.role === "principal" || user?.role === "admin") && (
+              <NavLink to="/org" className={navClass}>
+                Organisation
               </NavLink>
             )}
             {user?.role === "admin" && (

@@ -72,6 +72,9 @@ export function NotificationBell() {
           <Link className="link mt-2 block text-sm" to="/my/certificates" onClick={() => setOpen(false)}>
             My certificates
           </Link>
+          <Link className="link mt-1 block text-sm" to="/my/notifications" onClick={() => setOpen(false)}>
+            Notification preferences
+          </Link>
         </div>
       )}
     </div>

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { API_BASE, api, signIn } from "../../api/client";
-import { toProblem, type ApiProblem } from "../../api/problem";
+import { api, signIn } from "../../api/client";
+import { ApiProblem, toProblem } from "../../api/problem";
 import { Field } from "../../components/Field";
 import { Loading, PageTitle, ProblemAlert } from "../../components/states";
+import { ProviderSignInError, finishProviderSignIn, providerSignInUrl, readFragment } from "../../lib/providerSignIn";
 import { useApi } from "../../lib/useApi";
 
 /** Runs a form's request, keeping its pending and problem states. */
@@ -43,6 +44,13 @@ interface Providers {
   items: { name: string; label: string }[];
 }
 
+/** Off to the provider: the web app's flow (a verifier kept in this tab, its challenge sent),
+ * so the sign-in comes back to /oauth/finish with a one-time code. */
+async function startProvider(name: string) {
+  const next = safeNext(new URLSearchParams(location.search).get("next"));
+  location.assign(await providerSignInUrl(name, next));
+}
+
 function ProviderButtons() {
   const providers = useApi(() => api.get<Providers>("/auth/oauth/providers").then((r) => r.data), "providers");
   const items = providers.data?.items ?? [];
@@ -52,9 +60,9 @@ function ProviderButtons() {
       <p className="mb-2 text-sm text-slate-600">Or continue with</p>
       <div className="flex flex-col gap-2">
         {items.map((provider) => (
-          <a key={provider.name} className="btn-secondary" href={`${API_BASE}/auth/oauth/${encodeURIComponent(provider.name)}/authorize`}>
+          <button key={provider.name} type="button" className="btn-secondary" onClick={() => void startProvider(provider.name)}>
             Sign in with {provider.label}
-          </a>
+          </button>
         ))}
       </div>
     </div>
@@ -211,6 +219,49 @@ export function VerifyEmailPage() {
         </p>
       ) : (
         <ProblemAlert problem={state} />
+      )}
+    </AuthCard>
+  );
+}
+
+const PROVIDER_ERRORS: Record<string, string> = {
+  oauth_denied: "The provider did not sign you in.",
+  oauth_email_unverified: "The provider did not confirm a verified email address.",
+  account_disabled: "This account is deactivated.",
+  oauth_code_invalid: "This sign-in expired or was already used, or was started in another tab.",
+};
+
+/** Where a provider sign-in comes back: the callback put a one-time code (or an error code)
+ * in the fragment; the code is exchanged, with this tab's verifier, for a session. */
+export function ProviderFinishPage() {
+  const navigate = useNavigate();
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  useEffect(() => {
+    const { code, error } = readFragment(location.hash);
+    // The code leaves the address bar (and the history) at once.
+    history.replaceState(null, "", location.pathname);
+    const fail = (found: string) =>
+      setProblem(new ApiProblem({ status: 400, code: found, title: "Sign-in did not finish", detail: PROVIDER_ERRORS[found] ?? `The sign-in failed (${found}).` }));
+    if (!code) {
+      fail(error ?? "oauth_code_invalid");
+      return;
+    }
+    finishProviderSignIn(code).then(
+      ({ next }) => navigate(safeNext(next), { replace: true }),
+      (failure: unknown) => (failure instanceof ProviderSignInError ? fail(failure.code) : setProblem(toProblem(failure))),
+    );
+  }, [navigate]);
+  return (
+    <AuthCard title="Signing you in">
+      {problem ? (
+        <>
+          <ProblemAlert problem={problem} />
+          <p className="mt-3 text-sm">
+            <Link className="link" to="/sign-in">Back to sign in</Link>
+          </p>
+        </>
+      ) : (
+        <Loading label="Finishing sign-in…" />
       )}
     </AuthCard>
   );

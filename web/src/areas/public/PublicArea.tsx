@@ -2,7 +2,7 @@ import { Route, Routes } from "react-router";
 import { CertificateVerifyPage } from "./CertificateVerifyPage";
 import { CatalogPage } from "./CatalogPage";
 import { CoursePage } from "./CoursePage";
-import { ForgotPasswordPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEmailPage } from "./AuthPages";
+import { ForgotPasswordPage, ProviderFinishPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEmailPage } from "./AuthPages";
 import { NotFoundPage } from "./NotFoundPage";
 
 export default function PublicArea() {
@@ -15,6 +15,7 @@ export default function PublicArea() {
       <Route path="forgot-password" element={<ForgotPasswordPage />} />
       <Route path="reset-password" element={<ResetPasswordPage />} />
       <Route path="verify-email" element={<VerifyEmailPage />} />
+      <Route path="oauth/finish" element={<ProviderFinishPage />} />
       <Route path="certificates/verify/:code" element={<CertificateVerifyPage />} />
       <Route path="*" element={<NotFoundPage />} />
     </Routes>

@@ -6,6 +6,7 @@ import type { CourseDetail, CourseProgress, Lesson, LessonOutline, QuizForStuden
 import { Loading, ProblemAlert, ProgressBar } from "../../components/states";
 import { useApi } from "../../lib/useApi";
 import { LESSON_TYPE_LABEL } from "../public/CoursePage";
+import { AssignmentPanel } from "./AssignmentPanel";
 import { QuizPlayer } from "./QuizPlayer";
 import { VideoLesson } from "./VideoLesson";
 
@@ -40,6 +41,11 @@ function Outline({ course, lessons, current, progress }: { course: CourseDetail;
           </li>
         ))}
       </ol>
+      <p className="mt-3 flex flex-wrap gap-3 border-t border-slate-200 pt-3 text-sm">
+        <Link className="link" to={`/my/courses/${course.slug}/discussion`}>Discussion</Link>
+        <Link className="link" to={`/my/courses/${course.slug}/chat`}>Chat</Link>
+        <Link className="link" to={`/my/grades#course-${course.id}`}>Grades</Link>
+      </p>
     </nav>
   );
 }
@@ -64,7 +70,7 @@ function LessonBody({ lesson, resumeAt, onProgress }: { lesson: Lesson; resumeAt
         </p>
       )}
       {lesson.type === "quiz" && (quiz.loading ? <Loading /> : quiz.error ? <ProblemAlert problem={quiz.error} /> : quiz.data && <QuizPlayer quiz={quiz.data} onSubmitted={onProgress} />)}
-      {lesson.type === "assignment" && <p className="text-slate-700">Hand in this assignment as your instructor describes above.</p>}
+      {lesson.type === "assignment" && <AssignmentPanel courseId={lesson.course_id} lessonId={lesson.id} onSubmitted={onProgress} />}
     </div>
   );
 }
