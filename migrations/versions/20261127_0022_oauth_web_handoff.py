@@ -1,7 +1,7 @@
 """oauth web handoff: the web app's challenge on sign-in attempts, one-time handoff codes;
 withdrawn organisation invitations
 
-Revision ID: 0023
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-11-27 08:00:00.000000
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
+revision: str = "0022"
 down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
