@@ -536,7 +536,7 @@ async def test_web_app_sign_in_hands_off_a_one_time_code_for_its_verifier(
 
     replay = await client.post(EXCHANGE, json={"code": fragment["code"], "verifier": verifier})
 
-    assert_problem(replay, 400, "oauth_code_invalid")
+    assert_problem(replay, 401, "oauth_code_invalid")
     assert await count_rows(app, AuthSession) == 1
 
 
@@ -550,10 +550,10 @@ async def test_a_wrong_verifier_is_refused_and_uses_the_code_up(
     code = finish_fragment(app, response)["code"]
 
     stolen = await client.post(EXCHANGE, json={"code": code, "verifier": secrets.token_urlsafe(32)})
-    assert_problem(stolen, 400, "oauth_code_invalid")
+    assert_problem(stolen, 401, "oauth_code_invalid")
     rightful = await client.post(EXCHANGE, json={"code": code, "verifier": verifier})
 
-    assert_problem(rightful, 400, "oauth_code_invalid")
+    assert_problem(rightful, 401, "oauth_code_invalid")
     assert await count_rows(app, AuthSession) == 0
     assert await count_rows(app, OAuthHandoff, OAuthHandoff.used_at.is_not(None)) == 1
 
@@ -572,8 +572,8 @@ async def test_an_expired_or_unknown_code_is_refused(
     late = await client.post(EXCHANGE, json={"code": code, "verifier": verifier})
     unknown = await client.post(EXCHANGE, json={"code": "never-issued", "verifier": verifier})
 
-    assert_problem(late, 400, "oauth_code_invalid")
-    assert_problem(unknown, 400, "oauth_code_invalid")
+    assert_problem(late, 401, "oauth_code_invalid")
+    assert_problem(unknown, 401, "oauth_code_invalid")
     assert await count_rows(app, AuthSession) == 0
 
 

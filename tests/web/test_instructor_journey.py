@@ -113,7 +113,7 @@ def build_quiz(page: Page) -> None:
     page.get_by_role("link", name="Back to the course").click()
 
 
-def create_assignment(page: Page) -> None:
+def add_assignment_in_the_browser(page: Page) -> None:
     page.get_by_role("link", name="Assignments").click()
     page.get_by_label("Assignment title").fill("Planet essay")
     page.get_by_label("Maximum points").fill("10")
@@ -146,7 +146,7 @@ def test_instructor_journey(page: Page, studyhall_server: StudyHallServer, tmp_p
         write_text_lesson(page)
         upload_handout(page, tmp_path)
         build_quiz(page)
-        create_assignment(page)
+        add_assignment_in_the_browser(page)
 
         page.get_by_role("button", name="Publish").click()
         expect(page.get_by_test_id("course-status")).to_have_text("published")

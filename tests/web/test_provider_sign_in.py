@@ -76,4 +76,4 @@ def test_provider_sign_in_ends_signed_in(
         code = location.partition("#code=")[2]
         verifier = "A" * 43
         replay = http.post(f"{API}/auth/oauth/exchange", json={"code": code, "verifier": verifier})
-        assert replay.status_code == 400 and replay.json()["code"] == "oauth_code_invalid"
+        assert replay.status_code == 401 and replay.json()["code"] == "oauth_code_invalid"

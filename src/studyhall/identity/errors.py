@@ -160,7 +160,7 @@ class OAuthCodeInvalid(DomainError):
     without the verifier of the tab that started the sign-in."""
 
     code = "oauth_code_invalid"
-    status = 400
+    status = 401
     title = "Invalid or expired sign-in code"
     keeps_changes = True  # a code presented with the wrong verifier stays used up
 

@@ -843,15 +843,15 @@ def _back_to_web_app(settings: Settings, **fragment: str) -> RedirectResponse:
         "The last step of a provider sign-in the web app started: `code` comes from the "
         "fragment of the callback's redirect, `verifier` is the secret whose challenge the "
         "app sent to `authorize`. A code works once, for 60 seconds, and only with its "
-        "verifier (a wrong one uses it up): else `400 oauth_code_invalid`. An account "
+        "verifier (a wrong one uses it up): else `401 oauth_code_invalid`. An account "
         "deactivated or deleted meanwhile: `403 account_disabled`. Answers the same token "
         "pair as `POST /auth/login`."
     ),
     responses=error_responses(
-        400,
+        401,
         403,
         422,
-        status_400="`oauth_code_invalid`",
+        status_401="`oauth_code_invalid`",
         status_403="`account_disabled`",
     ),
 )

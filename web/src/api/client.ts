@@ -15,7 +15,7 @@ export const bare = axios.create({ baseURL: API_BASE });
 type RetriableConfig = InternalAxiosRequestConfig & { _retried?: boolean };
 
 /** Routes where a 401 means "wrong credentials or token", never "refresh and retry". */
-const NO_REFRESH = ["/auth/login", "/auth/refresh", "/auth/logout", "/auth/register", "/auth/token"];
+const NO_REFRESH = ["/auth/login", "/auth/refresh", "/auth/logout", "/auth/register", "/auth/token", "/auth/oauth/exchange"];
 
 let refreshing: Promise<string | null> | null = null;
 

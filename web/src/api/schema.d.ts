@@ -966,7 +966,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange the web app's one-time sign-in code for tokens
-         * @description The last step of a provider sign-in the web app started: `code` comes from the fragment of the callback's redirect, `verifier` is the secret whose challenge the app sent to `authorize`. A code works once, for 60 seconds, and only with its verifier (a wrong one uses it up): else `400 oauth_code_invalid`. An account deactivated or deleted meanwhile: `403 account_disabled`. Answers the same token pair as `POST /auth/login`.
+         * @description The last step of a provider sign-in the web app started: `code` comes from the fragment of the callback's redirect, `verifier` is the secret whose challenge the app sent to `authorize`. A code works once, for 60 seconds, and only with its verifier (a wrong one uses it up): else `401 oauth_code_invalid`. An account deactivated or deleted meanwhile: `403 account_disabled`. Answers the same token pair as `POST /auth/login`.
          */
         post: operations["oauth_exchange_api_v1_auth_oauth_exchange_post"];
         delete?: never;
@@ -8942,7 +8942,7 @@ export interface operations {
                 };
             };
             /** @description `oauth_code_invalid` */
-            400: {
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
