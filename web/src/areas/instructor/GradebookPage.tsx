@@ -1,4 +1,4 @@
-import { useCallback, useState, type FormEvent } from "react";
+import { useCallback, useState, type FormEvent, type ReactNode } from "react";
 import { api } from "../../api/client";
 import { toProblem, type ApiProblem } from "../../api/problem";
 import type { Page } from "../../api/types";
@@ -75,27 +75,52 @@ interface QueueProps {
   onCount: (itemId: string, count: number) => void;
 }
 
-function AssignmentQueue({ item, names, onGraded, onCount }: QueueProps) {
-  const submissions = useApi(async () => {
-    const { data } = await api.get<Page<Submission>>(`/assignments/${item.id}/submissions`, { params: { limit: 100 } });
-    onCount(item.id, data.items.filter((submission) => submission.status === "submitted").length);
+interface WorkQueueProps<T> extends QueueProps {
+  /** The item's work: submissions or attempts, one page of up to 100. */
+  path: string;
+  /** Whether a piece of work waits for a grade. */
+  waiting: (work: T) => boolean;
+  heading: string;
+  what: string;
+  grader: (work: T, graded: () => void) => ReactNode;
+}
+
+/** The pieces of one item's work that wait for a grade, each with its grading form. */
+function WorkQueue<T extends { id: string }>({ item, onGraded, onCount, path, waiting, heading, what, grader }: WorkQueueProps<T>) {
+  const work = useApi(async () => {
+    const { data } = await api.get<Page<T>>(path, { params: { limit: 100 } });
+    onCount(item.id, data.items.filter(waiting).length);
     return data;
   }, item.id);
-  if (submissions.loading && !submissions.data) return <Loading label={`Loading submissions for ${item.title}…`} />;
-  if (submissions.error) return <ProblemAlert problem={submissions.error} onRetry={submissions.reload} />;
-  const open = submissions.data?.items.filter((submission) => submission.status === "submitted") ?? [];
+  if (work.loading && !work.data) return <Loading label={`Loading ${what} for ${item.title}…`} />;
+  if (work.error) return <ProblemAlert problem={work.error} onRetry={work.reload} />;
+  const open = work.data?.items.filter(waiting) ?? [];
   if (!open.length) return null;
   const graded = () => {
-    submissions.reload();
+    work.reload();
     onGraded();
   };
   return (
     <div className="space-y-2">
-      <h3 className="font-semibold">{item.title}</h3>
-      {open.map((submission) => (
-        <SubmissionGrader key={submission.id} submission={submission} maxPoints={item.max_points} name={names.get(submission.user_id) ?? "A learner"} onGraded={graded} />
-      ))}
+      <h3 className="font-semibold">{heading}</h3>
+      {open.map((piece) => grader(piece, graded))}
     </div>
+  );
+}
+
+function AssignmentQueue(props: QueueProps) {
+  const { item, names } = props;
+  return (
+    <WorkQueue<Submission>
+      {...props}
+      path={`/assignments/${item.id}/submissions`}
+      waiting={(submission) => submission.status === "submitted"}
+      heading={item.title}
+      what="submissions"
+      grader={(submission, graded) => (
+        <SubmissionGrader key={submission.id} submission={submission} maxPoints={item.max_points} name={names.get(submission.user_id) ?? "A learner"} onGraded={graded} />
+      )}
+    />
   );
 }
 
@@ -143,27 +168,19 @@ function AttemptGrader({ attemptId, name, onGraded }: { attemptId: string; name:
   );
 }
 
-function QuizQueue({ item, names, onGraded, onCount }: QueueProps) {
-  const attempts = useApi(async () => {
-    const { data } = await api.get<Page<AttemptSummary>>(`/quizzes/${item.id}/attempts`, { params: { limit: 100 } });
-    onCount(item.id, data.items.filter((attempt) => attempt.status === "pending_review").length);
-    return data;
-  }, item.id);
-  if (attempts.loading && !attempts.data) return <Loading label={`Loading attempts for ${item.title}…`} />;
-  if (attempts.error) return <ProblemAlert problem={attempts.error} onRetry={attempts.reload} />;
-  const pending = attempts.data?.items.filter((attempt) => attempt.status === "pending_review") ?? [];
-  if (!pending.length) return null;
-  const graded = () => {
-    attempts.reload();
-    onGraded();
-  };
+function QuizQueue(props: QueueProps) {
+  const { item, names } = props;
   return (
-    <div className="space-y-2">
-      <h3 className="font-semibold">{item.title}: text answers to grade</h3>
-      {pending.map((attempt) => (
+    <WorkQueue<AttemptSummary>
+      {...props}
+      path={`/quizzes/${item.id}/attempts`}
+      waiting={(attempt) => attempt.status === "pending_review"}
+      heading={`${item.title}: text answers to grade`}
+      what="attempts"
+      grader={(attempt, graded) => (
         <AttemptGrader key={attempt.id} attemptId={attempt.id} name={names.get(attempt.user_id) ?? "A learner"} onGraded={graded} />
-      ))}
-    </div>
+      )}
+    />
   );
 }
 
