@@ -110,12 +110,13 @@ def test_student_journey(page: Page, studyhall_server: StudyHallServer) -> None:
         page.get_by_role("radio", name="Ctrl+T").check()
         page.get_by_role("button", name="Submit answers").click()
         expect(page.get_by_text("Passed with 100 %")).to_be_visible()
-        screenshot(page, "quiz-passed")
+        expect(page.get_by_role("button", name="Try again")).to_have_count(0)  # passed: nothing to retry
 
         # 100 %, the course completed, and the notifications arrive over the socket, live.
         expect(page.get_by_role("progressbar", name="Course progress")).to_have_attribute(
             "aria-valuenow", "100"
         )
+        screenshot(page, "quiz-passed")
         expect(page.get_by_text("You completed this course.")).to_be_visible()
         expect(page.get_by_test_id("unread-count")).to_be_visible(timeout=30_000)
         page.get_by_role("button", name=re.compile(r"^Notifications: \d+ unread")).click()

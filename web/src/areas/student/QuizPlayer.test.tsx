@@ -84,6 +84,22 @@ describe("the quiz player", () => {
     await waitFor(() => expect(screen.getByText("Attempts: 1 of 2 used")).toBeInTheDocument());
   });
 
+  it("offers no other attempt after a pass, even before the history has caught up", async () => {
+    fakeServer((call) => {
+      if (call.method === "GET") return history([]); // a history that lags behind
+      if (call.url === "/quizzes/quiz-1/attempts") return { status: 201, data: attempt };
+      return { status: 200, data: result(true, true) };
+    });
+    render(<QuizPlayer quiz={quiz} />);
+
+    await userEvent.click(await screen.findByRole("button", { name: "Start the quiz" }));
+    await userEvent.click(await screen.findByRole("radio", { name: "4" }));
+    await userEvent.click(screen.getByRole("button", { name: "Submit answers" }));
+
+    expect(await screen.findByText("Passed with 100 %")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Try again|Start the quiz/ })).not.toBeInTheDocument();
+  });
+
   it("keeps the answers hidden until show_answers allows, and offers another attempt", async () => {
     const attempts: unknown[] = [];
     fakeServer((call) => {

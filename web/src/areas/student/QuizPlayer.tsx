@@ -125,7 +125,8 @@ export function QuizPlayer({ quiz, onSubmitted }: { quiz: QuizForStudent; onSubm
   const submitting = useRef(false);
 
   const used = history.data?.total ?? 0;
-  const passed = history.data?.items.some((item) => item.passed) ?? false;
+  // The attempt just graded counts at once, not only once the history has reloaded.
+  const passed = Boolean(result?.passed) || (history.data?.items.some((item) => item.passed) ?? false);
   const left = quiz.max_attempts === null ? null : Math.max(0, quiz.max_attempts - used);
 
   const start = async () => {
