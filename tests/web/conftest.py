@@ -33,7 +33,9 @@ def web_dist() -> Path:
     return WEB / "dist"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open, its event loop counts as
+# running in this thread, and an async test that follows in the same worker could not start.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     try:
         executable = chromium_binary()
