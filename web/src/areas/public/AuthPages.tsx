@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, signIn } from "../../api/client";
 import { ApiProblem, toProblem } from "../../api/problem";
@@ -6,25 +6,7 @@ import { Field } from "../../components/Field";
 import { Loading, PageTitle, ProblemAlert } from "../../components/states";
 import { ProviderSignInError, finishProviderSignIn, providerSignInUrl, readFragment } from "../../lib/providerSignIn";
 import { useApi } from "../../lib/useApi";
-
-/** Runs a form's request, keeping its pending and problem states. */
-function useSubmit(action: () => Promise<void>) {
-  const [pending, setPending] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setPending(true);
-    setProblem(null);
-    try {
-      await action();
-    } catch (error) {
-      setProblem(toProblem(error));
-    } finally {
-      setPending(false);
-    }
-  };
-  return { pending, problem, submit };
-}
+import { useSubmit } from "../../lib/useSubmit";
 
 function AuthCard({ title, children }: { title: string; children: ReactNode }) {
   return (

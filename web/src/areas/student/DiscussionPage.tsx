@@ -1,41 +1,22 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api } from "../../api/client";
-import { toProblem, type ApiProblem } from "../../api/problem";
 import type { Comment, Page, Post } from "../../api/types";
 import { Field } from "../../components/Field";
 import { Pagination } from "../../components/Pagination";
 import { Empty, Loading, ProblemAlert } from "../../components/states";
 import { useApi } from "../../lib/useApi";
+import { useSubmit } from "../../lib/useSubmit";
 import { useAuth } from "../../stores/auth";
 import { authorLabel, useCourse } from "./courseHooks";
 
 const PAGE_SIZE = 20;
 
-/** Runs `action` for a form, with its pending and problem states. */
-function useAction(action: () => Promise<void>) {
-  const [pending, setPending] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const run = async (event: FormEvent) => {
-    event.preventDefault();
-    setPending(true);
-    setProblem(null);
-    try {
-      await action();
-    } catch (error) {
-      setProblem(toProblem(error));
-    } finally {
-      setPending(false);
-    }
-  };
-  return { pending, problem, run };
-}
-
 function Comments({ post }: { post: Post }) {
   const me = useAuth((state) => state.user);
   const comments = useApi(() => api.get<Page<Comment>>(`/posts/${post.id}/comments`, { params: { limit: 100 } }).then((r) => r.data), post.id);
   const [body, setBody] = useState("");
-  const reply = useAction(async () => {
+  const reply = useSubmit(async () => {
     await api.post<Comment>(`/posts/${post.id}/comments`, { body });
     setBody("");
     comments.reload();
@@ -62,7 +43,7 @@ function Comments({ post }: { post: Post }) {
           ))}
         </ul>
       )}
-      <form onSubmit={reply.run} className="space-y-2">
+      <form onSubmit={reply.submit} className="space-y-2">
         <ProblemAlert problem={reply.problem} />
         <label htmlFor={inputId} className="block text-sm font-medium">
           Your comment
@@ -101,14 +82,14 @@ function PostItem({ post }: { post: Post }) {
 function NewPost({ courseId, onPosted }: { courseId: string; onPosted: () => void }) {
   const [title, setTitle] = useState("");
   const [body, setBody] = useState("");
-  const create = useAction(async () => {
+  const create = useSubmit(async () => {
     await api.post<Post>("/posts", { title, body, course_id: courseId, kind: "discussion" });
     setTitle("");
     setBody("");
     onPosted();
   });
   return (
-    <form onSubmit={create.run} className="card">
+    <form onSubmit={create.submit} className="card">
       <h2 className="mb-2 font-semibold">Start a discussion</h2>
       <ProblemAlert problem={create.problem} />
       <Field label="Title" required value={title} onChange={(e) => setTitle(e.target.value)} />
