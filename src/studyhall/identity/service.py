@@ -15,9 +15,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Select, and_, bindparam, delete, false, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    false,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -331,25 +342,38 @@ async def save_oauth_state(
     await session.flush()
 
 
+OnceUsed = TypeVar("OnceUsed", OAuthState, OAuthHandoff)
+
+
+async def _use_once(
+    session: AsyncSession,
+    model: type[OnceUsed],
+    hash_column: Any,
+    token: str,
+    *conditions: ColumnElement[bool],
+) -> OnceUsed | None:
+    """The unexpired, unused row of `token` (found by its hash), marked used by one
+    conditional UPDATE so that of two concurrent uses only one wins; None otherwise."""
+    now = utcnow()
+    token_hash = hash_opaque_token(token)
+    result = await session.execute(
+        update(model)
+        .where(hash_column == token_hash, model.used_at.is_(None), model.expires_at > now, *conditions)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return None
+    row: OnceUsed | None = await session.scalar(select(model).where(hash_column == token_hash))
+    return row
+
+
 async def consume_oauth_state(session: AsyncSession, *, provider: str, state: str) -> OAuthState:
     """Marks the started sign-in used by one conditional UPDATE, so a replayed (or
     concurrent) callback with the same `state` fails; unknown, expired, tampered or
     another provider's state is `oauth_state_invalid` too."""
-    now = utcnow()
-    state_hash = hash_opaque_token(state)
-    result = await session.execute(
-        update(OAuthState)
-        .where(
-            OAuthState.state_hash == state_hash,
-            OAuthState.provider == provider,
-            OAuthState.used_at.is_(None),
-            OAuthState.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    row = await session.scalar(select(OAuthState).where(OAuthState.state_hash == state_hash))
-    if _rowcount(result) != 1 or row is None:
+    row = await _use_once(session, OAuthState, OAuthState.state_hash, state, OAuthState.provider == provider)
+    if row is None:
         raise OAuthStateInvalid("This sign-in attempt is unknown, expired or already used; start again")
     return row
 
@@ -457,24 +481,8 @@ async def exchange_oauth_handoff(
     """Redeems a handoff code once (a conditional UPDATE, so two concurrent exchanges cannot
     both win). The verifier must match the challenge the web app sent when it started; a
     wrong one uses the code up too. The account must still be active."""
-    now = utcnow()
-    code_hash = hash_opaque_token(code)
-    result = await session.execute(
-        update(OAuthHandoff)
-        .where(
-            OAuthHandoff.code_hash == code_hash,
-            OAuthHandoff.used_at.is_(None),
-            OAuthHandoff.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    handoff = await session.scalar(select(OAuthHandoff).where(OAuthHandoff.code_hash == code_hash))
-    if (
-        _rowcount(result) != 1
-        or handoff is None
-        or not hmac.compare_digest(handoff.app_challenge, app_challenge_of(verifier))
-    ):
+    handoff = await _use_once(session, OAuthHandoff, OAuthHandoff.code_hash, code)
+    if handoff is None or not hmac.compare_digest(handoff.app_challenge, app_challenge_of(verifier)):
         raise OAuthCodeInvalid("This sign-in code is unknown, expired or already used; sign in again")
     user = await session.get(User, handoff.user_id)
     if user is None or user.deleted_at is not None or not user.is_active:
