@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 
 from studyhall.catalog.models import Course, Lesson
 from studyhall.core.cache import MemoryCache, RedisCache, ResponseCache
-from studyhall.identity.models import Role
+from studyhall.identity.models import Organization, Role
 from studyhall.learning.models import Enrollment
 from studyhall.main import create_app
 from tests.catalog.test_catalog import count_statements
@@ -34,6 +35,8 @@ from tests.factories import (
     create_organization,
     create_user,
     enroll_directly,
+    graphql,
+    graphql_data,
 )
 from tests.servers import RedisServer
 
@@ -622,3 +625,107 @@ async def test_lesson_content_is_stored_rendered(make_app: AppFactory) -> None:
     async with app.state.database.sessionmaker() as session:
         stored = await session.scalar(select(Lesson.content_html).where(Lesson.id == uuid.UUID(lesson_id)))
     assert stored == "<h1>One </h1>\n"
+
+
+# -- instructors' public cards (GraphQL's catalog page) -----------------------------------
+
+INSTRUCTOR_CARDS = "{ courses(sort: \"title\") { items { title instructors { id fullName bio role } } } }"
+
+
+async def instructor_cards(client: httpx.AsyncClient) -> list[Any]:
+    return graphql_data(await graphql(client, INSTRUCTOR_CARDS))["courses"]["items"]
+
+
+async def test_instructor_cards_are_served_from_the_cache(make_app: AppFactory) -> None:
+    app = await make_app()
+    teacher = await create_user(app, Role.INSTRUCTOR, full_name="Ada")
+    await create_course(app, teacher, title="Cached", lessons=1)
+    async with client_of(app) as client:
+        first = await instructor_cards(client)
+        assert first[0]["instructors"] == [
+            {"id": str(teacher.user.id), "fullName": "Ada", "bio": None, "role": "instructor"}
+        ]
+        with count_statements(app) as statements:
+            assert await instructor_cards(client) == first
+        assert statements == []  # the page and the instructors' cards both from the cache
+
+
+@dataclass
+class People:
+    teacher: Actor
+    admin: Actor
+    principal: Actor
+    organization: Organization
+
+    @classmethod
+    async def of(cls, app: FastAPI) -> People:
+        organization = await create_organization(app)
+        teacher = await create_user(app, Role.INSTRUCTOR, full_name="Ada", organization=organization)
+        await create_course(app, teacher, title="Taught", lessons=1)
+        return cls(
+            teacher,
+            await create_user(app, Role.ADMIN),
+            await create_user(app, Role.PRINCIPAL, organization=organization),
+            organization,
+        )
+
+    @staticmethod
+    async def send(
+        client: httpx.AsyncClient, method: str, path: str, actor: Actor, body: dict[str, Any]
+    ) -> None:
+        response = await client.request(method, f"{API}{path}", json=body, headers=actor.headers)
+        assert response.status_code in (200, 201), response.text
+
+
+async def _rename_self(client: httpx.AsyncClient, people: People) -> None:
+    await people.send(client, "PATCH", "/auth/me", people.teacher, {"full_name": "Ada Renamed"})
+
+
+async def _new_bio(client: httpx.AsyncClient, people: People) -> None:
+    await people.send(client, "PATCH", "/auth/me", people.teacher, {"bio": "Teaches SQL"})
+
+
+async def _renamed_by_admin(client: httpx.AsyncClient, people: People) -> None:
+    await people.send(
+        client, "PATCH", f"/users/{people.teacher.user.id}", people.admin, {"full_name": "Dr Ada"}
+    )
+
+
+async def _role_changed_by_admin(client: httpx.AsyncClient, people: People) -> None:
+    await people.send(
+        client, "PATCH", f"/users/{people.teacher.user.id}", people.admin, {"role": "principal"}
+    )
+
+
+async def _role_changed_by_principal(client: httpx.AsyncClient, people: People) -> None:
+    path = f"/organizations/{people.organization.id}/members"
+    await people.send(
+        client, "POST", path, people.principal, {"email": people.teacher.user.email, "role": "student"}
+    )
+
+
+PeopleWrite = Callable[[httpx.AsyncClient, "People"], Awaitable[None]]
+#: Every write that changes what anyone sees of an instructor.
+PEOPLE_WRITES: dict[str, PeopleWrite] = {
+    "renamed by themselves": _rename_self,
+    "new bio": _new_bio,
+    "renamed by an admin": _renamed_by_admin,
+    "role changed by an admin": _role_changed_by_admin,
+    "role changed by their principal": _role_changed_by_principal,
+}
+
+
+@pytest.mark.parametrize("write", list(PEOPLE_WRITES))
+async def test_each_change_of_a_public_card_makes_the_next_read_fresh(
+    make_app: AppFactory, write: str
+) -> None:
+    app = await make_app()
+    truth = await make_app(cache_ttl_seconds=0)
+    people = await People.of(app)
+    async with client_of(app) as client, client_of(truth) as uncached:
+        before = await instructor_cards(client)
+        assert before == await instructor_cards(client)  # served from the cache
+        await PEOPLE_WRITES[write](client, people)
+        after = await instructor_cards(client)
+        assert after == await instructor_cards(uncached)
+    assert after != before, "the write changed nothing visible: the test proves nothing"

@@ -1,4 +1,5 @@
-"""The short path for plain fields answers exactly what graphql-core's own path answers."""
+"""The short path for plain fields (scalars, and objects plain throughout) answers exactly
+what graphql-core's own path answers, errors included."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from typing import Any
 
 import strawberry
 
-from studyhall.graphql.execution import PLAIN_FIELD, PlainFieldsExecution, mark_plain_fields
+from studyhall.graphql.execution import (
+    PLAIN_FIELD,
+    PlainFieldsExecution,
+    PlainObjectType,
+    mark_plain_fields,
+)
 
 
 @strawberry.type
@@ -18,23 +24,48 @@ class Card:
 
 
 @strawberry.type
+class Shelf:
+    name: str
+    cards: list[Card]
+    featured: Card | None
+
+    @strawberry.field
+    def label(self) -> str:
+        return self.name.upper()
+
+
+GOOD = Card(title="Rust", subtitle=None, tags=["systems"], price_cents=1900)
+BROKEN = Card(title=None, subtitle="broken", tags=["a", None], price_cents="many")  # type: ignore[arg-type]
+TOO_BIG = Card(title="Big", subtitle=None, tags=[], price_cents=2**31)
+
+
+@strawberry.type
 class Root:
     @strawberry.field
     def cards(self) -> list[Card | None]:
+        return [GOOD, BROKEN]
+
+    @strawberry.field
+    def shelves(self) -> list[Shelf | None]:
         return [
-            Card(title="Rust", subtitle=None, tags=["systems"], price_cents=1900),
-            Card(title=None, subtitle="broken", tags=["a", None], price_cents="many"),  # type: ignore[arg-type]
+            Shelf(name="good", cards=[GOOD, GOOD], featured=GOOD),
+            Shelf(name="broken inside", cards=[GOOD, BROKEN], featured=None),
+            Shelf(name="too big", cards=[], featured=TOO_BIG),
+            Shelf(name="null item", cards=[GOOD, None], featured=None),  # type: ignore[list-item]
         ]
 
 
 DOCUMENT = "{ cards { title subtitle tags priceCents } }"
+SHELVES = (
+    "{ shelves { __typename name cards { __typename title priceCents } featured { title priceCents } } }"
+)
 
 
-def run(execution: type[PlainFieldsExecution] | None) -> dict[str, Any]:
+def run(execution: type[PlainFieldsExecution] | None, document: str = DOCUMENT) -> dict[str, Any]:
     schema = strawberry.Schema(query=Root, execution_context_class=execution)
     if execution is not None:
         mark_plain_fields(schema._schema)
-    result = schema.execute_sync(DOCUMENT)
+    result = schema.execute_sync(document)
     return {
         "data": result.data,
         "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or []),
@@ -56,3 +87,41 @@ def test_only_plain_scalar_fields_take_the_short_path() -> None:
     card = schema._schema.type_map["Card"].fields  # type: ignore[union-attr]
     assert all(PLAIN_FIELD in field.extensions for field in card.values())
     assert PLAIN_FIELD not in schema._schema.type_map["Root"].fields["cards"].extensions  # type: ignore[union-attr]
+
+
+def test_plain_objects_answer_as_graphql_core_does_errors_included() -> None:
+    short, plain = run(PlainFieldsExecution, SHELVES), run(None, SHELVES)
+    assert short == plain
+    card = {"__typename": "Card", "title": "Rust", "priceCents": 1900}
+    assert short["data"] == {
+        "shelves": [
+            {
+                "__typename": "Shelf",
+                "name": "good",
+                "cards": [card, card],
+                "featured": {"title": "Rust", "priceCents": 1900},
+            },
+            None,  # a broken card in a non-null list nulls its shelf
+            {"__typename": "Shelf", "name": "too big", "cards": [], "featured": None},
+            None,  # so does a null card
+        ]
+    }
+    assert sorted(path for _, path in short["errors"]) == [
+        ("shelves", 1, "cards", 1, "title"),
+        ("shelves", 2, "featured", "priceCents"),
+        ("shelves", 3, "cards", 1),
+    ]
+
+
+def test_an_object_with_a_resolved_field_takes_graphql_cores_path_and_answers_alike() -> None:
+    document = "{ shelves { label cards { title } } }"
+    assert run(PlainFieldsExecution, document) == run(None, document)
+
+
+def test_object_fields_without_resolvers_are_marked_plain() -> None:
+    schema = strawberry.Schema(query=Root, execution_context_class=PlainFieldsExecution)
+    mark_plain_fields(schema._schema)
+    shelf = schema._schema.type_map["Shelf"].fields  # type: ignore[union-attr]
+    assert isinstance(shelf["cards"].extensions[PLAIN_FIELD], PlainObjectType)
+    assert isinstance(shelf["featured"].extensions[PLAIN_FIELD], PlainObjectType)
+    assert PLAIN_FIELD not in shelf["label"].extensions

@@ -1,26 +1,30 @@
-"""A cheaper execution of plain scalar fields.
+"""A cheaper execution of plain fields.
 
 graphql-core builds a path and a resolve info, calls the field's resolver and walks
 `complete_value` for every field of every object: most of a catalog page's time (about 500
 fields) went there. A plain field (an attribute with no resolver, no arguments, no field
-extension) of a scalar or enum type (or a list of them) needs none of it.
+extension) needs none of it when its type is a scalar or an enum (or a list of them), or an
+object type (or a list of them) whose selection is plain throughout, like a page's `items`
+and each course's `instructors { id fullName }`.
 
 `PlainFieldsExecution.execute_fields` plans each selection set once per request (graphql-core
 memoizes the selection set of a list's items, so 20 courses share one plan): its plain fields
 are read straight from the attribute and coerced as graphql-core would (a `str` for `String`
-as is, without a call), the others go through graphql-core. An object whose plain value the
-short path cannot complete (a null in a non-null field, a value the scalar refuses) is
-executed wholly by graphql-core, which reports the error exactly as before.
+as is, without a call), plain objects are read the same way with their own plan, and the
+other fields go through graphql-core. An object whose plain value the short path cannot
+complete (a null in a non-null field, a value the scalar refuses) is executed wholly by
+graphql-core, which reports the error exactly as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -31,6 +35,7 @@ from graphql import (
     GraphQLField,
     GraphQLFloat,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -54,11 +59,13 @@ UNCHANGED: dict[GraphQLLeafType, type] = {
 
 
 class NotUnchanged:
-    """The `unchanged` type of a field whose values always need coercing: no value has it."""
+    """The `unchanged` type of a field whose values always need completing: no value has it."""
 
 
 @dataclass(frozen=True, slots=True)
 class PlainField:
+    """A plain field of a scalar or enum type, or a list of non-null ones."""
+
     attribute: str
     leaf: GraphQLLeafType
     nullable: bool
@@ -86,13 +93,26 @@ class PlainField:
             return Undefined
 
     def _coerced(self, value: Any) -> Any:
+        if type(value) is int and self.leaf is GraphQLInt and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT:
+            return value  # what `serialize_int` returns, without its checks
         coerced = self.leaf.coerce_output_value(value)
         if coerced is Undefined or coerced is None:
             raise TypeError(value)
         return coerced
 
 
-def plain_field(field: GraphQLField) -> PlainField | None:
+@dataclass(frozen=True, slots=True)
+class PlainObjectType:
+    """A plain field of an object type, or a list of non-null ones: plain for a selection
+    when that selection is (see `PlainObject`)."""
+
+    attribute: str
+    object_type: GraphQLObjectType
+    nullable: bool
+    is_list: bool
+
+
+def plain_field(field: GraphQLField) -> PlainField | PlainObjectType | None:
     """How to read `field` directly, or None when it needs graphql-core's path."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field or field.args:
@@ -101,14 +121,16 @@ def plain_field(field: GraphQLField) -> PlainField | None:
     nullable = not isinstance(field_type, GraphQLNonNull)
     inner = field_type if nullable else field_type.of_type
     is_list = isinstance(inner, GraphQLList) and isinstance(inner.of_type, GraphQLNonNull)
-    leaf = inner.of_type.of_type if is_list else inner
-    if not is_leaf_type(leaf):
-        return None
-    return PlainField.of(definition.python_name, leaf, nullable=nullable, is_list=is_list)
+    named = inner.of_type.of_type if is_list else inner
+    if is_leaf_type(named):
+        return PlainField.of(definition.python_name, named, nullable=nullable, is_list=is_list)
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return PlainObjectType(definition.python_name, named, nullable, is_list)
+    return None
 
 
 def mark_plain_fields(schema: GraphQLSchema) -> None:
-    """Once per schema: tags every plain scalar field of the object types."""
+    """Once per schema: tags every plain field of the object types."""
     for named in schema.type_map.values():
         if isinstance(named, GraphQLObjectType) and not named.name.startswith("__"):
             for field_definition in named.fields.values():
@@ -117,31 +139,51 @@ def mark_plain_fields(schema: GraphQLSchema) -> None:
                     field_definition.extensions = {**(field_definition.extensions or {}), PLAIN_FIELD: found}
 
 
+#: A plain field's entry in a plan: response name, attribute, the type its values may have as
+#: they are, and what completes the others.
+PlainEntry = tuple[str, str, type, "PlainField | PlainObject | TypeName"]
+
+
 @dataclass(frozen=True, slots=True)
 class SelectionPlan:
     """How to execute one selection set of one object type."""
 
     #: The selection set itself: kept alive so that its `id` (the plan's key) is not reused.
     grouped: GroupedFieldSet
-    #: Response name, attribute, the type it may have as it is, and the field, for the
-    #: fields read directly.
-    plain: tuple[tuple[str, str, type, PlainField], ...]
+    plain: tuple[PlainEntry, ...]
     #: The fields graphql-core executes.
     resolved: GroupedFieldSet
 
     @classmethod
-    def of(cls, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> SelectionPlan:
-        plain: list[tuple[str, str, type, PlainField]] = []
+    def of(
+        cls,
+        parent_type: GraphQLObjectType,
+        grouped: GroupedFieldSet,
+        object_plan: Callable[[GraphQLObjectType, FieldDetailsList], SelectionPlan | None],
+    ) -> SelectionPlan:
+        """`object_plan` gives the plan of an object field's selection, None when it is not
+        plain throughout."""
+        plain: list[PlainEntry] = []
         resolved: GroupedFieldSet = {}
         for name, details in grouped.items():
-            node = details[0].node
-            definition = parent_type.fields.get(node.name.value)
-            found = (definition.extensions or {}).get(PLAIN_FIELD) if definition is not None else None
-            if found is not None and not node.arguments:
-                plain.append((name, found.attribute, found.unchanged, found))
-            else:
+            entry = _plain_entry(parent_type, name, details, object_plan)
+            if entry is None:
                 resolved[name] = details
+            else:
+                plain.append(entry)
         return cls(grouped, tuple(plain), resolved)
+
+    def read(self, source: Any) -> dict[str, Any] | Any:
+        """The plain fields of `source`, or Undefined when one needs graphql-core's path."""
+        values: dict[str, Any] = {}
+        for name, attribute, unchanged, plain in self.plain:  # the hot loop: kept flat
+            value = getattr(source, attribute, Undefined)
+            if type(value) is not unchanged:
+                value = plain.complete(value)
+                if value is Undefined:
+                    return Undefined
+            values[name] = value
+        return values
 
     def merged(self, plain_values: dict[str, Any], resolved_values: dict[str, Any]) -> dict[str, Any]:
         """Both halves, in the order of the selection (graphql-core omits unknown fields)."""
@@ -150,6 +192,64 @@ class SelectionPlan:
             for name in self.grouped
             if name in plain_values or name in resolved_values
         }
+
+
+def _plain_entry(
+    parent_type: GraphQLObjectType,
+    name: str,
+    details: FieldDetailsList,
+    object_plan: Callable[[GraphQLObjectType, FieldDetailsList], SelectionPlan | None],
+) -> PlainEntry | None:
+    node = details[0].node
+    if node.name.value == "__typename":
+        # Clients such as Apollo ask for it in every selection set.
+        return (name, "__class__", NotUnchanged, TypeName(parent_type.name))
+    definition = parent_type.fields.get(node.name.value)
+    found = (definition.extensions or {}).get(PLAIN_FIELD) if definition is not None else None
+    if found is None or node.arguments:
+        return None
+    if isinstance(found, PlainField):
+        return (name, found.attribute, found.unchanged, found)
+    plan = object_plan(found.object_type, details)
+    if plan is None:
+        return None
+    return (name, found.attribute, NotUnchanged, PlainObject(plan, found.nullable, found.is_list))
+
+
+@dataclass(frozen=True, slots=True)
+class PlainObject:
+    """A plain object field (or list of them) with the plan of its selection, which has only
+    plain fields."""
+
+    plan: SelectionPlan
+    nullable: bool
+    is_list: bool
+
+    def complete(self, value: Any) -> Any:
+        if value is None:
+            return None if self.nullable else Undefined
+        if not self.is_list:
+            return Undefined if value is Undefined else self.plan.read(value)
+        if not isinstance(value, list | tuple):  # graphql-core's path says what it is
+            return Undefined
+        read = self.plan.read
+        items = []
+        for item in value:
+            completed = Undefined if item is None else read(item)
+            if completed is Undefined:
+                return Undefined
+            items.append(completed)
+        return items
+
+
+@dataclass(frozen=True, slots=True)
+class TypeName:
+    """`__typename` of an object type: its name, whatever the value."""
+
+    name: str
+
+    def complete(self, value: Any) -> str:
+        return self.name
 
 
 class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
@@ -165,16 +265,11 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         execute_all = super().execute_fields
         if not plan.plain:
             return execute_all(parent_type, source_value, path, grouped_field_set, position_context)
-        plain_values: dict[str, Any] = {}
-        for name, attribute, unchanged, plain in plan.plain:  # the hot loop: kept flat
-            value = getattr(source_value, attribute, Undefined)
-            if type(value) is not unchanged:
-                value = plain.complete(value)
-                if value is Undefined:  # graphql-core reports what is wrong with it
-                    return execute_all(parent_type, source_value, path, grouped_field_set, position_context)
-            plain_values[name] = value
+        plain_values = plan.read(source_value)
+        if plain_values is Undefined:  # graphql-core reports what is wrong with it
+            return execute_all(parent_type, source_value, path, grouped_field_set, position_context)
         if not plan.resolved:
-            return plain_values
+            return cast("dict[str, Any]", plain_values)
         resolved = execute_all(parent_type, source_value, path, plan.resolved, position_context)
         if self.is_awaitable(resolved):
             return self._merged_later(plan, plain_values, resolved)
@@ -194,9 +289,18 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
             if self._resolve_hooks():  # every resolver must run through the extension
                 plan = SelectionPlan(grouped, (), grouped)
             else:
-                plan = SelectionPlan.of(parent_type, grouped)
+                plan = SelectionPlan.of(parent_type, grouped, self._object_plan)
             plans[key] = plan
         return plan
+
+    def _object_plan(self, object_type: GraphQLObjectType, details: FieldDetailsList) -> SelectionPlan | None:
+        """The plan of an object field's selection when it is plain throughout (the same
+        selection graphql-core would collect and memoize for it)."""
+        collected = self.collect_subfields(object_type, details)
+        if collected.new_defer_usages or collected.forbidden_directive_instances:
+            return None
+        plan = self._plan(object_type, collected.grouped_field_set)
+        return None if plan.resolved else plan
 
     def _resolve_hooks(self) -> bool:
         """Whether an extension wraps every resolver (strawberry always passes a manager)."""

@@ -12,6 +12,7 @@ whatever its size (tests/graphql/test_batching.py counts them):
 | `outlines` | `catalog.service.course_outlines` | 2 (modules, lessons) |
 | `courses` | `catalog.service.visible_courses` | 1 |
 | `users` | `identity.service.users_by_ids` | 1 |
+| `cards` | `identity.people.public_cards` (cached) | 1 on a miss, none on a hit |
 
 Loaders live as long as the request (its `GraphQLContext`), so nothing cached in them
 outlives it or reaches another caller.
@@ -29,6 +30,7 @@ from strawberry.dataloader import DataLoader
 from studyhall.catalog import service as catalog
 from studyhall.identity import service as identity
 from studyhall.identity.models import User
+from studyhall.identity.people import PublicCard, public_cards
 from studyhall.learning.service import CourseProgress
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class Loaders:
         self.outlines = DataLoader[CourseId, catalog.CourseOutline](self._outlines)
         self.courses = DataLoader[CourseId, Row[Any] | None](self._courses)
         self.users = DataLoader[uuid.UUID, User | None](self._users)
+        self.cards = DataLoader[uuid.UUID, PublicCard | None](self._cards)
 
     async def _progress(self, course_ids: list[CourseId]) -> Sequence[CourseProgress | None]:
         """The caller's progress in each course; None where they are not enrolled."""
@@ -74,3 +77,7 @@ class Loaders:
         found = await self._context.run(lambda session: identity.users_by_ids(session, user_ids))
         by_id = {user.id: user for user in found}
         return [by_id.get(user_id) for user_id in user_ids]
+
+    async def _cards(self, user_ids: list[uuid.UUID]) -> Sequence[PublicCard | None]:
+        found = await self._context.run(lambda session: public_cards(session, user_ids))
+        return [found.get(user_id) for user_id in user_ids]

@@ -9,6 +9,7 @@ dataloaders (`graphql.loaders`), never with a query per object.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -29,6 +30,7 @@ from studyhall.community.models import Post as PostRow
 from studyhall.core.pagination import PageParams
 from studyhall.graphql.context import GraphQLContext
 from studyhall.identity.models import User as UserRow
+from studyhall.identity.people import PublicCard
 from studyhall.identity.policies import can_view_user
 from studyhall.learning.service import CompletionState, EnrollmentProgress
 from studyhall.notifications.models import Notification as NotificationRow
@@ -48,33 +50,45 @@ class User:
     full_name: str
     bio: str | None
     role: str
-    row: strawberry.Private[UserRow]
+    #: The account, for the private fields; None for a public card (see `with_related`).
+    row: strawberry.Private[UserRow | None]
 
     @classmethod
     def of(cls, user: UserRow) -> User:
         return cls(id=graphql_id(user.id), full_name=user.full_name, bio=user.bio, role=user.role, row=user)
 
+    @classmethod
+    def of_card(cls, card: PublicCard) -> User:
+        return cls(id=graphql_id(card.id), full_name=card.full_name, bio=card.bio, role=card.role, row=None)
+
     async def _visible(self, info: Info) -> bool:
         """`GET /users/{id}`'s rule: the user themselves, admins, their organisation's principal."""
+        if self.row is None:
+            return False
         viewer = await info.context.viewer()
         return viewer is not None and can_view_user(viewer, self.row)
 
     @strawberry.field(description="Private")
     async def email(self, info: Info) -> str | None:
-        return self.row.email if await self._visible(info) else None
+        return self.row.email if self.row is not None and await self._visible(info) else None
 
     @strawberry.field(description="Private")
     async def organization_id(self, info: Info) -> strawberry.ID | None:
-        organization_id = self.row.organization_id
-        return graphql_id(organization_id) if organization_id and await self._visible(info) else None
+        if self.row is None or self.row.organization_id is None or not await self._visible(info):
+            return None
+        return graphql_id(self.row.organization_id)
 
     @strawberry.field(description="Private")
     async def email_verified(self, info: Info) -> bool | None:
-        return self.row.email_verified if await self._visible(info) else None
+        return self.row.email_verified if self.row is not None and await self._visible(info) else None
 
     @strawberry.field(description="Private")
     async def created_at(self, info: Info) -> datetime | None:
-        return self.row.created_at if await self._visible(info) else None
+        return self.row.created_at if self.row is not None and await self._visible(info) else None
+
+
+#: The fields of `User` a public card answers (anything else needs the account).
+PUBLIC_USER_FIELDS = frozenset({"id", "fullName", "bio", "role", "__typename"})
 
 
 async def users_of(info: Info, user_ids: list[uuid.UUID]) -> list[User]:
@@ -235,11 +249,13 @@ class Course:
 
 async def with_related(info: Info, courses: list[Course], *path: str) -> list[Course]:
     """Fills the courses' instructors and the caller's flags where the operation asks for them
-    (under `path`: `items` for a page), one batched statement each for all the courses."""
+    (under `path`: `items` for a page), one batched statement each for all the courses.
+    Instructors asked for only by public fields come from the cached public cards."""
     if asks_for(info, *path, "instructors"):
         wanted = list(dict.fromkeys(user_id for course in courses for user_id in course.instructor_ids))
-        found = await info.context.loaders.users.load_many(wanted)
-        users = {user.id: User.of(user) for user in found if user is not None}
+        users = await _instructors(
+            info, wanted, public=asks_only_for(info, (*path, "instructors"), PUBLIC_USER_FIELDS)
+        )
         for course in courses:
             course.instructors = [users[user_id] for user_id in course.instructor_ids if user_id in users]
     unflagged = [course for course in courses if not course.has_flags]
@@ -251,6 +267,14 @@ async def with_related(info: Info, courses: list[Course], *path: str) -> list[Co
     return courses
 
 
+async def _instructors(info: Info, user_ids: list[uuid.UUID], *, public: bool) -> dict[uuid.UUID, User]:
+    if public:
+        cards = await info.context.loaders.cards.load_many(user_ids)
+        return {card.id: User.of_card(card) for card in cards if card is not None}
+    found = await info.context.loaders.users.load_many(user_ids)
+    return {user.id: User.of(user) for user in found if user is not None}
+
+
 def asks_for(info: Info, *path: str) -> bool:
     """Whether the operation asks, below the current field, for the field at `path`.
 
@@ -260,28 +284,57 @@ def asks_for(info: Info, *path: str) -> bool:
     return any(_selects(node.selection_set, path, raw.fragments) for node in raw.field_nodes)
 
 
+def asks_only_for(info: Info, path: tuple[str, ...], allowed: frozenset[str]) -> bool:
+    """Whether every selection of the field at `path` (below the current field) asks only for
+    fields named in `allowed`."""
+    raw = info._raw_info
+    return all(_selects_only(node.selection_set, path, allowed, raw.fragments) for node in raw.field_nodes)
+
+
 def _selects(
     selection_set: SelectionSetNode | None,
     path: tuple[str, ...],
     fragments: dict[str, FragmentDefinitionNode],
 ) -> bool:
-    if selection_set is None:
-        return False
     name, rest = path[0], path[1:]
+    return any(
+        node.name.value == name and (not rest or _selects(node.selection_set, rest, fragments))
+        for node in _field_nodes(selection_set, fragments)
+    )
+
+
+def _selects_only(
+    selection_set: SelectionSetNode | None,
+    path: tuple[str, ...],
+    allowed: frozenset[str],
+    fragments: dict[str, FragmentDefinitionNode],
+) -> bool:
+    for node in _field_nodes(selection_set, fragments):
+        if not path:
+            if node.name.value not in allowed:
+                return False
+        elif node.name.value == path[0] and not _selects_only(
+            node.selection_set, path[1:], allowed, fragments
+        ):
+            return False
+    return True
+
+
+def _field_nodes(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    """The fields of a selection set, those of its fragments included."""
+    if selection_set is None:
+        return
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            if selection.name.value == name and (
-                not rest or _selects(selection.selection_set, rest, fragments)
-            ):
-                return True
+            yield selection
         elif isinstance(selection, InlineFragmentNode):
-            if _selects(selection.selection_set, path, fragments):
-                return True
+            yield from _field_nodes(selection.selection_set, fragments)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
-            if fragment is not None and _selects(fragment.selection_set, path, fragments):
-                return True
-    return False
+            if fragment is not None:
+                yield from _field_nodes(fragment.selection_set, fragments)
 
 
 async def visible_course(info: Info, course_id: uuid.UUID) -> Course | None:

@@ -83,6 +83,7 @@ from studyhall.identity.models import (
     User,
     UserIdentity,
 )
+from studyhall.identity.people import public_card_changed
 from studyhall.identity.schemas import (
     MemberAdd,
     MeUpdate,
@@ -665,6 +666,8 @@ async def update_me(session: AsyncSession, user: User, data: MeUpdate) -> User:
         user.full_name = data.full_name
     if "bio" in fields:
         user.bio = data.bio
+    if fields & {"full_name", "bio"}:
+        await public_card_changed(session)
     if "avatar_file_id" in fields:
         await attach_files(
             session,
@@ -960,6 +963,7 @@ async def update_user(session: AsyncSession, actor: User, user_id: uuid.UUID, da
         user.full_name = data.full_name
     if is_active != user.is_active:
         await _set_active(session, actor, user, is_active)
+    await public_card_changed(session)
     _record_user_update(session, actor, user, before)
     await session.flush()
     return user
@@ -1204,6 +1208,7 @@ async def _join(
     before = audit.snapshot(user, ("organization_id", "role"))
     user.organization_id = organization.id
     user.role = role.value
+    await public_card_changed(session)
     if joined:
         _record_membership(session, audit.ORGANIZATION_MEMBER_ADDED, actor, organization, user, before)
     elif changes := audit.changes_of(before, user):
