@@ -18,11 +18,12 @@ graphql-core, which reports the error exactly as before.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -42,6 +43,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
     is_leaf_type,
 )
@@ -73,11 +75,15 @@ class PlainField:
     is_list: bool = False
     #: The type of the values that go into the result as they are (checked by the caller).
     unchanged: type = field(default=NotUnchanged, compare=False)
+    #: The same for the items of a list.
+    item_unchanged: type = field(default=NotUnchanged, compare=False)
 
     @classmethod
     def of(cls, attribute: str, leaf: GraphQLLeafType, *, nullable: bool, is_list: bool) -> PlainField:
-        unchanged = NotUnchanged if is_list else UNCHANGED.get(leaf, NotUnchanged)
-        return cls(attribute, leaf, nullable, is_list, unchanged)
+        scalar_unchanged = UNCHANGED.get(leaf, NotUnchanged)
+        if is_list:
+            return cls(attribute, leaf, nullable, is_list, NotUnchanged, scalar_unchanged)
+        return cls(attribute, leaf, nullable, is_list, scalar_unchanged)
 
     def complete(self, value: Any) -> Any:
         """The attribute's `value` in the result, or Undefined for graphql-core's path."""
@@ -87,6 +93,9 @@ class PlainField:
             return Undefined
         try:
             if self.is_list:
+                unchanged = self.item_unchanged
+                if isinstance(value, list) and all(type(item) is unchanged for item in value):
+                    return list(value)
                 return [self._coerced(item) for item in value]
             return self._coerced(value)
         except (TypeError, ValueError, GraphQLError):  # graphql-core's path reports it
@@ -286,12 +295,28 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         key = (parent_type, id(grouped))
         plan = plans.get(key)
         if plan is None:
-            if self._resolve_hooks():  # every resolver must run through the extension
-                plan = SelectionPlan(grouped, (), grouped)
+            shared = self._shared_plans()
+            if shared is None:
+                plan = self._new_plan(parent_type, grouped)
             else:
-                plan = SelectionPlan.of(parent_type, grouped, self._object_plan)
+                nodes = (parent_type, *(id(details.node) for group in grouped.values() for details in group))
+                plan = shared.get(nodes)
+                if plan is None:
+                    plan = shared[nodes] = self._new_plan(parent_type, grouped)
             plans[key] = plan
         return plan
+
+    def _new_plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> SelectionPlan:
+        if self._resolve_hooks():  # every resolver must run through the extension
+            return SelectionPlan(grouped, (), grouped)
+        return SelectionPlan.of(parent_type, grouped, self._object_plan)
+
+    def _shared_plans(self) -> SharedPlans | None:
+        if "_shared" not in self.__dict__:
+            self.__dict__["_shared"] = (
+                None if self._resolve_hooks() else shared_plans(self.operation, self.fragments)
+            )
+        return cast("SharedPlans | None", self.__dict__["_shared"])
 
     def _object_plan(self, object_type: GraphQLObjectType, details: FieldDetailsList) -> SelectionPlan | None:
         """The plan of an object field's selection when it is plain throughout (the same
@@ -305,3 +330,39 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
     def _resolve_hooks(self) -> bool:
         """Whether an extension wraps every resolver (strawberry always passes a manager)."""
         return self.middleware_manager is not None and bool(self.middleware_manager.middlewares)
+
+
+# -- plans shared by the requests of one operation ------------------------------------------
+
+#: The plans of one operation, by parent type and the ids of the field nodes of the selection.
+SharedPlans = dict[tuple[Any, ...], SelectionPlan]
+#: By `id` of the operation's node, while the node lives (parsed documents are cached, so
+#: every request of a document executes the same nodes); None for operations whose selections
+#: depend on variables.
+_shared: dict[int, SharedPlans | None] = {}
+
+
+def shared_plans(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
+) -> SharedPlans | None:
+    """The plans every request of `operation` may share: what a selection set collects depends
+    only on its nodes, unless a directive (`@skip(if: $x)`, `@include`, `@defer`) or a
+    fragment's arguments decide."""
+    key = id(operation)
+    if key not in _shared:
+        varies = any(fragment.variable_signatures for fragment in fragments.values())
+        _shared[key] = None if varies or _has_directives(operation, fragments) else {}
+        weakref.finalize(operation, _shared.pop, key, None)
+    return _shared[key]
+
+
+def _has_directives(operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]) -> bool:
+    nodes: list[Any] = [operation, *(fragment.definition for fragment in fragments.values())]
+    while nodes:
+        node = nodes.pop()
+        if getattr(node, "directives", None):
+            return True
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            nodes.extend(selection_set.selections)
+    return False

@@ -8,10 +8,12 @@ changes a public field calls `public_card_changed`, which invalidates the namesp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from pydantic_core import from_json, to_json
 from sqlalchemy import bindparam, select
@@ -36,7 +38,9 @@ class PublicCard:
     role: str
 
 
-async def public_cards(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PublicCard]:
+async def public_cards(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> Mapping[uuid.UUID, PublicCard]:
     """The cards of `user_ids` that exist (deleted users too: instructors stay named), by id."""
     wanted = sorted(set(user_ids))
     if not wanted:
@@ -61,6 +65,9 @@ def _encoded(cards: dict[uuid.UUID, PublicCard]) -> bytes:
     return to_json([[card.id, card.full_name, card.bio, card.role] for card in cards.values()])
 
 
-def _decoded(value: bytes) -> dict[uuid.UUID, PublicCard]:
+@functools.lru_cache(maxsize=256)
+def _decoded(value: bytes) -> Mapping[uuid.UUID, PublicCard]:
+    """Remembered by value: a page's entry is read on every request, and its ids cost more
+    to parse than the statement they save."""
     cards = (PublicCard(uuid.UUID(id_text), name, bio, role) for id_text, name, bio, role in from_json(value))
-    return {card.id: card for card in cards}
+    return MappingProxyType({card.id: card for card in cards})
