@@ -1,6 +1,7 @@
 """The catalog page over REST and over GraphQL, in process, interleaved (no server, no network).
 
     ./dev run python -m benchmarks.graphql_page                    # SQLite, 1,000 courses
+    ./dev run python -m benchmarks.graphql_page --postgresql       # a throwaway PostgreSQL
     ./dev run python -m benchmarks.graphql_page --rounds 5 --iterations 200
     ./dev run python -m benchmarks.graphql_page --profile /tmp/graphql.html   # pyinstrument
 
@@ -8,7 +9,8 @@ Each round times `--iterations` requests of each page through the ASGI app (http
 ASGITransport), alternating REST and GraphQL request by request so both see the same load
 on a shared machine, and prints both p50s and their ratio (the goal: at most 1.3), with the
 load average; then the same for the CPU time each request took in this process, which other
-processes on the machine disturb less than elapsed time. `--profile` instead profiles the GraphQL page alone with pyinstrument.
+processes on the machine disturb less than elapsed time. `--profile` instead profiles the
+GraphQL page alone with pyinstrument.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from tests.servers import PostgresServer
 
 from benchmarks.learning import BENCH_SECRET
 from benchmarks.run import ENROLLMENTS_PER_STUDENT, GRAPHQL_CATALOG_PAGE, seed_catalog
@@ -50,10 +55,12 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--profile", type=Path, help="write a pyinstrument HTML profile of the GraphQL page")
+    parser.add_argument(
+        "--postgresql", action="store_true", help="on a throwaway PostgreSQL instead of SQLite"
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite+aiosqlite:///{directory}/bench.db"
+    with tempfile.TemporaryDirectory() as directory, database(args.postgresql, directory) as url:
         await upgrade(url)
         data = await seed_catalog(url, args.courses, args.courses * ENROLLMENTS_PER_STUDENT)
         settings = Settings(
@@ -80,6 +87,18 @@ async def main() -> None:
                     return
                 for round_number in range(1, args.rounds + 1):
                     await one_round(client, rest, graphql, args.iterations, round_number)
+
+
+@contextmanager
+def database(postgresql: bool, directory: str) -> Iterator[str]:
+    if not postgresql:
+        yield f"sqlite+aiosqlite:///{directory}/bench.db"
+        return
+    server = PostgresServer().start()
+    try:
+        yield server.create_database("bench_graphql_page")
+    finally:
+        server.remove()
 
 
 async def one_round(
