@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,10 +43,11 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 import httpx
+import psutil
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.servers import PostgresServer, RabbitMQServer
 
-from benchmarks.run import BENCH_SECRET, create_bench_user, serving
+from benchmarks.run import BENCH_SECRET, boot_server, create_bench_user
 from studyhall.analytics.store import ensure_partitions, month_of
 from studyhall.core.migrate import upgrade
 
@@ -76,7 +80,9 @@ def _environment(broker_url: str, namespace: str) -> dict[str, str]:
 
 
 @contextmanager
-def workers(database_url: str, settings: dict[str, str], count: int, log_dir: Path) -> Iterator[None]:
+def workers(
+    database_url: str, settings: dict[str, str], count: int, log_dir: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = {
         **os.environ,
         **settings,
@@ -100,7 +106,7 @@ def workers(database_url: str, settings: dict[str, str], count: int, log_dir: Pa
     try:
         for _, n in processes:
             _wait_for_log(log_dir / f"worker-{n}.log", '"event": "activity_consumer_started"')
-        yield
+        yield [process for process, _ in processes]
     finally:
         for process, _ in processes:
             process.terminate()
@@ -130,7 +136,64 @@ def body_template() -> bytes:
 
 
 async def load(base_url: str, token: str, *, concurrency: int, seconds: float) -> tuple[int, int, float]:
-    """Post batches for `seconds`; (events accepted, errors, seconds taken)."""
+    """Post batches for `seconds`; (events accepted, errors, seconds taken). With `wrk` when
+    installed (Debian package `wrk`): a load generator in C leaves the machine's cores to
+    the server, the worker and the databases, as clients on other machines would."""
+    if shutil.which("wrk"):
+        return await asyncio.to_thread(
+            load_with_wrk, base_url, token, concurrency=concurrency, seconds=seconds
+        )
+    return await load_with_httpx(base_url, token, concurrency=concurrency, seconds=seconds)
+
+
+#: Every request replaces `MARK` with its thread's number and its own count: new event ids.
+WRK_SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+local template, headers, count
+function init(args)
+  local file = io.open(args[1], "rb")
+  template = file:read("*a")
+  file:close()
+  headers = {["Authorization"] = "Bearer " .. args[2], ["Content-Type"] = "application/json"}
+  count = 0
+end
+function request()
+  count = count + 1
+  local body = template:gsub("BATCHNUMBER00000", string.format("%08d%08d", thread_number, count))
+  return wrk.format("POST", "/api/v1/events", headers, body)
+end
+"""
+
+
+def load_with_wrk(base_url: str, token: str, *, concurrency: int, seconds: float) -> tuple[int, int, float]:
+    with tempfile.TemporaryDirectory() as directory:
+        body, script = Path(directory) / "body.json", Path(directory) / "ingest.lua"
+        body.write_bytes(body_template())
+        script.write_text(WRK_SCRIPT)
+        threads = min(2, concurrency)
+        command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s"]
+        output = subprocess.run(
+            [*command, "-s", str(script), base_url, "--", str(body), token],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    requests = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
+    if requests is None:
+        raise RuntimeError(f"wrk printed no request count: {output}")
+    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = int(failed.group(1)) if failed else 0
+    taken = float(requests.group(2)) / (1000 if requests.group(3) == "ms" else 1)
+    return (int(requests.group(1)) - errors) * BATCH, errors, taken
+
+
+async def load_with_httpx(
+    base_url: str, token: str, *, concurrency: int, seconds: float
+) -> tuple[int, int, float]:
     template = body_template()
     counter = iter(range(10**12))
     accepted = errors = 0
@@ -151,6 +214,49 @@ async def load(base_url: str, token: str, *, concurrency: int, seconds: float) -
         began = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
         return accepted, errors, time.perf_counter() - began
+
+
+class CpuMeter:
+    """CPU seconds (user + system) each group of processes used between `start` and `stop`: a
+    group is its root processes and all their descendants (PostgreSQL's backends), so the
+    figures say where the machine's cores went. This process is the load generator: itself
+    and the children it waited for (`wrk`), not the servers it started."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self._started: dict[str, dict[int, float]] = {}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        times = psutil.Process().cpu_times()
+        sample: dict[str, dict[int, float]] = {
+            "load generator": {0: times.user + times.system + times.children_user + times.children_system}
+        }
+        for name, roots in self.groups.items():
+            used = sample[name] = {}
+            for root in roots:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    top = psutil.Process(root)
+                    for process in (top, *top.children(recursive=True)):
+                        with contextlib.suppress(psutil.NoSuchProcess):
+                            times = process.cpu_times()
+                            used[process.pid] = times.user + times.system
+        return sample
+
+    def start(self) -> None:
+        self._started = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        ended = self._sample()
+        return {
+            name: sum(seconds - self._started.get(name, {}).get(pid, 0.0) for pid, seconds in used.items())
+            for name, used in ended.items()
+        }
+
+
+def cpu_line(used: dict[str, float], seconds: float) -> str:
+    cores = os.cpu_count() or 1
+    parts = ", ".join(f"{name} {value:.1f}" for name, value in used.items())
+    return f"CPU seconds during the load: {parts}; total {sum(used.values()):.1f} of {cores * seconds:.1f}"
 
 
 async def queue_depth(broker_url: str, queue: str) -> int:
@@ -176,16 +282,25 @@ async def _stored(pg: asyncpg.Connection) -> int:
 
 
 async def run_api(
-    base_url: str, token: str, dsn: str, broker_url: str, queue: str, args: argparse.Namespace
-) -> str:
+    base_url: str,
+    token: str,
+    dsn: str,
+    broker_url: str,
+    queue: str,
+    args: argparse.Namespace,
+    meter: CpuMeter,
+) -> tuple[str, str]:
+    """The run's figures, and where the CPU went during the load."""
     pg = await asyncpg.connect(dsn)
     try:
         await pg.execute("TRUNCATE activity_events, activity_event_keys")
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch_queue(broker_url, queue, stop))
+        meter.start()
         accepted, errors, seconds = await load(
             base_url, token, concurrency=args.ingest_concurrency, seconds=args.ingest_seconds
         )
+        used = meter.stop()
         load_end = time.perf_counter()
         while await _stored(pg) < accepted:
             if time.perf_counter() - load_end > 300:
@@ -198,12 +313,13 @@ async def run_api(
     finally:
         await pg.close()
     stored, span = int(row["n"]), float(row["span"] or 0)
-    return (
+    figures = (
         f"accepted {accepted / seconds:,.0f}/s ({accepted} in {seconds:.1f} s, {errors} errors); "
         f"stored {stored / span if span else 0:,.0f}/s ({stored}); lag p50 {row['p50']:.2f} s "
         f"p99 {row['p99']:.2f} s max {row['worst']:.2f} s; deepest queue {deepest} messages; "
         f"drained {drain:.1f} s after the load"
     )
+    return figures, cpu_line(used, seconds)
 
 
 _SUMMARY = """
@@ -288,18 +404,34 @@ async def bench_ingest(args: argparse.Namespace) -> None:
         namespace = "benchingest"
         settings = _environment(rabbit.url, namespace)
         queue = f"{namespace}.activity"
-        with serving(url, log_dir, settings, startup_timeout=120) as base_url:
+        server, base_url = boot_server(url, log_dir, settings, startup_timeout=120)
+        try:
             token = await create_bench_user(base_url)
             for run in runs:
                 print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
                 if run == "reference":
                     for connections in (1, 2):
+                        meter = CpuMeter({"PostgreSQL": [postgres.postmaster_pid()]})
+                        meter.start()
                         line = await reference(dsn, connections, args.ingest_seconds)
                         print(f"raw asyncpg, {connections} connection(s): {line}", flush=True)
+                        print(f"    {cpu_line(meter.stop(), args.ingest_seconds)}", flush=True)
                     continue
-                with workers(url, settings, int(run), log_dir):
-                    line = await run_api(base_url, token, dsn, rabbit.url, queue, args)
+                with workers(url, settings, int(run), log_dir) as worker_processes:
+                    meter = CpuMeter(
+                        {
+                            "API": [server.pid],
+                            "workers": [process.pid for process in worker_processes],
+                            "PostgreSQL": [postgres.postmaster_pid()],
+                            "RabbitMQ": [rabbit.process.pid] if rabbit.process else [],
+                        }
+                    )
+                    line, cpu = await run_api(base_url, token, dsn, rabbit.url, queue, args, meter)
                     print(f"1 API process, {run} worker(s): {line}", flush=True)
+                    print(f"    {cpu}", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
     finally:
         rabbit.remove()
         postgres.remove()

@@ -111,6 +111,10 @@ class PostgresServer:
         )
         return self
 
+    def postmaster_pid(self) -> int:
+        """The server's main process (its backends are its children)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         if self.datadir.exists():
             subprocess.run(

@@ -134,6 +134,19 @@ async def test_a_retried_batch_is_stored_once_and_counted_as_duplicates(
     assert len(await stored(app)) == 4
 
 
+async def test_free_form_values_are_stored_as_sent(
+    app: FastAPI, client: httpx.AsyncClient, student: Actor
+) -> None:
+    """Whatever JSON writer stores them, integers beyond 64 bits and nested values included."""
+    data = {"path": "/courses", "views": 2**70, "filters": {"level": ["beginner"], "ratio": 0.25}}
+    metadata = {"client": "web", "build": -(2**65)}
+    sent = activity_event(data=data, metadata=metadata)
+    response = await post_events(client, student, [sent])
+    assert response.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    (row,) = await stored(app)
+    assert (row.data, row.event_metadata) == (data, metadata)
+
+
 async def test_another_users_event_id_is_their_own(
     app: FastAPI, client: httpx.AsyncClient, student: Actor
 ) -> None:

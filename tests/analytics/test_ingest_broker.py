@@ -4,7 +4,9 @@ neither a stopped nor a killed worker loses or doubles an event."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,10 +16,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from studyhall.analytics.models import ActivityEvent
+from studyhall.analytics.records import ActivityRecord, ActivitySource
 from studyhall.analytics.store import Arrival, store
-from studyhall.analytics.transport import ActivityConsumer
+from studyhall.analytics.transport import ActivityConsumer, decode_arrival, encode_arrival
 from studyhall.config import Settings
 from studyhall.core.broker import Broker
+from studyhall.core.clock import utcnow
 from tests.factories import (
     Actor,
     AppFactory,
@@ -52,6 +56,29 @@ async def queued(app: FastAPI) -> int:
 async def stored_ids(app: FastAPI) -> list[str]:
     async with app.state.database.sessionmaker() as session:
         return list((await session.scalars(select(ActivityEvent.event_id))).all())
+
+
+@pytest.mark.parametrize("data", [{"path": "/"}, {"path": "/", "views": 2**70}], ids=["plain", "big integer"])
+def test_a_message_carries_its_arrival_exactly(data: dict[str, Any]) -> None:
+    """What the worker decodes is what the API took in (the second batch needs the slower
+    JSON writer: orjson refuses integers beyond 64 bits)."""
+    user_id, lesson_id = uuid.uuid4(), uuid.uuid4()
+    records = [
+        ActivityRecord("a-1", "page.viewed", user_id, utcnow(), ActivitySource.CLIENT, data=data),
+        ActivityRecord(
+            "outbox:7",
+            "server.video_watched",
+            user_id,
+            utcnow() - timedelta(days=1),
+            ActivitySource.SERVER,
+            course_id=uuid.uuid4(),
+            lesson_id=lesson_id,
+            data={"watched_seconds": 12.5},
+            metadata={"client": "ios"},
+        ),
+    ]
+    arrival = Arrival(records, utcnow())
+    assert decode_arrival(encode_arrival(arrival)) == arrival
 
 
 async def test_events_posted_while_no_worker_runs_are_all_stored_once_it_starts(

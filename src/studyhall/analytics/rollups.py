@@ -147,6 +147,8 @@ class Rollup:
 
 
 def uuid_or_none(value: object) -> uuid.UUID | None:
+    if value is None:  # most records name no lesson, quiz or course in their data
+        return None
     if isinstance(value, uuid.UUID):
         return value
     if not isinstance(value, str):

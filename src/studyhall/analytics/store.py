@@ -7,15 +7,16 @@ whose key it claimed, and folds those into the rollups. Two transactions storing
 event wait on the key's index entry; the second finds it taken once the first commits, and
 a rollback releases it, so an event is stored once whatever retries and processes do.
 
-On PostgreSQL one statement per table takes the whole batch as arrays (`unnest`), and
-`activity_events` is partitioned by month: `ensure_partitions` makes a month's partition
+On PostgreSQL the keys are claimed by one statement taking the whole batch as arrays
+(`unnest`), the rows are written by one binary `COPY`, and `activity_events` is partitioned by
+month: `ensure_partitions` makes a month's partition
 before the first row of that month is written (and the periodic upkeep makes the coming
 months' ahead of time); retention drops whole partitions. SQLite has one plain table.
 """
 
 from __future__ import annotations
 
-import json
+import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from studyhall.analytics import rollups
 from studyhall.analytics.models import ActivityEvent, ActivityEventKey
 from studyhall.analytics.records import ActivityRecord, ActivitySource
+from studyhall.core import jsonbytes
 from studyhall.core.clock import utcnow
 from studyhall.core.metrics import METRICS_INFO_KEY, Metrics
 
@@ -64,13 +66,27 @@ def dedup_key(record: ActivityRecord) -> str:
     return f"{record.user_id}:{record.event_id}"
 
 
+class _DedupKeys(dict[uuid.UUID, str]):
+    """`dedup_key` for the records of one batch, which name few users many times."""
+
+    def __missing__(self, user_id: uuid.UUID) -> str:
+        prefix = self[user_id] = f"{user_id}:"
+        return prefix
+
+    def of(self, record: ActivityRecord) -> str:
+        if record.source == ActivitySource.SERVER:
+            return record.event_id
+        return self[record.user_id] + record.event_id
+
+
 async def store(session: AsyncSession, arrivals: Sequence[Arrival]) -> list[ActivityRecord]:
     """Store the records not stored before, in the session's transaction; returns those
     (in key order), already applied to the rollups. Repeats, in these arrivals or stored
     earlier, are skipped."""
+    keys = _DedupKeys()
     pending = sorted(
         (
-            (dedup_key(record), record, arrival.received_at)
+            (keys.of(record), record, arrival.received_at)
             for arrival in arrivals
             for record in arrival.records
         ),
@@ -80,7 +96,8 @@ async def store(session: AsyncSession, arrivals: Sequence[Arrival]) -> list[Acti
         return []
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        await ensure_partitions(_engine(session), {month_of(record.occurred_at) for _, record, _ in pending})
+        months = {(record.occurred_at.year, record.occurred_at.month) for _, record, _ in pending}
+        await ensure_partitions(_engine(session), [date(year, month, 1) for year, month in months])
     claim = _claim_keys_postgres if postgres else _claim_keys_sqlite
     claimed = await claim(session, [(key, record.occurred_at) for key, record, _ in pending])
     taken: list[tuple[ActivityRecord, datetime]] = []
@@ -134,17 +151,19 @@ _CLAIM_KEYS_POSTGRES = text(
     "SELECT * FROM unnest(CAST(:keys AS varchar[]), CAST(:occurred AS timestamptz[])) "
     "ON CONFLICT DO NOTHING RETURNING dedup_key"
 )
-#: The rows as one array per column, `data` and `metadata` as one JSON array each (one
-#: `json.dumps` for the batch instead of one per row), zipped back by `ROWS FROM`.
-_WRITE_EVENTS_POSTGRES = text(
-    "INSERT INTO activity_events (occurred_at, event_id, event_type, source, user_id, course_id, "
-    "lesson_id, data, metadata, received_at, stored_at) "
-    "SELECT o, e, t, s, u, c, l, d, m, r, CAST(:stored_at AS timestamptz) FROM ROWS FROM ("
-    "unnest(CAST(:occurred AS timestamptz[])), unnest(CAST(:event_ids AS varchar[])), "
-    "unnest(CAST(:types AS varchar[])), unnest(CAST(:sources AS varchar[])), "
-    "unnest(CAST(:users AS uuid[])), unnest(CAST(:courses AS uuid[])), unnest(CAST(:lessons AS uuid[])), "
-    "json_array_elements(CAST(:data AS json)), json_array_elements(CAST(:metadata AS json)), "
-    "unnest(CAST(:received AS timestamptz[]))) AS batch(o, e, t, s, u, c, l, d, m, r)"
+#: The columns `_write_events_postgres` copies, in order.
+_EVENT_COLUMNS = (
+    "occurred_at",
+    "event_id",
+    "event_type",
+    "source",
+    "user_id",
+    "course_id",
+    "lesson_id",
+    "data",
+    "metadata",
+    "received_at",
+    "stored_at",
 )
 
 
@@ -159,23 +178,29 @@ async def _claim_keys_postgres(session: AsyncSession, keys: list[tuple[str, date
 async def _write_events_postgres(
     session: AsyncSession, taken: list[tuple[ActivityRecord, datetime]], stored_at: datetime
 ) -> None:
-    records = [record for record, _ in taken]
-    await session.execute(
-        _WRITE_EVENTS_POSTGRES,
-        {
-            "occurred": [r.occurred_at for r in records],
-            "event_ids": [r.event_id for r in records],
-            "types": [r.event_type for r in records],
-            "sources": [r.source.value for r in records],
-            "users": [r.user_id for r in records],
-            "courses": [r.course_id for r in records],
-            "lessons": [r.lesson_id for r in records],
-            "data": json.dumps([r.data for r in records], separators=(",", ":")),
-            "metadata": json.dumps([r.metadata for r in records], separators=(",", ":")),
-            "received": [received_at for _, received_at in taken],
-            "stored_at": stored_at,
-        },
-    )
+    """A binary `COPY` into the partitioned table (PostgreSQL routes each row to its month),
+    on the session's connection and in its transaction: every key was just claimed, so no row
+    can conflict, and `COPY` takes rows at a fraction of an `INSERT`'s cost per row."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "activity sessions hold a connection"
+    rows = [
+        (
+            record.occurred_at,
+            record.event_id,
+            record.event_type,
+            record.source.value,
+            record.user_id,
+            record.course_id,
+            record.lesson_id,
+            jsonbytes.dumps(record.data).decode(),
+            jsonbytes.dumps(record.metadata).decode(),
+            received_at,
+            stored_at,
+        )
+        for record, received_at in taken
+    ]
+    await driver.copy_records_to_table("activity_events", records=rows, columns=_EVENT_COLUMNS)
 
 
 # -- SQLite: plain multi-row statements -----------------------------------------------------
