@@ -3,10 +3,10 @@
 Starts a throwaway PostgreSQL and RabbitMQ, one `studyhall serve` process (broker mode) and
 one `studyhall worker`, then posts batches of 500 events (`page.viewed`, unique ids) from
 `--ingest-concurrency` connections for `--ingest-seconds`; then again with two workers.
-Side by side, the raw reference: asyncpg alone runs the store's two statements (claim the
+Side by side, the raw reference: asyncpg alone does the store's database work (claim the
 keys with `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING`, write the
-rows with `INSERT ... SELECT FROM unnest(...)`) for batches of 500, on one connection and on
-two: what PostgreSQL on this machine can take, without HTTP, validation or the broker.
+rows with a binary `COPY`) for batches of 500, on one connection and on two: what PostgreSQL
+on this machine can take, without HTTP, validation or the broker.
 
 Figures per run:
 
@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.servers import PostgresServer, RabbitMQServer
 
 from benchmarks.run import BENCH_SECRET, boot_server, create_bench_user
-from studyhall.analytics.store import ensure_partitions, month_of
+from studyhall.analytics.store import EVENT_COLUMNS, ensure_partitions, month_of
 from studyhall.core.migrate import upgrade
 
 BATCH = 500
@@ -333,14 +333,6 @@ _CLAIM = (
     "INSERT INTO activity_event_keys (dedup_key, occurred_at) "
     "SELECT * FROM unnest($1::varchar[], $2::timestamptz[]) ON CONFLICT DO NOTHING RETURNING dedup_key"
 )
-_WRITE = (
-    "INSERT INTO activity_events (occurred_at, event_id, event_type, source, user_id, course_id, "
-    "lesson_id, data, metadata, received_at, stored_at) "
-    "SELECT o, e, t, s, u, c, l, d, m, r, $11 FROM ROWS FROM (unnest($1::timestamptz[]), "
-    "unnest($2::varchar[]), unnest($3::varchar[]), unnest($4::varchar[]), unnest($5::uuid[]), "
-    "unnest($6::uuid[]), unnest($7::uuid[]), json_array_elements($8::json), "
-    "json_array_elements($9::json), unnest($10::timestamptz[])) AS batch(o, e, t, s, u, c, l, d, m, r)"
-)
 
 
 async def reference(dsn: str, connections: int, seconds: float) -> str:
@@ -348,6 +340,8 @@ async def reference(dsn: str, connections: int, seconds: float) -> str:
     user = uuid.uuid4()
     counter = iter(range(10**12))
     written = 0
+    data = json.dumps({"path": "/courses/1", "referrer": "/"})
+    metadata = json.dumps({"client": "bench", "version": "1.0"})
 
     async def writer() -> None:
         nonlocal written
@@ -361,20 +355,11 @@ async def reference(dsn: str, connections: int, seconds: float) -> str:
                 async with pg.transaction():
                     claimed = {r[0] for r in await pg.fetch(_CLAIM, keys, [now] * BATCH)}
                     new = [i for i, k in zip(ids, keys, strict=True) if k in claimed]
-                    await pg.execute(
-                        _WRITE,
-                        [now] * len(new),
-                        new,
-                        ["page.viewed"] * len(new),
-                        ["client"] * len(new),
-                        [user] * len(new),
-                        [None] * len(new),
-                        [None] * len(new),
-                        json.dumps([{"path": "/courses/1", "referrer": "/"}] * len(new)),
-                        json.dumps([{"client": "bench", "version": "1.0"}] * len(new)),
-                        [now] * len(new),
-                        now,
-                    )
+                    rows = [
+                        (now, i, "page.viewed", "client", user, None, None, data, metadata, now, now)
+                        for i in new
+                    ]
+                    await pg.copy_records_to_table("activity_events", records=rows, columns=EVENT_COLUMNS)
                 written += len(new)
         finally:
             await pg.close()

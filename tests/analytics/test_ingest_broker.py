@@ -255,3 +255,22 @@ async def test_the_api_answers_503_when_the_broker_does_not_take_the_batch(make_
 
     assert_problem(response, 503, "ingest_unavailable")
     assert await count_rows(app, ActivityEvent) == 0
+
+
+def test_a_message_is_written_by_the_fast_json_writer_whatever_uuid_class_the_driver_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncpg returns its own UUID class (a `uuid.UUID` subclass orjson does not write
+    itself): such ids must not send every batch down the slow path."""
+    from asyncpg.pgproto.pgproto import UUID as DriverUUID
+
+    def slow_path(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("the standard library's JSON writer ran")
+
+    monkeypatch.setattr("studyhall.core.jsonbytes.json.dumps", slow_path)
+    user_id = DriverUUID(str(uuid.uuid4()))
+    arrival = Arrival(
+        [ActivityRecord("a-1", "page.viewed", user_id, utcnow(), ActivitySource.CLIENT)], utcnow()
+    )
+    (record,) = decode_arrival(encode_arrival(arrival)).records
+    assert record.user_id == user_id

@@ -152,7 +152,7 @@ _CLAIM_KEYS_POSTGRES = text(
     "ON CONFLICT DO NOTHING RETURNING dedup_key"
 )
 #: The columns `_write_events_postgres` copies, in order.
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "occurred_at",
     "event_id",
     "event_type",
@@ -200,7 +200,7 @@ async def _write_events_postgres(
         )
         for record, received_at in taken
     ]
-    await driver.copy_records_to_table("activity_events", records=rows, columns=_EVENT_COLUMNS)
+    await driver.copy_records_to_table("activity_events", records=rows, columns=EVENT_COLUMNS)
 
 
 # -- SQLite: plain multi-row statements -----------------------------------------------------

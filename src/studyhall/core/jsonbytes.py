@@ -1,8 +1,9 @@
 """JSON as bytes, fast: orjson, and the standard library for what orjson refuses.
 
 orjson writes UUIDs and datetimes (ISO 8601) itself and is several times faster than `json`
-on the activity batches, but it refuses integers beyond 64 bits, which a client may put in
-free-form `data`; those documents go through `json`, in the same forms.
+on the activity batches. Subclasses of them (asyncpg returns its own UUID class) become text
+through `default`. orjson refuses integers beyond 64 bits, which a client may put in free-form
+`data`: those documents go through `json`, in the same forms.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import orjson
 
 def dumps(value: Any) -> bytes:
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, default=_as_text)
     except orjson.JSONEncodeError:
         return json.dumps(value, default=_as_text, separators=(",", ":"), allow_nan=False).encode()
 
