@@ -8,8 +8,12 @@ import re
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic_core import from_json
+from sqlalchemy import select
 
+from studyhall.analytics.models import ActivityEvent
 from studyhall.core.routing import DomainRouter, leading_segment
+from tests.factories import activity_event, create_user, post_events
 
 SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
 UNROUTED = {"not_found", "method_not_allowed"}
@@ -67,3 +71,30 @@ def test_a_router_rules_out_paths_without_its_leading_segments() -> None:
         return anything
 
     assert parameter_first.leading_segments() is None
+
+
+async def test_json_bodies_are_read_by_the_fast_parser_with_the_standard_librarys_meaning(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body pydantic-core refuses (nesting deeper than it reads) is read by `json`, with
+    the same values; the others by pydantic-core."""
+    parsed: list[bytes] = []
+
+    def counting(body: bytes) -> object:
+        parsed.append(body)
+        return from_json(body)
+
+    monkeypatch.setattr("studyhall.core.routing.from_json", counting)
+    student = await create_user(app)
+    deep: object = {"path": "/", "big": 2**80}
+    for _ in range(250):
+        deep = {"inner": deep}
+    shallow = activity_event(data={"path": "/", "big": 2**80, "ratio": 0.1})
+    nested = activity_event(data={"path": "/", "tree": deep})
+    for event in (shallow, nested):
+        response = await post_events(client, student, [event])
+        assert response.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert len(parsed) == 2  # both tried the fast parser; the nested one fell back
+    async with app.state.database.sessionmaker() as session:
+        stored = {row.event_id: row.data for row in await session.scalars(select(ActivityEvent))}
+    assert stored == {shallow["event_id"]: shallow["data"], nested["event_id"]: nested["data"]}
