@@ -55,7 +55,7 @@ def encode_arrival(arrival: Arrival) -> bytes:
             r.event_type,
             r.user_id,
             r.occurred_at,
-            r.source.value,
+            r.source,  # a StrEnum: orjson writes its value
             r.course_id,
             r.lesson_id,
             r.data,
