@@ -28,18 +28,20 @@ allows one such page per request, not two.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import orjson
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -60,6 +62,7 @@ from graphql import (
     get_operation_ast,
     is_list_type,
 )
+from graphql import ExecutionResult as GraphQLExecutionResult
 from studyhall.config import Settings
 from studyhall.core.errors import DomainError
 from studyhall.core.pagination import MAX_LIMIT
@@ -145,8 +148,7 @@ class OperationLimits(SchemaExtension):
         document = context.graphql_document
         operation = get_operation_ast(document, context.operation_name) if document else None
         if document is not None and operation is not None:
-            estimate = CostEstimate(context.schema._schema, document.definitions, context.variables or {})
-            cost = estimate.operation_cost(operation)
+            cost = operation_cost(context.schema._schema, document, operation, context.variables or {})
             if cost > self.limits.max_cost:
                 message = (
                     f"The operation's estimated cost is {cost}, above the limit of {self.limits.max_cost}"
@@ -154,6 +156,33 @@ class OperationLimits(SchemaExtension):
                 error = GraphQLError(message, operation, original_error=QueryTooCostly(message))
                 context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
+
+
+#: Costs of recent operations, by schema, document (kept alive with its cost, so its `id` is
+#: not reused), operation and variables: documents are cached, and clients send the same few.
+_costs: OrderedDict[tuple[int, int, int, bytes], tuple[DocumentNode, int]] = OrderedDict()
+COSTS_KEPT = 256
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+) -> int:
+    try:
+        key = (id(schema), id(document), id(operation), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # variables JSON cannot hold: estimate without keeping it
+        return CostEstimate(schema, document.definitions, variables).operation_cost(operation)
+    found = _costs.get(key)
+    if found is not None:
+        _costs.move_to_end(key)
+        return found[1]
+    cost = CostEstimate(schema, document.definitions, variables).operation_cost(operation)
+    _costs[key] = (document, cost)
+    if len(_costs) > COSTS_KEPT:
+        _costs.popitem(last=False)
+    return cost
 
 
 class CostEstimate:
