@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from studyhall.config import Settings
+from tests.servers import python_environment
 
 #: Seconds a relay or worker process may take to start.
 START_TIMEOUT = 60.0
@@ -115,7 +116,7 @@ class EventTransport:
         env.update({name.upper(): str(value) for name, value in values.items() if value is not None})
         env["LOG_JSON"] = "true"
         env["PYTHONUNBUFFERED"] = "1"
-        return env
+        return python_environment(env)
 
     def _spawn(self, args: list[str], ready: str, **overrides: Any) -> subprocess.Popen[bytes]:
         """Start a process and wait until it logs `ready` (imports take seconds on a busy
