@@ -216,6 +216,22 @@ async def database_url(
     return _migrated_databases[backend]
 
 
+_own_databases = itertools.count(1)
+
+
+async def database_of_its_own(request: pytest.FixtureRequest, backend: str, directory: Path) -> str:
+    """A new migrated database of `backend` (its SQLite file in `directory`), for a module
+    fixture whose rows must outlive the tests that empty the shared database (`database_url`)."""
+    name = f"studyhall_own_{next(_own_databases)}"
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{directory / f'{name}.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(name)
+    await upgrade(url)
+    return url
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
@@ -279,10 +295,17 @@ def clock() -> Iterator[FakeClock]:
         yield fake
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling `app` in process."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(app) as http:
         yield http
 
 
