@@ -70,9 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: run only on the SQLite backend")
 
 
-#: Fixtures of tests that start relay and worker processes (seconds each): such a test
-#: weighs as much as this many others when test files are ordered.
-PROCESS_FIXTURES = {"event_transport", "rabbitmq_server"}
+#: Fixtures of tests that start processes taking seconds each (relays and workers, a
+#: `studyhall serve` for the browser, npm): such a test weighs as much as this many others
+#: when test files are ordered.
+PROCESS_FIXTURES = {"event_transport", "rabbitmq_server", "studyhall_server", "node_modules"}
 PROCESS_TEST_WEIGHT = 30
 
 
