@@ -70,9 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: run only on the SQLite backend")
 
 
-#: Fixtures of tests that start relay and worker processes (seconds each): such a test
-#: weighs as much as this many others when test files are ordered.
-PROCESS_FIXTURES = {"event_transport", "rabbitmq_server"}
+#: Fixtures of tests that start processes taking seconds each (relays and workers, a
+#: `studyhall serve` for the browser, npm): such a test weighs as much as this many others
+#: when test files are ordered.
+PROCESS_FIXTURES = {"event_transport", "rabbitmq_server", "studyhall_server", "node_modules"}
 PROCESS_TEST_WEIGHT = 30
 
 
@@ -216,6 +217,22 @@ async def database_url(
     return _migrated_databases[backend]
 
 
+_own_databases = itertools.count(1)
+
+
+async def database_of_its_own(request: pytest.FixtureRequest, backend: str, directory: Path) -> str:
+    """A new migrated database of `backend` (its SQLite file in `directory`), for a module
+    fixture whose rows must outlive the tests that empty the shared database (`database_url`)."""
+    name = f"studyhall_own_{next(_own_databases)}"
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{directory / f'{name}.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(name)
+    await upgrade(url)
+    return url
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
@@ -279,10 +296,17 @@ def clock() -> Iterator[FakeClock]:
         yield fake
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling `app` in process."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(app) as http:
         yield http
 
 

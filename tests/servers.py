@@ -28,6 +28,24 @@ class ServerUnavailable(RuntimeError):
     """A binary the suite needs is not installed."""
 
 
+#: Where the Python processes the suite starts (relays, workers, `studyhall` commands) keep
+#: their compiled bytecode when the environment forbids writing it beside the sources
+#: (PYTHONDONTWRITEBYTECODE): outside the checkout, shared by every process and run.
+BYTECODE_CACHE = Path(tempfile.gettempdir()) / f"studyhall-test-bytecode-{os.getuid()}"
+
+
+def python_environment(base: dict[str, str]) -> dict[str, str]:
+    """`base` for a Python subprocess of the suite. Without bytecode each such process compiles
+    everything it imports again (seconds per start on a small machine), so where
+    PYTHONDONTWRITEBYTECODE is set and no PYTHONPYCACHEPREFIX is, the processes share
+    BYTECODE_CACHE instead; the checkout stays free of `__pycache__` either way."""
+    if not base.get("PYTHONDONTWRITEBYTECODE") or base.get("PYTHONPYCACHEPREFIX"):
+        return base
+    environment = {k: v for k, v in base.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    environment["PYTHONPYCACHEPREFIX"] = str(BYTECODE_CACHE)
+    return environment
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,4 +1,5 @@
-"""Property-based fuzzing of every route in the OpenAPI schema, on SQLite and on PostgreSQL.
+"""Property-based fuzzing of every route in the OpenAPI schema, on SQLite and on PostgreSQL
+(each generated case is sent to both).
 
 No generated input may produce a 500 or a response that breaks the documented schema.
 Routes added by any domain join automatically. PostgreSQL is the stricter database (NUL in
@@ -21,11 +22,9 @@ from hypothesis import strategies as st
 from schemathesis.checks import CheckContext, negative_data_rejection, positive_data_acceptance
 from schemathesis.core.transport import Response
 
-from studyhall.core.migrate import upgrade
 from studyhall.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import BACKENDS, database_of_its_own, make_settings
 from tests.factories import create_user
-from tests.servers import PostgresServer
 
 #: The schema is the same whatever the database; this app only describes it.
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="studyhall-fuzz-schema-"))
@@ -41,19 +40,22 @@ def _remove_schema_app_dir() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-async def fuzzed_app(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> FastAPI:
-    """The app on a database of its own, so what the fuzzer writes stays out of other tests.
-    Schemathesis runs it (lifespan included) in its own event loop thread."""
-    data_dir = tmp_path_factory.mktemp(f"fuzz-{backend}")
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{data_dir / 'fuzz.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create_database("studyhall_fuzz")
-    await upgrade(url)
-    return create_app(make_settings(url, data_dir))
+async def fuzzed_apps(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, FastAPI]:
+    """The app on each backend, each on a database of its own, so what the fuzzer writes stays
+    out of other tests. Every generated case goes to both (generating a case costs about as
+    much as sending it). Schemathesis runs them (lifespan included) in its own event loop
+    thread. Outside CI without PostgreSQL, only SQLite is fuzzed (with the harness's warning)."""
+    apps: dict[str, FastAPI] = {}
+    for backend in BACKENDS:
+        data_dir = tmp_path_factory.mktemp(f"fuzz-{backend}")
+        try:
+            url = await database_of_its_own(request, backend, data_dir)
+        except pytest.skip.Exception:
+            continue
+        apps[backend] = create_app(make_settings(url, data_dir))
+    return apps
 
 
 def with_nul(value: Any) -> Any:
@@ -116,31 +118,44 @@ FUZZ_SETTINGS = settings(
 )
 
 
-def call_and_validate(case: schemathesis.Case, app: FastAPI, headers: dict[str, str] | None = None) -> None:
-    case.call_and_validate(
-        app=app,
-        headers=headers,
-        excluded_checks=[positive_data_acceptance, negative_data_rejection],
-        additional_checks=[positive_data_accepted, negative_data_rejected],
-    )
+def call_and_validate(
+    case: schemathesis.Case, apps: dict[str, FastAPI], headers: dict[str, dict[str, str]] | None = None
+) -> None:
+    """The case on each backend's app (with that backend's `headers`)."""
+    for backend, app in apps.items():
+        try:
+            case.call_and_validate(
+                app=app,
+                headers=headers[backend] if headers else None,
+                excluded_checks=[positive_data_acceptance, negative_data_rejection],
+                additional_checks=[positive_data_accepted, negative_data_rejected],
+            )
+        except Exception as exc:
+            exc.add_note(f"on {backend}")
+            raise
 
 
 @schema.parametrize()
 @FUZZ_SETTINGS
-def test_api_never_errors_and_matches_its_schema(case: schemathesis.Case, fuzzed_app: FastAPI) -> None:
-    call_and_validate(case, fuzzed_app)
+def test_api_never_errors_and_matches_its_schema(
+    case: schemathesis.Case, fuzzed_apps: dict[str, FastAPI]
+) -> None:
+    call_and_validate(case, fuzzed_apps)
 
 
 @pytest.fixture(scope="module")
-async def signed_in_headers(fuzzed_app: FastAPI) -> dict[str, str]:
-    """The headers of a user of the fuzzed database. Made through a second app on the same
-    database: the fuzzed one runs in schemathesis' own event loop."""
-    helper = create_app(fuzzed_app.state.settings)
-    try:
-        actor = await create_user(helper)
-    finally:
-        await helper.state.database.dispose()
-    return actor.headers
+async def signed_in_headers(fuzzed_apps: dict[str, FastAPI]) -> dict[str, dict[str, str]]:
+    """The headers of a user of each fuzzed database, by backend. Made through a second app
+    on the same database: the fuzzed one runs in schemathesis' own event loop."""
+    headers = {}
+    for backend, app in fuzzed_apps.items():
+        helper = create_app(app.state.settings)
+        try:
+            actor = await create_user(helper)
+        finally:
+            await helper.state.database.dispose()
+        headers[backend] = actor.headers
+    return headers
 
 
 #: Routes about the caller's own things, fuzzed signed in too (anonymous, they stop at 401).
@@ -151,6 +166,6 @@ OWN_ROUTES = r"^/api/v1/(notifications|me/notification-preferences|files|posts|c
 @schema.include(path_regex=OWN_ROUTES).exclude(method="POST", path="/api/v1/posts").parametrize()
 @FUZZ_SETTINGS
 def test_own_routes_signed_in_never_error_and_match_the_schema(
-    case: schemathesis.Case, fuzzed_app: FastAPI, signed_in_headers: dict[str, str]
+    case: schemathesis.Case, fuzzed_apps: dict[str, FastAPI], signed_in_headers: dict[str, dict[str, str]]
 ) -> None:
-    call_and_validate(case, fuzzed_app, signed_in_headers)
+    call_and_validate(case, fuzzed_apps, signed_in_headers)

@@ -9,7 +9,7 @@ organisation courses; a deleted course is gone for everyone until it is restored
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from studyhall.core.clock import utcnow
 from studyhall.core.events import OutboxEvent
 from studyhall.identity.models import Organization, Role, User
 from studyhall.learning.models import Enrollment, LessonCompletion, VideoPosition
+from tests.conftest import apps_on, client_of, database_of_its_own
 from tests.factories import (
     API,
     Actor,
@@ -237,13 +238,41 @@ async def snapshot(app: FastAPI, world: World) -> dict[str, Any]:
     return {**counts, "attempt": tuple(attempt), "enrollment": tuple(enrollment)}
 
 
+@dataclass
+class HiddenWorlds:
+    app: FastAPI
+    client: httpx.AsyncClient
+    #: A world per way of hiding its course, already hidden.
+    worlds: dict[str, World]
+
+
+@pytest.fixture(scope="module")
+async def hidden_worlds(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[HiddenWorlds]:
+    """The worlds of the matrix below, built once per backend on a database of the module's
+    own: every request of the matrix is refused or only reads, and each case asserts that
+    nothing was written, so the cases share them."""
+    directory = tmp_path_factory.mktemp("course-access")
+    database_url = await database_of_its_own(request, backend, directory)
+    async with apps_on(database_url, directory) as make_app:
+        app = await make_app()
+        worlds = {}
+        for scenario, hide in HIDE.items():
+            worlds[scenario] = await build_world(
+                app, visibility="organization" if scenario == "removed_from_org" else "public"
+            )
+            await hide(app, worlds[scenario])
+        async with client_of(app) as client:
+            yield HiddenWorlds(app, client, worlds)
+
+
 @pytest.mark.parametrize(("route_name", "scenario", "role"), _matrix())
 async def test_hidden_course_closes_every_route_inside_it(
-    app: FastAPI, client: httpx.AsyncClient, route_name: str, scenario: str, role: str
+    hidden_worlds: HiddenWorlds, route_name: str, scenario: str, role: str
 ) -> None:
     route = ROUTES[route_name]
-    world = await build_world(app, visibility="organization" if scenario == "removed_from_org" else "public")
-    await HIDE[scenario](app, world)
+    app, client, world = hidden_worlds.app, hidden_worlds.client, hidden_worlds.worlds[scenario]
     before = await snapshot(app, world)
 
     response = await call(client, route, world, world.student if role == "student" else world.owner)

@@ -22,6 +22,8 @@ A test of another domain that wants its handlers to run through the broker:
         await eventually(lambda: ...)                # until the handler's effect shows
 
 `start_relay()` runs `studyhall relay` when the test writes to the outbox without an app.
+Each `start_*` waits until its process is ready; `start_relay(wait=False)` followed by
+`start_worker()` starts both side by side and waits for both (`wait_started()` waits alone).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from studyhall.config import Settings
+from tests.servers import python_environment
 
 #: Seconds a relay or worker process may take to start.
 START_TIMEOUT = 60.0
@@ -71,6 +74,8 @@ class EventTransport:
     data_dir: Path
     namespace: str = field(default_factory=lambda: f"test{uuid.uuid4().hex[:12]}")
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Processes started and not yet seen ready: (process, its log, the event it logs then).
+    _starting: list[tuple[subprocess.Popen[bytes], Path, str]] = field(default_factory=list)
 
     def settings(self, **overrides: Any) -> Settings:
         """The settings of an application in broker mode on this transport."""
@@ -115,38 +120,56 @@ class EventTransport:
         env.update({name.upper(): str(value) for name, value in values.items() if value is not None})
         env["LOG_JSON"] = "true"
         env["PYTHONUNBUFFERED"] = "1"
-        return env
+        return python_environment(env)
 
-    def _spawn(self, args: list[str], ready: str, **overrides: Any) -> subprocess.Popen[bytes]:
-        """Start a process and wait until it logs `ready` (imports take seconds on a busy
-        machine; tests then time what they test, not the start)."""
+    def _spawn(self, args: list[str], ready: str, wait: bool, **overrides: Any) -> subprocess.Popen[bytes]:
+        """Start a process; unless `wait` is false, wait until it (and every process started
+        before it with `wait=False`) logs its `ready` event: imports take seconds on a busy
+        machine, and tests then time what they test, not the start. Processes started with
+        `wait=False` start side by side."""
         log_path = self.data_dir / f"process-{len(self.processes)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(args, env=self.environment(**overrides), stdout=log, stderr=log)
         self.processes.append(process)
-        deadline = time.monotonic() + START_TIMEOUT
-        while f'"event": "{ready}"' not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{args} did not start:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
+        self._starting.append((process, log_path, ready))
+        if wait:
+            self.wait_started()
         return process
 
-    def start_worker(self, *, probes: bool = False, **overrides: Any) -> subprocess.Popen[bytes]:
+    def wait_started(self) -> None:
+        """Wait until every process started so far logged its `ready` event."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while self._starting:
+            for process, log_path, ready in list(self._starting):
+                if f'"event": "{ready}"' in log_path.read_text(errors="replace"):
+                    self._starting.remove((process, log_path, ready))
+                elif process.poll() is not None or time.monotonic() > deadline:
+                    self._starting.clear()
+                    raise AssertionError(
+                        f"{process.args} did not start:\n{log_path.read_text(errors='replace')}"
+                    )
+            if self._starting:
+                time.sleep(0.05)
+
+    def start_worker(
+        self, *, probes: bool = False, wait: bool = True, **overrides: Any
+    ) -> subprocess.Popen[bytes]:
         """`studyhall worker` (with the probe handlers of tests/event_probe.py if `probes`),
-        once it consumes."""
+        once it consumes (see `_spawn` for `wait`)."""
         module = ["-m", "tests.event_probe", "worker"] if probes else ["-m", "studyhall.cli", "worker"]
-        return self._spawn([sys.executable, *module], "event_worker_started", **overrides)
+        return self._spawn([sys.executable, *module], "event_worker_started", wait, **overrides)
 
     def start_activity_worker(self, **overrides: Any) -> subprocess.Popen[bytes]:
         """`studyhall worker`, once its activity consumer (analytics ingestion) consumes."""
         return self._spawn(
-            [sys.executable, "-m", "studyhall.cli", "worker"], "activity_consumer_started", **overrides
+            [sys.executable, "-m", "studyhall.cli", "worker"], "activity_consumer_started", True, **overrides
         )
 
-    def start_relay(self, **overrides: Any) -> subprocess.Popen[bytes]:
-        """`studyhall relay`: publishes what the test commits to the outbox."""
+    def start_relay(self, *, wait: bool = True, **overrides: Any) -> subprocess.Popen[bytes]:
+        """`studyhall relay`: publishes what the test commits to the outbox (see `_spawn` for
+        `wait`)."""
         return self._spawn(
-            [sys.executable, "-m", "studyhall.cli", "relay"], "outbox_relay_started", **overrides
+            [sys.executable, "-m", "studyhall.cli", "relay"], "outbox_relay_started", wait, **overrides
         )
 
     def cli(self, *args: str, **overrides: Any) -> subprocess.CompletedProcess[str]:
@@ -173,6 +196,7 @@ class EventTransport:
         if self.processes:
             print(self.logs())  # shown by pytest when the test failed
         self.processes.clear()
+        self._starting.clear()
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.data_dir.glob("process-*.log")))

@@ -629,7 +629,7 @@ async def test_lesson_content_is_stored_rendered(make_app: AppFactory) -> None:
 
 # -- instructors' public cards (GraphQL's catalog page) -----------------------------------
 
-INSTRUCTOR_CARDS = "{ courses(sort: \"title\") { items { title instructors { id fullName bio role } } } }"
+INSTRUCTOR_CARDS = '{ courses(sort: "title") { items { title instructors { id fullName bio role } } } }'
 
 
 async def instructor_cards(client: httpx.AsyncClient) -> list[Any]:

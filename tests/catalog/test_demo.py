@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -31,6 +32,7 @@ from studyhall.demo_content import READING_TYPES, load_school
 from studyhall.identity.models import Role, User
 from studyhall.learning.models import Enrollment, EnrollmentStatus, LessonCompletion
 from studyhall.models import metadata
+from tests.conftest import apps_on, client_of, database_of_its_own
 from tests.factories import API, assert_problem, create_user
 
 DEMO_INSTRUCTOR = "maya@demo.studyhall.dev"
@@ -223,8 +225,29 @@ async def _assert_students_at_every_stage(session: AsyncSession) -> None:
     assert any(s.status == SubmissionStatus.SUBMITTED and s.points is None for s in submissions)
 
 
-async def test_the_demo_instructor_sees_a_full_gradebook(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await seed_demo(app.state.settings)
+@dataclass
+class SeededDemo:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+
+@pytest.fixture(scope="module")
+async def seeded_demo(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SeededDemo]:
+    """The demo seeded once per backend, on a database of the module's own, for the tests that
+    only read it and sign in (seeding takes seconds)."""
+    directory = tmp_path_factory.mktemp("demo")
+    database_url = await database_of_its_own(request, backend, directory)
+    async with apps_on(database_url, directory) as make_app:
+        app = await make_app()
+        await seed_demo(app.state.settings)
+        async with client_of(app) as client:
+            yield SeededDemo(app, client)
+
+
+async def test_the_demo_instructor_sees_a_full_gradebook(seeded_demo: SeededDemo) -> None:
+    app, client = seeded_demo.app, seeded_demo.client
     login = await client.post(f"{API}/auth/login", json={"email": DEMO_INSTRUCTOR, "password": DEMO_PASSWORD})
     assert login.status_code == 200, login.text
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -360,10 +383,8 @@ def test_serve_seeds_the_demo_only_when_asked(
     assert settings.may_seed_demo is expected
 
 
-async def test_demo_lessons_play_their_videos_and_download_their_materials(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
-    await seed_demo(app.state.settings)
+async def test_demo_lessons_play_their_videos_and_download_their_materials(seeded_demo: SeededDemo) -> None:
+    app, client = seeded_demo.app, seeded_demo.client
     async with app.state.database.sessionmaker() as session:
         rows = (
             await session.execute(

@@ -57,7 +57,7 @@ async def processed_rows(database: Database) -> int:
 async def test_each_handler_runs_once_through_relay_and_worker(
     database: Database, event_transport: EventTransport, markers: Path
 ) -> None:
-    event_transport.start_relay()
+    event_transport.start_relay(wait=False)
     event_transport.start_worker(probes=True)
     ids = await ping(database, markers, 25)
 
@@ -73,9 +73,9 @@ async def test_each_handler_runs_once_through_relay_and_worker(
 async def test_worker_killed_mid_handler_the_redelivered_message_takes_effect_once(
     database: Database, event_transport: EventTransport, markers: Path
 ) -> None:
-    event_transport.start_relay()
+    event_transport.start_relay(wait=False)
     doomed = event_transport.start_worker(probes=True)
-    [event_id] = await ping(database, markers, sleep=2.0)
+    [event_id] = await ping(database, markers, sleep=1.0)
 
     async def in_progress() -> bool:
         return len(started(markers)) == 1
@@ -94,9 +94,9 @@ async def test_worker_killed_mid_handler_the_redelivered_message_takes_effect_on
 async def test_sigterm_finishes_the_messages_held_and_exits(
     database: Database, event_transport: EventTransport, markers: Path
 ) -> None:
-    event_transport.start_relay()
+    event_transport.start_relay(wait=False)
     worker = event_transport.start_worker(probes=True, broker_prefetch=2)
-    ids = await ping(database, markers, 6, sleep=1.0)
+    ids = await ping(database, markers, 6, sleep=0.5)
 
     async def holding_two() -> bool:
         return len(started(markers)) >= 2
@@ -117,7 +117,7 @@ async def test_broker_restart_while_events_are_written_loses_nothing(
     rabbitmq_server: RabbitMQServer,
     markers: Path,
 ) -> None:
-    event_transport.start_relay()
+    event_transport.start_relay(wait=False)
     event_transport.start_worker(probes=True)
     ids: list[str] = []
 
@@ -141,7 +141,7 @@ async def test_a_failing_handler_goes_dead_and_events_retry_sends_it_back(
 ) -> None:
     fault = tmp_path / "fault"
     fault.touch()
-    event_transport.start_relay()
+    event_transport.start_relay(wait=False)
     event_transport.start_worker(probes=True)
     [event_id] = await ping(database, markers, fail_while=str(fault))
 
@@ -163,14 +163,19 @@ async def test_a_failing_handler_goes_dead_and_events_retry_sends_it_back(
         depths = await broker.queue_depths()
         assert depths[broker.topology.dead_queue] == 1
 
-        listing = event_transport.cli("events", "dead")
+        # Three commands that change nothing, side by side: the listing, an unknown id, no id.
+        listing, unknown, no_id = await asyncio.gather(
+            asyncio.to_thread(event_transport.cli, "events", "dead"),
+            asyncio.to_thread(event_transport.cli, "events", "retry", str(uuid.uuid4())),
+            asyncio.to_thread(event_transport.cli, "events", "retry"),
+        )
         assert listing.returncode == 0, listing.stderr
         [row] = listing.stdout.splitlines()[1:]
         assert row.split("\t")[:4] == [event_id, PING, "tests.event_probe.record_probe", "3"]
         assert row.endswith("RuntimeError: probe fault")
 
-        assert event_transport.cli("events", "retry", str(uuid.uuid4())).returncode == 1
-        assert event_transport.cli("events", "retry").returncode == 2
+        assert unknown.returncode == 1, unknown.stderr
+        assert no_id.returncode == 2, no_id.stderr
         fault.unlink()
         retried = event_transport.cli("events", "retry", event_id)
         assert retried.returncode == 0, retried.stderr
@@ -189,9 +194,10 @@ async def test_a_failing_handler_goes_dead_and_events_retry_sends_it_back(
 async def test_two_relays_and_two_workers_handle_each_event_once(
     database: Database, event_transport: EventTransport, markers: Path
 ) -> None:
-    workers = [event_transport.start_worker(probes=True) for _ in range(2)]
+    workers = [event_transport.start_worker(probes=True, wait=False) for _ in range(2)]
     for _ in range(2):
-        event_transport.start_relay(outbox_batch_size=20)
+        event_transport.start_relay(outbox_batch_size=20, wait=False)
+    event_transport.wait_started()  # all four, side by side
     ids = await ping(database, markers, 300)
 
     await eventually(lambda: handled_once(database, ids), timeout=60)

@@ -143,10 +143,11 @@ async def test_two_dispatchers_at_once_take_each_effect_once(database: Database,
 
 
 @pytest.mark.sqlite_only
-def test_worker_and_relay_refuse_to_start_without_a_broker(database_url: str, tmp_path: Path) -> None:
+async def test_worker_and_relay_refuse_to_start_without_a_broker(database_url: str, tmp_path: Path) -> None:
     cli = EventTransport(database_url, None, tmp_path / "var")
-    for command in ("worker", "relay"):
-        result = cli.cli(command)
+    commands = ("worker", "relay")
+    results = await asyncio.gather(*(asyncio.to_thread(cli.cli, command) for command in commands))
+    for result in results:
         assert result.returncode == 2
         assert "BROKER_URL is not set" in result.stderr
 
