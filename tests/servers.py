@@ -502,21 +502,23 @@ class StudyHallServer:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "ENVIRONMENT": "test",
-            "SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-hs256-0123456789",
-            "DATABASE_URL": self.database_url,
-            "DATA_DIR": str(self.data_dir),
-            "SEED_DEMO": "false",
-            "APP_URL": self.url,
-            "PUBLIC_URL": self.url,
-            "PASSWORD_HASH_TIME_COST": "1",
-            "PASSWORD_HASH_MEMORY_COST": "1024",
-            "OUTBOX_POLL_INTERVAL": "0.2",
-            "LOG_LEVEL": "WARNING",
-            **self.settings,
-        }
+        return python_environment(
+            {
+                **os.environ,
+                "ENVIRONMENT": "test",
+                "SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-hs256-0123456789",
+                "DATABASE_URL": self.database_url,
+                "DATA_DIR": str(self.data_dir),
+                "SEED_DEMO": "false",
+                "APP_URL": self.url,
+                "PUBLIC_URL": self.url,
+                "PASSWORD_HASH_TIME_COST": "1",
+                "PASSWORD_HASH_MEMORY_COST": "1024",
+                "OUTBOX_POLL_INTERVAL": "0.2",
+                "LOG_LEVEL": "WARNING",
+                **self.settings,
+            }
+        )
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Runs `studyhall ARGS` with this server's settings."""
