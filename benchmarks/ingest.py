@@ -59,7 +59,11 @@ MARK = b"BATCHNUMBER00000"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ingest", action="store_true", help="the activity ingestion benchmark")
     parser.add_argument("--ingest-seconds", type=float, default=20.0, help="length of each load run")
-    parser.add_argument("--ingest-concurrency", type=int, default=4, help="connections posting batches")
+    parser.add_argument("--ingest-concurrency", type=int, default=32, help="connections posting batches")
+    parser.add_argument("--ingest-prefetch", type=int, default=16, help="the workers' ANALYTICS_PREFETCH")
+    parser.add_argument(
+        "--ingest-worker-batch", type=int, default=2000, help="the workers' ANALYTICS_WORKER_BATCH_EVENTS"
+    )
     parser.add_argument(
         "--ingest-runs",
         default="1,2,reference",
@@ -67,14 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _environment(broker_url: str, namespace: str) -> dict[str, str]:
+def _environment(broker_url: str, namespace: str, args: argparse.Namespace | None = None) -> dict[str, str]:
+    prefetch = getattr(args, "ingest_prefetch", 16)
+    batch_events = getattr(args, "ingest_worker_batch", 2000)
     return {
         "BROKER_URL": broker_url,
         "BROKER_NAMESPACE": namespace,
         "RATE_LIMIT_EVENTS": "100000000/minute",
         "DATABASE_POOL_SIZE": "10",
-        "ANALYTICS_PREFETCH": "16",
-        "ANALYTICS_WORKER_BATCH_EVENTS": "2000",
+        "ANALYTICS_PREFETCH": str(prefetch),
+        "ANALYTICS_WORKER_BATCH_EVENTS": str(batch_events),
         "LOG_LEVEL": "WARNING",
     }
 
@@ -387,7 +393,7 @@ async def bench_ingest(args: argparse.Namespace) -> None:
         print(f"PostgreSQL on port {postgres.port}, RabbitMQ on port {rabbit.port}", flush=True)
         runs = args.ingest_runs.split(",")
         namespace = "benchingest"
-        settings = _environment(rabbit.url, namespace)
+        settings = _environment(rabbit.url, namespace, args)
         queue = f"{namespace}.activity"
         server, base_url = boot_server(url, log_dir, settings, startup_timeout=120)
         try:

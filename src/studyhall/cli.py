@@ -68,7 +68,7 @@ def serve(
         if report is not None:
             _print_demo(report)
     uvicorn.run(
-        "studyhall.main:create_app",
+        "studyhall.main:create_served_app",
         factory=True,
         host=host,
         port=port,
@@ -249,9 +249,11 @@ def worker(
 ) -> None:
     """Handle events from the broker (BROKER_URL); several may run. Stops on SIGTERM after
     finishing the messages it holds."""
+    from studyhall.core.memory import settle_after_startup
     from studyhall.workers import run_worker
 
     settings = _broker_settings()
+    settle_after_startup()  # what the imports made lives as long as the worker
     asyncio.run(
         run_worker(settings, prefetch=prefetch or settings.broker_prefetch, metrics_port=metrics_port)
     )

@@ -34,6 +34,7 @@ from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import OutboxDispatcher, wake_dispatcher_after_commit
 from studyhall.core.health import HealthChecker, database_probe
 from studyhall.core.logging import configure_logging
+from studyhall.core.memory import settle_after_startup
 from studyhall.core.metrics import METRICS_INFO_KEY, Metrics
 from studyhall.core.middleware import RequestContextMiddleware
 from studyhall.core.openapi import install_problem_openapi
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (relay or dispatcher).start()
             for job in jobs:
                 job.start()
+        if getattr(_app.state, "settle_after_startup", False):
+            settle_after_startup()
         try:
             yield
         finally:
@@ -171,6 +174,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_admin(app)  # after the routes: `/admin/uploads` stays the API's
     # Last: what no route matched may be a page of the web app.
     app.router.default = WebAppFallback(settings.web_dist_dir or CHECKOUT_DIST, app.router.default)
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The application `studyhall serve` runs: `create_app`'s, set aside from the garbage
+    collector's walks once started (`core.memory`). Applications made in a process that makes
+    many (tests, tools) are left as they are."""
+    app = create_app()
+    app.state.settle_after_startup = True
     return app
 
 
