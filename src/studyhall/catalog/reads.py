@@ -8,6 +8,7 @@ they are; only the courses a caller is enrolled in are changed for them. See
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -53,14 +54,32 @@ async def catalog_page(
     return JSONBody(_with_flags(shared, progress).model_dump_json().encode())
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogCards:
+    """A catalog page as models, and the caller's progress in its courses (the flags are not
+    set on the cards: a shared page's cards are shared by every caller, never change them)."""
+
+    page: Page[CourseRead]
+    progress: dict[uuid.UUID, CourseProgress]
+
+
 async def catalog_cards(
     session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
-) -> Page[CourseRead]:
-    """The page of `catalog_page` as a model, for callers that build their own answer (GraphQL)."""
+) -> CatalogCards:
+    """The page of `catalog_page` as models, for callers that build their own answer (GraphQL)."""
     if query.for_staff:
-        return await _staff_page(session, user, query, params)
-    shared = await _shared_page(session, user, query, params)
-    return _with_flags(shared, await service.caller_progress(session, user, shared.course_ids))
+        rows, total = await service.list_catalog(session, user, query, params)
+        progress = await service.caller_progress(session, user, [row.id for row in rows])
+        return CatalogCards(presenters.course_page(rows, total, params, {}), progress)
+    page = _shared_cards((await _shared_page(session, user, query, params)).body)
+    return CatalogCards(page, await service.caller_progress(session, user, [card.id for card in page.items]))
+
+
+@functools.lru_cache(maxsize=128)
+def _shared_cards(body: bytes) -> Page[CourseRead]:
+    """A shared page's body read into models once: the cache hands back the same bytes (or,
+    from Redis, equal bytes) on every request until the page changes."""
+    return Page[CourseRead].model_validate_json(body)
 
 
 async def _staff_page(

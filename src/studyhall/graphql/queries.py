@@ -67,9 +67,9 @@ class Query:
         query = CatalogQuery(**filters.model_dump())
         viewer = await info.context.viewer()
         # REST's own page (the shared part from the catalog cache, the caller's flags over it).
-        page = await info.context.run(lambda session: reads.catalog_cards(session, viewer, query, params))
-        courses = [Course.of_card(card) for card in page.items]
-        return Page.of(await with_related(info, courses, "items"), page.total, params)
+        cards = await info.context.run(lambda session: reads.catalog_cards(session, viewer, query, params))
+        courses = [Course.of_card(card, cards.progress.get(card.id)) for card in cards.page.items]
+        return Page.of(await with_related(info, courses, "items"), cards.page.total, params)
 
     @strawberry.field(description="A course by `id` or `slug`; null when there is none the caller may see")
     async def course(

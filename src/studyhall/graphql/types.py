@@ -32,6 +32,7 @@ from studyhall.graphql.context import GraphQLContext
 from studyhall.identity.models import User as UserRow
 from studyhall.identity.people import PublicCard
 from studyhall.identity.policies import can_view_user
+from studyhall.learning import service as learning
 from studyhall.learning.service import CompletionState, EnrollmentProgress
 from studyhall.notifications.models import Notification as NotificationRow
 
@@ -226,14 +227,12 @@ class Course:
         )
 
     @classmethod
-    def of_card(cls, card: CourseRead) -> Course:
-        """From a card of the REST catalog page, with the caller's flags it carries."""
+    def of_card(cls, card: CourseRead, progress: learning.CourseProgress | None) -> Course:
+        """From a card of the REST catalog page, with the caller's progress in the course."""
         course = cls.of(card)
-        course.is_enrolled, course.progress_percent, course.has_flags = (
-            card.is_enrolled,
-            card.progress_percent,
-            True,
-        )
+        course.is_enrolled = progress is not None
+        course.progress_percent = progress.progress_percent if progress is not None else None
+        course.has_flags = True
         return course
 
     @strawberry.field(description="Current modules, in order")
