@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { api } from "../../api/client";
 import { toProblem, type ApiProblem } from "../../api/problem";
 import type { MemberAddResult, Page, Role, User } from "../../api/types";
@@ -6,6 +6,7 @@ import { Field } from "../../components/Field";
 import { Pagination } from "../../components/Pagination";
 import { Empty, Loading, ProblemAlert } from "../../components/states";
 import { useApi } from "../../lib/useApi";
+import { useSubmit } from "../../lib/useSubmit";
 import { useAuth } from "../../stores/auth";
 import { InvitationsList } from "./InvitationsList";
 
@@ -16,22 +17,11 @@ const ROLE_LABEL: Record<Role, string> = { student: "Student", instructor: "Inst
 function InviteForm({ organizationId, onAdded }: { organizationId: string; onAdded: (result: MemberAddResult) => void }) {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("student");
-  const [pending, setPending] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setPending(true);
-    setProblem(null);
-    try {
-      const { data } = await api.post<MemberAddResult>(`/organizations/${organizationId}/members`, { email, role });
-      setEmail("");
-      onAdded(data);
-    } catch (error) {
-      setProblem(toProblem(error));
-    } finally {
-      setPending(false);
-    }
-  };
+  const { pending, problem, submit } = useSubmit(async () => {
+    const { data } = await api.post<MemberAddResult>(`/organizations/${organizationId}/members`, { email, role });
+    setEmail("");
+    onAdded(data);
+  });
   return (
     <form onSubmit={submit} className="card" noValidate>
       <h2 className="mb-2 font-semibold">Add or invite someone</h2>
