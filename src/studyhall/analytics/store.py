@@ -58,16 +58,10 @@ class Arrival:
     received_at: datetime
 
 
-def dedup_key(record: ActivityRecord) -> str:
-    """Client ids are unique per user (`<user id>:<event id>`), server ids (`outbox:<id>`)
-    are unique as they are."""
-    if record.source == ActivitySource.SERVER:
-        return record.event_id
-    return f"{record.user_id}:{record.event_id}"
-
-
 class _DedupKeys(dict[uuid.UUID, str]):
-    """`dedup_key` for the records of one batch, which name few users many times."""
+    """The dedup keys of one batch's records: client ids are unique per user (`<user id>:<event
+    id>`), server ids (`outbox:<id>`) are unique as they are. A batch names few users many
+    times, so each user's prefix is made once."""
 
     def __missing__(self, user_id: uuid.UUID) -> str:
         prefix = self[user_id] = f"{user_id}:"
