@@ -199,9 +199,20 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
 async def test_two_concurrent_dispatchers_never_handle_one_event_twice(database: Database) -> None:
     handled: list[str] = []
     handlers = HandlerRegistry()
+    dispatcher_tasks: set[asyncio.Task[object]] = set()
+    both_working = asyncio.Event()
 
     @handlers.on("thing.happened")
     async def record(event: Event, session: AsyncSession) -> None:
+        # Each dispatcher holds its first claimed batch until the other has claimed one
+        # too, so the two claims are certain to overlap (left to timing, one dispatcher
+        # could drain all 400 before the other started).
+        task = asyncio.current_task()
+        if task not in dispatcher_tasks:
+            dispatcher_tasks.add(task)  # type: ignore[arg-type]
+            if len(dispatcher_tasks) == 2:
+                both_working.set()
+            await asyncio.wait_for(both_working.wait(), timeout=10)
         await asyncio.sleep(0.001)
         handled.append(str(event.id))
 
