@@ -14,7 +14,8 @@ from studyhall.graphql.execution import (
     mark_plain_fields,
     shared_plans,
 )
-from studyhall.graphql.schema import ParsedDocuments, _parsed
+from studyhall.graphql.limits import Limits
+from studyhall.graphql.schema import StudyHallSchema
 
 
 @strawberry.type
@@ -129,35 +130,44 @@ def test_object_fields_without_resolvers_are_marked_plain() -> None:
     assert PLAIN_FIELD not in shelf["label"].extensions
 
 
-def cached_documents_schema(execution: type[PlainFieldsExecution] | None) -> strawberry.Schema:
-    """As the application's: documents parsed once per text (`ParsedDocuments`)."""
-    schema = strawberry.Schema(query=Root, execution_context_class=execution, extensions=[ParsedDocuments])
+LIMITS = Limits(max_depth=10, max_cost=100_000, max_aliases=30, max_tokens=5_000, introspection=True)
+
+
+def cached_documents_schema(execution: type[PlainFieldsExecution] | None) -> StudyHallSchema:
+    """As the application's: documents parsed once per text."""
+    schema = StudyHallSchema(LIMITS, query=Root, execution_context_class=execution)
     if execution is not None:
         mark_plain_fields(schema._schema)
     return schema
 
 
-def test_requests_of_one_parsed_document_share_its_plans() -> None:
+def operation_of(schema: StudyHallSchema, text: str) -> Any:
+    document = schema.prepared(text).document
+    assert document is not None
+    return document.definitions[0]
+
+
+async def test_requests_of_one_parsed_document_share_its_plans() -> None:
     schema = cached_documents_schema(PlainFieldsExecution)
-    first = schema.execute_sync(SHELVES)
-    plans = shared_plans(_parsed(SHELVES).definitions[0], {})  # type: ignore[arg-type]
+    first = await schema.execute(SHELVES)
+    plans = shared_plans(operation_of(schema, SHELVES), {})
     assert plans, "the first request planned nothing to share"
     planned = dict(plans)
-    second = schema.execute_sync(SHELVES)
+    second = await schema.execute(SHELVES)
     assert second.data == first.data
     assert second.data is not None
     assert plans == planned  # nothing planned again
     assert all(plans[key] is plan for key, plan in planned.items())
 
 
-def test_selections_that_variables_decide_are_planned_per_request() -> None:
+async def test_selections_that_variables_decide_are_planned_per_request() -> None:
     """`@include(if: $x)` makes the selection depend on the request: plans are not shared,
     and each request answers what its variables select, as graphql-core does."""
     text = "query($x: Boolean!) { shelves { name cards { title priceCents @include(if: $x) } } }"
     for execution in (PlainFieldsExecution, None):
         schema = cached_documents_schema(execution)
-        answers = [schema.execute_sync(text, variable_values={"x": x}).data for x in (True, False, True)]
+        answers = [(await schema.execute(text, variable_values={"x": x})).data for x in (True, False, True)]
         assert answers[0] == answers[2] != answers[1]
         assert answers[1]["shelves"][0]["cards"][0] == {"title": "Rust"}  # type: ignore[index]
         assert answers[0]["shelves"][0]["cards"][0] == {"title": "Rust", "priceCents": 1900}  # type: ignore[index]
-    assert shared_plans(_parsed(text).definitions[0], {}) is None  # type: ignore[arg-type]
+    assert shared_plans(operation_of(cached_documents_schema(PlainFieldsExecution), text), {}) is None

@@ -192,6 +192,29 @@ async def test_queries_run_over_get_and_mutations_do_not(app: FastAPI, client: h
     assert await count_rows(app, Enrollment) == 0
 
 
+async def test_documents_that_cannot_run_answer_as_a_graphql_server_does(client: httpx.AsyncClient) -> None:
+    """No query or no such operation is an HTTP 400; a document that does not parse or names
+    an unknown field is a `validation_error` with a null `data`; of several operations the
+    named one runs, with its own cost."""
+    missing = await client.post(GRAPHQL, json={"variables": {}})
+    assert missing.status_code == 400
+    assert "no graphql query" in missing.text.lower()
+    misnamed = {"query": "query A { courses { total } }", "operationName": "B"}
+    unknown = await client.post(GRAPHQL, json=misnamed)
+    assert unknown.status_code == 400
+    for broken in ("{ courses { total }", "{ courses { nonsense } }"):
+        body = await graphql(client, broken)
+        assert body["data"] is None
+        assert_graphql_error(body, "validation_error")
+    two = "query Small { courses(limit: 1) { total } } query Big { courses(limit: 100) { items { id } } }"
+    for name, expected in (("Small", {"courses": {"total": 0}}), ("Big", {"courses": {"items": []}})):
+        response = await client.post(GRAPHQL, json={"query": two, "operationName": name})
+        assert response.json() == {"data": expected}
+    unnamed = await graphql(client, two)  # which one is meant: graphql-core's error
+    assert unnamed["data"] is None
+    assert "operation name" in unnamed["errors"][0]["message"]
+
+
 # -- the exported schema ------------------------------------------------------------------
 
 

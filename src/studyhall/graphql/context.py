@@ -2,7 +2,7 @@
 
 - **One unit of work per request**, as REST has: the session opens on first use, read-only
   (no transaction, no write lock) for a query and as one transaction for a mutation
-  (`OperationMode` tells which before any resolver runs); it commits when the endpoint
+  (`graphql.schema` tells which before any resolver runs); it commits when the endpoint
   returns, before the response is sent. Each mutation field runs in a savepoint, so a
   mutation that fails leaves nothing behind while the ones before it in the same request
   keep their changes (GraphQL reports them as done).
@@ -18,16 +18,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from functools import cached_property
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
-from strawberry.types.graphql import OperationType
 
 from studyhall.config import Settings
 from studyhall.core.db import Database
@@ -145,13 +143,3 @@ class GraphQLContext(BaseContext):
 
 async def graphql_context(request: Request, work: UnitOfWorkDep, token: BearerToken) -> GraphQLContext:
     return GraphQLContext(request, work, token)
-
-
-class OperationMode(SchemaExtension):
-    """Before any resolver runs: a mutation gets a transaction, a query a read-only session."""
-
-    def on_execute(self) -> Iterator[None]:
-        context: Any = self.execution_context.context
-        if isinstance(context, GraphQLContext):
-            context.work.read_only = self.execution_context.operation_type is OperationType.QUERY
-        yield

@@ -1,8 +1,8 @@
 """GraphQL's errors, and the one place that gives every GraphQL error its `extensions.code`.
 
-Resolvers raise the services' `DomainError`s as REST routes do; `ErrorCodes` (a schema
-extension) turns each error of a result into `{message, locations, path, extensions: {code,
-...}}` after the operation ran, so no resolver formats an error itself:
+Resolvers raise the services' `DomainError`s as REST routes do; `coded_errors` (called by
+`graphql.schema` for every result) turns each error into `{message, locations, path,
+extensions: {code, ...}}` after the operation ran, so no resolver formats an error itself:
 
 - a `DomainError`: its `code` and `status` (and its `errors` for a validation error);
 - a pydantic `ValidationError` (an input the request schemas refuse): `validation_error`
@@ -15,12 +15,11 @@ extension) turns each error of a result into `{message, locations, path, extensi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from strawberry.extensions import SchemaExtension
 
 from graphql import GraphQLError
 from studyhall.core.errors import (
@@ -134,18 +133,6 @@ def coded_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
-def coded_errors(errors: list[GraphQLError], request_id: str | None) -> Iterator[GraphQLError]:
+def coded_errors(errors: Iterable[GraphQLError], request_id: str | None) -> Iterator[GraphQLError]:
     for error in errors:
         yield coded_error(error, request_id)
-
-
-class ErrorCodes(SchemaExtension):
-    """Gives every error of a result its `extensions.code` (see the module's docstring),
-    after the operation ran or was refused: the one place GraphQL errors are formatted."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            request_id = getattr(self.execution_context.context, "request_id", None)
-            result.errors = list(coded_errors(result.errors, request_id))

@@ -29,14 +29,13 @@ allows one such page per request, not two.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import orjson
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -59,10 +58,8 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
-    get_operation_ast,
     is_list_type,
 )
-from graphql import ExecutionResult as GraphQLExecutionResult
 from studyhall.config import Settings
 from studyhall.core.errors import DomainError
 from studyhall.core.pagination import MAX_LIMIT
@@ -125,37 +122,21 @@ def coded(rule: type[ASTValidationRule], code_error: type[DomainError]) -> type[
     return Coded
 
 
-class OperationLimits(SchemaExtension):
-    """Adds the limits' validation rules to each operation and the parser's token limit, and
-    checks the cost of the operation about to run.
-
-    The rules do not depend on the request, so the validation of a document is cached
-    (strawberry's `ValidationCache`, `graphql.schema`); the cost depends on the
-    variables (a `limit` may be one), so it is checked after validation, before execution,
-    on every request: an operation over budget gets its error as the result and never runs."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        context.validation_rules = (*context.validation_rules, *self.limits.fixed_rules)
-        context.parse_options["max_tokens"] = self.limits.max_tokens
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        operation = get_operation_ast(document, context.operation_name) if document else None
-        if document is not None and operation is not None:
-            cost = operation_cost(context.schema._schema, document, operation, context.variables or {})
-            if cost > self.limits.max_cost:
-                message = (
-                    f"The operation's estimated cost is {cost}, above the limit of {self.limits.max_cost}"
-                )
-                error = GraphQLError(message, operation, original_error=QueryTooCostly(message))
-                context.result = GraphQLExecutionResult(data=None, errors=[error])
-        yield
+def cost_error(
+    limits: Limits,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+) -> GraphQLError | None:
+    """`query_too_costly` when the operation's estimated cost with these variables is above
+    the budget. Checked on every request, after the (cached) validation and before anything
+    runs: the cost depends on the variables (a `limit` may be one)."""
+    cost = operation_cost(schema, document, operation, variables)
+    if cost <= limits.max_cost:
+        return None
+    message = f"The operation's estimated cost is {cost}, above the limit of {limits.max_cost}"
+    return GraphQLError(message, operation, original_error=QueryTooCostly(message))
 
 
 #: Costs of recent operations, by schema, document (kept alive with its cost, so its `id` is
