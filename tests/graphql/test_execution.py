@@ -3,7 +3,8 @@ what graphql-core's own path answers, errors included."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, ClassVar
 
 import strawberry
 
@@ -171,3 +172,42 @@ async def test_selections_that_variables_decide_are_planned_per_request() -> Non
         assert answers[1]["shelves"][0]["cards"][0] == {"title": "Rust"}  # type: ignore[index]
         assert answers[0]["shelves"][0]["cards"][0] == {"title": "Rust", "priceCents": 1900}  # type: ignore[index]
     assert shared_plans(operation_of(cached_documents_schema(PlainFieldsExecution), text), {}) is None
+
+
+@strawberry.type
+class Book:
+    title: str
+    price_cents: int
+    on_loan: bool
+    graphql_memo: strawberry.Private[dict[Any, Any] | None] = None
+    GRAPHQL_VARYING: ClassVar[frozenset[str]] = frozenset({"on_loan"})
+
+
+SHARED_BOOK = Book(title="Rust", price_cents=1900, on_loan=False, graphql_memo={})
+LOANS: list[bool] = []
+
+
+@strawberry.type
+class Library:
+    @strawberry.field
+    def books(self) -> list[Book]:
+        """The shared book, copied with this request's `on_loan`, twice."""
+        return [dataclasses.replace(SHARED_BOOK, on_loan=LOANS[-1]) for _ in range(2)]
+
+
+BOOKS = "{ books { onLoan title __typename priceCents } }"
+
+
+async def test_a_shared_objects_values_are_read_once_and_the_varying_ones_every_time() -> None:
+    schema = StudyHallSchema(LIMITS, query=Library, execution_context_class=PlainFieldsExecution)
+    mark_plain_fields(schema._schema)
+    answers = []
+    for on_loan in (True, False):
+        LOANS.append(on_loan)
+        answers.append((await schema.execute(BOOKS)).data)
+        SHARED_BOOK.title = "changed behind the memo's back"  # kept values are not read again
+    book = {"onLoan": True, "title": "Rust", "__typename": "Book", "priceCents": 1900}
+    assert answers[0] == {"books": [book, book]}
+    assert answers[1] == {"books": [book | {"onLoan": False}] * 2}
+    assert list(answers[1]["books"][0]) == ["onLoan", "title", "__typename", "priceCents"]  # type: ignore[index]
+    assert len(SHARED_BOOK.graphql_memo or {}) == 1  # one plan, shared by both requests

@@ -108,6 +108,38 @@ async def test_the_catalog_shows_each_caller_what_rest_shows(app: FastAPI, clien
     assert outsider_page["items"][0]["isEnrolled"] is False  # nothing of the pupil's progress
 
 
+async def test_callers_of_one_shared_page_each_get_their_own_flags(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The courses of a cached page are built once and copied per caller: interleaved
+    callers of the same page never see each other's flags, and an edit shows at once."""
+    teacher = await create_user(app, Role.INSTRUCTOR)
+    pupil, other = await create_user(app), await create_user(app)
+    first = await create_course(app, teacher, lessons=2)
+    second = await create_course(app, teacher, lessons=2)
+    await enroll_directly(app, pupil, first)
+    await complete_directly(app, pupil, (await course_lessons(app, first))[0])
+    await enroll_directly(app, other, second)
+
+    def flags(page: dict[str, Any]) -> dict[str, tuple[bool, float | None]]:
+        return {item["id"]: (item["isEnrolled"], item["progressPercent"]) for item in page["items"]}
+
+    for caller in (pupil, other, None, pupil, other):
+        page = graphql_data(await graphql(client, CATALOG, actor=caller))["courses"]
+        assert page["items"] == rest_cards((await rest(client, "/courses", caller)).json())
+    pupil_flags = flags(graphql_data(await graphql(client, CATALOG, actor=pupil))["courses"])
+    assert pupil_flags == {str(first.id): (True, 50.0), str(second.id): (False, None)}
+    other_flags = flags(graphql_data(await graphql(client, CATALOG, actor=other))["courses"])
+    assert other_flags == {str(first.id): (False, None), str(second.id): (True, 0.0)}
+
+    rename = {"title": "Renamed"}
+    renamed = await client.patch(f"{API}/courses/{first.id}", json=rename, headers=teacher.headers)
+    assert renamed.status_code == 200
+    page = graphql_data(await graphql(client, CATALOG, actor=other))["courses"]
+    assert {item["id"]: item["title"] for item in page["items"]}[str(first.id)] == "Renamed"
+    assert flags(page) == other_flags
+
+
 CATALOG_THROUGH_FRAGMENTS = """
 query ($slug: String) {
   courses { items { ...Card } }

@@ -61,6 +61,9 @@ class CatalogCards:
 
     page: Page[CourseRead]
     progress: dict[uuid.UUID, CourseProgress]
+    #: The body of the shared page the cards come from (`shared_cards` reads it); None for a
+    #: page built for its caller alone.
+    shared_body: bytes | None = None
 
 
 async def catalog_cards(
@@ -71,12 +74,14 @@ async def catalog_cards(
         rows, total = await service.list_catalog(session, user, query, params)
         progress = await service.caller_progress(session, user, [row.id for row in rows])
         return CatalogCards(presenters.course_page(rows, total, params, {}), progress)
-    page = _shared_cards((await _shared_page(session, user, query, params)).body)
-    return CatalogCards(page, await service.caller_progress(session, user, [card.id for card in page.items]))
+    body = (await _shared_page(session, user, query, params)).body
+    page = shared_cards(body)
+    progress = await service.caller_progress(session, user, [card.id for card in page.items])
+    return CatalogCards(page, progress, body)
 
 
 @functools.lru_cache(maxsize=128)
-def _shared_cards(body: bytes) -> Page[CourseRead]:
+def shared_cards(body: bytes) -> Page[CourseRead]:
     """A shared page's body read into models once: the cache hands back the same bytes (or,
     from Redis, equal bytes) on every request until the page changes."""
     return Page[CourseRead].model_validate_json(body)

@@ -14,6 +14,12 @@ as is, without a call), plain objects are read the same way with their own plan,
 other fields go through graphql-core. An object whose plain value the short path cannot
 complete (a null in a non-null field, a value the scalar refuses) is executed wholly by
 graphql-core, which reports the error exactly as before.
+
+**Kept values.** An object built once and shared by many requests (a cached catalog page's
+courses) can carry a `graphql_memo` dict, with its class naming in `GRAPHQL_VARYING` the
+attributes that differ between the per-request copies of it (the caller's progress). A shared
+plan reads such an object's other fields once and keeps them there; every later request
+copies them and reads only the varying ones, in place, so the order stays the selection's.
 """
 
 from __future__ import annotations
@@ -153,7 +159,13 @@ def mark_plain_fields(schema: GraphQLSchema) -> None:
 PlainEntry = tuple[str, str, type, "PlainField | PlainObject | TypeName"]
 
 
-@dataclass(frozen=True, slots=True)
+#: The attribute of a shared object that keeps its plans' values (see the module's docstring).
+MEMO = "graphql_memo"
+#: The class attribute naming the attributes whose values a memo does not keep.
+VARYING = "GRAPHQL_VARYING"
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity
 class SelectionPlan:
     """How to execute one selection set of one object type."""
 
@@ -162,6 +174,9 @@ class SelectionPlan:
     plain: tuple[PlainEntry, ...]
     #: The fields graphql-core executes.
     resolved: GroupedFieldSet
+    #: Shared by the requests of one document: only such a plan keeps values in a memo (one
+    #: planned per request would make the memo grow with every request).
+    shared: bool = False
 
     @classmethod
     def of(
@@ -169,6 +184,8 @@ class SelectionPlan:
         parent_type: GraphQLObjectType,
         grouped: GroupedFieldSet,
         object_plan: Callable[[GraphQLObjectType, FieldDetailsList], SelectionPlan | None],
+        *,
+        shared: bool,
     ) -> SelectionPlan:
         """`object_plan` gives the plan of an object field's selection, None when it is not
         plain throughout."""
@@ -180,19 +197,31 @@ class SelectionPlan:
                 resolved[name] = details
             else:
                 plain.append(entry)
-        return cls(grouped, tuple(plain), resolved)
+        return cls(grouped, tuple(plain), resolved, shared)
 
     def read(self, source: Any) -> dict[str, Any] | Any:
         """The plain fields of `source`, or Undefined when one needs graphql-core's path."""
-        values: dict[str, Any] = {}
-        for name, attribute, unchanged, plain in self.plain:  # the hot loop: kept flat
-            value = getattr(source, attribute, Undefined)
-            if type(value) is not unchanged:
-                value = plain.complete(value)
-                if value is Undefined:
-                    return Undefined
-            values[name] = value
-        return values
+        if self.shared:
+            memo = getattr(source, MEMO, None)
+            if memo is not None:
+                return self._read_kept(source, memo)
+        return _read_entries(source, self.plain)
+
+    def _read_kept(self, source: Any, memo: Memo) -> Any:
+        kept = memo.get(self)
+        if kept is None:
+            values = _read_entries(source, self.plain)
+            if values is Undefined:
+                return Undefined
+            varying_attributes: frozenset[str] = getattr(type(source), VARYING, frozenset())
+            varying = tuple(entry for entry in self.plain if entry[1] in varying_attributes)
+            memo[self] = (dict(values), varying)
+            return values
+        values, varying = kept
+        current = _read_entries(source, varying)
+        if current is Undefined:
+            return Undefined
+        return values | current  # the kept keys keep their places
 
     def merged(self, plain_values: dict[str, Any], resolved_values: dict[str, Any]) -> dict[str, Any]:
         """Both halves, in the order of the selection (graphql-core omits unknown fields)."""
@@ -201,6 +230,22 @@ class SelectionPlan:
             for name in self.grouped
             if name in plain_values or name in resolved_values
         }
+
+
+#: A shared object's kept values: per plan, the values read once and the entries read again.
+Memo = dict[SelectionPlan, tuple[dict[str, Any], tuple[PlainEntry, ...]]]
+
+
+def _read_entries(source: Any, entries: tuple[PlainEntry, ...]) -> dict[str, Any] | Any:
+    values: dict[str, Any] = {}
+    for name, attribute, unchanged, plain in entries:  # the hot loop: kept flat
+        value = getattr(source, attribute, Undefined)
+        if type(value) is not unchanged:
+            value = plain.complete(value)
+            if value is Undefined:
+                return Undefined
+        values[name] = value
+    return values
 
 
 def _plain_entry(
@@ -297,19 +342,21 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         if plan is None:
             shared = self._shared_plans()
             if shared is None:
-                plan = self._new_plan(parent_type, grouped)
+                plan = self._new_plan(parent_type, grouped, shared=False)
             else:
                 nodes = (parent_type, *(id(details.node) for group in grouped.values() for details in group))
                 plan = shared.get(nodes)
                 if plan is None:
-                    plan = shared[nodes] = self._new_plan(parent_type, grouped)
+                    plan = shared[nodes] = self._new_plan(parent_type, grouped, shared=True)
             plans[key] = plan
         return plan
 
-    def _new_plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> SelectionPlan:
+    def _new_plan(
+        self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet, *, shared: bool
+    ) -> SelectionPlan:
         if self._resolve_hooks():  # every resolver must run through the extension
             return SelectionPlan(grouped, (), grouped)
-        return SelectionPlan.of(parent_type, grouped, self._object_plan)
+        return SelectionPlan.of(parent_type, grouped, self._object_plan, shared=shared)
 
     def _shared_plans(self) -> SharedPlans | None:
         if "_shared" not in self.__dict__:

@@ -20,6 +20,7 @@ from studyhall.graphql.types import (
     Page,
     Post,
     User,
+    shared_courses,
     with_related,
 )
 from studyhall.learning import service as learning
@@ -68,7 +69,11 @@ class Query:
         viewer = await info.context.viewer()
         # REST's own page (the shared part from the catalog cache, the caller's flags over it).
         cards = await info.context.run(lambda session: reads.catalog_cards(session, viewer, query, params))
-        courses = [Course.of_card(card, cards.progress.get(card.id)) for card in cards.page.items]
+        if cards.shared_body is None:
+            courses = [Course.of_card(card, cards.progress.get(card.id)) for card in cards.page.items]
+        else:
+            shared = shared_courses(cards.shared_body)
+            courses = [course.for_caller(cards.progress.get(course.course_id)) for course in shared]
         return Page.of(await with_related(info, courses, "items"), cards.page.total, params)
 
     @strawberry.field(description="A course by `id` or `slug`; null when there is none the caller may see")

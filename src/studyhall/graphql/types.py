@@ -8,10 +8,12 @@ dataloaders (`graphql.loaders`), never with a query per object.
 
 from __future__ import annotations
 
+import copy
+import functools
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Row
@@ -24,6 +26,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
 )
+from studyhall.catalog.reads import shared_cards
 from studyhall.catalog.schemas import CourseRead
 from studyhall.catalog.service import CourseOutline
 from studyhall.community.models import Post as PostRow
@@ -195,6 +198,11 @@ class Course:
     )
     #: Whether the caller's flags came with the card (`CourseRead`): no loader then.
     has_flags: strawberry.Private[bool] = False
+    #: Set on a course shared by the requests that show one cached catalog page
+    #: (`shared_courses`): the values read from it, kept (`graphql.execution`).
+    graphql_memo: strawberry.Private[dict[Any, Any] | None] = None
+    #: What differs between the callers' copies of a shared course.
+    GRAPHQL_VARYING: ClassVar[frozenset[str]] = frozenset({"is_enrolled", "progress_percent", "instructors"})
 
     @classmethod
     def of(cls, row: Row[Any] | CourseRead) -> Course:
@@ -229,7 +237,11 @@ class Course:
     @classmethod
     def of_card(cls, card: CourseRead, progress: learning.CourseProgress | None) -> Course:
         """From a card of the REST catalog page, with the caller's progress in the course."""
-        course = cls.of(card)
+        return cls.of(card).for_caller(progress)
+
+    def for_caller(self, progress: learning.CourseProgress | None) -> Course:
+        """A copy with the caller's progress in the course (a shared course is never changed)."""
+        course = copy.copy(self)
         course.is_enrolled = progress is not None
         course.progress_percent = progress.progress_percent if progress is not None else None
         course.has_flags = True
@@ -244,6 +256,16 @@ class Course:
     async def lessons(self, info: Info) -> list[Lesson]:
         outline = await info.context.loaders.outlines.load(self.course_id)
         return [Lesson.of(lesson) for lesson in outline.lessons]
+
+
+@functools.lru_cache(maxsize=128)
+def shared_courses(body: bytes) -> tuple[Course, ...]:
+    """The courses of a shared catalog page (by its cached body, as `catalog.reads` keeps its
+    cards), built once and copied for each caller with `for_caller`."""
+    courses = tuple(Course.of(card) for card in shared_cards(body).items)
+    for course in courses:
+        course.graphql_memo = {}
+    return courses
 
 
 async def with_related(info: Info, courses: list[Course], *path: str) -> list[Course]:
