@@ -5,8 +5,10 @@ errors are masked."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 from typer.testing import CliRunner
@@ -16,6 +18,7 @@ from studyhall.community.models import Post
 from studyhall.config import Settings
 from studyhall.core.errors import InvalidInput
 from studyhall.graphql.errors import coded_error
+from studyhall.graphql.router import StudyHallGraphQLRouter
 from studyhall.graphql.schema import schema_sdl
 from studyhall.identity.models import Role
 from studyhall.learning.models import Enrollment
@@ -213,6 +216,41 @@ async def test_documents_that_cannot_run_answer_as_a_graphql_server_does(client:
     unnamed = await graphql(client, two)  # which one is meant: graphql-core's error
     assert unnamed["data"] is None
     assert "operation name" in unnamed["errors"][0]["message"]
+
+
+async def test_plain_json_posts_and_the_views_other_requests_answer_alike(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POST of one plain JSON operation goes straight to the schema (`graphql.router`);
+    the same operation in any other shape (here with `extensions`, which strawberry's view
+    handles) gets the same answer, errors included, and malformed bodies get the view's 400s."""
+    teacher = await create_user(app, Role.INSTRUCTOR)
+    await create_course(app, teacher)
+    parsed_by_view = []
+    view_parse = StudyHallGraphQLRouter.parse_http_body
+
+    async def parse_http_body(self: StudyHallGraphQLRouter, request: Any) -> Any:
+        parsed_by_view.append(request)
+        return await view_parse(self, request)
+
+    monkeypatch.setattr(StudyHallGraphQLRouter, "parse_http_body", parse_http_body)
+    for body in (
+        {"query": "{ courses { total items { title instructors { fullName } } } }"},
+        {"query": "{ courses { nonsense } }"},
+        {"query": "query($n: Int) { courses(limit: $n) { total } }", "variables": {"n": 0}},
+        {"query": "{ me { id } }"},
+    ):
+        plain = await client.post(GRAPHQL, json=body)
+        assert parsed_by_view == []
+        through_view = await client.post(GRAPHQL, json={**body, "extensions": {}})
+        assert len(parsed_by_view) == 1
+        parsed_by_view.clear()
+        assert plain.status_code == through_view.status_code == 200
+        assert plain.json() == through_view.json()
+        assert plain.headers["content-type"] == "application/json"
+    for malformed in (b"{", b'{"query": 1}', b'{"query": "{ courses { total } }", "variables": []}'):
+        refused = await client.post(GRAPHQL, content=malformed, headers={"content-type": "application/json"})
+        assert refused.status_code == 400
 
 
 # -- the exported schema ------------------------------------------------------------------

@@ -9,8 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from fastapi import Request, Response
 from fastapi.routing import APIWebSocketRoute
+from strawberry.exceptions import MissingQueryError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
 
 from studyhall.config import Settings
 from studyhall.core.routing import DomainRouter
@@ -29,12 +35,70 @@ class StudyHallGraphQLRouter(DomainRouter, GraphQLRouter[GraphQLContext, None]):
         super().__init__(*args, **kwargs)
         self.routes[:] = [route for route in self.routes if not isinstance(route, APIWebSocketRoute)]
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """A POST of one operation as plain JSON goes straight to the schema; strawberry's view
+        answers everything else (GET, the explorer, batches, streaming, other bodies) and
+        every request it refuses, with its own statuses and messages."""
+        operation = await _plain_json_operation(request) if context is not UNSET else None
+        if operation is None:
+            return await super().run(request, context, root_value)
+        query, variables, operation_name = operation
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                root_value=None if root_value is UNSET else root_value,
+                operation_name=operation_name,
+                allowed_operation_types=POST_OPERATIONS,
+            )
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+            return await super().run(request, context, root_value)  # raised before anything ran
+        sub_response: Response = self.temporal_response
+        response = Response(
+            self.encode_json(process_result(result)),
+            media_type="application/json",
+            status_code=sub_response.status_code or 200,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
+
     # orjson, as the REST responses: a page of courses is a few hundred values.
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # its JSONDecodeError is json's: a bad body stays a 400
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+#: What a POST may run (the schema has no subscriptions).
+POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+#: `Accept` types of a client that wants a stream of answers (strawberry's view serves them).
+STREAM_TYPES = ("multipart/mixed", "text/event-stream")
+
+
+async def _plain_json_operation(request: Request) -> tuple[str, dict[str, Any] | None, str | None] | None:
+    """(query, variables, operationName) of a POST whose body is one well-formed operation in
+    JSON; None for anything strawberry's view should answer (the body stays readable: Starlette
+    keeps it)."""
+    accept = request.headers.get("accept", "")
+    if request.method != "POST" or any(stream in accept for stream in STREAM_TYPES):
+        return None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return None
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not data.keys() <= {"query", "variables", "operationName"}:
+        return None
+    query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
+    if not isinstance(query, str) or not isinstance(variables, dict | None):
+        return None
+    if not isinstance(name, str | None):
+        return None
+    return query, variables, name
 
 
 def graphql_router(settings: Settings) -> StudyHallGraphQLRouter:

@@ -8,7 +8,6 @@ dataloaders (`graphql.loaders`), never with a query per object.
 
 from __future__ import annotations
 
-import copy
 import functools
 import uuid
 from collections.abc import Iterator
@@ -241,7 +240,8 @@ class Course:
 
     def for_caller(self, progress: learning.CourseProgress | None) -> Course:
         """A copy with the caller's progress in the course (a shared course is never changed)."""
-        course = copy.copy(self)
+        course = object.__new__(Course)  # a plain copy: `copy.copy` costs four times as much
+        course.__dict__.update(self.__dict__)
         course.is_enrolled = progress is not None
         course.progress_percent = progress.progress_percent if progress is not None else None
         course.has_flags = True
