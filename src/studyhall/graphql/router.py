@@ -54,7 +54,7 @@ class StudyHallGraphQLRouter(DomainRouter, GraphQLRouter[GraphQLContext, None]):
             )
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
             return await super().run(request, context, root_value)  # raised before anything ran
-        sub_response: Response = self.temporal_response
+        sub_response = await self.get_sub_response(request)
         response = Response(
             self.encode_json(process_result(result)),
             media_type="application/json",
