@@ -634,19 +634,25 @@ async def bench_catalog(server: PostgresServer, data_dir: Path, size: int, args:
 
 
 #: Rounds of the compared pages: each round measures both, one after the other.
-COMPARE_ROUNDS = 3
+COMPARE_ROUNDS = 5
 
 
 async def compare_pages(size: int, pages: list[Scenario], base_url: str, args: argparse.Namespace) -> None:
     """The GraphQL and REST catalog pages in alternating rounds (a shared machine's load
     shifts from one minute to the next, so only figures measured close together compare):
-    both measurements and their ratio of p50s per round, then the median ratio."""
+    both measurements and their ratio of p50s per round, then the median ratio. The order
+    flips every round (GraphQL first, then REST first, ...), so a machine that speeds up or
+    slows down during the run does not favour the page measured second."""
     ratios = []
     for number in range(1, COMPARE_ROUNDS + 1):
-        graphql_page, rest_page = [
-            await measure_scenario(page, base_url, concurrency=args.concurrency, duration=args.duration)
-            for page in pages
-        ]
+        order = pages if number % 2 else pages[::-1]
+        measured = {
+            page.name: await measure_scenario(
+                page, base_url, concurrency=args.concurrency, duration=args.duration
+            )
+            for page in order
+        }
+        graphql_page, rest_page = (measured[page.name] for page in pages)
         for measurement in (graphql_page, rest_page):
             print(f"[{size:>6} courses] round {number}: {measurement.line()}", flush=True)
         if rest_page.p50:
