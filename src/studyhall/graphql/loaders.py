@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row
@@ -40,14 +41,34 @@ CourseId = uuid.UUID
 
 
 class Loaders:
+    """Each loader is made on first use: most operations need one or two of them."""
+
     def __init__(self, context: GraphQLContext) -> None:
         self._context = context
-        self.progress = DataLoader[CourseId, CourseProgress | None](self._progress)
-        self.completions = DataLoader[CourseId, set[uuid.UUID] | None](self._completions)
-        self.outlines = DataLoader[CourseId, catalog.CourseOutline](self._outlines)
-        self.courses = DataLoader[CourseId, Row[Any] | None](self._courses)
-        self.users = DataLoader[uuid.UUID, User | None](self._users)
-        self.cards = DataLoader[uuid.UUID, PublicCard | None](self._cards)
+
+    @cached_property
+    def progress(self) -> DataLoader[CourseId, CourseProgress | None]:
+        return DataLoader(self._progress)
+
+    @cached_property
+    def completions(self) -> DataLoader[CourseId, set[uuid.UUID] | None]:
+        return DataLoader(self._completions)
+
+    @cached_property
+    def outlines(self) -> DataLoader[CourseId, catalog.CourseOutline]:
+        return DataLoader(self._outlines)
+
+    @cached_property
+    def courses(self) -> DataLoader[CourseId, Row[Any] | None]:
+        return DataLoader(self._courses)
+
+    @cached_property
+    def users(self) -> DataLoader[uuid.UUID, User | None]:
+        return DataLoader(self._users)
+
+    @cached_property
+    def cards(self) -> DataLoader[uuid.UUID, PublicCard | None]:
+        return DataLoader(self._cards)
 
     async def _progress(self, course_ids: list[CourseId]) -> Sequence[CourseProgress | None]:
         """The caller's progress in each course; None where they are not enrolled."""

@@ -32,7 +32,7 @@ from studyhall.community.models import Post as PostRow
 from studyhall.core.pagination import PageParams
 from studyhall.graphql.context import GraphQLContext
 from studyhall.identity.models import User as UserRow
-from studyhall.identity.people import PublicCard
+from studyhall.identity.people import PublicCard, public_cards
 from studyhall.identity.policies import can_view_user
 from studyhall.learning import service as learning
 from studyhall.learning.service import CompletionState, EnrollmentProgress
@@ -60,9 +60,17 @@ class User:
     def of(cls, user: UserRow) -> User:
         return cls(id=graphql_id(user.id), full_name=user.full_name, bio=user.bio, role=user.role, row=user)
 
-    @classmethod
-    def of_card(cls, card: PublicCard) -> User:
-        return cls(id=graphql_id(card.id), full_name=card.full_name, bio=card.bio, role=card.role, row=None)
+    #: Set on the users made from public cards, which every request shares: the values read
+    #: from them, kept (`graphql.execution`).
+    graphql_memo: strawberry.Private[dict[Any, Any] | None] = None
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def of_card(card: PublicCard) -> User:
+        """The user of a public card, made once per card (a changed card is a new card)."""
+        user = User(id=graphql_id(card.id), full_name=card.full_name, bio=card.bio, role=card.role, row=None)
+        user.graphql_memo = {}
+        return user
 
     async def _visible(self, info: Info) -> bool:
         """`GET /users/{id}`'s rule: the user themselves, admins, their organisation's principal."""
@@ -274,9 +282,8 @@ async def with_related(info: Info, courses: list[Course], *path: str) -> list[Co
     Instructors asked for only by public fields come from the cached public cards."""
     if asks_for(info, *path, "instructors"):
         wanted = list(dict.fromkeys(user_id for course in courses for user_id in course.instructor_ids))
-        users = await _instructors(
-            info, wanted, public=asks_only_for(info, (*path, "instructors"), PUBLIC_USER_FIELDS)
-        )
+        public = asks_only_for(info, (*path, "instructors"), PUBLIC_USER_FIELDS)
+        users = await _instructors(info, wanted, public=public, together=len(courses) > 1)
         for course in courses:
             course.instructors = [users[user_id] for user_id in course.instructor_ids if user_id in users]
     unflagged = [course for course in courses if not course.has_flags]
@@ -288,10 +295,17 @@ async def with_related(info: Info, courses: list[Course], *path: str) -> list[Co
     return courses
 
 
-async def _instructors(info: Info, user_ids: list[uuid.UUID], *, public: bool) -> dict[uuid.UUID, User]:
-    if public:
-        cards = await info.context.loaders.cards.load_many(user_ids)
-        return {card.id: User.of_card(card) for card in cards if card is not None}
+async def _instructors(
+    info: Info, user_ids: list[uuid.UUID], *, public: bool, together: bool
+) -> dict[uuid.UUID, User]:
+    if public and together:
+        # A page's courses come together: the loader would batch nothing more, and its
+        # futures (one per user) cost more than the cached lookup itself.
+        cards = await info.context.run(lambda session: public_cards(session, user_ids))
+        return {user_id: User.of_card(card) for user_id, card in cards.items()}
+    if public:  # one course of many siblings (each enrollment's): the loader batches them
+        loaded = await info.context.loaders.cards.load_many(user_ids)
+        return {card.id: User.of_card(card) for card in loaded if card is not None}
     found = await info.context.loaders.users.load_many(user_ids)
     return {user.id: User.of(user) for user in found if user is not None}
 
