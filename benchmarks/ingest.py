@@ -65,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ingest-worker-batch", type=int, default=2000, help="the workers' ANALYTICS_WORKER_BATCH_EVENTS"
     )
     parser.add_argument(
+        "--ingest-max-queued",
+        type=int,
+        help="the API's ANALYTICS_MAX_QUEUED_BATCHES (backpressure; 0 turns it off; default: the setting's)",
+    )
+    parser.add_argument(
         "--ingest-runs",
         default="1,2,reference",
         help="which runs, comma-separated: 1 (one worker), 2 (two workers), reference (raw asyncpg)",
@@ -74,7 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _environment(broker_url: str, namespace: str, args: argparse.Namespace | None = None) -> dict[str, str]:
     prefetch = getattr(args, "ingest_prefetch", 16)
     batch_events = getattr(args, "ingest_worker_batch", 2000)
+    max_queued = getattr(args, "ingest_max_queued", None)
+    backpressure = {} if max_queued is None else {"ANALYTICS_MAX_QUEUED_BATCHES": str(max_queued)}
     return {
+        **backpressure,
         "BROKER_URL": broker_url,
         "BROKER_NAMESPACE": namespace,
         "RATE_LIMIT_EVENTS": "100000000/minute",

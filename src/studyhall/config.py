@@ -259,6 +259,11 @@ class Settings(BaseSettings):
     #: unacknowledged, and the most events it writes in one transaction.
     analytics_prefetch: int = Field(16, ge=1, le=1000)
     analytics_worker_batch_events: int = Field(2000, ge=1, le=50_000)
+    #: Broker mode, backpressure: while the activity queue holds more batches than this,
+    #: `POST /events` waits for the workers (up to `analytics_backlog_wait_seconds`, then
+    #: `503 ingest_unavailable`) instead of queueing ever more; 0 turns it off.
+    analytics_max_queued_batches: int = Field(50, ge=0)
+    analytics_backlog_wait_seconds: float = Field(10.0, gt=0, le=300)
     #: Course and organisation analytics answers are kept this long (per course or
     #: organisation and range; rollups lag ingestion anyway); 0 computes every request.
     analytics_cache_seconds: float = Field(60.0, ge=0, le=3600)

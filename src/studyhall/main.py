@@ -134,7 +134,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = storage
     app.state.relay = relay
     app.state.broker = broker
-    app.state.activity_publisher = ActivityPublisher(broker) if broker is not None else None
+    app.state.activity_publisher = (
+        ActivityPublisher(
+            broker,
+            max_queued=settings.analytics_max_queued_batches,
+            max_wait=settings.analytics_backlog_wait_seconds,
+        )
+        if broker is not None
+        else None
+    )
     app.state.health = _create_health_checker(settings, database, redis, broker, storage)
     app.state.passwords, app.state.tokens = security_from_settings(settings)
     app.state.oauth = OAuthProviders(settings.oauth_providers, timeout=settings.oauth_http_timeout)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from studyhall.analytics.models import ActivityEvent
 from studyhall.analytics.records import ActivityRecord, ActivitySource
 from studyhall.analytics.store import Arrival, store
-from studyhall.analytics.transport import ActivityConsumer, decode_arrival, encode_arrival
+from studyhall.analytics.transport import DEPTH_INTERVAL, ActivityConsumer, decode_arrival, encode_arrival
 from studyhall.config import Settings
 from studyhall.core.broker import Broker
 from studyhall.core.clock import utcnow
@@ -33,7 +33,7 @@ from tests.factories import (
     post_events,
 )
 from tests.servers import free_port
-from tests.transport import EventTransport, eventually
+from tests.transport import TEST_TRANSPORT_SETTINGS, EventTransport, eventually
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -255,6 +255,44 @@ async def test_the_api_answers_503_when_the_broker_does_not_take_the_batch(make_
 
     assert_problem(response, 503, "ingest_unavailable")
     assert await count_rows(app, ActivityEvent) == 0
+
+
+async def test_a_full_queue_holds_batches_back_until_the_workers_catch_up(
+    make_app: AppFactory, event_transport: EventTransport
+) -> None:
+    """Backpressure: while the queue holds more than `ANALYTICS_MAX_QUEUED_BATCHES`, a batch
+    waits for the workers; one that waits too long is `503 ingest_unavailable` and is not
+    queued, and one still waiting when a worker drains the queue is taken."""
+    transport = {
+        **TEST_TRANSPORT_SETTINGS,
+        "broker_url": event_transport.broker_url,
+        "broker_namespace": event_transport.namespace,
+        "analytics_max_queued_batches": 1,
+    }
+    impatient = await make_app(**transport, analytics_backlog_wait_seconds=0.5)
+    patient = await make_app(**transport, analytics_backlog_wait_seconds=60)
+    actor = await create_user(impatient)
+    first, second, refused, held = ([activity_event() for _ in range(2)] for _ in range(4))
+    async with client_for(impatient) as http, client_for(patient) as other_http:
+        for batch in (first, second):
+            assert (await post_events(http, actor, batch)).status_code == 202
+            await asyncio.sleep(2 * DEPTH_INTERVAL)  # the next request reads the new depth
+        assert_problem(await post_events(http, actor, refused), 503, "ingest_unavailable")
+        assert await queued(impatient) == 2
+
+        waiting = asyncio.create_task(post_events(other_http, actor, held))
+        await asyncio.sleep(1)
+        assert not waiting.done()
+        worker = event_transport.start_activity_worker()
+        assert (await asyncio.wait_for(waiting, timeout=60)).status_code == 202
+
+    async def all_stored() -> bool:
+        return await count_rows(impatient, ActivityEvent) >= 6
+
+    await eventually(all_stored)
+    event_transport.stop(worker)
+    expected = [str(event["event_id"]) for batch in (first, second, held) for event in batch]
+    assert sorted(await stored_ids(impatient)) == sorted(expected)
 
 
 def test_a_message_is_written_by_the_fast_json_writer_whatever_uuid_class_the_driver_gives(

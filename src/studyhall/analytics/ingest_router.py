@@ -48,7 +48,10 @@ EventBatch = Annotated[
         503,
         status_413="`payload_too_large`: the batch is over `ANALYTICS_MAX_BATCH_BYTES`",
         status_422="`validation_error`: the body is not JSON, not a list, or has more than 500 events",
-        status_503="`ingest_unavailable`: broker mode, the broker did not take the batch; send it again",
+        status_503=(
+            "`ingest_unavailable`: broker mode, the broker did not take the batch, or the "
+            "pipeline stayed behind for `ANALYTICS_BACKLOG_WAIT_SECONDS`; send it again"
+        ),
     ),
 )
 async def record_events(
@@ -68,8 +71,9 @@ async def record_events(
     An `event_id` already recorded for the caller (an earlier attempt of the same batch, or a
     repeat in this one) is counted in `duplicates` and stored once; retrying a batch is
     always safe. In broker mode `accepted` counts the events queued for storage, and repeats
-    of earlier batches are dropped by the worker (not counted here). Rate limited per user
-    (`RATE_LIMIT_EVENTS`)."""
+    of earlier batches are dropped by the worker (not counted here), and while the queue is
+    over `ANALYTICS_MAX_QUEUED_BATCHES` the request waits for the workers (backpressure).
+    Rate limited per user (`RATE_LIMIT_EVENTS`)."""
     await limiter.hit("events-user", settings.rate_limit_events, str(user.id))
     if len(await request.body()) > settings.analytics_max_batch_bytes:
         raise PayloadTooLarge(settings.analytics_max_batch_bytes)

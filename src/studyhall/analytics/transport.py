@@ -35,6 +35,9 @@ logger = structlog.get_logger(__name__)
 
 #: Seconds the worker waits for more messages before it writes a batch that is not full.
 BATCH_WAIT = 0.005
+BROKER_UNAVAILABLE = "The event broker is unavailable; send the batch again later"
+#: Seconds between two reads of the activity queue's depth by an API process (backpressure).
+DEPTH_INTERVAL = 0.05
 
 
 async def _declare(channel: AbstractChannel, broker: Broker) -> str:
@@ -108,12 +111,24 @@ def _record(row: list[Any], ids: _UuidCache) -> ActivityRecord:
 
 class ActivityPublisher:
     """Publishes arrivals from an API process, on one channel with publisher confirms
-    (opened again, with the connection, after a loss)."""
+    (opened again, with the connection, after a loss).
 
-    def __init__(self, broker: Broker) -> None:
+    **Backpressure.** An API process takes a batch in less CPU than a worker stores it, so
+    on a busy machine the queue, and with it the pipeline's lag, would grow without end.
+    While the queue holds more than `max_queued` batches, a publish waits for the workers to
+    catch up (the request idles, leaving the CPU to them), and after `max_wait` seconds
+    gives up with `IngestUnavailable` (503: send it again). The depth is read from the
+    broker at most every `DEPTH_INTERVAL` seconds, by one request for all the waiting ones."""
+
+    def __init__(self, broker: Broker, *, max_queued: int = 0, max_wait: float = 10.0) -> None:
         self.broker = broker
+        self.max_queued = max_queued
+        self.max_wait = max_wait
         self._channel: AbstractChannel | None = None
         self._lock = asyncio.Lock()
+        self._depth_lock = asyncio.Lock()
+        self._depth = 0
+        self._depth_read_at = float("-inf")
 
     async def _open(self) -> tuple[AbstractChannel, str]:
         async with self._lock:
@@ -125,6 +140,8 @@ class ActivityPublisher:
 
     async def publish(self, arrival: Arrival) -> None:
         """Return once the broker confirmed the message; `IngestUnavailable` otherwise."""
+        if self.max_queued:
+            await self._wait_for_room()
         message = aio_pika.Message(
             encode_arrival(arrival),
             content_type="application/json",
@@ -136,10 +153,31 @@ class ActivityPublisher:
         except Exception as exc:
             logger.warning("activity_publish_failed", error=f"{type(exc).__name__}: {exc}")
             self._channel = None
-            raise IngestUnavailable("The event broker is unavailable; send the batch again later") from exc
+            raise IngestUnavailable(BROKER_UNAVAILABLE) from exc
         if not all(confirmed):
             self._channel = None
             raise IngestUnavailable("The event broker did not confirm the batch; send it again later")
+
+    async def _wait_for_room(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
+        while await self._queued() > self.max_queued:
+            if loop.time() >= deadline:
+                raise IngestUnavailable("The event pipeline is behind; send the batch again later")
+            await asyncio.sleep(DEPTH_INTERVAL)
+
+    async def _queued(self) -> int:
+        """Batches in the activity queue, as last read (at most `DEPTH_INTERVAL` ago)."""
+        async with self._depth_lock:  # one read answers every request waiting on it
+            now = asyncio.get_running_loop().time()
+            if now - self._depth_read_at >= DEPTH_INTERVAL:
+                try:
+                    self._depth = await self.broker.queue_depth(self.broker.topology.activity_queue)
+                except Exception as exc:
+                    logger.warning("activity_queue_depth_failed", error=f"{type(exc).__name__}: {exc}")
+                    raise IngestUnavailable(BROKER_UNAVAILABLE) from exc
+                self._depth_read_at = now
+            return self._depth
 
 
 # -- the worker side ------------------------------------------------------------------------

@@ -198,13 +198,15 @@ class Broker:
     async def queue_depths(self) -> dict[str, int]:
         """Messages ready in the work, dead-letter and activity queues (one round trip each);
         also the broker health probe."""
+        queues = (self.topology.work_queue, self.topology.dead_queue, self.topology.activity_queue)
+        return {name: await self.queue_depth(name) for name in queues}
+
+    async def queue_depth(self, name: str) -> int:
+        """Messages ready in one queue (one round trip)."""
         if self._admin is None or not self.is_connected:
             self._admin = await self.channel()
-        depths = {}
-        for name in (self.topology.work_queue, self.topology.dead_queue, self.topology.activity_queue):
-            queue = await self._admin.declare_queue(name, durable=True)
-            depths[name] = int(queue.declaration_result.message_count or 0)
-        return depths
+        queue = await self._admin.declare_queue(name, durable=True)
+        return int(queue.declaration_result.message_count or 0)
 
     async def probe(self) -> None:
         await self.queue_depths()
