@@ -35,6 +35,7 @@ logger = structlog.get_logger(__name__)
 
 #: Seconds the worker waits for more messages before it writes a batch that is not full.
 BATCH_WAIT = 0.005
+#: `IngestUnavailable`'s detail when the broker cannot be reached.
 BROKER_UNAVAILABLE = "The event broker is unavailable; send the batch again later"
 #: Seconds between two reads of the activity queue's depth by an API process (backpressure).
 DEPTH_INTERVAL = 0.05
