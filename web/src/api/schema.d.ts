@@ -2054,8 +2054,9 @@ export interface paths {
          *     An `event_id` already recorded for the caller (an earlier attempt of the same batch, or a
          *     repeat in this one) is counted in `duplicates` and stored once; retrying a batch is
          *     always safe. In broker mode `accepted` counts the events queued for storage, and repeats
-         *     of earlier batches are dropped by the worker (not counted here). Rate limited per user
-         *     (`RATE_LIMIT_EVENTS`).
+         *     of earlier batches are dropped by the worker (not counted here), and while the queue is
+         *     over `ANALYTICS_MAX_QUEUED_BATCHES` the request waits for the workers (backpressure).
+         *     Rate limited per user (`RATE_LIMIT_EVENTS`).
          */
         post: operations["record_events_api_v1_events_post"];
         delete?: never;
@@ -13421,7 +13422,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `ingest_unavailable`: broker mode, the broker did not take the batch; send it again */
+            /** @description `ingest_unavailable`: broker mode, the broker did not take the batch, or the pipeline stayed behind for `ANALYTICS_BACKLOG_WAIT_SECONDS`; send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
