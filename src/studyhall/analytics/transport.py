@@ -119,7 +119,7 @@ class ActivityPublisher:
     While the queue holds more than `max_queued` batches, a publish waits for the workers to
     catch up (the request idles, leaving the CPU to them), and after `max_wait` seconds
     gives up with `IngestUnavailable` (503: send it again). The depth is read from the
-    broker at most every `DEPTH_INTERVAL` seconds, by one request for all the waiting ones."""
+    broker at most every `DEPTH_INTERVAL` seconds, for all the waiting requests."""
 
     def __init__(self, broker: Broker, *, max_queued: int = 0, max_wait: float = 10.0) -> None:
         self.broker = broker
@@ -127,7 +127,7 @@ class ActivityPublisher:
         self.max_wait = max_wait
         self._channel: AbstractChannel | None = None
         self._lock = asyncio.Lock()
-        self._depth_lock = asyncio.Lock()
+        self._gate = asyncio.Lock()
         self._depth = 0
         self._depth_read_at = float("-inf")
 
@@ -160,25 +160,28 @@ class ActivityPublisher:
             raise IngestUnavailable("The event broker did not confirm the batch; send it again later")
 
     async def _wait_for_room(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
-        while await self._queued() > self.max_queued:
-            if loop.time() >= deadline:
-                raise IngestUnavailable("The event pipeline is behind; send the batch again later")
-            await asyncio.sleep(DEPTH_INTERVAL)
+        """Batches go in the order they came (an asyncio lock is first come, first served),
+        so none waits longer than its turn; each counts itself in the depth until the next
+        read, so the ones let through together cannot overfill the queue."""
+        try:
+            async with asyncio.timeout(self.max_wait), self._gate:
+                while await self._queued() > self.max_queued:  # noqa: ASYNC110 - the broker is polled: no event to wait on
+                    await asyncio.sleep(DEPTH_INTERVAL)
+                self._depth += 1
+        except TimeoutError:
+            raise IngestUnavailable("The event pipeline is behind; send the batch again later") from None
 
     async def _queued(self) -> int:
         """Batches in the activity queue, as last read (at most `DEPTH_INTERVAL` ago)."""
-        async with self._depth_lock:  # one read answers every request waiting on it
-            now = asyncio.get_running_loop().time()
-            if now - self._depth_read_at >= DEPTH_INTERVAL:
-                try:
-                    self._depth = await self.broker.queue_depth(self.broker.topology.activity_queue)
-                except Exception as exc:
-                    logger.warning("activity_queue_depth_failed", error=f"{type(exc).__name__}: {exc}")
-                    raise IngestUnavailable(BROKER_UNAVAILABLE) from exc
-                self._depth_read_at = now
-            return self._depth
+        now = asyncio.get_running_loop().time()
+        if now - self._depth_read_at >= DEPTH_INTERVAL:
+            try:
+                self._depth = await self.broker.queue_depth(self.broker.topology.activity_queue)
+            except Exception as exc:
+                logger.warning("activity_queue_depth_failed", error=f"{type(exc).__name__}: {exc}")
+                raise IngestUnavailable(BROKER_UNAVAILABLE) from exc
+            self._depth_read_at = now
+        return self._depth
 
 
 # -- the worker side ------------------------------------------------------------------------
