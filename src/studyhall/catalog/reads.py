@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.catalog import presenters, service
@@ -71,8 +73,7 @@ async def catalog_cards(
 ) -> CatalogCards:
     """The page of `catalog_page` as models, for callers that build their own answer (GraphQL)."""
     if query.for_staff:
-        rows, total = await service.list_catalog(session, user, query, params)
-        progress = await service.caller_progress(session, user, [row.id for row in rows])
+        rows, total, progress = await _staff_rows(session, user, query, params)
         return CatalogCards(presenters.course_page(rows, total, params, {}), progress)
     body = (await _shared_page(session, user, query, params)).body
     page = shared_cards(body)
@@ -90,9 +91,17 @@ def shared_cards(body: bytes) -> Page[CourseRead]:
 async def _staff_page(
     session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
 ) -> Page[CourseRead]:
-    rows, total = await service.list_catalog(session, user, query, params)
-    progress = await service.caller_progress(session, user, [row.id for row in rows])
+    rows, total, progress = await _staff_rows(session, user, query, params)
     return presenters.course_page(rows, total, params, progress)
+
+
+async def _staff_rows(
+    session: AsyncSession, user: User | None, query: CatalogQuery, params: PageParams
+) -> tuple[list[Row[Any]], int, dict[uuid.UUID, CourseProgress]]:
+    """A page built for its caller alone (staff see drafts): its rows, total and the caller's
+    progress in them."""
+    rows, total = await service.list_catalog(session, user, query, params)
+    return rows, total, await service.caller_progress(session, user, [row.id for row in rows])
 
 
 def _with_flags(shared: PageEntry, progress: dict[uuid.UUID, CourseProgress]) -> Page[CourseRead]:

@@ -244,16 +244,21 @@ class Course:
     @classmethod
     def of_card(cls, card: CourseRead, progress: learning.CourseProgress | None) -> Course:
         """From a card of the REST catalog page, with the caller's progress in the course."""
-        return cls.of(card).for_caller(progress)
+        course = cls.of(card)
+        course._set_progress(progress)
+        return course
 
     def for_caller(self, progress: learning.CourseProgress | None) -> Course:
         """A copy with the caller's progress in the course (a shared course is never changed)."""
         course = object.__new__(Course)  # a plain copy: `copy.copy` costs four times as much
         course.__dict__.update(self.__dict__)
-        course.is_enrolled = progress is not None
-        course.progress_percent = progress.progress_percent if progress is not None else None
-        course.has_flags = True
+        course._set_progress(progress)
         return course
+
+    def _set_progress(self, progress: learning.CourseProgress | None) -> None:
+        self.is_enrolled = progress is not None
+        self.progress_percent = progress.progress_percent if progress is not None else None
+        self.has_flags = True
 
     @strawberry.field(description="Current modules, in order")
     async def modules(self, info: Info) -> list[Module]:
