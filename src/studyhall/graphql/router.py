@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.routing import APIWebSocketRoute
 from strawberry.exceptions import MissingQueryError
 from strawberry.fastapi import GraphQLRouter
@@ -54,14 +54,7 @@ class StudyHallGraphQLRouter(DomainRouter, GraphQLRouter[GraphQLContext, None]):
             )
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
             return await super().run(request, context, root_value)  # raised before anything ran
-        sub_response = await self.get_sub_response(request)
-        response = Response(
-            self.encode_json(process_result(result)),
-            media_type="application/json",
-            status_code=sub_response.status_code or 200,
-        )
-        response.headers.raw.extend(sub_response.headers.raw)
-        return response
+        return self.create_response(process_result(result), await self.get_sub_response(request))
 
     # orjson, as the REST responses: a page of courses is a few hundred values.
     def decode_json(self, data: str | bytes) -> object:
