@@ -65,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ingest-worker-batch", type=int, default=2000, help="the workers' ANALYTICS_WORKER_BATCH_EVENTS"
     )
     parser.add_argument(
+        "--ingest-worker-concurrency",
+        type=int,
+        help="the workers' ANALYTICS_WORKER_CONCURRENCY (transactions in flight; default: the setting's)",
+    )
+    parser.add_argument(
         "--ingest-max-queued",
         type=int,
         help="the API's ANALYTICS_MAX_QUEUED_BATCHES (backpressure; 0 turns it off; default: the setting's)",
@@ -81,8 +86,11 @@ def _environment(broker_url: str, namespace: str, args: argparse.Namespace | Non
     batch_events = getattr(args, "ingest_worker_batch", 2000)
     max_queued = getattr(args, "ingest_max_queued", None)
     backpressure = {} if max_queued is None else {"ANALYTICS_MAX_QUEUED_BATCHES": str(max_queued)}
+    concurrency = getattr(args, "ingest_worker_concurrency", None)
+    in_flight = {} if concurrency is None else {"ANALYTICS_WORKER_CONCURRENCY": str(concurrency)}
     return {
         **backpressure,
+        **in_flight,
         "BROKER_URL": broker_url,
         "BROKER_NAMESPACE": namespace,
         "RATE_LIMIT_EVENTS": "100000000/minute",

@@ -259,6 +259,9 @@ class Settings(BaseSettings):
     #: unacknowledged, and the most events it writes in one transaction.
     analytics_prefetch: int = Field(16, ge=1, le=1000)
     analytics_worker_batch_events: int = Field(2000, ge=1, le=50_000)
+    #: Broker mode: activity transactions one worker runs at once (each up to the batch
+    #: size), so one's database round trips overlap the next one's decoding and encoding.
+    analytics_worker_concurrency: int = Field(2, ge=1, le=16)
     #: Broker mode, backpressure: while the activity queue holds more batches than this,
     #: `POST /events` waits for the workers (up to `analytics_backlog_wait_seconds`, then
     #: `503 ingest_unavailable`) instead of queueing ever more; 0 turns it off.

@@ -123,6 +123,7 @@ async def run_worker(
         database.sessionmaker,
         prefetch=settings.analytics_prefetch,
         batch_events=settings.analytics_worker_batch_events,
+        concurrency=settings.analytics_worker_concurrency,
         metrics=metrics,
     )
     try:

@@ -203,6 +203,69 @@ async def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     assert registry.get_sample_value("studyhall_activity_pipeline_lag_seconds") == 0
 
 
+class FirstBatchHangs(ActivityConsumer):
+    """Handles two batches at once; the first hangs inside its transaction until killed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reached = asyncio.Event()
+        self.first: Sequence[Arrival] | None = None
+        self.acknowledged: list[Arrival] = []
+
+    async def _store(self, arrivals: Sequence[Arrival]) -> None:
+        if self.first is not None:
+            await super()._store(arrivals)
+            return
+        self.first = arrivals
+        async with self.sessionmaker() as session, session.begin():
+            await store(session, arrivals)
+            await asyncio.Event().wait()
+
+    async def acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Arrival]]) -> None:
+        await super().acknowledge(batch)
+        self.acknowledged += [arrival for _, arrival in batch]
+        self.reached.set()
+
+
+async def test_batches_in_flight_together_are_each_acknowledged_on_their_own(
+    app: FastAPI, client: httpx.AsyncClient, student: Actor, settings: Settings
+) -> None:
+    """With two transactions in flight, the second commits and is acknowledged while the
+    first is still open; killing the worker then gives back exactly the first's messages."""
+    batches = [[activity_event() for _ in range(50)] for _ in range(4)]
+    for batch in batches:
+        assert (await post_events(client, student, batch)).json()["accepted"] == 50
+    sessionmaker = app.state.database.sessionmaker
+
+    def broker() -> Broker:
+        return Broker(settings.broker_url or "", settings.broker_namespace)
+
+    hanging = FirstBatchHangs(broker(), sessionmaker, prefetch=4, batch_events=100, concurrency=2)
+    await kill_mid_batch(hanging)
+    assert hanging.first is not None and len(hanging.acknowledged) == 2
+    assert {a.records[0].event_id for a in hanging.first}.isdisjoint(
+        a.records[0].event_id for a in hanging.acknowledged
+    )
+    assert await count_rows(app, ActivityEvent) == 100  # the second batch only
+    assert await queued(app) == 2  # the first batch's two messages, and only they, came back
+
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        ActivityConsumer(broker(), sessionmaker, prefetch=4, batch_events=100, concurrency=2).run(stop)
+    )
+    try:
+
+        async def drained() -> bool:
+            return await count_rows(app, ActivityEvent) >= 200 and await queued(app) == 0
+
+        await eventually(drained)
+    finally:
+        stop.set()
+        await running
+    ids = await stored_ids(app)
+    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+
+
 class FailsToBatchOnce(ActivityConsumer):
     """Its batch task crashes on the first batch (a bug, not a storage error)."""
 

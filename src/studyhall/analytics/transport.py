@@ -201,9 +201,10 @@ class ActivityConsumer(BatchConsumer[Arrival]):
         *,
         prefetch: int,
         batch_events: int,
+        concurrency: int = 1,
         metrics: Metrics | None = None,
     ) -> None:
-        super().__init__(broker, prefetch=prefetch, batch_wait=BATCH_WAIT)
+        super().__init__(broker, prefetch=prefetch, batch_wait=BATCH_WAIT, concurrency=concurrency)
         self.sessionmaker = sessionmaker
         self.batch_events = batch_events
         self.metrics = metrics
@@ -230,7 +231,7 @@ class ActivityConsumer(BatchConsumer[Arrival]):
         return batch
 
     def started_fields(self) -> dict[str, Any]:
-        return {"batch": self.batch_events}
+        return {"batch": self.batch_events, "concurrency": self.concurrency}
 
     def observe(self) -> None:
         """Pipeline lag: how long the oldest held batch has waited since the API took it."""

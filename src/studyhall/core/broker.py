@@ -298,7 +298,9 @@ class BatchConsumer(Generic[Held]):
 
     Messages are decoded as they arrive and held (at most `prefetch` unacknowledged); a
     background task hands the oldest to `handle` a batch at a time, waiting `batch_wait`
-    seconds for more while a batch is not full, and `handle` settles them. `run` consumes
+    seconds for more while a batch is not full, and `handle` settles them. With
+    `concurrency` above 1, that many batches are handled at once: one batch's database
+    round trips overlap the next one's CPU work. `run` consumes
     until `stop` is set, then finishes what is held and closes the connection. A lost
     connection, or a batch task that failed, ends the round: the channel is closed so the
     broker redelivers what was held, and a new round starts after `reconnect_interval`.
@@ -309,10 +311,13 @@ class BatchConsumer(Generic[Held]):
 
     name: ClassVar[str]
 
-    def __init__(self, broker: Broker, *, prefetch: int, batch_wait: float = BATCH_WAIT) -> None:
+    def __init__(
+        self, broker: Broker, *, prefetch: int, batch_wait: float = BATCH_WAIT, concurrency: int = 1
+    ) -> None:
         self.broker = broker
         self.prefetch = prefetch
         self.batch_wait = batch_wait
+        self.concurrency = concurrency
         #: Messages received and not yet in a batch, in delivery order.
         self._held: list[tuple[AbstractIncomingMessage, Held]] = []
         self._arrived = asyncio.Event()
@@ -402,19 +407,36 @@ class BatchConsumer(Generic[Held]):
         self._arrived.set()
 
     async def _handle_batches(self) -> None:
-        """Handle the held messages, a batch at a time, until closing and none is left."""
-        while True:
-            if not self._held:
+        """Handle the held messages, up to `concurrency` batches at a time, until closing and
+        none is left. A batch that fails beyond `handle`'s own settling fails the group, and
+        with it the round."""
+        free = asyncio.Semaphore(self.concurrency)
+        async with asyncio.TaskGroup() as handling:
+            while True:
+                if not self._held:
+                    self.observe()
+                    if self._closing:
+                        return
+                    self._arrived.clear()
+                    await self._arrived.wait()
+                    continue
+                await free.acquire()  # the batch is taken only once it can start: as full as can be
+                if not self.batch_is_full() and not self._closing:
+                    await asyncio.sleep(self.batch_wait)  # a few milliseconds for more to arrive
                 self.observe()
-                if self._closing:
-                    return
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
-            if not self.batch_is_full() and not self._closing:
-                await asyncio.sleep(self.batch_wait)  # a few milliseconds for more to arrive
-            self.observe()
-            await self.handle(self.take_batch())
+                batch = self.take_batch()  # empty if the connection was lost meanwhile
+                if batch:
+                    handling.create_task(self._handle_releasing(batch, free))
+                else:
+                    free.release()
+
+    async def _handle_releasing(
+        self, batch: list[tuple[AbstractIncomingMessage, Held]], free: asyncio.Semaphore
+    ) -> None:
+        try:
+            await self.handle(batch)
+        finally:
+            free.release()
 
     async def requeue(self, batch: list[tuple[AbstractIncomingMessage, Held]], exc: Exception) -> None:
         """After a failed batch: back to the queue, after a pause (the failure may persist)."""
@@ -427,11 +449,16 @@ class BatchConsumer(Generic[Held]):
                 await message.nack(requeue=True)
 
     async def acknowledge(self, batch: list[tuple[AbstractIncomingMessage, Held]]) -> None:
-        """One frame for the batch: it is the oldest of the messages held, in delivery order,
-        and every earlier delivery of this channel was settled before (earlier batches,
-        malformed messages), so "up to the last" is exactly these."""
+        """Handling one batch at a time, one frame for the batch: it is the oldest of the
+        messages held, in delivery order, and every earlier delivery of this channel was
+        settled before (earlier batches, malformed messages), so "up to the last" is exactly
+        these. Handling several, an earlier batch may still be in flight: one ack each."""
         async with asyncio.timeout(PUBLISH_TIMEOUT):
-            await batch[-1][0].ack(multiple=True)
+            if self.concurrency == 1:
+                await batch[-1][0].ack(multiple=True)
+                return
+            for message, _ in batch:
+                await message.ack()
 
 
 class EventWorker(BatchConsumer[Delivery]):
