@@ -148,22 +148,24 @@ def to_record(item: Any, user_id: uuid.UUID, now: datetime) -> ActivityRecord:
     if schema is None:
         raise Rejected(RejectReason.UNKNOWN_EVENT_TYPE, f"event_type: unknown type {event_type!r}")
     fields = _checked_data(data, schema)
-    occurred_at = occurred_at.astimezone(now.tzinfo)
+    if occurred_at.tzinfo is not now.tzinfo:  # most clients send UTC, parsed as `UTC` itself
+        occurred_at = occurred_at.astimezone(now.tzinfo)
     if occurred_at > now + MAX_FUTURE or occurred_at < now - MAX_PAST:
         raise Rejected(
             RejectReason.TIMESTAMP_OUT_OF_WINDOW,
             "timestamp: must be at most 5 minutes in the future and 7 days in the past",
         )
+    # Positional: a keyword call takes twice as long, 500 times a batch.
     return ActivityRecord(
-        event_id=event_id,
-        event_type=event_type,
-        user_id=user_id,
-        occurred_at=occurred_at,
-        source=CLIENT,
-        course_id=fields.get("course_id"),
-        lesson_id=fields.get("lesson_id"),
-        data=_without_ignored(data),
-        metadata=_without_ignored(metadata),
+        event_id,
+        event_type,
+        user_id,
+        occurred_at,
+        CLIENT,
+        fields.get("course_id"),
+        fields.get("lesson_id"),
+        _without_ignored(data),
+        _without_ignored(metadata),
     )
 
 
