@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import httpx
 import pytest
@@ -139,13 +140,39 @@ async def test_redis_outage_fails_open_and_shows_in_health(
 
 
 async def test_rate_limiter_reports_retry_after_from_the_window() -> None:
+    """The sliding-window counter lets the next request through once the current (clock
+    aligned) hour ends: the last hour's one request then weighs less than one."""
     limiter = RateLimiter.in_memory()
     await limiter.hit("scope", "1/hour", "key")
     with pytest.raises(Exception, match="Too many requests") as caught:
         await limiter.hit("scope", "1/hour", "key")
     retry_after = int(getattr(caught.value, "headers", {})["Retry-After"])
-    assert 3500 <= retry_after <= 3600
+    until_the_hour_ends = 3600 - time.time() % 3600
+    assert abs(retry_after - until_the_hour_ends) <= 2
+    with pytest.raises(Exception, match="Too many requests"):
+        await limiter.hit("scope", "1/hour", "key")  # refused requests do not reset anything
     await limiter.hit("scope", "1/hour", "other-key")  # keys are independent
+
+
+async def test_a_burst_at_the_end_of_a_window_still_counts_early_in_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows slide: a fixed window would forget the burst at the minute's turn."""
+    clock = [60.0 * 1_000_000 + 59]  # the last second of a minute
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    limiter = RateLimiter.in_memory()
+    for _ in range(10):
+        await limiter.hit("scope", "10/minute", "key")
+
+    clock[0] += 4  # 3 s into the next minute the burst weighs 57/60 of 10: one more fits
+    await limiter.hit("scope", "10/minute", "key")
+    with pytest.raises(Exception, match="Too many requests"):
+        await limiter.hit("scope", "10/minute", "key")  # a fixed window would take 9 more
+    clock[0] += 30  # 33 s in, it weighs 27/60 of 10 (4.5): 5 more fit
+    for _ in range(5):
+        await limiter.hit("scope", "10/minute", "key")
+    with pytest.raises(Exception, match="Too many requests"):
+        await limiter.hit("scope", "10/minute", "key")
 
 
 async def test_unused_app_fixture_keeps_default_generous_limits(app: FastAPI) -> None:

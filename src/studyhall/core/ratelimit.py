@@ -2,7 +2,13 @@
 
 Limits are strings such as `"10/minute"` (several: `"10/minute;100/hour"`). A limit is
 checked against one or more keys (an IP, an email); exceeding any of them raises
-`RateLimited` (429 with `Retry-After`). When the Redis storage fails the request is let
+`RateLimited` (429 with `Retry-After`).
+
+Windows slide, counted by the sliding-window counter: two counters per key (this fixed window
+and the last), the last one weighted by how much of it still lies in the sliding window. A
+moving window logs every request instead: a `20000/day` limit keeps up to 20,000 timestamps
+per user in Redis, and `limits`' in-memory moving window hands every key to a thread on
+every request to expire old entries. When the Redis storage fails the request is let
 through and the outage is logged: rate limiting must never take the API down.
 """
 
@@ -15,7 +21,7 @@ from functools import lru_cache
 import structlog
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio import ConnectionPool
 
 from studyhall.core.errors import RateLimited
@@ -33,12 +39,12 @@ def parse_limits(spec: str) -> tuple[RateLimitItem, ...]:
 
 
 class RateLimiter:
-    """Moving-window limits keyed by (scope, identifier), shared by every process via Redis."""
+    """Sliding-window limits keyed by (scope, identifier), shared by every process via Redis."""
 
     def __init__(self, storage: Storage, *, enabled: bool = True) -> None:
         self.storage = storage
         self.enabled = enabled
-        self._strategy = MovingWindowRateLimiter(storage)
+        self._strategy = SlidingWindowCounterRateLimiter(storage)
         self._skip_until = 0.0
 
     @classmethod
