@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
+from studyhall.core.metrics import RepeatedHistogram
 from studyhall.main import create_app
 from tests.conftest import make_settings
 from tests.servers import PostgresServer
@@ -97,3 +99,28 @@ async def test_health_is_503_quickly_when_the_database_stops(backend: str, tmp_p
             assert (await client.get("/metrics")).status_code == 200
     finally:
         server.remove()
+
+
+@pytest.mark.parametrize("amount", [0.0, 0.004, 0.005, 0.3, 1.0, 59.9, 60.0, 61.0, 1e9])
+def test_a_value_observed_repeatedly_at_once_counts_as_observed_one_at_a_time(amount: float) -> None:
+    registry = CollectorRegistry()
+    buckets = (0.005, 0.01, 0.5, 1, 60)
+    at_once = RepeatedHistogram("at_once", "one call", buckets=buckets, registry=registry)
+    one_by_one = RepeatedHistogram("one_by_one", "several calls", buckets=buckets, registry=registry)
+
+    at_once.observe_repeated(amount, 7)
+    for _ in range(7):
+        one_by_one.observe(amount)
+
+    def samples(name: str) -> dict[tuple[str, str], float]:
+        [family] = [family for family in registry.collect() if family.name == name]
+        return {
+            (sample.name.removeprefix(name), sample.labels.get("le", "")): sample.value
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        }
+
+    repeated, single = samples("at_once"), samples("one_by_one")
+    assert repeated.pop(("_sum", "")) == pytest.approx(single.pop(("_sum", "")))
+    assert repeated == single
+    assert repeated[("_count", "")] == 7.0

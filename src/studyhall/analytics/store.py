@@ -126,14 +126,10 @@ def _observe(
     by_source = Counter(record.source for record, _ in taken)
     for source, count in by_source.items():
         metrics.activity_stored.labels(source).inc(count)
-    # The records of one arrival share its arrival time: one latency to compute per arrival.
-    latencies: dict[datetime, float] = {}
-    observe = metrics.activity_latency.observe
-    for _, received_at in taken:
-        latency = latencies.get(received_at)
-        if latency is None:
-            latency = latencies[received_at] = max(0.0, (stored_at - received_at).total_seconds())
-        observe(latency)
+    # The records of one arrival share its arrival time, and so their latency.
+    for received_at, events in Counter(received_at for _, received_at in taken).items():
+        latency = max(0.0, (stored_at - received_at).total_seconds())
+        metrics.activity_latency.observe_repeated(latency, events)
     if duplicates:
         metrics.activity_duplicates.labels("store").inc(duplicates)
 
