@@ -300,10 +300,10 @@ class BatchConsumer(Generic[Held]):
     background task hands the oldest to `handle` a batch at a time, waiting `batch_wait`
     seconds for more while a batch is not full, and `handle` settles them. With
     `concurrency` above 1, that many batches are handled at once: one batch's database
-    round trips overlap the next one's CPU work. `run` consumes
-    until `stop` is set, then finishes what is held and closes the connection. A lost
-    connection, or a batch task that failed, ends the round: the channel is closed so the
-    broker redelivers what was held, and a new round starts after `reconnect_interval`.
+    round trips overlap the next one's CPU work. `run` consumes until `stop` is set, then
+    finishes what is held and closes the connection. A lost connection, or a batch task
+    that failed, ends the round: the channel is closed so the broker redelivers what was
+    held, and a new round starts after `reconnect_interval`.
 
     Subclasses name themselves (`name`, the prefix of their log events), declare their
     queue (`open`), decode a message (`decode`, ValueError: rejected, not requeued), choose a
