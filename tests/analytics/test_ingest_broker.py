@@ -114,8 +114,7 @@ async def test_events_posted_while_no_worker_runs_are_all_stored_once_it_starts(
         return await count_rows(app, ActivityEvent) >= 300 and await queued(app) == 0
 
     await eventually(all_stored)
-    ids = await stored_ids(app)
-    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+    await assert_stored_once_each(app, batches)
     [user_id] = {row.user_id for row in await _rows(app)}
     assert user_id == student.user.id
 
@@ -123,6 +122,28 @@ async def test_events_posted_while_no_worker_runs_are_all_stored_once_it_starts(
 async def _rows(app: FastAPI) -> list[ActivityEvent]:
     async with app.state.database.sessionmaker() as session:
         return list((await session.scalars(select(ActivityEvent))).all())
+
+
+async def drain_with(
+    app: FastAPI, consumer: ActivityConsumer, events: int, reconnect_interval: float = 1.0
+) -> None:
+    """Run the consumer until `events` rows are stored and the queue is empty, then stop it."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop, reconnect_interval=reconnect_interval))
+    try:
+
+        async def drained() -> bool:
+            return await count_rows(app, ActivityEvent) >= events and await queued(app) == 0
+
+        await eventually(drained)
+    finally:
+        stop.set()
+        await running
+
+
+async def assert_stored_once_each(app: FastAPI, batches: list[list[dict[str, Any]]]) -> None:
+    ids = await stored_ids(app)
+    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
 
 
 class DiesAfterCommit(ActivityConsumer):
@@ -186,21 +207,9 @@ async def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     assert committed == (100 if dying is DiesAfterCommit else 0)
     assert await queued(app) == 4  # nothing acknowledged: all back in the queue
 
-    stop = asyncio.Event()
-    second = consumer(ActivityConsumer)
-    running = asyncio.create_task(second.run(stop))
-    try:
+    await drain_with(app, consumer(ActivityConsumer), 200)
 
-        async def drained() -> bool:
-            return await count_rows(app, ActivityEvent) >= 200 and await queued(app) == 0
-
-        await eventually(drained)
-    finally:
-        stop.set()
-        await running
-
-    ids = await stored_ids(app)
-    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+    await assert_stored_once_each(app, batches)
     registry = app.state.metrics.registry
     redelivered = registry.get_sample_value("studyhall_activity_events_duplicates_total", {"stage": "store"})
     assert (redelivered or 0) == committed  # the committed batch came back and was skipped
@@ -253,21 +262,9 @@ async def test_batches_in_flight_together_are_each_acknowledged_on_their_own(
     assert await count_rows(app, ActivityEvent) == 100  # the second batch only
     assert await queued(app) == 2  # the first batch's two messages, and only they, came back
 
-    stop = asyncio.Event()
-    running = asyncio.create_task(
-        ActivityConsumer(broker(), sessionmaker, prefetch=4, batch_events=100, concurrency=2).run(stop)
-    )
-    try:
-
-        async def drained() -> bool:
-            return await count_rows(app, ActivityEvent) >= 200 and await queued(app) == 0
-
-        await eventually(drained)
-    finally:
-        stop.set()
-        await running
-    ids = await stored_ids(app)
-    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+    second = ActivityConsumer(broker(), sessionmaker, prefetch=4, batch_events=100, concurrency=2)
+    await drain_with(app, second, 200)
+    await assert_stored_once_each(app, batches)
 
 
 class FailsToBatchOnce(ActivityConsumer):
@@ -296,20 +293,9 @@ async def test_a_crashed_batch_task_ends_the_round_and_the_next_round_stores_eve
     consumer = FailsToBatchOnce(
         broker, app.state.database.sessionmaker, prefetch=4, batch_events=100, metrics=app.state.metrics
     )
-    stop = asyncio.Event()
-    running = asyncio.create_task(consumer.run(stop, reconnect_interval=0.1))
-    try:
-
-        async def drained() -> bool:
-            return await count_rows(app, ActivityEvent) >= 60 and await queued(app) == 0
-
-        await eventually(drained)
-    finally:
-        stop.set()
-        await running
+    await drain_with(app, consumer, 60, reconnect_interval=0.1)
     assert consumer.failed
-    ids = await stored_ids(app)
-    assert sorted(ids) == sorted(str(e["event_id"]) for batch in batches for e in batch)
+    await assert_stored_once_each(app, batches)
 
 
 async def test_the_api_answers_503_when_the_broker_does_not_take_the_batch(make_app: AppFactory) -> None:
