@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Select, delete, false, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studyhall.analytics.models import AuditLogEntry
 from studyhall.core.clock import utcnow
+from studyhall.core.db import delete_in_batches
 from studyhall.core.pagination import PageParams, fetch_page
 from studyhall.core.request_context import current_request
 from studyhall.identity.models import Role, User
@@ -214,23 +215,9 @@ async def list_entries(
 
 # -- retention ----------------------------------------------------------------------------------
 
-RETENTION_BATCH = 1000
-
 
 async def delete_expired(sessionmaker: async_sessionmaker[AsyncSession], retention_days: int) -> int:
-    """Deletes entries older than `retention_days`, a batch per short transaction (so several
-    processes may run it at once and no lock is held long); how many were deleted."""
+    """Deletes entries older than `retention_days`; how many were deleted."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    total = 0
-    while True:
-        async with sessionmaker() as session, session.begin():
-            ids = (
-                await session.scalars(
-                    select(AuditLogEntry.id).where(AuditLogEntry.occurred_at < cutoff).limit(RETENTION_BATCH)
-                )
-            ).all()
-            if ids:
-                await session.execute(delete(AuditLogEntry).where(AuditLogEntry.id.in_(ids)))
-        total += len(ids)
-        if len(ids) < RETENTION_BATCH:
-            return total
+    expired = select(AuditLogEntry.id).where(AuditLogEntry.occurred_at < cutoff)
+    return await delete_in_batches(sessionmaker, expired, [AuditLogEntry.id])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy import DateTime, MetaData, Select, delete, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+)
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator, Uuid
 
@@ -297,3 +304,28 @@ class Database:
                     raise
                 for callback in self.after_commit:
                     callback(session)
+
+
+#: Rows a retention job deletes per transaction.
+RETENTION_BATCH = 1000
+
+
+async def delete_in_batches(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    expired: Select[Any],
+    keyed_by: Sequence[InstrumentedAttribute[Any]],
+) -> int:
+    """Retention: deletes what `expired` selects (ids; it is limited to `RETENTION_BATCH`
+    here), a batch per short transaction, so several processes may run it at once and no lock
+    is held long. For each batch of ids, the rows of each attribute's model whose attribute
+    holds one of them go, in the order given (dependants first); returns how many ids were
+    selected."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            ids = (await session.scalars(expired.limit(RETENTION_BATCH))).all()
+            for attribute in keyed_by if ids else ():
+                await session.execute(delete(attribute.class_).where(attribute.in_(ids)))
+        total += len(ids)
+        if len(ids) < RETENTION_BATCH:
+            return total
