@@ -175,6 +175,12 @@ class Settings(BaseSettings):
     outbox_backoff_base: float = Field(2.0, gt=0)
     outbox_lease_seconds: float = Field(60.0, gt=0)
     outbox_dispatcher_enabled: bool = True
+    #: Handled events (done, or relayed to the broker) older than this many days are deleted
+    #: with their handlers' processed marks; events with a dead handler or a recent failure
+    #: stay. Long enough that no redelivery can come later.
+    event_retention_days: int = Field(30, ge=7)
+    #: Seconds between two runs of the event retention job; 0 turns it off in this process.
+    event_retention_interval_seconds: float = Field(3600.0, ge=0)
     health_check_timeout: float = Field(1.5, gt=0)
     app_url: str = "http://localhost:3000"
     #: This API's external base URL: the local storage's signed URLs start with it, and an unset

@@ -17,7 +17,7 @@ from studyhall.analytics.transport import ActivityConsumer
 from studyhall.config import Settings
 from studyhall.core.broker import Broker, EventWorker, OutboxRelay, requeue_dead
 from studyhall.core.db import Database
-from studyhall.core.delivery import DeadEvent, HandlerRunner, RetryPolicy, dead_events
+from studyhall.core.delivery import DeadEvent, HandlerRunner, RetryPolicy, dead_events, delete_handled_events
 from studyhall.core.events import HandlerRegistry
 from studyhall.core.logging import configure_logging
 from studyhall.core.mail import MAIL_SERVICE_KEY, mail_service_from_settings
@@ -59,6 +59,14 @@ def periodic_jobs(settings: Settings, database: Database, storage: Storage) -> l
                 "audit_retention",
                 lambda: delete_expired_audit_entries(database.sessionmaker, settings.audit_retention_days),
                 interval=settings.audit_retention_interval_seconds,
+            )
+        )
+    if settings.event_retention_interval_seconds > 0:
+        jobs.append(
+            PeriodicJob(
+                "event_retention",
+                lambda: delete_handled_events(database.sessionmaker, settings.event_retention_days),
+                interval=settings.event_retention_interval_seconds,
             )
         )
     if settings.analytics_maintenance_interval_seconds > 0:

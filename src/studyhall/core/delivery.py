@@ -21,18 +21,18 @@ import time
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import PrimaryKeyConstraint, String, Text, bindparam, delete, select, update
+from sqlalchemy import PrimaryKeyConstraint, String, Text, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhall.core.clock import utcnow
-from studyhall.core.db import Base, for_session, per_dialect
-from studyhall.core.events import Event, Handler, HandlerRegistry, backoff_seconds
+from studyhall.core.db import Base, delete_in_batches, for_session, per_dialect
+from studyhall.core.events import Event, Handler, HandlerRegistry, OutboxEvent, OutboxStatus, backoff_seconds
 
 if TYPE_CHECKING:
     from studyhall.core.metrics import Metrics
@@ -364,3 +364,26 @@ async def forget_dead(
             )
         )
     return requeued
+
+
+# -- retention: handled events ------------------------------------------------------------
+
+
+async def delete_handled_events(sessionmaker: async_sessionmaker[AsyncSession], retention_days: int) -> int:
+    """Deletes the outbox events handled more than `retention_days` ago (done, or relayed to
+    the broker, and due since before then) with their processed marks and the failures their
+    handlers got over; returns how many events were deleted. An event with a dead handler,
+    or a failure since the cutoff (a retry may be on its way), stays: `studyhall events
+    retry` needs it, and its processed marks keep the handlers that succeeded from running
+    again."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    unsettled = select(EventFailure.event_id).where(
+        or_(EventFailure.dead_at.is_not(None), EventFailure.failed_at >= cutoff)
+    )
+    expired = select(OutboxEvent.id).where(
+        OutboxEvent.status.in_([OutboxStatus.DONE, OutboxStatus.RELAYED]),
+        OutboxEvent.available_at < cutoff,  # with the status: the outbox's own index
+        OutboxEvent.id.not_in(unsettled),
+    )
+    marks = [ProcessedEvent.event_id, EventFailure.event_id, OutboxEvent.id]
+    return await delete_in_batches(sessionmaker, expired, marks)
