@@ -159,10 +159,14 @@ class EventTransport:
         module = ["-m", "tests.event_probe", "worker"] if probes else ["-m", "studyhall.cli", "worker"]
         return self._spawn([sys.executable, *module], "event_worker_started", wait, **overrides)
 
-    def start_activity_worker(self, **overrides: Any) -> subprocess.Popen[bytes]:
-        """`studyhall worker`, once its activity consumer (analytics ingestion) consumes."""
+    def start_activity_worker(self, *args: str, **overrides: Any) -> subprocess.Popen[bytes]:
+        """`studyhall worker` (with `args`), once its activity consumer (analytics ingestion)
+        consumes."""
         return self._spawn(
-            [sys.executable, "-m", "studyhall.cli", "worker"], "activity_consumer_started", True, **overrides
+            [sys.executable, "-m", "studyhall.cli", "worker", *args],
+            "activity_consumer_started",
+            True,
+            **overrides,
         )
 
     def start_relay(self, *, wait: bool = True, **overrides: Any) -> subprocess.Popen[bytes]:

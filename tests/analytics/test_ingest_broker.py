@@ -119,6 +119,28 @@ async def test_events_posted_while_no_worker_runs_are_all_stored_once_it_starts(
     assert user_id == student.user.id
 
 
+async def test_the_worker_serves_its_metrics_on_its_own_port(
+    app: FastAPI, client: httpx.AsyncClient, student: Actor, event_transport: EventTransport
+) -> None:
+    port = free_port()
+    event_transport.start_activity_worker("--metrics-port", str(port))
+    batches = [[activity_event() for _ in range(30)] for _ in range(2)]
+    for batch in batches:
+        assert (await post_events(client, student, batch)).json()["accepted"] == 30
+
+    async def worker_metrics() -> str:
+        async with httpx.AsyncClient() as scraper:
+            return (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
+
+    async def both_stored() -> bool:
+        return 'studyhall_activity_events_stored_total{source="client"} 60.0' in await worker_metrics()
+
+    await eventually(both_stored)
+    metrics = await worker_metrics()
+    assert "studyhall_activity_ingest_latency_seconds_count 60.0" in metrics  # one per event
+    await assert_stored_once_each(app, batches)
+
+
 async def _rows(app: FastAPI) -> list[ActivityEvent]:
     async with app.state.database.sessionmaker() as session:
         return list((await session.scalars(select(ActivityEvent))).all())
