@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     file_retention_days: float = Field(30.0, ge=0)
     #: Seconds between two runs of the file cleanup job; 0 turns it off in this process.
     file_cleanup_interval_seconds: float = Field(3600.0, ge=0)
+    #: Most bytes one user's files may take (pending and ready ones; deleted ones do not
+    #: count); 0: no quota.
+    file_quota_bytes: int = Field(0, ge=0)
     #: Per purpose: the largest upload in bytes and the content types accepted (comma
     #: separated; `type/*` accepts a whole family).
     file_max_bytes_avatar: int = Field(5 * MIB, ge=1)

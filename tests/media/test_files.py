@@ -17,8 +17,10 @@ from studyhall.media.errors import FileTooLarge, UnsupportedFileType
 from studyhall.media.models import File, FilePurpose, FileStatus
 from tests.factories import (
     API,
+    Actor,
     AppFactory,
     assert_problem,
+    client_for,
     create_file,
     create_user,
     events,
@@ -133,6 +135,47 @@ async def test_limits_are_settings(make_app: AppFactory) -> None:
             415,
             "unsupported_file_type",
         )
+
+
+async def test_a_quota_counts_the_owners_live_files(make_app: AppFactory) -> None:
+    app = await make_app(file_quota_bytes=2500)
+    async with client_for(app) as client:
+        user, other = await create_user(app), await create_user(app)
+
+        async def upload(actor: Actor, size: int) -> httpx.Response:
+            return await client.post(
+                f"{API}/files/uploads", headers=actor.headers, json=upload_body(size_bytes=size)
+            )
+
+        kept = await create_file(app, user, content=b"x" * 1000)  # ready
+        assert (await upload(user, 1000)).status_code == 201  # pending ones count too
+        full = await upload(user, 501)
+        assert_problem(full, 413, "storage_quota_exceeded")
+        assert "2000 of their 2500 bytes" in full.json()["detail"]
+        assert (await upload(user, 500)).status_code == 201  # exactly full
+        assert (await upload(other, 2500)).status_code == 201  # a quota per owner
+        assert len([f for f in await _files_of(app) if f.owner_id == user.user.id]) == 3
+
+        assert (await client.delete(f"{API}/files/{kept.id}", headers=user.headers)).status_code == 204
+        assert (await upload(user, 1000)).status_code == 201  # deleted files do not count
+        assert_problem(
+            await client.post(f"{API}/files/{kept.id}/restore", headers=user.headers),
+            413,
+            "storage_quota_exceeded",
+        )
+        assert (await fresh_row(app, File, kept.id)).deleted_at is not None
+
+
+async def test_concurrent_uploads_cannot_overrun_a_quota(make_app: AppFactory) -> None:
+    app = await make_app(file_quota_bytes=1500)
+    async with client_for(app) as client:
+        user = await create_user(app)
+        responses = await race(
+            client.post(f"{API}/files/uploads", headers=user.headers, json=upload_body(size_bytes=1000))
+            for _ in range(4)
+        )
+        assert outcomes(responses) == {(201, None): 1, (413, "storage_quota_exceeded"): 3}
+        assert [f.size_bytes for f in await _files_of(app)] == [1000]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,14 @@ class FileTooLarge(DomainError):
     title = "The file is larger than this purpose accepts"
 
 
+class StorageQuotaExceeded(DomainError):
+    """The upload (or restore) would take the owner's files beyond `FILE_QUOTA_BYTES`."""
+
+    code = "storage_quota_exceeded"
+    status = 413
+    title = "The owner's files would exceed their storage quota"
+
+
 class UnsupportedFileType(DomainError):
     """The declared content type is not among those the purpose accepts."""
 

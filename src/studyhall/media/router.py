@@ -30,15 +30,17 @@ _NOT_FOUND = "`file_not_found`: no such file the caller may see (deleted files i
         "with exactly `headers`, straight to storage, then call `POST /files/{file_id}/complete`. "
         "Each purpose has a largest size (`413 file_too_large`) and accepted content types "
         "(`415 unsupported_file_type`), set by `FILE_MAX_BYTES_<PURPOSE>` and "
-        "`FILE_TYPES_<PURPOSE>`. `filename` is a plain name (no folders, no control "
-        "characters), kept for the download."
+        "`FILE_TYPES_<PURPOSE>`. With `FILE_QUOTA_BYTES` set, the caller's live files and this "
+        "one must fit in it (`413 storage_quota_exceeded`). `filename` is a plain name (no "
+        "folders, no control characters), kept for the download."
     ),
     responses=error_responses(
         401,
         413,
         415,
         422,
-        status_413="`file_too_large`: over the purpose's largest size",
+        status_413="`file_too_large`: over the purpose's largest size; `storage_quota_exceeded`: "
+        "beyond the caller's storage quota",
         status_415="`unsupported_file_type`: a content type the purpose does not accept",
     ),
 )
@@ -130,15 +132,18 @@ async def delete_file(file_id: uuid.UUID, user: CurrentUser, session: SessionDep
     summary="Restore a deleted file",
     description=(
         "The uploader and admins bring back a deleted file, with its attachments, until its "
-        "object is purged (`409 file_purged`)."
+        "object is purged (`409 file_purged`); it counts in its owner's storage quota again "
+        "(`413 storage_quota_exceeded`)."
     ),
     responses=error_responses(
         401,
         404,
         409,
+        413,
         422,
         status_404="`file_not_found`: no deleted file of the caller's with this id",
         status_409="`file_purged`: the object is gone",
+        status_413="`storage_quota_exceeded`: the file no longer fits in its owner's quota",
     ),
 )
 async def restore_file(file_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> FileRead:

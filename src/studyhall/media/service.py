@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall import event_types
@@ -33,6 +33,7 @@ from studyhall.media.errors import (
     FileTooLarge,
     InvalidFile,
     NotFileOwner,
+    StorageQuotaExceeded,
     UnsupportedFileType,
     UploadMissing,
     UploadSizeMismatch,
@@ -77,6 +78,27 @@ def check_upload_limits(
         raise FileTooLarge(f"{purpose} files are at most {max_bytes} bytes; this one is {size_bytes}")
     if not accepts_content_type(accepted, content_type):
         raise UnsupportedFileType(f"{purpose} files may be {', '.join(accepted)}; not {content_type}")
+
+
+async def check_quota(session: AsyncSession, owner_id: uuid.UUID, size_bytes: int) -> None:
+    """`FILE_QUOTA_BYTES` (413 `storage_quota_exceeded`): the owner's live files, pending
+    ones included (their objects may be stored already), plus `size_bytes` must fit. The
+    owner's row is locked first, so concurrent uploads of one user are counted one after
+    the other (SQLite's writers are serialised anyway); the lock leaves the row's key alone,
+    so inserts that reference the user do not wait."""
+    quota = session_settings(session).file_quota_bytes
+    if not quota:
+        return
+    await session.execute(select(User.id).where(User.id == owner_id).with_for_update(key_share=True))
+    used = await session.scalar(
+        select(func.coalesce(func.sum(File.size_bytes), 0)).where(
+            File.owner_id == owner_id, File.deleted_at.is_(None)
+        )
+    )
+    if (used or 0) + size_bytes > quota:
+        raise StorageQuotaExceeded(
+            f"the owner's files take {used} of their {quota} bytes; {size_bytes} more do not fit"
+        )
 
 
 async def create_upload(session: AsyncSession, user: User, data: UploadRequest) -> NewUpload:
@@ -141,6 +163,7 @@ async def _pending_file(
     size_bytes: int,
 ) -> File:
     check_upload_limits(session, purpose, content_type, size_bytes)
+    await check_quota(session, owner_id, size_bytes)
     file_id = uuid.uuid4()
     file = File(
         id=file_id,
@@ -252,6 +275,7 @@ async def restore_file(session: AsyncSession, user: User, file_id: uuid.UUID) ->
         raise FileNotFound()
     if file.purged_at is not None:
         raise FilePurged()
+    await check_quota(session, file.owner_id, file.size_bytes)
     file.deleted_at = None
     file.deletion_id = None
     await session.flush()

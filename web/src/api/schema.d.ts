@@ -1578,7 +1578,7 @@ export interface paths {
         put?: never;
         /**
          * Start an upload
-         * @description Any signed-in user. Creates a `pending` file and answers a short-lived presigned URL (`FILE_UPLOAD_URL_TTL_SECONDS`): send the bytes with `method` to `upload_url` with exactly `headers`, straight to storage, then call `POST /files/{file_id}/complete`. Each purpose has a largest size (`413 file_too_large`) and accepted content types (`415 unsupported_file_type`), set by `FILE_MAX_BYTES_<PURPOSE>` and `FILE_TYPES_<PURPOSE>`. `filename` is a plain name (no folders, no control characters), kept for the download.
+         * @description Any signed-in user. Creates a `pending` file and answers a short-lived presigned URL (`FILE_UPLOAD_URL_TTL_SECONDS`): send the bytes with `method` to `upload_url` with exactly `headers`, straight to storage, then call `POST /files/{file_id}/complete`. Each purpose has a largest size (`413 file_too_large`) and accepted content types (`415 unsupported_file_type`), set by `FILE_MAX_BYTES_<PURPOSE>` and `FILE_TYPES_<PURPOSE>`. With `FILE_QUOTA_BYTES` set, the caller's live files and this one must fit in it (`413 storage_quota_exceeded`). `filename` is a plain name (no folders, no control characters), kept for the download.
          */
         post: operations["start_upload_api_v1_files_uploads_post"];
         delete?: never;
@@ -1662,7 +1662,7 @@ export interface paths {
         put?: never;
         /**
          * Restore a deleted file
-         * @description The uploader and admins bring back a deleted file, with its attachments, until its object is purged (`409 file_purged`).
+         * @description The uploader and admins bring back a deleted file, with its attachments, until its object is purged (`409 file_purged`); it counts in its owner's storage quota again (`413 storage_quota_exceeded`).
          */
         post: operations["restore_file_api_v1_files__file_id__restore_post"];
         delete?: never;
@@ -11381,7 +11381,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `file_too_large`: over the purpose's largest size; or: The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
+            /** @description `file_too_large`: over the purpose's largest size; `storage_quota_exceeded`: beyond the caller's storage quota; or: The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11666,6 +11666,15 @@ export interface operations {
             };
             /** @description `file_purged`: the object is gone */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `storage_quota_exceeded`: the file no longer fits in its owner's quota */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
