@@ -31,7 +31,8 @@ _UPLOAD_DESCRIPTION = (
     "With `VIDEO_PROVIDER=mux`: a Mux direct upload (PUT the file to `upload_url`; Mux reports "
     "progress through the webhook). With `local`: a `video` file in the file storage "
     "(`content_type` and `size_bytes` required; limits `FILE_MAX_BYTES_VIDEO` (`413`) and "
-    "`FILE_TYPES_VIDEO` (`415`)); send the bytes, then `POST /files/{upload_id}/complete`."
+    "`FILE_TYPES_VIDEO` (`415`), and the caller's `FILE_QUOTA_BYTES` (`413`)); send the bytes, "
+    "then `POST /files/{upload_id}/complete`."
 )
 
 
@@ -62,7 +63,7 @@ def _request(body: VideoUploadIn | None) -> VideoUploadRequest:
             status_403="`not_course_staff`",
             status_404="`lesson_not_found`: no such lesson the caller may see",
             status_409="`lesson_not_video`: the lesson is not of type `video`",
-            status_413="`file_too_large` (local provider)",
+            status_413="`file_too_large`, `storage_quota_exceeded` (local provider)",
             status_415="`unsupported_file_type` (local provider)",
             status_422="`validation_error`, or `video_upload_invalid` (the local provider needs "
             "`content_type` and `size_bytes`)",
@@ -117,7 +118,7 @@ async def lesson_playback(lesson_id: uuid.UUID, user: OptionalUser, session: Ses
             415,
             422,
             status_403="`insufficient_role`: admins only",
-            status_413="`file_too_large` (local provider)",
+            status_413="`file_too_large`, `storage_quota_exceeded` (local provider)",
             status_415="`unsupported_file_type` (local provider)",
         ),
         **_PROVIDER_ERRORS,

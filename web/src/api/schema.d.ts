@@ -1682,7 +1682,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a lesson's video
-         * @description Course staff of a `video` lesson. Starts a new upload cycle: the lesson's `video.status` becomes `waiting_upload` for this `upload_id`, then `processing` and `ready` (or `errored`); reports about earlier uploads are ignored from now on. With `VIDEO_PROVIDER=mux`: a Mux direct upload (PUT the file to `upload_url`; Mux reports progress through the webhook). With `local`: a `video` file in the file storage (`content_type` and `size_bytes` required; limits `FILE_MAX_BYTES_VIDEO` (`413`) and `FILE_TYPES_VIDEO` (`415`)); send the bytes, then `POST /files/{upload_id}/complete`.
+         * @description Course staff of a `video` lesson. Starts a new upload cycle: the lesson's `video.status` becomes `waiting_upload` for this `upload_id`, then `processing` and `ready` (or `errored`); reports about earlier uploads are ignored from now on. With `VIDEO_PROVIDER=mux`: a Mux direct upload (PUT the file to `upload_url`; Mux reports progress through the webhook). With `local`: a `video` file in the file storage (`content_type` and `size_bytes` required; limits `FILE_MAX_BYTES_VIDEO` (`413`) and `FILE_TYPES_VIDEO` (`415`), and the caller's `FILE_QUOTA_BYTES` (`413`)); send the bytes, then `POST /files/{upload_id}/complete`.
          */
         post: operations["upload_lesson_video_api_v1_lessons__lesson_id__video_upload_post"];
         delete?: never;
@@ -1722,7 +1722,7 @@ export interface paths {
         put?: never;
         /**
          * A direct video upload for the admin panel
-         * @description Admins (bearer token). The same direct upload as a lesson's, tied to no lesson: nothing tracks its processing here. With `VIDEO_PROVIDER=mux`: a Mux direct upload (PUT the file to `upload_url`; Mux reports progress through the webhook). With `local`: a `video` file in the file storage (`content_type` and `size_bytes` required; limits `FILE_MAX_BYTES_VIDEO` (`413`) and `FILE_TYPES_VIDEO` (`415`)); send the bytes, then `POST /files/{upload_id}/complete`.
+         * @description Admins (bearer token). The same direct upload as a lesson's, tied to no lesson: nothing tracks its processing here. With `VIDEO_PROVIDER=mux`: a Mux direct upload (PUT the file to `upload_url`; Mux reports progress through the webhook). With `local`: a `video` file in the file storage (`content_type` and `size_bytes` required; limits `FILE_MAX_BYTES_VIDEO` (`413`) and `FILE_TYPES_VIDEO` (`415`), and the caller's `FILE_QUOTA_BYTES` (`413`)); send the bytes, then `POST /files/{upload_id}/complete`.
          */
         post: operations["admin_upload_admin_uploads_post"];
         delete?: never;
@@ -11753,7 +11753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `file_too_large` (local provider); or: The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
+            /** @description `file_too_large`, `storage_quota_exceeded` (local provider); or: The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11907,7 +11907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `file_too_large` (local provider); or: The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
+            /** @description `file_too_large`, `storage_quota_exceeded` (local provider); or: The body is over `MAX_REQUEST_BODY_BYTES` (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
