@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 
 import structlog
 from prometheus_client import start_http_server
@@ -44,40 +44,31 @@ def create_database(settings: Settings, storage: Storage | None = None) -> Datab
 def periodic_jobs(settings: Settings, database: Database, storage: Storage) -> list[PeriodicJob]:
     """The housekeeping a process that handles events runs: the API process in embedded
     mode, `studyhall worker` in broker mode."""
-    jobs = []
-    if settings.file_cleanup_interval_seconds > 0:
-        jobs.append(
-            PeriodicJob(
-                "file_cleanup",
-                lambda: clean_up_files(database.sessionmaker, storage, settings),
-                interval=settings.file_cleanup_interval_seconds,
-            )
-        )
-    if settings.audit_retention_interval_seconds > 0:
-        jobs.append(
-            PeriodicJob(
-                "audit_retention",
-                lambda: delete_expired_audit_entries(database.sessionmaker, settings.audit_retention_days),
-                interval=settings.audit_retention_interval_seconds,
-            )
-        )
-    if settings.event_retention_interval_seconds > 0:
-        jobs.append(
-            PeriodicJob(
-                "event_retention",
-                lambda: delete_handled_events(database.sessionmaker, settings.event_retention_days),
-                interval=settings.event_retention_interval_seconds,
-            )
-        )
-    if settings.analytics_maintenance_interval_seconds > 0:
-        jobs.append(
-            PeriodicJob(
-                "activity_store_upkeep",
-                lambda: maintain_activity_store(database.engine, settings.analytics_retention_months),
-                interval=settings.analytics_maintenance_interval_seconds,
-            )
-        )
-    return jobs
+    sessionmaker = database.sessionmaker
+    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+        (
+            "file_cleanup",
+            settings.file_cleanup_interval_seconds,
+            lambda: clean_up_files(sessionmaker, storage, settings),
+        ),
+        (
+            "audit_retention",
+            settings.audit_retention_interval_seconds,
+            lambda: delete_expired_audit_entries(sessionmaker, settings.audit_retention_days),
+        ),
+        (
+            "event_retention",
+            settings.event_retention_interval_seconds,
+            lambda: delete_handled_events(sessionmaker, settings.event_retention_days),
+        ),
+        (
+            "activity_store_upkeep",
+            settings.analytics_maintenance_interval_seconds,
+            lambda: maintain_activity_store(database.engine, settings.analytics_retention_months),
+        ),
+    ]
+    # An interval of 0 turns a job off in this process.
+    return [PeriodicJob(name, run, interval=interval) for name, interval, run in jobs if interval > 0]
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
