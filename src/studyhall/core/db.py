@@ -324,8 +324,9 @@ async def delete_in_batches(
     while True:
         async with sessionmaker() as session, session.begin():
             ids = (await session.scalars(expired.limit(RETENTION_BATCH))).all()
-            for attribute in keyed_by if ids else ():
-                await session.execute(delete(attribute.class_).where(attribute.in_(ids)))
+            if ids:
+                for attribute in keyed_by:
+                    await session.execute(delete(attribute.class_).where(attribute.in_(ids)))
         total += len(ids)
         if len(ids) < RETENTION_BATCH:
             return total
